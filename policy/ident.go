@@ -1,0 +1,85 @@
+package policy
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxIdentLen is the longest serial, batch number, SKU or order number.
+const MaxIdentLen = 32
+
+// Ident trims surrounding whitespace (scanners append newlines) and checks
+// that s is 1–32 characters of 0-9 A-Z a-z - . _ — the rule for serials,
+// batch numbers, SKUs and order numbers. The error is EInvalid naming field.
+func Ident(field, s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", Errorf(EInvalid, field, "%s is required", field)
+	}
+	if len(s) > MaxIdentLen {
+		return "", Errorf(EInvalid, field, "%s is %d characters long; at most %d are allowed", field, utf8.RuneCountInString(s), MaxIdentLen)
+	}
+	for i := 0; i < len(s); i++ {
+		if !identByte(s[i]) {
+			r, _ := utf8.DecodeRuneInString(s[i:])
+			return "", Errorf(EInvalid, field, "%s may hold only 0-9 A-Z a-z - . _ (found %q at position %d)", field, r, i+1)
+		}
+	}
+	return s, nil
+}
+
+func identByte(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '-' || c == '.' || c == '_'
+}
+
+// Text checks a free-text field: at most max characters, no control
+// characters other than newline and tab; surrounding whitespace is trimmed.
+// required says whether it may be empty.
+func Text(field, s string, max int, required bool) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" && required {
+		return "", Errorf(EInvalid, field, "%s is required", field)
+	}
+	if !utf8.ValidString(s) {
+		return "", Errorf(EInvalid, field, "%s is not valid UTF-8", field)
+	}
+	if n := utf8.RuneCountInString(s); n > max {
+		return "", Errorf(EInvalid, field, "%s is %d characters long; at most %d are allowed", field, n, max)
+	}
+	for _, r := range s {
+		if r < 0x20 && r != '\n' && r != '\t' || r == 0x7f {
+			return "", Errorf(EInvalid, field, "%s contains a control character", field)
+		}
+	}
+	return s, nil
+}
+
+// GTIN checks a GTIN-8, -12, -13 or -14 (digits and check digit) and returns
+// it zero-padded to 14 digits, as GS1 Digital Link wants it.
+func GTIN(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	switch len(s) {
+	case 8, 12, 13, 14:
+	default:
+		return "", Errorf(EInvalid, "gtin", "gtin must have 8, 12, 13 or 14 digits, not %d characters", len(s))
+	}
+	sum := 0
+	for i := len(s) - 1; i >= 0; i-- {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return "", Errorf(EInvalid, "gtin", "gtin may hold only digits")
+		}
+		if i == len(s)-1 {
+			continue
+		}
+		d := int(c - '0')
+		if (len(s)-1-i)%2 == 1 {
+			d *= 3
+		}
+		sum += d
+	}
+	if want := byte('0' + (10-sum%10)%10); s[len(s)-1] != want {
+		return "", Errorf(EInvalid, "gtin", "gtin check digit is %c; %c was expected", s[len(s)-1], want)
+	}
+	return strings.Repeat("0", 14-len(s)) + s, nil
+}
