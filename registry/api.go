@@ -70,11 +70,13 @@ type Record struct {
 }
 
 // BatchPage is one page of a batch: serials registered in it and products
-// carrying a bundled accessory of it, both in serial order. Next is the
-// cursor for the following page ("" on the last).
+// carrying a bundled accessory of it, both in serial order. Count and
+// Carriers are the batch's totals; Next is the cursor for the following
+// page ("" on the last).
 type BatchPage struct {
 	Batch     string
-	Count     int
+	Count     int // serials registered in the batch
+	Carriers  int // products carrying a bundled accessory of the batch
 	Serials   []string
 	CarriedBy []string
 	Next      string

@@ -1,0 +1,456 @@
+package registry
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/sanbao/sanbao/policy"
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// Bucket names. Index buckets (batches, orders, cases, idemtime) hold keys
+// whose values are flags or empty; every other value starts with a version
+// byte so the encoding can evolve.
+var (
+	bucketModels      = []byte("models")      // SKU -> model
+	bucketItems       = []byte("items")       // serial -> item record (terms + derived fields)
+	bucketBatches     = []byte("batches")     // batch 0x00 serial -> member/carrier flags
+	bucketBatchCounts = []byte("batchcounts") // batch -> member and carrier counts
+	bucketOrders      = []byte("orders")      // order 0x00 serial -> empty
+	bucketEvents      = []byte("events")      // serial 0x00 big-endian seq -> event
+	bucketAudit       = []byte("audit")       // big-endian unix nanos ‖ big-endian sequence -> entry
+	bucketKeys        = []byte("keys")        // key id -> key (SHA-256 of the secret)
+	bucketMeta        = []byte("meta")        // schema version, check-code secret
+	bucketIdempotency = []byte("idempotency") // Idempotency-Key -> time, request hash, first answer
+	bucketIdemTime    = []byte("idemtime")    // big-endian unix nanos ‖ key -> empty (pruning order)
+	bucketCases       = []byte("cases")       // serial -> open case id
+	bucketScans       = []byte("scans")       // serial -> public view counts
+	bucketCounts      = []byte("counts")      // counter name -> big-endian uint64
+
+	allBuckets = [][]byte{bucketModels, bucketItems, bucketBatches, bucketBatchCounts, bucketOrders,
+		bucketEvents, bucketAudit, bucketKeys, bucketMeta, bucketIdempotency, bucketIdemTime, bucketCases,
+		bucketScans, bucketCounts}
+)
+
+// Keys of the meta and counts buckets.
+var (
+	metaSchema   = []byte("schema")
+	metaSecret   = []byte("secret")
+	metaProbe    = []byte("probe")
+	countItems   = []byte("items")
+	countModels  = []byte("models")
+	countCases   = []byte("open_cases")
+	secretLength = 32
+)
+
+// SchemaVersion is the layout this package reads and writes.
+const SchemaVersion = 1
+
+// migrations[i] upgrades a file from schema version i+1 to i+2, inside one
+// write transaction. Open runs the ones a file needs after copying it to a
+// backup beside it. Version 1 is the first layout, so none exist yet.
+var migrations []func(tx *bolt.Tx) error
+
+// schemaVersion is what this build writes: the first layout plus one per migration.
+func schemaVersion() uint64 { return uint64(SchemaVersion + len(migrations)) }
+
+// Tuned group-commit defaults; see BenchmarkAppend.
+const (
+	defaultMaxBatchSize  = 128
+	defaultMaxBatchDelay = 500 * time.Microsecond
+	defaultTimeout       = time.Second
+	initialMmapSize      = 1 << 30 // virtual: readers never wait on a remap below 1 GiB
+)
+
+// DB is the registry: one bbolt file. Its methods are safe for concurrent use.
+type DB struct {
+	bolt     *bolt.DB
+	path     string
+	policy   *policy.Policy
+	now      func() time.Time
+	secrets  [][]byte
+	readOnly bool // opened read-only: every write is refused
+
+	// fault is the last storage failure of a write (*policy.Error), nil once
+	// a write succeeds again.
+	fault atomic.Pointer[policy.Error]
+	// writers counts single appends in flight: alone, one goes straight to
+	// Update; with company, they are grouped with bolt's Batch.
+	writers atomic.Int32
+
+	scans *scanBuffer
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open opens the database at path, creating it (and its check-code secret)
+// when it does not exist. It waits Options.Timeout for a file lock held by
+// another process. A file that cannot be opened for writing (EACCES, EROFS)
+// is opened read-only: reads work and every write returns EUnavailable.
+// A file of an older schema is copied to path.bak-v<N>-<time> and migrated.
+//
+// Errors: EUnavailable when another process holds the file, when the file's
+// schema is newer than this program, or when an older file must be migrated
+// but cannot be written; ENotFound when a read-only open finds no file;
+// EInternal when the file is not a sanbao database or cannot be read.
+func Open(path string, o Options) (*DB, error) {
+	if o.Timeout <= 0 {
+		o.Timeout = defaultTimeout
+	}
+	if o.Policy == nil {
+		o.Policy = policy.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.MaxBatchSize <= 0 {
+		o.MaxBatchSize = defaultMaxBatchSize
+	}
+	if o.MaxBatchDelay <= 0 {
+		o.MaxBatchDelay = defaultMaxBatchDelay
+	}
+	bdb, readOnly, err := openBolt(path, o.Timeout, o.ReadOnly)
+	if err != nil {
+		return nil, err
+	}
+	bdb.MaxBatchSize = o.MaxBatchSize
+	bdb.MaxBatchDelay = o.MaxBatchDelay
+	db := &DB{bolt: bdb, path: path, policy: o.Policy, now: o.Now, readOnly: readOnly}
+	secret, err := db.prepare()
+	if err != nil {
+		bdb.Close()
+		return nil, err
+	}
+	if len(o.CheckSecret) > 0 {
+		secret = bytes.Clone(o.CheckSecret)
+	}
+	db.secrets = [][]byte{secret}
+	if len(o.PreviousSecret) > 0 {
+		db.secrets = append(db.secrets, bytes.Clone(o.PreviousSecret))
+	}
+	db.scans = newScanBuffer(db)
+	return db, nil
+}
+
+func openBolt(path string, timeout time.Duration, readOnly bool) (*bolt.DB, bool, error) {
+	open := func(ro bool) (*bolt.DB, error) {
+		return bolt.Open(path, 0o600, &bolt.Options{
+			Timeout:         timeout,
+			ReadOnly:        ro,
+			FreelistType:    bolt.FreelistMapType,
+			InitialMmapSize: initialMmapSize,
+		})
+	}
+	bdb, err := open(readOnly)
+	if !readOnly && (errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EPERM)) {
+		readOnly = true
+		bdb, err = open(true)
+	}
+	switch {
+	case err == nil:
+		return bdb, readOnly, nil
+	case errors.Is(err, berrors.ErrTimeout):
+		return nil, false, policy.Errorf(policy.EUnavailable, "", "database %s is in use by another process (is sanbao serve running?)", path)
+	case readOnly && errors.Is(err, os.ErrNotExist):
+		return nil, false, policy.Errorf(policy.ENotFound, "", "database %s does not exist", path)
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
+		return nil, false, fmt.Errorf("%s is not a sanbao database or is damaged: %w", path, err)
+	default:
+		return nil, false, fmt.Errorf("opening database %s: %w", path, err)
+	}
+}
+
+// prepare creates the buckets and secret of a new file, checks the schema
+// version of an existing one and migrates it, and returns the stored secret.
+func (db *DB) prepare() ([]byte, error) {
+	var version uint64
+	var secret []byte
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			return nil
+		}
+		v := meta.Get(metaSchema)
+		if len(v) != 8 {
+			return fmt.Errorf("%s: schema version is missing or damaged", db.path)
+		}
+		version = binary.BigEndian.Uint64(v)
+		secret = bytes.Clone(meta.Get(metaSecret))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	want := schemaVersion()
+	switch {
+	case version == 0 && db.readOnly:
+		return nil, policy.Errorf(policy.EUnavailable, "", "database %s is empty and cannot be initialised: it is read-only", db.path)
+	case version == 0:
+		secret = make([]byte, secretLength)
+		rand.Read(secret)
+		err := db.bolt.Update(func(tx *bolt.Tx) error {
+			if err := createBuckets(tx); err != nil {
+				return err
+			}
+			meta := tx.Bucket(bucketMeta)
+			if err := meta.Put(metaSchema, be64(want)); err != nil {
+				return err
+			}
+			return meta.Put(metaSecret, secret)
+		})
+		return secret, db.storageErr(err)
+	case version > want:
+		return nil, policy.Errorf(policy.EUnavailable, "", "database %s has schema version %d; this sanbao understands up to %d: upgrade sanbao", db.path, version, want)
+	case version < want && db.readOnly:
+		return nil, policy.Errorf(policy.EUnavailable, "", "database %s has schema version %d and must be migrated to %d, but it is read-only", db.path, version, want)
+	case version < want:
+		return secret, db.migrate(version)
+	}
+	if len(secret) == 0 {
+		return nil, fmt.Errorf("%s: the check-code secret is missing", db.path)
+	}
+	return secret, nil
+}
+
+func createBuckets(tx *bolt.Tx) error {
+	for _, name := range allBuckets {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// migrate copies the file to a backup beside it, then upgrades it from
+// version `from` in one transaction: an interrupted migration leaves the old
+// layout and the backup.
+func (db *DB) migrate(from uint64) error {
+	backup := fmt.Sprintf("%s.bak-v%d-%s", db.path, from, db.now().UTC().Format("20060102T150405Z"))
+	if err := db.bolt.View(func(tx *bolt.Tx) error { return writeFileAtomic(backup, tx) }); err != nil {
+		return fmt.Errorf("backing up %s before migrating it: %w", db.path, err)
+	}
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		for v := from; v < schemaVersion(); v++ {
+			if err := migrations[v-1](tx); err != nil {
+				return fmt.Errorf("migrating %s from schema %d to %d: %w", db.path, v, v+1, err)
+			}
+		}
+		if err := createBuckets(tx); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Put(metaSchema, be64(schemaVersion()))
+	})
+	return db.storageErr(err)
+}
+
+// writeFileAtomic writes tx's snapshot to a temporary file beside path,
+// syncs it and renames it into place.
+func writeFileAtomic(path string, tx *bolt.Tx) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // after a successful rename there is nothing left to remove
+	if _, err := tx.WriteTo(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// Close flushes buffered scan counts and closes the file. Calling it again
+// returns the first result.
+func (db *DB) Close() error {
+	db.closeOnce.Do(func() {
+		err := db.scans.close()
+		db.closeErr = errors.Join(err, db.bolt.Close())
+	})
+	return db.closeErr
+}
+
+// Path is the database file.
+func (db *DB) Path() string { return db.path }
+
+// Policy is the policy the registry validates events and fixes terms with.
+func (db *DB) Policy() *policy.Policy { return db.policy }
+
+// CheckSecrets returns the check-code secrets: the current one first (from
+// Options.CheckSecret, else the one kept in the file), then the previous one
+// if Options.PreviousSecret was set. Callers must not modify them.
+func (db *DB) CheckSecrets() [][]byte { return db.secrets }
+
+// Check runs bbolt's consistency check over the whole file in one read
+// transaction; every problem found is joined into the returned error.
+func (db *DB) Check() error {
+	var errs []error
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		for err := range tx.Check() {
+			errs = append(errs, err)
+		}
+		return nil
+	})
+	return errors.Join(append(errs, err)...)
+}
+
+// Ready is nil when the database accepts writes. Otherwise it returns
+// EUnavailable: "database is read-only" or, after a write failed for lack
+// of space, "storage is full" — until a probe write succeeds again.
+func (db *DB) Ready() error {
+	if db.readOnly {
+		return errReadOnly
+	}
+	if db.fault.Load() == nil {
+		return nil
+	}
+	return db.update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMeta).Put(metaProbe, be64(uint64(db.now().UnixNano())))
+	})
+}
+
+var errReadOnly = policy.Errorf(policy.EUnavailable, "", "database is read-only")
+
+// update runs fn in a write transaction (durable when it returns nil) and
+// maps storage failures.
+func (db *DB) update(fn func(tx *bolt.Tx) error) error {
+	if db.readOnly {
+		return errReadOnly
+	}
+	return db.storageErr(db.bolt.Update(fn))
+}
+
+// storageErr maps a write's error: *policy.Error unchanged, a full or
+// read-only file system to EUnavailable (remembered for Ready), anything
+// else wrapped as internal. A successful write clears the remembered fault.
+func (db *DB) storageErr(err error) error {
+	var pe *policy.Error
+	switch {
+	case err == nil:
+		db.fault.Store(nil)
+		return nil
+	case errors.As(err, &pe):
+		return err
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT), errors.Is(err, berrors.ErrMaxSizeReached):
+		pe = policy.Errorf(policy.EUnavailable, "", "storage is full: nothing was written (%v)", err)
+	case errors.Is(err, syscall.EROFS), errors.Is(err, berrors.ErrDatabaseReadOnly):
+		pe = policy.Errorf(policy.EUnavailable, "", "database is read-only: nothing was written (%v)", err)
+	default:
+		return fmt.Errorf("registry: %w", err)
+	}
+	db.fault.Store(pe)
+	return pe
+}
+
+// Backup writes a consistent snapshot of the database to w and returns the
+// bytes written. The snapshot goes to a temporary file (beside the database,
+// else in the system temporary directory) in one short read transaction and
+// is then streamed, so a slow reader never holds a transaction open.
+// Errors: EUnavailable when no temporary file can be written; EInternal on
+// other I/O failures (including w's).
+func (db *DB) Backup(w io.Writer) (int64, error) {
+	f, err := os.CreateTemp(filepath.Dir(db.path), ".sanbao-backup-*.tmp")
+	if err != nil {
+		f, err = os.CreateTemp("", "sanbao-backup-*.tmp")
+	}
+	if err != nil {
+		return 0, policy.Errorf(policy.EUnavailable, "", "no room for a backup snapshot: %v", err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		_, err := tx.WriteTo(f)
+		return err
+	})
+	if err != nil {
+		if errors.Is(err, syscall.ENOSPC) {
+			return 0, policy.Errorf(policy.EUnavailable, "", "storage is full: the backup snapshot could not be written")
+		}
+		return 0, fmt.Errorf("backup snapshot: %w", err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return 0, err
+	}
+	return io.Copy(w, f)
+}
+
+// BackupFile copies the database at src to dst, replacing dst atomically. It
+// is offline: it takes src's lock for a second at most, so it fails while a
+// server has it open. Errors: EUnavailable when src is in use; ENotFound
+// when src does not exist; EInvalid when dst is src.
+func BackupFile(src, dst string) error {
+	bdb, err := openOffline(src, dst)
+	if err != nil {
+		return err
+	}
+	defer bdb.Close()
+	return bdb.View(func(tx *bolt.Tx) error { return writeFileAtomic(dst, tx) })
+}
+
+// Compact writes a compacted copy of the database at src to dst (replacing
+// dst atomically): live data only, pages refilled. Offline, like BackupFile,
+// with the same errors.
+func Compact(src, dst string) error {
+	bdb, err := openOffline(src, dst)
+	if err != nil {
+		return err
+	}
+	defer bdb.Close()
+	f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	f.Close()
+	defer os.Remove(tmp)
+	out, err := bolt.Open(tmp, 0o600, &bolt.Options{FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		return err
+	}
+	if err := bolt.Compact(out, bdb, 64<<20); err != nil {
+		out.Close()
+		return fmt.Errorf("compacting %s: %w", src, err)
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, dst)
+}
+
+func openOffline(src, dst string) (*bolt.DB, error) {
+	if sameFile(src, dst) {
+		return nil, policy.Errorf(policy.EInvalid, "out", "the output %s is the database itself", dst)
+	}
+	bdb, _, err := openBolt(src, defaultTimeout, true)
+	return bdb, err
+}
+
+func sameFile(a, b string) bool {
+	ai, err1 := os.Stat(a)
+	bi, err2 := os.Stat(b)
+	if err1 == nil && err2 == nil {
+		return os.SameFile(ai, bi)
+	}
+	aa, _ := filepath.Abs(a)
+	ba, _ := filepath.Abs(b)
+	return aa == ba
+}
+
+func be64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }

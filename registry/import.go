@@ -1,0 +1,309 @@
+package registry
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/sanbao/sanbao/policy"
+	bolt "go.etcd.io/bbolt"
+)
+
+// csvDecoder reads the registration CSV: a header naming the columns
+// serial, sku, batch and optionally produced_on and accessories (any order,
+// any case; other columns ignored), UTF-8 with or without a BOM.
+type csvDecoder struct {
+	r                                      *csv.Reader
+	serial, sku, batch, produced, acc, max int
+	rows                                   int
+}
+
+func newCSVDecoder(r io.Reader) (*csvDecoder, error) {
+	br := bufio.NewReaderSize(r, 1<<16)
+	if bom, err := br.Peek(3); err == nil && bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
+		br.Discard(3)
+	}
+	d := &csvDecoder{r: csv.NewReader(br), serial: -1, sku: -1, batch: -1, produced: -1, acc: -1}
+	d.r.FieldsPerRecord = -1
+	d.r.ReuseRecord = true
+	header, err := d.r.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, policy.Errorf(policy.EBadRequest, "csv", "the CSV is empty: its first line must be the header serial,sku,batch[,produced_on][,accessories]")
+	}
+	if err != nil {
+		return nil, policy.Errorf(policy.EBadRequest, "csv", "the CSV header cannot be read: %v", err)
+	}
+	for i, name := range header {
+		var col *int
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case "serial":
+			col = &d.serial
+		case "sku":
+			col = &d.sku
+		case "batch":
+			col = &d.batch
+		case "produced_on":
+			col = &d.produced
+		case "accessories":
+			col = &d.acc
+		default:
+			continue // unknown columns are the sender's business
+		}
+		if *col >= 0 {
+			return nil, policy.Errorf(policy.EBadRequest, "csv", "the CSV header names column %q twice", strings.TrimSpace(name))
+		}
+		*col = i
+	}
+	var missing []string
+	for _, c := range []struct {
+		name string
+		col  int
+	}{{"serial", d.serial}, {"sku", d.sku}, {"batch", d.batch}} {
+		if c.col < 0 {
+			missing = append(missing, c.name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, policy.Errorf(policy.EBadRequest, "csv", "the CSV header must name the columns serial, sku and batch (missing: %s)", strings.Join(missing, ", "))
+	}
+	d.max = max(d.serial, d.sku, d.batch, d.produced, d.acc)
+	return d, nil
+}
+
+// next returns the next data row and its 1-based number, with a row error
+// for a malformed row; io.EOF at the end. The row is trimmed and checked
+// with checkRow.
+func (d *csvDecoder) next() (Row, int, *policy.RowError, error) {
+	rec, err := d.r.Read()
+	if errors.Is(err, io.EOF) {
+		return Row{}, 0, nil, io.EOF
+	}
+	d.rows++
+	n := d.rows
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return Row{}, n, &policy.RowError{Row: n, Code: policy.EInvalid, Field: "csv", Message: fmt.Sprintf("line %d: %v", pe.Line, pe.Err)}, nil
+	}
+	if err != nil {
+		return Row{}, n, nil, fmt.Errorf("reading the CSV: %w", err)
+	}
+	field := func(i int) string {
+		if i < 0 || i >= len(rec) {
+			return ""
+		}
+		return rec[i]
+	}
+	r := Row{Serial: field(d.serial), SKU: field(d.sku), Batch: field(d.batch)}
+	if len(rec) <= max(d.serial, d.sku, d.batch) {
+		return r, n, &policy.RowError{Row: n, Serial: strings.TrimSpace(r.Serial), Code: policy.EInvalid, Field: "csv",
+			Message: fmt.Sprintf("the row has %d fields; the header names %d", len(rec), d.max+1)}, nil
+	}
+	if s := strings.TrimSpace(field(d.produced)); s != "" {
+		day, err := policy.ParseDate(s)
+		if err != nil {
+			return r, n, &policy.RowError{Row: n, Serial: strings.TrimSpace(r.Serial), Code: policy.EInvalid, Field: "produced_on", Message: "produced_on: " + err.Error()}, nil
+		}
+		r.ProducedOn = day
+	}
+	if s := strings.TrimSpace(field(d.acc)); s != "" {
+		for part := range strings.SplitSeq(s, ";") {
+			if part = strings.TrimSpace(part); part == "" {
+				continue
+			}
+			sku, batch, ok := strings.Cut(part, ":")
+			if !ok {
+				return r, n, &policy.RowError{Row: n, Serial: strings.TrimSpace(r.Serial), Code: policy.EInvalid, Field: "accessories",
+					Message: fmt.Sprintf("accessories must read SKU:BATCH;SKU:BATCH, not %q", part)}, nil
+			}
+			r.Accessories = append(r.Accessories, Bundle{SKU: sku, Batch: batch})
+		}
+	}
+	if e := checkRow(n, &r); e != nil {
+		return r, n, e, nil
+	}
+	return r, n, nil, nil
+}
+
+// ParseCSV decodes a registration CSV (header serial,sku,batch
+// [,produced_on][,accessories], any column order, unknown columns ignored,
+// UTF-8 with or without BOM; accessories read "SKU:BATCH;SKU:BATCH") into
+// trimmed, checked rows.
+// Errors: EBadRequest for an empty CSV or a header without serial, sku and
+// batch; EInvalid with Rows (1-based data rows) for malformed rows.
+func ParseCSV(r io.Reader) ([]Row, error) {
+	d, err := newCSVDecoder(r)
+	if err != nil {
+		return nil, err
+	}
+	var rows []Row
+	var errs []policy.RowError
+	for {
+		row, _, rerr, err := d.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if rerr != nil {
+			errs = append(errs, *rerr)
+		}
+		rows = append(rows, row)
+	}
+	if len(errs) > 0 {
+		return nil, rowsError(errs)
+	}
+	return rows, nil
+}
+
+// importChunk is the rows written per transaction by Import; see
+// BenchmarkImport.
+const importChunk = 250_000
+
+// importFill packs pages fuller than bbolt's 0.5: an import writes keys in
+// ascending order, so half-empty pages would only waste space.
+const importFill = 0.9
+
+// Import registers the rows of a CSV stream (see ParseCSV), for the offline
+// `sanbao import`. The whole input is read and checked against the
+// database before anything is written: any bad row, and nothing is written.
+// The rows are then sorted by serial and written in transactions of
+// importChunk rows, each complete (items, batch index, counts, an audit
+// entry). A run that is interrupted leaves a consistent file holding the
+// first rows in serial order; running the same import again completes it,
+// counting the rows already written as Unchanged. progress (may be nil)
+// gets one line per phase and chunk with rows and rows/s.
+//
+// Errors: as Register (EInvalid with Rows, code EConflict for a serial
+// registered with other data; EBadRequest for a bad header); EUnavailable
+// when the database cannot be written (the chunks committed before stay).
+func (db *DB) Import(a Actor, r io.Reader, progress io.Writer) (RegisterResult, error) {
+	if db.readOnly {
+		return RegisterResult{}, errReadOnly
+	}
+	if progress == nil {
+		progress = io.Discard
+	}
+	start := time.Now()
+	report := func(format string, args ...any) {
+		fmt.Fprintf(progress, "%s (%.1fs)\n", fmt.Sprintf(format, args...), time.Since(start).Seconds())
+	}
+	d, err := newCSVDecoder(r)
+	if err != nil {
+		return RegisterResult{}, err
+	}
+	g := db.newRegistration()
+	var rows []Row
+	var checked []bool
+	for {
+		row, n, rerr, err := d.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return RegisterResult{}, err
+		}
+		ok := rerr == nil
+		if !ok {
+			g.errs = append(g.errs, *rerr)
+		} else {
+			ok = g.check(n, &row)
+		}
+		rows = append(rows, row)
+		checked = append(checked, ok)
+		if n%500_000 == 0 {
+			report("read %d rows", n)
+		}
+	}
+	if len(rows) == 0 {
+		return RegisterResult{}, policy.Errorf(policy.EInvalid, "csv", "the CSV has a header but no rows")
+	}
+	order := sortedOrder(rows, func(i int) bool { return checked[i] }, &g.errs)
+	report("read and sorted %d rows", len(rows))
+
+	var res RegisterResult
+	var fresh []itemRec
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		items := tx.Bucket(bucketItems)
+		for _, i := range order {
+			rec, kind, err := g.resolve(tx, items, int(i)+1, &rows[i])
+			if err != nil {
+				return err
+			}
+			switch kind {
+			case rowNew:
+				fresh = append(fresh, rec)
+			case rowUnchanged:
+				res.Unchanged++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return RegisterResult{}, err
+	}
+	if len(g.errs) > 0 {
+		return RegisterResult{}, rowsError(g.errs)
+	}
+	rows, checked, order = nil, nil, nil // only fresh is needed now
+	report("checked: %d new, %d already registered", len(fresh), res.Unchanged)
+
+	for len(fresh) > 0 {
+		chunk := fresh[:min(importChunk, len(fresh))]
+		fresh = fresh[len(chunk):]
+		var created, unchanged int
+		err := db.update(func(tx *bolt.Tx) error {
+			created, unchanged = 0, 0
+			items := tx.Bucket(bucketItems)
+			write := chunk[:0:0]
+			for i := range chunk {
+				// Registered since the check (another writer of this process)?
+				if v := items.Get([]byte(chunk[i].Serial)); v != nil {
+					old, err := decodeItem(chunk[i].Serial, v)
+					if err != nil {
+						return err
+					}
+					if !sameItem(old.Item, chunk[i].Item) {
+						return policy.Errorf(policy.EConflict, "serial", "serial %s was registered with other data while the import ran", chunk[i].Serial)
+					}
+					unchanged++
+					continue
+				}
+				write = append(write, chunk[i])
+			}
+			created = len(write)
+			if created == 0 {
+				return nil
+			}
+			if err := writeItems(tx, write, importFill); err != nil {
+				return err
+			}
+			return db.audit(tx, a, "items.import", batchSummary(write),
+				fmt.Sprintf("created %d; serials %s … %s", created, write[0].Serial, write[len(write)-1].Serial), g.now)
+		})
+		if err != nil {
+			return res, err
+		}
+		res.Created += created
+		res.Unchanged += unchanged
+		done := res.Created + res.Unchanged
+		report("wrote %d of %d rows, %.0f rows/s", done, done+len(fresh), float64(done)/time.Since(start).Seconds())
+	}
+	report("imported: %d created, %d unchanged", res.Created, res.Unchanged)
+	return res, nil
+}
+
+// sameItem reports whether two registrations of a serial agree on what a
+// row carries.
+func sameItem(a, b policy.Item) bool {
+	r := Row{Serial: b.Serial, SKU: b.SKU, Batch: b.Batch, ProducedOn: b.ProducedOn}
+	for _, acc := range b.Accessories {
+		r.Accessories = append(r.Accessories, Bundle{SKU: acc.SKU, Batch: acc.Batch})
+	}
+	return sameRegistration(a, &r)
+}

@@ -1,0 +1,275 @@
+package registry
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/sanbao/sanbao/policy"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Flags of a batch index entry (batch 0x00 serial): the serial is
+// registered in the batch, or carries a bundled accessory of it, or both.
+const (
+	flagMember  byte = 1
+	flagCarrier byte = 2
+)
+
+// Paging of Batch and Audit.
+const (
+	DefaultLimit = 100
+	MaxLimit     = 1000
+)
+
+// Get returns an item's record: its terms, its full history (oldest first,
+// corrected events included) and its scan counts (buffered views included).
+// Errors: EInvalid for a malformed serial; ENotFound.
+func (db *DB) Get(serial string) (Record, error) {
+	serial, err := policy.Ident("serial", serial)
+	if err != nil {
+		return Record{}, err
+	}
+	var rec Record
+	var viewTx uint64
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		viewTx = uint64(tx.ID())
+		r, err := getItem(tx, serial)
+		if err != nil {
+			return err
+		}
+		rec, err = record(tx, r)
+		return err
+	})
+	if err != nil {
+		return Record{}, err
+	}
+	rec.Scans = db.scans.merge(serial, rec.Scans, viewTx)
+	return rec, nil
+}
+
+// record assembles an item's Record (stored scan counts only) inside tx.
+func record(tx *bolt.Tx, r itemRec) (Record, error) {
+	hist, err := history(tx, r.Serial)
+	if err != nil {
+		return Record{}, err
+	}
+	sc, err := storedScans(tx, r.Serial)
+	if err != nil {
+		return Record{}, err
+	}
+	return Record{Item: r.Item, History: hist, Scans: sc}, nil
+}
+
+func getItem(tx *bolt.Tx, serial string) (itemRec, error) {
+	v := tx.Bucket(bucketItems).Get([]byte(serial))
+	if v == nil {
+		return itemRec{}, policy.Errorf(policy.ENotFound, "serial", "serial %s is not registered", serial)
+	}
+	return decodeItem(serial, v)
+}
+
+func putItem(tx *bolt.Tx, r *itemRec) error {
+	return tx.Bucket(bucketItems).Put([]byte(r.Serial), r.append(nil))
+}
+
+// history reads an item's events in seq order.
+func history(tx *bolt.Tx, serial string) ([]policy.Event, error) {
+	var hist []policy.Event
+	p := prefix(serial)
+	c := tx.Bucket(bucketEvents).Cursor()
+	for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
+		var ev policy.Event
+		if err := decodeJSON("event of "+serial, v, &ev); err != nil {
+			return nil, err
+		}
+		hist = append(hist, ev)
+	}
+	return hist, nil
+}
+
+// Batch returns one page of batch: the serials registered in it and the
+// products carrying a bundled accessory of it, in one serial order, starting
+// after the serial `after` ("" = from the start). limit 0 means DefaultLimit;
+// above MaxLimit it is MaxLimit. Count and Carriers are the batch's totals;
+// Next is the cursor of the following page, "" on the last.
+// Errors: EInvalid for a malformed batch, after or a negative limit;
+// ENotFound when the batch has neither members nor carriers.
+func (db *DB) Batch(batch, after string, limit int) (BatchPage, error) {
+	batch, err := policy.Ident("batch", batch)
+	if err != nil {
+		return BatchPage{}, err
+	}
+	if after != "" {
+		if after, err = policy.Ident("after", after); err != nil {
+			return BatchPage{}, err
+		}
+	}
+	limit, err = pageLimit(limit)
+	if err != nil {
+		return BatchPage{}, err
+	}
+	page := BatchPage{Batch: batch, Serials: []string{}, CarriedBy: []string{}}
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		members, carriers := batchCount(tx, batch)
+		if members == 0 && carriers == 0 {
+			return policy.Errorf(policy.ENotFound, "batch", "batch %s has no registered serials and no bundled accessories", batch)
+		}
+		page.Count, page.Carriers = members, carriers
+		p := prefix(batch)
+		start := p
+		if after != "" {
+			start = append(compositeKey(batch, []byte(after)), 0) // the first key after `after`
+		}
+		c := tx.Bucket(bucketBatches).Cursor()
+		n, last := 0, ""
+		for k, v := c.Seek(start); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
+			serial := string(k[len(p):])
+			if n == limit {
+				page.Next = last
+				break
+			}
+			n++
+			if len(v) > 0 && v[0]&flagMember != 0 {
+				page.Serials = append(page.Serials, serial)
+			}
+			if len(v) > 0 && v[0]&flagCarrier != 0 {
+				page.CarriedBy = append(page.CarriedBy, serial)
+			}
+			last = serial
+		}
+		return nil
+	})
+	return page, err
+}
+
+func pageLimit(limit int) (int, error) {
+	switch {
+	case limit < 0:
+		return 0, policy.Errorf(policy.EInvalid, "limit", "limit must be between 1 and %d", MaxLimit)
+	case limit == 0:
+		return DefaultLimit, nil
+	default:
+		return min(limit, MaxLimit), nil
+	}
+}
+
+// Batches lists every batch with its member and carrier counts, in batch
+// order. It reads the counts bucket only, never the index.
+func (db *DB) Batches() ([]BatchCount, error) {
+	out := []BatchCount{}
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketBatchCounts).ForEach(func(k, v []byte) error {
+			m, c, err := decodeBatchCount(v)
+			if err != nil {
+				return fmt.Errorf("count of batch %s: %w", k, err)
+			}
+			if m > 0 || c > 0 {
+				out = append(out, BatchCount{Batch: string(k), Count: m, Carriers: c})
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+func batchCount(tx *bolt.Tx, batch string) (members, carriers int) {
+	m, c, _ := decodeBatchCount(tx.Bucket(bucketBatchCounts).Get([]byte(batch)))
+	return m, c
+}
+
+func decodeBatchCount(v []byte) (members, carriers int, err error) {
+	if v == nil {
+		return 0, 0, nil
+	}
+	d := decoder{b: v}
+	members, carriers = int(d.uvarint()), int(d.uvarint())
+	return members, carriers, d.err
+}
+
+// indexBatch adds flag for serial under batch, keeping the batch's counts.
+func indexBatch(tx *bolt.Tx, batch, serial string, flag byte) error {
+	b := tx.Bucket(bucketBatches)
+	b.FillPercent = 0.9
+	k := compositeKey(batch, []byte(serial))
+	var old byte
+	if v := b.Get(k); len(v) > 0 {
+		old = v[0]
+	}
+	if old&flag == flag {
+		return nil
+	}
+	if err := b.Put(k, []byte{old | flag}); err != nil {
+		return err
+	}
+	dm, dc := 0, 0
+	if flag&flagMember != 0 && old&flagMember == 0 {
+		dm = 1
+	}
+	if flag&flagCarrier != 0 && old&flagCarrier == 0 {
+		dc = 1
+	}
+	return addBatchCount(tx, batch, dm, dc)
+}
+
+func addBatchCount(tx *bolt.Tx, batch string, members, carriers int) error {
+	b := tx.Bucket(bucketBatchCounts)
+	m, c, err := decodeBatchCount(b.Get([]byte(batch)))
+	if err != nil {
+		return err
+	}
+	v := binary.AppendUvarint(nil, uint64(m+members))
+	return b.Put([]byte(batch), binary.AppendUvarint(v, uint64(c+carriers)))
+}
+
+// OpenCases returns the records of the items with an open service case, in
+// serial order, read from the open-case index.
+func (db *DB) OpenCases() ([]Record, error) {
+	out := []Record{}
+	var viewTx uint64
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		viewTx = uint64(tx.ID())
+		return tx.Bucket(bucketCases).ForEach(func(k, _ []byte) error {
+			r, err := getItem(tx, string(k))
+			if err != nil {
+				return fmt.Errorf("open-case index: %w", err)
+			}
+			rec, err := record(tx, r)
+			if err != nil {
+				return err
+			}
+			out = append(out, rec)
+			return nil
+		})
+	})
+	for i := range out {
+		out[i].Scans = db.scans.merge(out[i].Item.Serial, out[i].Scans, viewTx)
+	}
+	return out, err
+}
+
+// Stats returns counters kept up to date by every write (no scan).
+func (db *DB) Stats() (Stats, error) {
+	var s Stats
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketCounts)
+		s = Stats{Items: int(counter(b, countItems)), Models: int(counter(b, countModels)), OpenCases: int(counter(b, countCases))}
+		return nil
+	})
+	return s, err
+}
+
+func counter(b *bolt.Bucket, name []byte) uint64 {
+	if v := b.Get(name); len(v) == 8 {
+		return binary.BigEndian.Uint64(v)
+	}
+	return 0
+}
+
+func addCounter(tx *bolt.Tx, name []byte, delta int) error {
+	if delta == 0 {
+		return nil
+	}
+	b := tx.Bucket(bucketCounts)
+	return b.Put(name, be64(uint64(int64(counter(b, name))+int64(delta))))
+}
