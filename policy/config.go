@@ -31,10 +31,12 @@ type Policy struct {
 	loc *time.Location
 }
 
-// DateRange is an inclusive range of calendar dates.
+// DateRange is an inclusive range of calendar dates, optionally named
+// ("National Day").
 type DateRange struct {
-	From Date `json:"from"`
-	To   Date `json:"to"`
+	From Date   `json:"from"`
+	To   Date   `json:"to"`
+	Name string `json:"name,omitempty"`
 }
 
 // Contact is how a customer reaches after-sales service.

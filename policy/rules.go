@@ -45,6 +45,7 @@ type AccessoryCoverage struct {
 	Name          string
 	Kind          Kind
 	Batch         string // batch on record (changes with each exchange)
+	Start         Date   // the product's start, or the date of the last exchange
 	WarrantyUntil Date
 	Replacements  int
 }

@@ -174,6 +174,11 @@ type Item struct {
 	// transaction as the old unit's `replaced` event.
 	Replaces    string `json:"replaces,omitempty"`
 	ExchangedOn Date   `json:"exchanged_on,omitzero"`
+	// Exchanges counts the units of this line exchanged before this one: 0
+	// for an original unit, the old unit's Exchanges + 1 for its replacement.
+	// It lets a stand-alone accessory reach the refund after two
+	// replacements; a replacement with 0 here counts as 1.
+	Exchanges int `json:"exchanges,omitempty"`
 }
 
 // Accessory is a bundled accessory or adapter known only by its batch number,
@@ -191,29 +196,33 @@ type Accessory struct {
 // `corrected` event names the event it corrects in Corrects and carries only
 // the fields it replaces. Seq, By, KeyID and RecordedAt are set by the registry.
 type Event struct {
-	Seq        uint64    `json:"seq"`
-	Type       EventType `json:"type"`
-	On         Date      `json:"on,omitzero"`
-	At         time.Time `json:"at,omitzero"`
-	Order      string    `json:"order,omitempty"`
-	Evidence   Evidence  `json:"evidence,omitempty"`
-	Note       string    `json:"note,omitempty"`
-	Center     string    `json:"center,omitempty"`
-	Complaint  string    `json:"complaint,omitempty"`
-	Contact    string    `json:"contact,omitempty"` // staff-only: never on public views
-	Finding    Finding   `json:"finding,omitempty"`
-	Part       string    `json:"part,omitempty"`
-	Amount     string    `json:"amount,omitempty"` // decimal text, e.g. "120.50"
-	Currency   string    `json:"currency,omitempty"`
-	Paid       bool      `json:"paid,omitempty"`
-	Parts      []string  `json:"parts,omitempty"`
-	NewSerial  string    `json:"new_serial,omitempty"`
-	Tracking   string    `json:"tracking,omitempty"`
-	Reason     string    `json:"reason,omitempty"`
-	SKU        string    `json:"sku,omitempty"`       // accessory_replaced: which bundled accessory
-	NewBatch   string    `json:"new_batch,omitempty"` // accessory_replaced
-	Corrects   uint64    `json:"corrects,omitempty"`  // corrected: the target's seq
-	By         string    `json:"by,omitempty"`        // the key's name
+	Seq       uint64    `json:"seq"`
+	Type      EventType `json:"type"`
+	On        Date      `json:"on,omitzero"`
+	At        time.Time `json:"at,omitzero"`
+	Order     string    `json:"order,omitempty"`
+	Evidence  Evidence  `json:"evidence,omitempty"`
+	Note      string    `json:"note,omitempty"`
+	Center    string    `json:"center,omitempty"`
+	Complaint string    `json:"complaint,omitempty"`
+	Contact   string    `json:"contact,omitempty"` // staff-only: never on public views
+	Finding   Finding   `json:"finding,omitempty"`
+	Part      string    `json:"part,omitempty"`
+	Amount    string    `json:"amount,omitempty"` // decimal text, e.g. "120.50"
+	Currency  string    `json:"currency,omitempty"`
+	Paid      bool      `json:"paid,omitempty"`
+	Parts     []string  `json:"parts,omitempty"`
+	NewSerial string    `json:"new_serial,omitempty"`
+	Tracking  string    `json:"tracking,omitempty"`
+	Reason    string    `json:"reason,omitempty"`
+	SKU       string    `json:"sku,omitempty"`       // accessory_replaced: which bundled accessory
+	NewBatch  string    `json:"new_batch,omitempty"` // accessory_replaced
+	Corrects  uint64    `json:"corrects,omitempty"`  // corrected: the target's seq
+	// Fields lists, on a `corrected` event, the JSON names of the fields it
+	// replaces, zero values included (so `paid` can become false and a
+	// part can be cleared). When empty, its non-zero fields are replaced.
+	Fields     []string  `json:"fields,omitempty"`
+	By         string    `json:"by,omitempty"` // the key's name
 	KeyID      string    `json:"key_id,omitempty"`
 	RecordedAt time.Time `json:"recorded_at,omitzero"`
 }

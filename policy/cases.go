@@ -1,0 +1,69 @@
+package policy
+
+import "time"
+
+// Cases returns every service case of item, oldest first, with due times and
+// overdue flags as of now. Every event counts, whatever its date; repair days
+// of an open case run to today.
+func (p *Policy) Cases(item Item, history []Event, now time.Time) []Case {
+	var f facts
+	p.derive(&item, Effective(history), maxDate, p.Today(now), &f)
+	out := make([]Case, len(f.cases))
+	for i := range f.cases {
+		out[i] = p.caseOf(&f.cases[i], now)
+	}
+	return out
+}
+
+// OpenCase returns the open service case with its due time as of now, or nil
+// when none is open.
+func (p *Policy) OpenCase(item Item, history []Event, now time.Time) *Case {
+	var f facts
+	p.derive(&item, Effective(history), maxDate, p.Today(now), &f)
+	if f.open < 0 {
+		return nil
+	}
+	c := p.caseOf(&f.cases[f.open], now)
+	return &c
+}
+
+// inWarranty says which clocks a case runs on: a free-service case has one
+// clock from intake to shipping; a paid one (quoted or paid, an excluded
+// finding, or a unit out of warranty at intake) stops its first clock at the
+// quotation and runs a second from payment, or from the customer's refusal
+// (the unit then goes back unrepaired, within the same hours), to shipping.
+func (c *caseFacts) inWarranty() bool {
+	switch {
+	case c.quoted || c.paid || c.declined:
+		return false
+	case c.freeRepair:
+		return true
+	case c.finding.Excluded():
+		return false
+	default:
+		return c.inWarrantyAtIntake
+	}
+}
+
+// caseOf renders a case with its clock as of now.
+func (p *Policy) caseOf(c *caseFacts, now time.Time) Case {
+	out := Case{ID: c.id, Center: c.center, Complaint: c.complaint, Contact: c.contact, OpenedAt: c.intakeAt,
+		Finding: c.finding, Part: c.part, Stage: c.stage, Paused: c.paused, InWarranty: c.inWarranty()}
+	if c.closed {
+		out.ClosedAt = c.closedAt
+		return out
+	}
+	hours := time.Duration(p.ServiceHours) * time.Hour
+	switch {
+	case c.paused:
+		// The clock stands still while the centre waits on the customer.
+	case out.InWarranty:
+		out.DueAt = c.intakeAt.Add(hours + c.pauseAll)
+	case !c.quoted:
+		out.DueAt = c.intakeAt.Add(hours + c.pauseBefore)
+	case !c.secondAt.IsZero():
+		out.DueAt = c.secondAt.Add(hours + c.pauseSecond)
+	}
+	out.Overdue = !out.DueAt.IsZero() && now.After(out.DueAt)
+	return out
+}
