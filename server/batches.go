@@ -1,0 +1,69 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+// getBatch answers a page of a batch: the serials registered in it and the
+// products whose bundled accessories come from it (for recalls and for
+// checking a batch number at the desk), ?after=SERIAL&limit=N (N ≤ 10000,
+// default 1000); count and carriers are the batch's totals; "next" is the cursor of the next page, null on the last.
+// Codes: 200; 400 (malformed batch, after or limit); 401; 403; 404.
+func (s *Server) getBatch(c echo.Context) error {
+	batch, err := identParam(c, "batch")
+	if err != nil {
+		return err
+	}
+	after, err := queryIdent(c, "after")
+	if err != nil {
+		return err
+	}
+	limit, err := queryLimit(c, 1000, 10000)
+	if err != nil {
+		return err
+	}
+	p, err := s.db.Batch(batch, after, limit)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Batch     string   `json:"batch"`
+		Count     int      `json:"count"`
+		Carriers  int      `json:"carriers"`
+		Serials   []string `json:"serials"`
+		CarriedBy []string `json:"carried_by"`
+		Next      *string  `json:"next"`
+	}{p.Batch, p.Count, p.Carriers, nonNil(p.Serials), nonNil(p.CarriedBy), nullable(p.Next)}
+	return c.JSON(http.StatusOK, out)
+}
+
+// listBatches answers every batch with its member and carrier counts:
+// {"batches": [{"batch", "count", "carriers"}]}. Codes: 200; 401; 403.
+func (s *Server) listBatches(c echo.Context) error {
+	bs, err := s.db.Batches()
+	if err != nil {
+		return err
+	}
+	type batchView struct {
+		Batch    string `json:"batch"`
+		Count    int    `json:"count"`
+		Carriers int    `json:"carriers"`
+	}
+	out := struct {
+		Batches []batchView `json:"batches"`
+	}{make([]batchView, len(bs))}
+	for i, b := range bs {
+		out.Batches[i] = batchView{b.Batch, b.Count, b.Carriers}
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// nonNil makes a nil list an empty JSON array.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

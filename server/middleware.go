@@ -1,0 +1,127 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/sanbao/sanbao/policy"
+)
+
+const requestIDContext = "sanbao.request_id"
+
+// requestIDs takes the caller's X-Request-ID when it is a sane token (so a
+// request can be followed through a proxy) and makes one otherwise; the id
+// goes back in the response header and into every log line.
+func requestIDs(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := c.Request().Header.Get(echo.HeaderXRequestID)
+		if !saneRequestID(id) {
+			var b [12]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		c.Set(requestIDContext, id)
+		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		return next(c)
+	}
+}
+
+func saneRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] <= ' ' || id[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+func requestID(c echo.Context) string {
+	id, _ := c.Get(requestIDContext).(string)
+	return id
+}
+
+// observe logs one line per request and feeds the request metrics. It hands
+// errors to the error handler itself so the status it records is the one
+// sent.
+func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		req, res := c.Request(), c.Response()
+		route := c.Path()
+		if _, ok := s.routes[route]; !ok {
+			route = "unmatched" // keeps label cardinality bounded
+		}
+		elapsed := time.Since(start)
+		s.metrics.observe(req.Method, route, res.Status, elapsed)
+		level := slog.LevelInfo
+		if res.Status >= 500 {
+			level = slog.LevelError
+		}
+		attrs := []slog.Attr{
+			slog.String("request_id", requestID(c)),
+			slog.String("method", req.Method),
+			slog.String("path", req.URL.Path),
+			slog.String("route", route),
+			slog.Int("status", res.Status),
+			slog.Int64("bytes", res.Size),
+			slog.Duration("duration", elapsed),
+			slog.String("remote", c.RealIP()),
+		}
+		if k := keyOf(c); k.ID != "" {
+			attrs = append(attrs, slog.String("key_id", k.ID))
+		}
+		if err != nil && res.Status < 500 {
+			attrs = append(attrs, slog.String("err", err.Error()))
+		}
+		s.log.LogAttrs(req.Context(), level, "request", attrs...)
+		return nil
+	}
+}
+
+// recoverPanics turns a panic into a 500 internal error (logged with its
+// stack by the error handler) so no panic escapes to net/http, which would
+// drop the connection without an answer.
+func recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				if r == http.ErrAbortHandler {
+					panic(r)
+				}
+				buf := make([]byte, 8<<10)
+				buf = buf[:runtime.Stack(buf, false)]
+				err = fmt.Errorf("panic: %v\n%s", r, buf)
+			}
+		}()
+		return next(c)
+	}
+}
+
+// limitBody caps every request body: a declared length over the limit is
+// refused before anything is read; a body that grows past it fails its read
+// with *http.MaxBytesError, which the error handler maps to 413 too_large.
+func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		if req.ContentLength > s.cfg.MaxBodyBytes {
+			return policy.Errorf(policy.ETooLarge, "", "the request body (%s bytes) is larger than the limit of %d bytes",
+				strconv.FormatInt(req.ContentLength, 10), s.cfg.MaxBodyBytes)
+		}
+		req.Body = http.MaxBytesReader(c.Response(), req.Body, s.cfg.MaxBodyBytes)
+		return next(c)
+	}
+}

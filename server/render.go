@@ -1,0 +1,50 @@
+package server
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// stamp is an instant rendered RFC 3339 in the policy time zone, or null
+// when unknown.
+type stamp struct{ t time.Time }
+
+// stamp converts t to the policy's zone for display.
+func (s *Server) stamp(t time.Time) stamp {
+	if t.IsZero() {
+		return stamp{}
+	}
+	return stamp{t.In(s.policy.Location())}
+}
+
+func (st stamp) MarshalJSON() ([]byte, error) {
+	if st.t.IsZero() {
+		return []byte("null"), nil
+	}
+	return json.Marshal(st.t.Format(time.RFC3339Nano))
+}
+
+// nullable is s, or nil (JSON null) for "".
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// jsonBytes renders v as the API sends it (one trailing newline, like
+// echo's c.JSON), for answers that are stored for idempotent replays.
+func jsonBytes(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// sendJSON writes pre-rendered JSON with status.
+func sendJSON(c echo.Context, status int, b []byte) error {
+	return c.Blob(status, echo.MIMEApplicationJSON, b)
+}

@@ -1,0 +1,185 @@
+// Package server is sanbao's HTTP API (the contract's /api/v1 routes and
+// operations endpoints) over a registry.DB. It is the only package that
+// imports echo. Every error leaves through one handler (errors.go) in the
+// contract's shape; who may call what is one table (auth.go).
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/sanbao/sanbao/policy"
+	"github.com/sanbao/sanbao/registry"
+)
+
+// DefaultMaxBodyBytes bounds a request body: a 100,000-row registration CSV
+// is about 5 MB, JSON about 10 MB.
+const DefaultMaxBodyBytes = 64 << 20
+
+// Config configures a Server. DB is required; the rest have defaults.
+type Config struct {
+	DB *registry.DB
+	// Policy is the warranty policy; default DB.Policy().
+	Policy *policy.Policy
+	// PublicURL is where customers reach the public pages (check URLs on
+	// labels), e.g. https://w.example.com. Optional here; cmd sets it.
+	PublicURL string
+	// TrustedProxies are the networks whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	// Logger receives one line per request and every internal error; default
+	// slog.Default().
+	Logger *slog.Logger
+	// MetricsPublic serves /metrics without a key (false: a key of any role).
+	MetricsPublic bool
+	// SecureCookies marks cookies Secure (under TLS).
+	SecureCookies bool
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// MaxBodyBytes bounds request bodies; default DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+}
+
+// Server serves the API. Create it with New; it is safe for concurrent use.
+type Server struct {
+	cfg     Config
+	db      *registry.DB
+	policy  *policy.Policy
+	log     *slog.Logger
+	now     func() time.Time
+	echo    *echo.Echo
+	metrics *metrics
+	routes  map[string]bool // route templates, for bounded metric labels
+}
+
+// New builds a Server. Errors: a missing DB, a malformed PublicURL, or a
+// role-matrix row without a handler (a programming error caught at start).
+func New(cfg Config) (*Server, error) {
+	if cfg.DB == nil {
+		return nil, errors.New("server: Config.DB is required")
+	}
+	if cfg.Policy == nil {
+		cfg.Policy = cfg.DB.Policy()
+	}
+	if cfg.Policy == nil {
+		cfg.Policy = policy.Default()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.PublicURL != "" {
+		u, err := url.Parse(cfg.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("server: public URL %q must be an absolute http(s) URL", cfg.PublicURL)
+		}
+	}
+	s := &Server{
+		cfg:    cfg,
+		db:     cfg.DB,
+		policy: cfg.Policy,
+		log:    cfg.Logger,
+		now:    cfg.Now,
+		routes: map[string]bool{},
+	}
+	s.metrics = newMetrics(cfg.DB)
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.Logger.SetOutput(io.Discard) // everything is logged through slog
+	e.HTTPErrorHandler = s.handleError
+	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
+	e.Pre(middleware.RemoveTrailingSlash())
+	e.Use(requestIDs, s.observe, recoverPanics, s.limitBody)
+	s.echo = e
+
+	handlers := s.handlers()
+	for _, r := range access {
+		key := r.Method + " " + r.Path
+		h, ok := handlers[key]
+		if !ok {
+			return nil, fmt.Errorf("server: role matrix lists %s but no handler serves it", key)
+		}
+		delete(handlers, key)
+		roles := r.Roles
+		if r.Path == "/metrics" && cfg.MetricsPublic {
+			roles = public
+		}
+		e.Add(r.Method, r.Path, h, s.authorize(roles))
+		s.routes[r.Path] = true
+	}
+	for key := range handlers {
+		return nil, fmt.Errorf("server: handler for %s has no row in the role matrix", key)
+	}
+	return s, nil
+}
+
+// handlers maps each route of the role matrix to its handler.
+func (s *Server) handlers() map[string]echo.HandlerFunc {
+	return map[string]echo.HandlerFunc{
+		"GET /healthz":      s.healthz,
+		"GET /readyz":       s.readyz,
+		"GET /openapi.json": s.openAPI,
+		"GET /metrics":      echo.WrapHandler(s.MetricsHandler()),
+
+		"GET /api/v1/models":      s.listModels,
+		"GET /api/v1/models/:sku": s.getModel,
+		"PUT /api/v1/models/:sku": s.putModel,
+
+		"POST /api/v1/items":                     s.registerItems,
+		"GET /api/v1/items/:serial":              s.getItem,
+		"POST /api/v1/items/:serial/events":      s.postEvent,
+		"GET /api/v1/items/:serial/entitlements": s.entitlements,
+		"POST /api/v1/events":                    s.postEvents,
+		"POST /api/v1/orders/:order/received":    s.receiveOrder,
+
+		"GET /api/v1/batches":        s.listBatches,
+		"GET /api/v1/batches/:batch": s.getBatch,
+
+		"GET /api/v1/service/open": s.serviceQueue,
+
+		"POST /api/v1/keys":        s.createKey,
+		"GET /api/v1/keys":         s.listKeys,
+		"DELETE /api/v1/keys/:id":  s.revokeKey,
+		"GET /api/v1/audit":        s.audit,
+		"GET /api/v1/admin/backup": s.backup,
+	}
+}
+
+// Handler is the whole application: API, operations endpoints, metrics.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Close stops background work (none is started by the API routes; the
+// public routes' rate limiters hook in here). It does not close the DB,
+// which the caller owns and closes after the HTTP server has shut down.
+func (s *Server) Close() error { return nil }
+
+// ipExtractor believes X-Forwarded-For only from the trusted proxies; with
+// none, the peer address is the client.
+func ipExtractor(trusted []netip.Prefix) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range trusted {
+		p = p.Masked()
+		opts = append(opts, echo.TrustIPRange(&net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+// today is the calendar date now in the policy's time zone.
+func (s *Server) today() policy.Date { return s.policy.Today(s.now()) }
