@@ -300,7 +300,9 @@ func (p *Policy) check() error {
 			return err
 		}
 	}
-	p.RestDays = slices.Clone(p.RestDays)
+	if len(p.RestDays) == 0 {
+		p.RestDays = nil // "rest_days": [] is the default
+	}
 	slices.SortStableFunc(p.RestDays, func(a, b DateRange) int { return a.From.Compare(b.From) })
 	for _, f := range []struct {
 		field string
