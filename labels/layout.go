@@ -1,0 +1,565 @@
+package labels
+
+import (
+	"cmp"
+	"fmt"
+	"image"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/sanbao/sanbao/policy"
+)
+
+// A plan is one certificate laid out on one label, in printer dots with
+// the origin at the top left. PNG, ZPL and PDF all draw the same plan, so
+// what the preview shows is what the printer prints.
+type plan struct {
+	w, h, dpm int
+	texts     []textOp
+
+	qr         qrSymbol
+	qrX, qrY   int // top left of the first module (inside the quiet zone)
+	qrModule   int // dots per module
+	bar        barSymbol
+	barX, barY int // top left of the first bar
+	barModule  int // dots per module
+	barH       int
+}
+
+// textOp is one line of text: pen start x, baseline y, size in dots per em.
+type textOp struct {
+	field   string // what it shows, for tests and error messages
+	x, base int
+	px      int
+	st      style
+	s       string
+	w       int
+}
+
+// box is the line's extent: its advance width between ascent and descent.
+func (t textOp) box() image.Rectangle {
+	return image.Rect(t.x, t.base-ascent(t.px), t.x+t.w, t.base+descent(t.px))
+}
+
+func (p *plan) qrBox() image.Rectangle {
+	d := p.qr.n * p.qrModule
+	return image.Rect(p.qrX, p.qrY, p.qrX+d, p.qrY+d)
+}
+
+func (p *plan) barBox() image.Rectangle {
+	return image.Rect(p.barX, p.barY, p.barX+len(p.bar.bars)*p.barModule, p.barY+p.barH)
+}
+
+// content is a validated certificate with its symbols encoded; it does not
+// depend on the label size, so a size search encodes once.
+type content struct {
+	c    Certificate
+	host string
+	qr   qrSymbol
+	bar  barSymbol
+	em   map[emKey]float64
+}
+
+type emKey struct {
+	st style
+	s  string
+}
+
+func prepare(c Certificate) (*content, error) {
+	c, err := c.check()
+	if err != nil {
+		return nil, err
+	}
+	if err := loadFonts(); err != nil {
+		return nil, policy.Errorf(policy.EInternal, "", "label fonts: %v", err)
+	}
+	host, _ := checkHost(c.URL)
+	ct := &content{c: c, host: host, em: map[emKey]float64{}}
+	if ct.qr, err = encodeQR(c.URL); err != nil {
+		return nil, err
+	}
+	if ct.bar, err = encodeBar(c.Serial); err != nil {
+		return nil, err
+	}
+	return ct, nil
+}
+
+// width of s in style st at px dots per em, memoised per string: the size
+// search measures the same strings at many sizes.
+func (ct *content) width(st style, px int, s string) int {
+	k := emKey{st, s}
+	em, ok := ct.em[k]
+	if !ok {
+		em = emWidth(st, s)
+		ct.em[k] = em
+	}
+	return int(math.Ceil(em*float64(px) - 1e-9))
+}
+
+// fitError says what does not fit a label and how much room it needs.
+type fitError struct {
+	part   string  // "serial", "qr" or "text"
+	needMM float64 // for serial and qr: the width or height needed
+}
+
+func mmDots(mm float64, dpm int) int { return int(math.Round(mm * float64(dpm))) }
+
+// layout places ct on a label of size at dpm dots per millimetre, trying
+// the most generous text, QR and bar sizes first and shrinking until
+// everything fits; nothing is ever drawn below the minimum sizes.
+func (ct *content) layout(size Size, dpm int) (*plan, *fitError) {
+	W, H := size.dots(dpm)
+	// A Code 128 that cannot fit the width at two dots per module fits
+	// no layout: say so first, it is the usual reason.
+	if need := (len(ct.bar.bars) + 2*barQuiet) * minBarModule; need > W {
+		return nil, &fitError{part: "serial", needMM: float64(need) / float64(dpm)}
+	}
+	portrait := size.H > size.W
+	var tMax, tMin, qMax int
+	if portrait {
+		tMax, tMin = mmDots(4.2, dpm), mmDots(1.4, dpm)
+		qMax = mmDots(1.25, dpm)
+	} else {
+		tMax, tMin = mmDots(size.H*0.065, dpm), mmDots(1.4, dpm)
+		qMax = mmDots(size.H*0.02, dpm)
+	}
+	qMin := int(math.Ceil(minQRModuleMM*float64(dpm) - 1e-9))
+	qMax = max(min(qMax, maxQRModule), qMin)
+	xPref := max(minBarModule, mmDots(0.25, dpm))
+	if portrait {
+		xPref = max(minBarModule, mmDots(0.5, dpm))
+	}
+	var last *fitError
+	for _, c := range candidates(tMin, tMax, qMin, qMax) {
+		for x := xPref; x >= minBarModule; x-- {
+			var p *plan
+			if portrait {
+				p, last = ct.portrait(W, H, dpm, c.t, c.q, x)
+			} else {
+				p, last = ct.landscape(W, H, dpm, c.t, c.q, x)
+			}
+			if last == nil {
+				return p, nil
+			}
+		}
+	}
+	return nil, last
+}
+
+// candidate is a body text size and a QR module size, in dots.
+type candidate struct{ t, q int }
+
+// candidates lists every text and QR size pair, the most balanced large
+// ones first: both shrink in proportion, so a bigger label gets a bigger
+// QR and not only bigger text.
+func candidates(tMin, tMax, qMin, qMax int) []candidate {
+	var cs []candidate
+	for t := tMax; t >= tMin; t-- {
+		for q := qMax; q >= qMin; q-- {
+			cs = append(cs, candidate{t, q})
+		}
+	}
+	score := func(c candidate) float64 {
+		ft, fq := float64(c.t)/float64(tMax), float64(c.q)/float64(qMax)
+		return min(ft, fq) + (ft+fq)/100
+	}
+	slices.SortStableFunc(cs, func(a, b candidate) int { return cmp.Compare(score(b), score(a)) })
+	return cs
+}
+
+// builder accumulates a plan's texts.
+type builder struct {
+	ct *content
+	p  *plan
+}
+
+func (b *builder) text(field string, st style, px, x, base int, s string) textOp {
+	t := textOp{field: field, x: x, base: base, px: px, st: st, s: s, w: b.ct.width(st, px, s)}
+	b.p.texts = append(b.p.texts, t)
+	return t
+}
+
+// shrink returns the largest size in [lo, hi] at which s fits avail, or 0.
+func (b *builder) shrink(st style, lo, hi, avail int, s string) int {
+	for px := hi; px >= lo; px-- {
+		if b.ct.width(st, px, s) <= avail {
+			return px
+		}
+	}
+	return 0
+}
+
+// ellipsis shortens s, rune by rune, until it fits avail with "…" added.
+func (b *builder) ellipsis(st style, px, avail int, s string) string {
+	if b.ct.width(st, px, s) <= avail {
+		return s
+	}
+	r := []rune(s)
+	for n := len(r) - 1; n > 0; n-- {
+		t := strings.TrimSpace(string(r[:n])) + "…"
+		if b.ct.width(st, px, t) <= avail {
+			return t
+		}
+	}
+	return "…"
+}
+
+// wrap splits items, joined by sep, into lines no wider than avail. It
+// breaks only between items; an item wider than avail fails (ok false).
+func (b *builder) wrap(st style, px, avail int, prefix string, items []string, sep string) ([]string, bool) {
+	var lines []string
+	cur := prefix
+	for i, it := range items {
+		next := cur + it
+		if i > 0 && cur != prefix {
+			next = cur + sep + it
+		}
+		if b.ct.width(st, px, next) <= avail {
+			cur = next
+			continue
+		}
+		if cur == prefix || cur == "" {
+			return nil, false
+		}
+		lines = append(lines, cur)
+		cur = it
+		if b.ct.width(st, px, cur) > avail {
+			return nil, false
+		}
+	}
+	return append(lines, cur), true
+}
+
+func (ct *content) accessoryItems() []string {
+	items := make([]string, len(ct.c.Accessories))
+	for i, a := range ct.c.Accessories {
+		items[i] = a.SKU + ": " + a.Batch
+	}
+	return items
+}
+
+func (ct *content) contact() string {
+	switch {
+	case ct.c.Mailbox != "" && ct.c.Phone != "":
+		return ct.c.Mailbox + " · " + ct.c.Phone
+	case ct.c.Mailbox != "":
+		return ct.c.Mailbox
+	}
+	return ct.c.Phone
+}
+
+// groupedCode prints a check code as two groups of four, easier to type
+// (VerifyCode ignores the hyphen).
+func groupedCode(code string) string { return code[:4] + "-" + code[4:] }
+
+const codeCaption = "校验码 Code"
+
+// landscape lays out a wide label (50x30, 60x40, 63.5x38.1, 70x50):
+//
+//	title
+//	QR  | model name, SKU, S/N, batch, accessories, (code), host
+//	Code 128        | check code
+//	terms
+//	contact
+//
+// t is the body text size, q the QR module and x the bar module, in dots.
+func (ct *content) landscape(W, H, dpm, t, q, x int) (*plan, *fitError) {
+	p := &plan{w: W, h: H, dpm: dpm, qr: ct.qr, qrModule: q, bar: ct.bar, barModule: x}
+	b := &builder{ct: ct, p: p}
+	m := mmDots(1.0, dpm)
+	gap := max(1, t/4)
+	small := max(mmDots(1.4, dpm), t*9/10)
+	tooBig := &fitError{part: "text"}
+
+	// Horizontal fit of everything first (cheap), vertical at the end.
+	tp := b.shrink(styleBold, t, t*7/5, W-2*m, ct.c.Title)
+	if tp == 0 {
+		return nil, tooBig
+	}
+	qz := qrQuiet * q
+	d := ct.qr.n * q
+	qrLeft := max(qz, m)
+	colX := qrLeft + d + qz
+	colW := W - m - colX
+	if colW < 6*t {
+		return nil, &fitError{part: "qr", needMM: float64(d+2*qz) / float64(dpm)}
+	}
+	barsW := len(ct.bar.bars) * x
+	barLeft := max(barQuiet*x, m)
+	if barLeft+barsW+barQuiet*x > W {
+		return nil, &fitError{part: "serial", needMM: float64((len(ct.bar.bars)+2*barQuiet)*minBarModule) / float64(dpm)}
+	}
+	terms := ct.c.Terms
+	contact := ct.contact()
+	tsz := small
+	for _, s := range []string{terms, contact} {
+		if s != "" {
+			tsz = min(tsz, b.shrink(styleRegular, mmDots(1.4, dpm), small, W-2*m, s))
+		}
+	}
+	if tsz == 0 {
+		return nil, tooBig
+	}
+
+	// Beside the bars, if there is room: the check code, large.
+	codeX := barLeft + barsW + barQuiet*x
+	codeW := W - m - codeX
+	code := groupedCode(ct.c.Code)
+	barH := mmDots(4.5, dpm)
+	codePx := b.shrink(styleMono, t, t*3/2, codeW, code)
+	capPx := b.shrink(styleRegular, small*4/5, small, codeW, codeCaption)
+	codeBeside := codePx > 0 && capPx > 0
+	if codeBeside {
+		barH = max(barH, lineHeight(capPx)+lineHeight(codePx))
+	}
+
+	// The column beside the QR.
+	type line struct {
+		field string
+		st    style
+		s     string
+	}
+	col := []line{
+		{"model_name", styleBold, b.ellipsis(styleBold, t, colW, ct.c.ModelName)},
+		{"sku", styleRegular, "SKU " + ct.c.SKU},
+		{"serial", styleMono, "S/N " + ct.c.Serial},
+		{"batch", styleRegular, "Batch " + ct.c.Batch},
+	}
+	if len(ct.c.Accessories) > 0 {
+		acc, ok := b.wrap(styleRegular, t, colW, "Acc. ", ct.accessoryItems(), ", ")
+		if !ok {
+			return nil, tooBig
+		}
+		for _, s := range acc {
+			col = append(col, line{"accessories", styleRegular, s})
+		}
+	}
+	if !codeBeside {
+		col = append(col, line{"code", styleMono, "Code " + code})
+	}
+	col = append(col, line{"host", styleRegular, ct.host})
+	for _, l := range col {
+		if b.ct.width(l.st, t, l.s) > colW {
+			return nil, tooBig
+		}
+	}
+
+	// Vertical: title, QR block, bars, terms, contact, with the spare
+	// height shared between the gaps.
+	titleH := lineHeight(tp)
+	colH := len(col) * lineHeight(t)
+	blockH := max(d+2*qz, colH+qz) // the column starts level with the QR's first row
+	footH := 0
+	for _, s := range []string{terms, contact} {
+		if s != "" {
+			footH += lineHeight(tsz)
+		}
+	}
+	used := m + titleH + blockH + barH + gap + footH + m
+	if used > H {
+		return nil, tooBig
+	}
+	spare := (H - used) / 3
+
+	y := m
+	b.text("title", styleBold, tp, m, y+ascent(tp), ct.c.Title)
+	y += titleH + spare
+	p.qrX, p.qrY = qrLeft, y+qz
+	cy := p.qrY
+	for _, l := range col {
+		b.text(l.field, l.st, t, colX, cy+ascent(t), l.s)
+		cy += lineHeight(t)
+	}
+	y += blockH + spare
+	p.barX, p.barY, p.barH = barLeft, y, barH
+	if codeBeside {
+		b.text("code_caption", styleRegular, capPx, codeX, y+ascent(capPx), codeCaption)
+		b.text("code", styleMono, codePx, codeX, y+lineHeight(capPx)+ascent(codePx), code)
+	}
+	y += barH + gap + spare
+	for _, f := range []struct{ field, s string }{{"terms", terms}, {"contact", contact}} {
+		if f.s != "" {
+			b.text(f.field, styleRegular, tsz, m, y+ascent(tsz), f.s)
+			y += lineHeight(tsz)
+		}
+	}
+	return p, nil
+}
+
+// portrait lays out a tall label (100x150), everything centred:
+//
+//	title / model name / SKU · batch
+//	QR, host under it
+//	check code
+//	Code 128, serial under it
+//	accessories / terms / contact
+func (ct *content) portrait(W, H, dpm, t, q, x int) (*plan, *fitError) {
+	p := &plan{w: W, h: H, dpm: dpm, qr: ct.qr, qrModule: q, bar: ct.bar, barModule: x}
+	b := &builder{ct: ct, p: p}
+	m := mmDots(2.5, dpm)
+	avail := W - 2*m
+	small := max(mmDots(1.4, dpm), t*4/5)
+	tooBig := &fitError{part: "text"}
+
+	type line struct {
+		field string
+		st    style
+		px    int
+		s     string
+	}
+	fit := func(field string, st style, lo, hi int, s string) (line, bool) {
+		px := b.shrink(st, lo, hi, avail, s)
+		return line{field, st, px, s}, px > 0
+	}
+	var head, mid, foot []line
+	l, ok := fit("title", styleBold, t, t*8/5, ct.c.Title)
+	if !ok {
+		return nil, tooBig
+	}
+	head = append(head, l)
+	namePx := t * 5 / 4
+	head = append(head, line{"model_name", styleBold, namePx, b.ellipsis(styleBold, namePx, avail, ct.c.ModelName)})
+	if l, ok = fit("sku", styleRegular, t, t, "SKU "+ct.c.SKU+" · Batch "+ct.c.Batch); !ok {
+		return nil, tooBig
+	}
+	head = append(head, l)
+
+	qz := qrQuiet * q
+	d := ct.qr.n * q
+	if d+2*qz > W {
+		return nil, &fitError{part: "qr", needMM: float64(d+2*qz) / float64(dpm)}
+	}
+	if l, ok = fit("host", styleRegular, small, t, ct.host); !ok {
+		return nil, tooBig
+	}
+	mid = append(mid, l)
+	if l, ok = fit("code_caption", styleRegular, small, t, codeCaption); !ok {
+		return nil, tooBig
+	}
+	mid = append(mid, l)
+	if l, ok = fit("code", styleMono, t, t*2, groupedCode(ct.c.Code)); !ok {
+		return nil, tooBig
+	}
+	mid = append(mid, l)
+
+	barsW := len(ct.bar.bars) * x
+	if barsW+2*barQuiet*x > W {
+		return nil, &fitError{part: "serial", needMM: float64((len(ct.bar.bars)+2*barQuiet)*minBarModule) / float64(dpm)}
+	}
+	barH := mmDots(12, dpm)
+	if l, ok = fit("serial", styleMono, small, t, ct.c.Serial); !ok {
+		return nil, tooBig
+	}
+	hri := l
+
+	if len(ct.c.Accessories) > 0 {
+		acc, ok := b.wrap(styleRegular, small, avail, "Accessories ", ct.accessoryItems(), ", ")
+		if !ok {
+			return nil, tooBig
+		}
+		for _, s := range acc {
+			foot = append(foot, line{"accessories", styleRegular, small, s})
+		}
+	}
+	for _, f := range []struct{ field, s string }{{"terms", ct.c.Terms}, {"contact", ct.contact()}} {
+		if f.s == "" {
+			continue
+		}
+		if l, ok = fit(f.field, styleRegular, mmDots(1.4, dpm), small, f.s); !ok {
+			return nil, tooBig
+		}
+		foot = append(foot, l)
+	}
+
+	height := func(ls []line) int {
+		h := 0
+		for _, l := range ls {
+			h += lineHeight(l.px)
+		}
+		return h
+	}
+	gap := t / 2
+	used := m + height(head) + (d + 2*qz) + height(mid) + gap + barH + lineHeight(hri.px) + height(foot) + m
+	if used > H {
+		return nil, tooBig
+	}
+	spare := (H - used) / 3
+
+	y := m
+	put := func(ls []line) {
+		for _, l := range ls {
+			w := b.ct.width(l.st, l.px, l.s)
+			b.text(l.field, l.st, l.px, (W-w)/2, y+ascent(l.px), l.s)
+			y += lineHeight(l.px)
+		}
+	}
+	put(head)
+	y += spare
+	p.qrX, p.qrY = (W-d)/2, y+qz
+	y += d + 2*qz
+	put(mid[:1])
+	y += gap
+	put(mid[1:])
+	y += spare
+	p.barX, p.barY, p.barH = (W-barsW)/2, y, barH
+	y += barH
+	put([]line{hri})
+	// The footer sits on the bottom margin; rounding leftovers go above it.
+	y = H - m - height(foot)
+	put(foot)
+	return p, nil
+}
+
+// render lays ct out on size at dpi, turning a layout that does not fit
+// into an error that names a size that does.
+func (ct *content) render(size Size, dpi int) (*plan, error) {
+	dpm, err := dotsPerMM(dpi)
+	if err != nil {
+		return nil, err
+	}
+	if !size.supported() {
+		return nil, policy.Errorf(policy.EInvalid, "size", "size %s is not supported; use one of %s", size, sizeList())
+	}
+	p, fe := ct.layout(size, dpm)
+	if fe == nil {
+		return p, nil
+	}
+	return nil, ct.fitErr(fe, size, dpi)
+}
+
+// fitErr explains fe and suggests the smallest supported size that fits
+// at the same resolution, else at the other one.
+func (ct *content) fitErr(fe *fitError, size Size, dpi int) error {
+	var what string
+	switch fe.part {
+	case "serial":
+		what = fmt.Sprintf("serial %s needs %.0f mm at %d dpi", ct.c.Serial, math.Ceil(fe.needMM), dpi)
+	case "qr":
+		what = fmt.Sprintf("the check QR (version %d) needs %.0f mm at %d dpi", ct.qr.version, math.Ceil(fe.needMM), dpi)
+	default:
+		what = fmt.Sprintf("the certificate does not fit a %s label at %d dpi", size, dpi)
+	}
+	for _, d := range []int{dpi, otherDPI(dpi)} {
+		dpm, _ := dotsPerMM(d)
+		for _, z := range Sizes() {
+			if z == size && d == dpi {
+				continue
+			}
+			if _, e := ct.layout(z, dpm); e == nil {
+				if d == dpi {
+					return policy.Errorf(policy.EInvalid, "size", "%s; use size %s", what, z)
+				}
+				return policy.Errorf(policy.EInvalid, "size", "%s; use size %s at %d dpi", what, z, d)
+			}
+		}
+	}
+	return policy.Errorf(policy.EInvalid, "size", "%s; no supported label size fits it", what)
+}
+
+func otherDPI(dpi int) int {
+	if dpi == DPI203 {
+		return DPI300
+	}
+	return DPI203
+}
