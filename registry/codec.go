@@ -52,6 +52,7 @@ func (r *itemRec) append(b []byte) []byte {
 	b = appendTime(b, r.RegisteredAt)
 	b = appendStr(b, r.Replaces)
 	b = appendDate(b, r.ExchangedOn)
+	b = binary.AppendUvarint(b, uint64(r.Exchanges))
 	b = appendStr(b, string(r.State))
 	b = appendDate(b, r.DispatchedOn)
 	b = appendStr(b, r.Order)
@@ -61,6 +62,22 @@ func (r *itemRec) append(b []byte) []byte {
 	b = binary.AppendUvarint(b, r.Seq)
 	b = binary.AppendUvarint(b, r.OpenCase)
 	return b
+}
+
+// arena hands out byte slices carved from large blocks: bbolt keeps a
+// reference to every value Put until the transaction ends, so values must
+// not share a reused buffer, and one allocation per value is slow for a
+// million rows.
+type arena struct{ block []byte }
+
+// item returns r encoded in memory that stays valid.
+func (a *arena) item(r *itemRec) []byte {
+	if cap(a.block)-len(a.block) < 512 {
+		a.block = make([]byte, 0, 1<<20)
+	}
+	start := len(a.block)
+	a.block = r.append(a.block)
+	return a.block[start:len(a.block):len(a.block)]
 }
 
 // decodeItem reads a stored item; serial is its key. Strings are copied,
@@ -93,6 +110,7 @@ func decodeItem(serial string, v []byte) (itemRec, error) {
 	r.RegisteredAt = d.time()
 	r.Replaces = d.str()
 	r.ExchangedOn = d.date()
+	r.Exchanges = int(d.uvarint())
 	r.State = policy.State(d.str())
 	r.DispatchedOn = d.date()
 	r.Order = d.str()

@@ -47,7 +47,6 @@ var (
 var (
 	metaSchema   = []byte("schema")
 	metaSecret   = []byte("secret")
-	metaProbe    = []byte("probe")
 	countItems   = []byte("items")
 	countModels  = []byte("models")
 	countCases   = []byte("open_cases")
@@ -312,19 +311,27 @@ func (db *DB) Check() error {
 }
 
 // Ready is nil when the database accepts writes. Otherwise it returns
-// EUnavailable: "database is read-only" or, after a write failed for lack
-// of space, "storage is full" — until a probe write succeeds again.
+// EUnavailable: "database is read-only", or, after a write failed for lack
+// of space (or on a file system remounted read-only), that failure — until
+// the file system has room (readyMinFree) and is writable again, or a write
+// succeeds.
 func (db *DB) Ready() error {
 	if db.readOnly {
 		return errReadOnly
 	}
-	if db.fault.Load() == nil {
+	fault := db.fault.Load()
+	if fault == nil {
 		return nil
 	}
-	return db.update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketMeta).Put(metaProbe, be64(uint64(db.now().UnixNano())))
-	})
+	if free, readOnly, ok := fsSpace(filepath.Dir(db.path)); ok && (readOnly || free < readyMinFree) {
+		return fault
+	}
+	db.fault.CompareAndSwap(fault, nil)
+	return nil
 }
+
+// readyMinFree is the free space after which a full disk counts as usable again.
+const readyMinFree = 1 << 20
 
 var errReadOnly = policy.Errorf(policy.EUnavailable, "", "database is read-only")
 

@@ -27,7 +27,8 @@ const (
 // actor, RecordedAt now. In the same transaction the item's derived fields
 // and the order, open-case and batch indexes are updated; a `replaced`
 // event also marks the new serial as the replacement (Replaces,
-// ExchangedOn) and the old one as superseded; an audit entry is written.
+// ExchangedOn, Exchanges = the old unit's + 1) and the old one as
+// superseded; an audit entry is written.
 // Concurrent Appends are committed together (group commit); each returns
 // once its event is durable.
 //
@@ -327,7 +328,7 @@ func (db *DB) appendTx(tx *bolt.Tx, a Actor, serial string, ev policy.Event, now
 	rec.Seq = nev.Seq
 	hist = append(hist, nev)
 	if repl != nil && nev.Type == policy.EvReplaced {
-		repl.Replaces, repl.ExchangedOn = serial, db.policy.EventDate(nev)
+		repl.Replaces, repl.ExchangedOn, repl.Exchanges = serial, db.policy.EventDate(nev), rec.Exchanges+1
 		if err := db.derive(tx, repl, replHist, now); err != nil {
 			return Appended{}, err
 		}

@@ -235,7 +235,7 @@ func rowsError(errs []policy.RowError) error {
 func writeItems(tx *bolt.Tx, recs []itemRec, fill float64) error {
 	items := tx.Bucket(bucketItems)
 	items.FillPercent = fill
-	var buf []byte
+	var mem arena
 	type entry struct {
 		key  []byte
 		flag byte
@@ -243,8 +243,7 @@ func writeItems(tx *bolt.Tx, recs []itemRec, fill float64) error {
 	entries := make([]entry, 0, len(recs))
 	for i := range recs {
 		r := &recs[i]
-		buf = r.append(buf[:0])
-		if err := items.Put([]byte(r.Serial), buf); err != nil {
+		if err := items.Put([]byte(r.Serial), mem.item(r)); err != nil {
 			return err
 		}
 		entries = append(entries, entry{compositeKey(r.Batch, []byte(r.Serial)), flagMember})

@@ -1,0 +1,356 @@
+package registry
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/sanbao/sanbao/policy"
+)
+
+func TestPutModel(t *testing.T) {
+	db := MustOpen(t)
+	m, created, err := db.PutModel(admin, policy.Model{SKU: " P1 ", Name: "Mask", Kind: policy.KindProduct, GTIN: "6901234567892"})
+	must(t, err)
+	if !created || m.SKU != "P1" || m.GTIN != "06901234567892" || m.UpdatedAt.IsZero() {
+		t.Fatalf("PutModel = %+v, created %v; want P1 created, GTIN-14, UpdatedAt set", m, created)
+	}
+	db.clock.Advance(60e9)
+	same, created, err := db.PutModel(admin, policy.Model{SKU: "P1", Name: "Mask", Kind: policy.KindProduct, GTIN: "6901234567892"})
+	must(t, err)
+	if created || !same.UpdatedAt.Equal(m.UpdatedAt) {
+		t.Fatalf("identical PutModel: created %v, UpdatedAt %v; want not created, unchanged %v", created, same.UpdatedAt, m.UpdatedAt)
+	}
+	upd, created, err := db.PutModel(admin, policy.Model{SKU: "P1", Name: "Mask 2", Kind: policy.KindProduct})
+	must(t, err)
+	if created || upd.Name != "Mask 2" || !upd.UpdatedAt.After(m.UpdatedAt) {
+		t.Fatalf("update: %+v created %v", upd, created)
+	}
+	got, err := db.Model("P1")
+	must(t, err)
+	if got.Name != "Mask 2" || got.GTIN != "" {
+		t.Fatalf("Model(P1) = %+v", got)
+	}
+	_, err = db.Model("NOPE")
+	wantCode(t, err, policy.ENotFound, "NOPE")
+	_, err = db.Model("bad sku!")
+	wantCode(t, err, policy.EInvalid, "sku")
+
+	for _, bad := range []policy.Model{
+		{SKU: "", Name: "x", Kind: policy.KindProduct},
+		{SKU: "X", Name: "x", Kind: "gadget"},
+		{SKU: "X", Name: "x", Kind: policy.KindProduct, GTIN: "6901234567890"},
+		{SKU: "X", Name: "x", Kind: policy.KindProduct, WarrantyMonths: 121},
+	} {
+		if _, _, err := db.PutModel(admin, bad); policy.ErrorCode(err) != policy.EInvalid {
+			t.Errorf("PutModel(%+v) = %v; want invalid_field", bad, err)
+		}
+	}
+	ms, err := db.Models()
+	must(t, err)
+	if len(ms) != 1 {
+		t.Fatalf("Models() = %d models; want 1", len(ms))
+	}
+	s, _ := db.Stats()
+	if s.Models != 1 {
+		t.Fatalf("Stats.Models = %d; want 1", s.Models)
+	}
+	entries, _, err := db.Audit("", 0)
+	must(t, err)
+	if len(entries) != 2 || entries[0].Action != "model.create" || entries[1].Action != "model.update" || entries[0].Target != "P1" || entries[0].KeyID != admin.KeyID {
+		t.Fatalf("audit = %+v; want model.create then model.update of P1 (the identical put writes nothing)", entries)
+	}
+}
+
+func TestRegisterCopiesTermsOntoItems(t *testing.T) {
+	db := MustOpen(t)
+	seedModels(t, db)
+	res, err := db.Register(admin, []Row{
+		{Serial: " S2\n", SKU: "P24", Batch: "B1", Accessories: []Bundle{{SKU: "CHG", Batch: "CB1"}, {SKU: "ADP", Batch: "AB1"}}},
+		{Serial: "S1", SKU: "P1", Batch: "B1", ProducedOn: date("2026-10-01")},
+		{Serial: "C1", SKU: "CHG", Batch: "CB9"},
+	})
+	must(t, err)
+	if res != (RegisterResult{Created: 3}) {
+		t.Fatalf("Register = %+v; want 3 created", res)
+	}
+	rec, err := db.Get("S2")
+	must(t, err)
+	want := policy.Item{Serial: "S2", SKU: "P24", Kind: policy.KindProduct, WarrantyMonths: 24, Batch: "B1",
+		Accessories: []policy.Accessory{
+			{SKU: "CHG", Batch: "CB1", Name: "Charger", Kind: policy.KindAccessory, WarrantyMonths: 12},
+			{SKU: "ADP", Batch: "AB1", Name: "Adapter", Kind: policy.KindAdapter, WarrantyMonths: 6}},
+		RegisteredAt: db.clock.Now()}
+	if fmt.Sprintf("%+v", rec.Item) != fmt.Sprintf("%+v", want) {
+		t.Fatalf("item S2 =\n%+v\nwant\n%+v", rec.Item, want)
+	}
+	s1, _ := db.Get("S1")
+	if s1.Item.WarrantyMonths != 12 || s1.Item.ProducedOn != date("2026-10-01") || len(s1.History) != 0 {
+		t.Fatalf("S1 = %+v; want the policy's 12 months and the production date", s1)
+	}
+	c1, _ := db.Get("C1")
+	if c1.Item.Kind != policy.KindAccessory {
+		t.Fatalf("C1 kind %q; an accessory with its own serial is an item of kind accessory", c1.Item.Kind)
+	}
+	// Editing the model later never changes what was sold.
+	_, _, err = db.PutModel(admin, policy.Model{SKU: "P24", Name: "Mask Pro", Kind: policy.KindProduct, WarrantyMonths: 36})
+	must(t, err)
+	if again, _ := db.Get("S2"); again.Item.WarrantyMonths != 24 {
+		t.Fatalf("months after a model edit: %d; want 24", again.Item.WarrantyMonths)
+	}
+	if s, _ := db.Stats(); s.Items != 3 {
+		t.Fatalf("Stats.Items = %d; want 3", s.Items)
+	}
+}
+
+func TestRegisterRowErrors(t *testing.T) {
+	ok := Row{Serial: "S1", SKU: "P1", Batch: "B1"}
+	tests := []struct {
+		name          string
+		rows          []Row
+		row           int
+		code, field   string
+		messageWords  []string
+		registerFirst []Row
+	}{
+		{"serial with a space is rejected", []Row{ok, {Serial: "S 2", SKU: "P1", Batch: "B1"}}, 2, policy.EInvalid, "serial", []string{"0-9 A-Z"}, nil},
+		{"serial over 32 characters is rejected", []Row{{Serial: strings.Repeat("A", 33), SKU: "P1", Batch: "B1"}}, 1, policy.EInvalid, "serial", []string{"33"}, nil},
+		{"empty batch is rejected", []Row{{Serial: "S1", SKU: "P1"}}, 1, policy.EInvalid, "batch", []string{"required"}, nil},
+		{"unknown model is rejected", []Row{{Serial: "S1", SKU: "NOPE", Batch: "B1"}}, 1, policy.EInvalid, "sku", []string{"NOPE"}, nil},
+		{"future production date is rejected", []Row{{Serial: "S1", SKU: "P1", Batch: "B1", ProducedOn: date("2027-01-01")}}, 1, policy.EInvalid, "produced_on", []string{"future"}, nil},
+		{"serial repeated in the request is rejected", []Row{ok, {Serial: "S2", SKU: "P1", Batch: "B1"}, ok}, 3, policy.EInvalid, "serial", []string{"row 1"}, nil},
+		{"serial registered with other data is a conflict", []Row{{Serial: "S1", SKU: "P1", Batch: "B2"}}, 1, policy.EConflict, "serial", []string{"batch B1"}, []Row{ok}},
+		{"serials are unique across kinds", []Row{{Serial: "S1", SKU: "CHG", Batch: "B1"}}, 1, policy.EConflict, "serial", []string{"sku P1"}, []Row{ok}},
+		{"bundled product model is rejected", []Row{{Serial: "S1", SKU: "P1", Batch: "B1", Accessories: []Bundle{{SKU: "P24", Batch: "X"}}}}, 1, policy.EInvalid, "accessories.sku", []string{"accessory or adapter"}, nil},
+		{"bundled unknown model is rejected", []Row{{Serial: "S1", SKU: "P1", Batch: "B1", Accessories: []Bundle{{SKU: "ZZ", Batch: "X"}}}}, 1, policy.EInvalid, "accessories.sku", []string{"ZZ"}, nil},
+		{"bundled batch must be an identifier", []Row{{Serial: "S1", SKU: "P1", Batch: "B1", Accessories: []Bundle{{SKU: "CHG", Batch: "C/1"}}}}, 1, policy.EInvalid, "accessories.batch", nil, nil},
+		{"an accessory listed twice is rejected", []Row{{Serial: "S1", SKU: "P1", Batch: "B1", Accessories: []Bundle{{SKU: "CHG", Batch: "C1"}, {SKU: "CHG", Batch: "C2"}}}}, 1, policy.EInvalid, "accessories", []string{"twice"}, nil},
+		{"only products carry bundles", []Row{{Serial: "S1", SKU: "CHG", Batch: "B1", Accessories: []Bundle{{SKU: "ADP", Batch: "A1"}}}}, 1, policy.EInvalid, "accessories", []string{"only a product"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db := MustOpen(t)
+			seedModels(t, db)
+			if tt.registerFirst != nil {
+				_, err := db.Register(admin, tt.registerFirst)
+				must(t, err)
+			}
+			before, _ := db.Stats()
+			_, err := db.Register(admin, tt.rows)
+			wantCode(t, err, policy.EInvalid, "nothing was written")
+			rows := rowErrors(t, err)
+			if len(rows) != 1 {
+				t.Fatalf("rows = %+v; want one", rows)
+			}
+			r := rows[0]
+			if r.Row != tt.row || r.Code != tt.code || r.Field != tt.field {
+				t.Fatalf("row error %+v; want row %d code %s field %s", r, tt.row, tt.code, tt.field)
+			}
+			for _, w := range tt.messageWords {
+				if !strings.Contains(r.Message, w) {
+					t.Fatalf("message %q does not mention %q", r.Message, w)
+				}
+			}
+			if after, _ := db.Stats(); after != before {
+				t.Fatalf("stats %+v -> %+v: a rejected request wrote something", before, after)
+			}
+		})
+	}
+}
+
+func TestRegisterIsIdempotentForIdenticalRows(t *testing.T) {
+	db := MustOpen(t)
+	seedModels(t, db)
+	rows := []Row{{Serial: "S1", SKU: "P1", Batch: "B1", Accessories: []Bundle{{SKU: "CHG", Batch: "C1"}}}, {Serial: "S2", SKU: "P1", Batch: "B1"}}
+	_, err := db.Register(admin, rows)
+	must(t, err)
+	res, err := db.Register(admin, append(rows, Row{Serial: "S3", SKU: "P1", Batch: "B1"}))
+	must(t, err)
+	if res != (RegisterResult{Created: 1, Unchanged: 2}) {
+		t.Fatalf("re-registration = %+v; want 1 created, 2 unchanged", res)
+	}
+	if bs, _ := db.Batches(); !slices.Equal(bs, []BatchCount{{Batch: "B1", Count: 3}, {Batch: "C1", Carriers: 1}}) {
+		t.Fatalf("Batches() = %+v; counts must not grow on re-registration", bs)
+	}
+	_, err = db.Register(admin, []Row{})
+	wantCode(t, err, policy.EInvalid, "no rows")
+}
+
+func TestRegisterReportsAtMostMaxRowErrors(t *testing.T) {
+	db := MustOpen(t)
+	seedModels(t, db)
+	rows := make([]Row, policy.MaxRowErrors+500)
+	for i := range rows {
+		rows[i] = Row{Serial: fmt.Sprintf("S%05d", i), SKU: "NOPE", Batch: "B1"}
+	}
+	rows = append(rows, Row{Serial: "GOOD", SKU: "P1", Batch: "B1"})
+	_, err := db.Register(admin, rows)
+	var pe *policy.Error
+	wantCode(t, err, policy.EInvalid)
+	pe = err.(*policy.Error)
+	if len(pe.Rows) != policy.MaxRowErrors || pe.BadRows != policy.MaxRowErrors+500 || pe.Rows[0].Row != 1 || pe.Rows[999].Row != 1000 {
+		t.Fatalf("rows %d (first %d, last %d), bad_rows %d; want the first %d of %d in row order",
+			len(pe.Rows), pe.Rows[0].Row, pe.Rows[len(pe.Rows)-1].Row, pe.BadRows, policy.MaxRowErrors, policy.MaxRowErrors+500)
+	}
+	if _, err := db.Get("GOOD"); policy.ErrorCode(err) != policy.ENotFound {
+		t.Fatal("a good row was written from a rejected request")
+	}
+}
+
+func TestRegisterLargeRequest(t *testing.T) {
+	db := MustOpen(t)
+	seedModels(t, db)
+	n := 100_000
+	if testing.Short() {
+		n = 10_000
+	}
+	rows := make([]Row, n)
+	for i := range rows {
+		rows[i] = Row{Serial: fmt.Sprintf("L%07d", (i*7919)%n), SKU: "P1", Batch: fmt.Sprintf("B%d", i%3)}
+	}
+	res, err := db.Register(admin, rows)
+	must(t, err)
+	if res.Created != n {
+		t.Fatalf("created %d; want %d", res.Created, n)
+	}
+	if s, _ := db.Stats(); s.Items != n {
+		t.Fatalf("Stats.Items = %d", s.Items)
+	}
+}
+
+func TestParseCSV(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want []Row
+		code string
+		rows []int // rows with errors
+	}{
+		{"header and rows", "serial,sku,batch\nS1,P1,B1\nS2,P1,B1\n",
+			[]Row{{Serial: "S1", SKU: "P1", Batch: "B1"}, {Serial: "S2", SKU: "P1", Batch: "B1"}}, "", nil},
+		{"BOM, any column order and case, unknown columns ignored", "\ufeffBatch, SKU ,colour,Serial,produced_on\r\nB1,P1,red, S1 ,2026-10-01\r\n",
+			[]Row{{Serial: "S1", SKU: "P1", Batch: "B1", ProducedOn: date("2026-10-01")}}, "", nil},
+		{"accessories column", "serial,sku,batch,accessories\nS1,P1,B1,CHG:CB1; ADP:AB1\nS2,P1,B1,\n",
+			[]Row{{Serial: "S1", SKU: "P1", Batch: "B1", Accessories: []Bundle{{SKU: "CHG", Batch: "CB1"}, {SKU: "ADP", Batch: "AB1"}}}, {Serial: "S2", SKU: "P1", Batch: "B1"}}, "", nil},
+		{"missing column is a bad request", "serial,sku\nS1,P1\n", nil, policy.EBadRequest, nil},
+		{"empty input is a bad request", "", nil, policy.EBadRequest, nil},
+		{"bad rows are numbered from the first data row", "serial,sku,batch,produced_on,accessories\nS1,P1,B1,,\nS 2,P1,B1,,\nS3,P1,B1,2026-02-30,\nS4,P1,B1,,CHG\nS5,P1\n",
+			nil, policy.EInvalid, []int{2, 3, 4, 5}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseCSV(strings.NewReader(tt.in))
+			if tt.code != "" {
+				wantCode(t, err, tt.code)
+				if tt.rows != nil {
+					var nums []int
+					for _, r := range rowErrors(t, err) {
+						nums = append(nums, r.Row)
+					}
+					if !slices.Equal(nums, tt.rows) {
+						t.Fatalf("error rows %v; want %v", nums, tt.rows)
+					}
+				}
+				return
+			}
+			must(t, err)
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Fatalf("ParseCSV =\n%+v\nwant\n%+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestImport(t *testing.T) {
+	db := MustOpen(t)
+	seedModels(t, db)
+	csv := "serial,sku,batch,accessories\nS3,P1,B1,CHG:C1\nS1,P1,B1,\nS2,P24,B2,\n"
+	var progress strings.Builder
+	res, err := db.Import(admin, strings.NewReader(csv), &progress)
+	must(t, err)
+	if res != (RegisterResult{Created: 3}) {
+		t.Fatalf("Import = %+v", res)
+	}
+	if !strings.Contains(progress.String(), "imported: 3 created") || !strings.Contains(progress.String(), "rows/s") {
+		t.Fatalf("progress:\n%s", progress.String())
+	}
+	// Rerunning the same file completes an interrupted run and changes nothing else.
+	res, err = db.Import(admin, strings.NewReader(csv+"S4,P1,B1,\n"), nil)
+	must(t, err)
+	if res != (RegisterResult{Created: 1, Unchanged: 3}) {
+		t.Fatalf("rerun = %+v; want 1 created, 3 unchanged", res)
+	}
+	// Any bad row: nothing written.
+	_, err = db.Import(admin, strings.NewReader("serial,sku,batch\nS5,P1,B1\nS1,P1,B9\nS6,NOPE,B1\n"), nil)
+	wantCode(t, err, policy.EInvalid)
+	rows := rowErrors(t, err)
+	if len(rows) != 2 || rows[0].Row != 2 || rows[0].Code != policy.EConflict || rows[1].Row != 3 {
+		t.Fatalf("row errors %+v", rows)
+	}
+	if _, err := db.Get("S5"); policy.ErrorCode(err) != policy.ENotFound {
+		t.Fatal("S5 written by a rejected import")
+	}
+	_, err = db.Import(admin, strings.NewReader("serial,sku,batch\n"), nil)
+	wantCode(t, err, policy.EInvalid, "no rows")
+	if bs, _ := db.Batches(); !slices.Equal(bs, []BatchCount{{Batch: "B1", Count: 3}, {Batch: "B2", Count: 1}, {Batch: "C1", Carriers: 1}}) {
+		t.Fatalf("Batches() = %+v", bs)
+	}
+}
+
+func TestBatchPages(t *testing.T) {
+	db := MustOpen(t)
+	seedModels(t, db)
+	var rows []Row
+	for i := range 25 {
+		r := Row{Serial: fmt.Sprintf("S%02d", i), SKU: "P1", Batch: "B1"}
+		if i%5 == 0 {
+			r.Accessories = []Bundle{{SKU: "CHG", Batch: "B1"}} // carrier of its own batch too
+		}
+		if i%2 == 0 {
+			r.Accessories = append(r.Accessories, Bundle{SKU: "ADP", Batch: "AB"})
+		}
+		rows = append(rows, r)
+	}
+	_, err := db.Register(admin, rows)
+	must(t, err)
+
+	p, err := db.Batch("B1", "", 10)
+	must(t, err)
+	if p.Count != 25 || p.Carriers != 5 || len(p.Serials) != 10 || p.Serials[0] != "S00" || p.Next != "S09" ||
+		!slices.Equal(p.CarriedBy, []string{"S00", "S05"}) {
+		t.Fatalf("first page %+v", p)
+	}
+	p, err = db.Batch("B1", p.Next, 10)
+	must(t, err)
+	if p.Serials[0] != "S10" || p.Next != "S19" || !slices.Equal(p.CarriedBy, []string{"S10", "S15"}) {
+		t.Fatalf("second page %+v", p)
+	}
+	p, err = db.Batch("B1", p.Next, 10)
+	must(t, err)
+	if len(p.Serials) != 5 || p.Next != "" {
+		t.Fatalf("last page %+v; want 5 serials and no next", p)
+	}
+	p, err = db.Batch("AB", "", 0)
+	must(t, err)
+	if p.Count != 0 || p.Carriers != 13 || len(p.Serials) != 0 || len(p.CarriedBy) != 13 {
+		t.Fatalf("carriers-only batch %+v", p)
+	}
+	p, err = db.Batch("B1", "", 5000)
+	must(t, err)
+	if len(p.Serials) != 25 {
+		t.Fatalf("limit above the maximum is clamped, not refused: %+v", p)
+	}
+	_, err = db.Batch("NOPE", "", 10)
+	wantCode(t, err, policy.ENotFound, "NOPE")
+	_, err = db.Batch("B 1", "", 10)
+	wantCode(t, err, policy.EInvalid, "batch")
+	_, err = db.Batch("B1", "", -1)
+	wantCode(t, err, policy.EInvalid, "limit")
+	_, err = db.Batch("B1", "S/1", 10)
+	wantCode(t, err, policy.EInvalid, "after")
+	bs, _ := db.Batches()
+	if !slices.Equal(bs, []BatchCount{{Batch: "AB", Carriers: 13}, {Batch: "B1", Count: 25, Carriers: 5}}) {
+		t.Fatalf("Batches() = %+v", bs)
+	}
+}
