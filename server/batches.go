@@ -4,12 +4,13 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+	"github.com/sanbao/sanbao/registry"
 )
 
 // getBatch answers a page of a batch: the serials registered in it and the
 // products whose bundled accessories come from it (for recalls and for
-// checking a batch number at the desk), ?after=SERIAL&limit=N (N ≤ 10000,
-// default 1000); count and carriers are the batch's totals; "next" is the cursor of the next page, null on the last.
+// checking a batch number at the desk), ?after=SERIAL&limit=N (N ≤ 1000,
+// default 100); count and carriers are the batch's totals; "next" is the cursor of the next page, null on the last.
 // Codes: 200; 400 (malformed batch, after or limit); 401; 403; 404.
 func (s *Server) getBatch(c echo.Context) error {
 	batch, err := identParam(c, "batch")
@@ -20,7 +21,7 @@ func (s *Server) getBatch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	limit, err := queryLimit(c, 1000, 10000)
+	limit, err := queryLimit(c, registry.DefaultLimit, registry.MaxLimit)
 	if err != nil {
 		return err
 	}

@@ -208,8 +208,8 @@ func (s *Server) eventView(ev policy.Event) eventView {
 // request's hash.
 func (s *Server) write(c echo.Context, body []byte) (registry.Write, error) {
 	key := c.Request().Header.Get("Idempotency-Key")
-	if key != "" && !saneRequestID(key) {
-		return registry.Write{}, paramErrorf("Idempotency-Key", "Idempotency-Key must be 1 to 128 printable ASCII characters without spaces")
+	if key != "" && !visibleASCII(key, 255) {
+		return registry.Write{}, paramErrorf("Idempotency-Key", "Idempotency-Key must be 1 to 255 visible ASCII characters")
 	}
 	req := c.Request()
 	h := sha256.New()

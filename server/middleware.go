@@ -22,7 +22,7 @@ const requestIDContext = "sanbao.request_id"
 func requestIDs(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id := c.Request().Header.Get(echo.HeaderXRequestID)
-		if !saneRequestID(id) {
+		if !visibleASCII(id, 128) {
 			var b [12]byte
 			_, _ = rand.Read(b[:])
 			id = hex.EncodeToString(b[:])
@@ -33,12 +33,14 @@ func requestIDs(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-func saneRequestID(id string) bool {
-	if id == "" || len(id) > 128 {
+// visibleASCII reports whether s is 1 to max visible ASCII characters: safe
+// to echo in a header and a log line.
+func visibleASCII(s string, max int) bool {
+	if s == "" || len(s) > max {
 		return false
 	}
-	for i := 0; i < len(id); i++ {
-		if id[i] <= ' ' || id[i] > '~' {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
 			return false
 		}
 	}
@@ -68,7 +70,10 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		elapsed := time.Since(start)
 		s.metrics.observe(req.Method, route, res.Status, elapsed)
 		level := slog.LevelInfo
-		if res.Status >= 500 {
+		switch {
+		case res.Status == http.StatusServiceUnavailable || res.Status == http.StatusInsufficientStorage:
+			level = slog.LevelWarn // the storage's state, logged once by whoever changed it
+		case res.Status >= 500:
 			level = slog.LevelError
 		}
 		attrs := []slog.Attr{

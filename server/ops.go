@@ -27,6 +27,7 @@ func (s *Server) readyz(c echo.Context) error {
 		if d.Code != policy.EUnavailable {
 			return err
 		}
+		c.Response().Header().Set("Retry-After", "60")
 		return c.JSON(http.StatusServiceUnavailable, errorBody{Error: d})
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
@@ -47,7 +48,7 @@ type auditEntryView struct {
 // (?after=CURSOR&limit=N, N ≤ 1000, default 100). Codes: 200, 400
 // (malformed limit or cursor), 401, 403.
 func (s *Server) audit(c echo.Context) error {
-	limit, err := queryLimit(c, 100, 1000)
+	limit, err := queryLimit(c, registry.DefaultLimit, registry.MaxLimit)
 	if err != nil {
 		return err
 	}
