@@ -1,0 +1,73 @@
+// Command baseline is the floor the lookup benchmark compares sanbao with:
+// an echo server whose only route does one bbolt Get in the registry's items
+// bucket of the same file and returns the stored bytes. No auth, no
+// decoding, no policy, no JSON: whatever sanbao's GET /api/v1/items/{serial}
+// costs beyond this is sanbao's own overhead.
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	bolt "go.etcd.io/bbolt"
+)
+
+// itemsBucket is the registry's bucket of item records (registry/db.go).
+var itemsBucket = []byte("items")
+
+func main() {
+	dbPath := flag.String("db", "", "sanbao database file (opened read-only)")
+	addr := flag.String("addr", "127.0.0.1:0", "listen address")
+	flag.Parse()
+	if *dbPath == "" {
+		log.Fatal("baseline: --db is required")
+	}
+	db, err := bolt.Open(*dbPath, 0o600, &bolt.Options{ReadOnly: true, Timeout: 2 * time.Second, InitialMmapSize: 1 << 30})
+	if err != nil {
+		log.Fatalf("baseline: %v", err)
+	}
+	defer db.Close()
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.GET("/api/v1/items/:serial", func(c echo.Context) error {
+		var v []byte
+		err := db.View(func(tx *bolt.Tx) error {
+			v = bytes.Clone(tx.Bucket(itemsBucket).Get([]byte(c.Param("serial"))))
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if v == nil {
+			return c.NoContent(http.StatusNotFound)
+		}
+		return c.Blob(http.StatusOK, "application/octet-stream", v)
+	})
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatalf("baseline: %v", err)
+	}
+	fmt.Fprintf(os.Stderr, "listening on http://%s\n", ln.Addr())
+	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		srv.Shutdown(context.Background())
+	}()
+	if err := srv.Serve(ln); err != http.ErrServerClosed {
+		log.Fatalf("baseline: %v", err)
+	}
+}

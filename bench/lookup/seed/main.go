@@ -1,0 +1,32 @@
+// Command seed prepares the lookup benchmark's database: it creates the
+// product model the generated CSV refers to, calling the registry directly
+// (the CLI has no model command; the API needs a running server).
+package main
+
+import (
+	"flag"
+	"log"
+
+	"github.com/sanbao/sanbao/policy"
+	"github.com/sanbao/sanbao/registry"
+)
+
+func main() {
+	dbPath := flag.String("db", "", "database file (created if missing)")
+	sku := flag.String("sku", "BENCH-1", "SKU of the product model to create")
+	flag.Parse()
+	if *dbPath == "" {
+		log.Fatal("seed: --db is required")
+	}
+	db, err := registry.Open(*dbPath, registry.Options{})
+	if err != nil {
+		log.Fatalf("seed: %v", err)
+	}
+	_, _, err = db.PutModel(registry.Actor{Name: "bench"}, policy.Model{SKU: *sku, Name: "Bench mask", Kind: policy.KindProduct})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		log.Fatalf("seed: %v", err)
+	}
+}

@@ -1,0 +1,365 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sanbao/sanbao/policy"
+	"github.com/sanbao/sanbao/registry"
+	"github.com/sanbao/sanbao/server"
+)
+
+// Defaults of serve. The read and write timeouts are whole-request bounds
+// (net/http has no per-route setting without the handlers' help), so they are
+// sized for the slowest legitimate request: a 64 MiB CSV upload, a streamed
+// backup or a 10,000-label PDF on a slow link. Slow-header attacks are cut
+// by the much shorter ReadHeaderTimeout.
+const (
+	defaultAddr            = "127.0.0.1:8080"
+	defaultDB              = "sanbao.db"
+	defaultReadTimeout     = 10 * time.Minute
+	defaultWriteTimeout    = 10 * time.Minute
+	defaultShutdownTimeout = 30 * time.Second
+	readHeaderTimeout      = 10 * time.Second
+	idleTimeout            = 2 * time.Minute
+	maxHeaderBytes         = 64 << 10
+	// lockTimeout bounds the wait for a database file held by another
+	// process, so a second serve or an offline command fails fast.
+	lockTimeout = time.Second
+	// minSecretLen is the shortest check-code secret accepted from a file:
+	// a guessable secret would let anyone mint valid check codes.
+	minSecretLen = 16
+)
+
+var serveCommand = &command{
+	name:     "serve",
+	synopsis: "[flags]",
+	summary:  "run the HTTP service (stops gracefully on SIGINT/SIGTERM)",
+	maxArgs:  0,
+	setup:    (*Main).setupServe,
+}
+
+// serveConfig is serve's validated configuration.
+type serveConfig struct {
+	addr, metricsAddr string
+	db                string
+	publicURL         string
+	policy            *policy.Policy
+	trusted           []netip.Prefix
+	tls               *tls.Config
+	checkSecret       []byte
+	previousSecret    []byte
+	logger            *slog.Logger
+	readTimeout       time.Duration
+	writeTimeout      time.Duration
+	shutdownTimeout   time.Duration
+}
+
+func (m *Main) setupServe(f *flags) runFunc {
+	addr := f.String("addr", defaultAddr, "listen `address` (host:port; port 0 picks a free port)")
+	db := f.String("db", defaultDB, "database `file` (created if missing)")
+	publicURL := f.String("public-url", "", "public base `URL` printed in check links and QR codes (default http://<addr>)")
+	policyFile := f.String("policy", "", "warranty policy JSON `file` (default: the built-in IMASK policy)")
+	var trusted prefixList
+	f.Var(&trusted, "trusted-proxy", "`CIDR` of a reverse proxy whose X-Forwarded-For is believed (repeatable; the variable is comma-separated)")
+	tlsCert := f.String("tls-cert", "", "TLS certificate `file` (PEM; needs --tls-key)")
+	tlsKey := f.String("tls-key", "", "TLS private key `file` (PEM; needs --tls-cert)")
+	metricsAddr := f.String("metrics-addr", "", "serve unauthenticated Prometheus /metrics on this separate `address`")
+	secretFile := f.String("check-secret-file", "", "`file` holding the check-code secret (overrides the one kept in the database)")
+	prevSecretFile := f.String("previous-check-secret-file", "", "`file` holding the previous check-code secret, still accepted while labels are reprinted")
+	logFormat := f.String("log-format", "text", "log `format`: text or json")
+	logLevel := f.String("log-level", "info", "log `level`: debug, info, warn or error")
+	readTimeout := f.Duration("read-timeout", defaultReadTimeout, "longest time to read a whole request, body included")
+	writeTimeout := f.Duration("write-timeout", defaultWriteTimeout, "longest time to write a response (streamed backups and label sheets included)")
+	shutdownTimeout := f.Duration("shutdown-timeout", defaultShutdownTimeout, "on SIGINT/SIGTERM, how long in-flight requests may take to finish")
+
+	return func(ctx context.Context, _ []string, stdout, stderr io.Writer) error {
+		cfg := serveConfig{db: *db, trusted: trusted}
+		var err error
+		if cfg.addr, err = checkListenAddr(f, "addr", *addr); err != nil {
+			return err
+		}
+		if *metricsAddr != "" {
+			if cfg.metricsAddr, err = checkListenAddr(f, "metrics-addr", *metricsAddr); err != nil {
+				return err
+			}
+			if cfg.metricsAddr == cfg.addr && !strings.HasSuffix(cfg.addr, ":0") {
+				return f.errorf("metrics-addr", "%q is also --addr; give the metrics listener its own port", *metricsAddr)
+			}
+		}
+		if cfg.db == "" {
+			return f.errorf("db", "a database file is required")
+		}
+		if cfg.publicURL, err = checkPublicURL(f, *publicURL); err != nil {
+			return err
+		}
+		if cfg.policy, err = loadPolicy(f, *policyFile); err != nil {
+			return err
+		}
+		if cfg.tls, err = loadTLS(f, *tlsCert, *tlsKey); err != nil {
+			return err
+		}
+		if cfg.checkSecret, err = readSecret(f, "check-secret-file", *secretFile); err != nil {
+			return err
+		}
+		if cfg.previousSecret, err = readSecret(f, "previous-check-secret-file", *prevSecretFile); err != nil {
+			return err
+		}
+		if cfg.logger, err = newLogger(f, stderr, *logFormat, *logLevel); err != nil {
+			return err
+		}
+		for _, d := range []struct {
+			name string
+			v    time.Duration
+		}{{"read-timeout", *readTimeout}, {"write-timeout", *writeTimeout}, {"shutdown-timeout", *shutdownTimeout}} {
+			if d.v <= 0 {
+				return f.errorf(d.name, "must be positive (e.g. 30s, 10m)")
+			}
+		}
+		cfg.readTimeout, cfg.writeTimeout, cfg.shutdownTimeout = *readTimeout, *writeTimeout, *shutdownTimeout
+		return m.serve(ctx, cfg)
+	}
+}
+
+// serve opens the database, listens, and serves until ctx is cancelled;
+// then it stops accepting, lets in-flight requests finish (up to the
+// shutdown timeout), stops the server's background work and closes the
+// database, which flushes buffered scan counts.
+func (m *Main) serve(ctx context.Context, cfg serveConfig) (err error) {
+	log := cfg.logger
+	db, err := registry.Open(cfg.db, registry.Options{
+		Timeout:        lockTimeout,
+		Policy:         cfg.policy,
+		CheckSecret:    cfg.checkSecret,
+		PreviousSecret: cfg.previousSecret,
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := db.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close %s: %w", cfg.db, cerr)
+		}
+	}()
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("--addr %s: %w", cfg.addr, err)
+	}
+	defer ln.Close()
+	var mln net.Listener
+	if cfg.metricsAddr != "" {
+		if mln, err = net.Listen("tcp", cfg.metricsAddr); err != nil {
+			return fmt.Errorf("--metrics-addr %s: %w", cfg.metricsAddr, err)
+		}
+		defer mln.Close()
+	}
+
+	scheme := "http"
+	if cfg.tls != nil {
+		scheme = "https"
+	}
+	publicURL := cfg.publicURL
+	if publicURL == "" {
+		publicURL = scheme + "://" + ln.Addr().String()
+		if tcp, ok := ln.Addr().(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
+			log.Warn("--public-url is not set: check links on labels will point at an unspecified address; set it to the address customers reach", "public_url", publicURL)
+		}
+	}
+	srv, err := server.New(server.Config{
+		DB:             db,
+		Policy:         db.Policy(),
+		PublicURL:      publicURL,
+		TrustedProxies: cfg.trusted,
+		Logger:         log,
+		MetricsPublic:  false,
+		SecureCookies:  cfg.tls != nil || strings.HasPrefix(publicURL, "https://"),
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := srv.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+
+	errorLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		TLSConfig:         cfg.tls,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       cfg.readTimeout,
+		WriteTimeout:      cfg.writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          errorLog,
+	}
+	servers := []*http.Server{hs}
+	errc := make(chan error, 2)
+	go func() {
+		if cfg.tls != nil {
+			errc <- hs.ServeTLS(ln, "", "")
+		} else {
+			errc <- hs.Serve(ln)
+		}
+	}()
+	if mln != nil {
+		ms := &http.Server{
+			Handler:           metricsMux(srv.MetricsHandler()),
+			ReadHeaderTimeout: readHeaderTimeout,
+			ReadTimeout:       time.Minute,
+			WriteTimeout:      time.Minute,
+			IdleTimeout:       idleTimeout,
+			MaxHeaderBytes:    maxHeaderBytes,
+			ErrorLog:          errorLog,
+		}
+		servers = append(servers, ms)
+		go func() { errc <- ms.Serve(mln) }()
+		log.Info("metrics on http://" + mln.Addr().String() + "/metrics")
+	}
+	var maddr net.Addr
+	if mln != nil {
+		maddr = mln.Addr()
+	}
+	log.Info("listening on "+scheme+"://"+ln.Addr().String(), "db", cfg.db, "public_url", publicURL)
+	m.listening(ln.Addr(), maddr)
+
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		// A listener failed on its own: shut the other one down the same way.
+		log.Error("server stopped", "err", err)
+		shutdown(log, servers, cfg.shutdownTimeout)
+		return err
+	}
+	log.Info("shutting down: finishing in-flight requests", "timeout", cfg.shutdownTimeout)
+	shutdown(log, servers, cfg.shutdownTimeout)
+	log.Info("stopped")
+	return nil
+}
+
+// shutdown stops the servers gracefully; requests still running at the
+// deadline are cut off. Either way no acknowledged write is lost: a write is
+// answered only after its transaction commits.
+func shutdown(log *slog.Logger, servers []*http.Server, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	for _, s := range servers {
+		if err := s.Shutdown(ctx); err != nil {
+			log.Warn("graceful shutdown timed out; closing the remaining connections", "err", err)
+			s.Close()
+		}
+	}
+}
+
+// metricsMux serves the metrics handler at /metrics only.
+func metricsMux(h http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	return mux
+}
+
+// checkListenAddr checks a host:port listen address.
+func checkListenAddr(f *flags, name, v string) (string, error) {
+	host, port, err := net.SplitHostPort(strings.TrimSpace(v))
+	if err != nil {
+		return "", f.errorf(name, "%q is not host:port (e.g. 127.0.0.1:8080 or 0.0.0.0:8080)", v)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return "", f.errorf(name, "%q: port %q is not a number from 0 to 65535", v, port)
+	}
+	if strings.ContainsAny(host, " /") {
+		return "", f.errorf(name, "%q: %q is not a host name or IP address", v, host)
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// checkPublicURL checks the public base URL and drops a trailing slash.
+func checkPublicURL(f *flags, v string) (string, error) {
+	if v == "" {
+		return "", nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", f.errorf("public-url", "%q is not an absolute http:// or https:// URL (e.g. https://warranty.example.com)", v)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", f.errorf("public-url", "%q must be a base URL without user, query or fragment", v)
+	}
+	return strings.TrimRight(u.String(), "/"), nil
+}
+
+// loadPolicy reads the policy file; its errors name the field at fault.
+func loadPolicy(f *flags, file string) (*policy.Policy, error) {
+	if file == "" {
+		return policy.Default(), nil
+	}
+	p, err := policy.LoadFile(file)
+	if err != nil {
+		return nil, f.errorf("policy", "%s: %v", file, err)
+	}
+	return p, nil
+}
+
+// loadTLS loads the key pair when both files are given.
+func loadTLS(f *flags, cert, key string) (*tls.Config, error) {
+	switch {
+	case cert == "" && key == "":
+		return nil, nil
+	case key == "":
+		return nil, f.errorf("tls-cert", "needs --tls-key as well")
+	case cert == "":
+		return nil, f.errorf("tls-key", "needs --tls-cert as well")
+	}
+	pair, err := tls.LoadX509KeyPair(cert, key)
+	if err != nil {
+		return nil, f.errorf("tls-cert", "%s with --tls-key %s: %v", cert, key, err)
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{pair}}, nil
+}
+
+// readSecret reads a secret file; surrounding whitespace (an editor's final
+// newline) is not part of the secret.
+func readSecret(f *flags, name, file string) ([]byte, error) {
+	if file == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, f.errorf(name, "%v", err)
+	}
+	b = bytes.TrimSpace(b)
+	if len(b) < minSecretLen {
+		return nil, f.errorf(name, "%s holds %d bytes; a secret needs at least %d (e.g. head -c 32 /dev/urandom | base64)", file, len(b), minSecretLen)
+	}
+	return b, nil
+}
+
+// newLogger builds the slog logger writing to w.
+func newLogger(f *flags, w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, f.errorf("log-level", "%q is not one of debug, info, warn, error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, f.errorf("log-format", "%q is not text or json", format)
+}
