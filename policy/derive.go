@@ -62,8 +62,15 @@ type caseFacts struct {
 	countedDays, countsFree bool
 }
 
-// maxDate is later than any event.
-var maxDate = Date{9999, 12, 31}
+// lastDate is later than any event.
+var lastDate = Date{9999, 12, 31}
+
+func maxDate(a, b Date) Date {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
 
 // derive folds item's effective history. Only events dated on or before
 // upTo count; on is the evaluation date (open cases count repair days up to
@@ -220,8 +227,9 @@ func (p *Policy) derive(item *Item, eff []Event, upTo, on Date, f *facts) {
 			f.open = -1
 			if ev.Type == EvShipped {
 				for k := c.firstPart; k < c.firstPart+c.partsOfCase; k++ {
-					// "Back" is the CST date of shipping; kept in CoveredUntil until the end is known.
-					f.parts[k].CoveredUntil = d
+					// "Back" is the CST date of shipping (never before the
+					// fitting); kept in CoveredUntil until the end is known.
+					f.parts[k].CoveredUntil = maxDate(d, f.parts[k].ReplacedOn)
 				}
 				if c.freeRepair && c.inWarrantyAtIntake {
 					c.countedDays = true
