@@ -105,15 +105,38 @@ type fitError struct {
 
 func mmDots(mm float64, dpm int) int { return int(math.Round(mm * float64(dpm))) }
 
+// margins are, in dots, the blank border kept around text, and the slack
+// added outside a barcode's quiet zone so that a label printed a little off
+// its position still has the whole quiet zone on the label (beyond its
+// edge is the parcel, not white paper). Sheets fed through an office
+// printer are placed less precisely than labels on a thermal printer.
+func margins(size Size, dpm int) (m, slack int) {
+	if size == SheetLabel {
+		return mmDots(1.5, dpm), mmDots(1.0, dpm)
+	}
+	return mmDots(1.0, dpm), mmDots(0.5, dpm)
+}
+
+// barNeed is the width a Code 128 of x-dot modules takes with its quiet
+// zones and slack, in dots.
+func (ct *content) barNeed(x int, size Size, dpm int) int {
+	_, slack := margins(size, dpm)
+	return (len(ct.bar.bars)+2*barQuiet)*x + 2*slack
+}
+
+func (ct *content) serialErr(size Size, dpm int) *fitError {
+	return &fitError{part: "serial", needMM: float64(ct.barNeed(minBarModule, size, dpm)) / float64(dpm)}
+}
+
 // layout places ct on a label of size at dpm dots per millimetre, trying
 // the most generous text, QR and bar sizes first and shrinking until
 // everything fits; nothing is ever drawn below the minimum sizes.
 func (ct *content) layout(size Size, dpm int) (*plan, *fitError) {
-	W, H := size.dots(dpm)
+	W, _ := size.dots(dpm)
 	// A Code 128 that cannot fit the width at two dots per module fits
 	// no layout: say so first, it is the usual reason.
-	if need := (len(ct.bar.bars) + 2*barQuiet) * minBarModule; need > W {
-		return nil, &fitError{part: "serial", needMM: float64(need) / float64(dpm)}
+	if ct.barNeed(minBarModule, size, dpm) > W {
+		return nil, ct.serialErr(size, dpm)
 	}
 	portrait := size.H > size.W
 	var tMax, tMin, qMax int
@@ -135,9 +158,9 @@ func (ct *content) layout(size Size, dpm int) (*plan, *fitError) {
 		for x := xPref; x >= minBarModule; x-- {
 			var p *plan
 			if portrait {
-				p, last = ct.portrait(W, H, dpm, c.t, c.q, x)
+				p, last = ct.portrait(size, dpm, c.t, c.q, x)
 			} else {
-				p, last = ct.landscape(W, H, dpm, c.t, c.q, x)
+				p, last = ct.landscape(size, dpm, c.t, c.q, x)
 			}
 			if last == nil {
 				return p, nil
@@ -264,10 +287,11 @@ const codeCaption = "校验码 Code"
 //	contact
 //
 // t is the body text size, q the QR module and x the bar module, in dots.
-func (ct *content) landscape(W, H, dpm, t, q, x int) (*plan, *fitError) {
+func (ct *content) landscape(size Size, dpm, t, q, x int) (*plan, *fitError) {
+	W, H := size.dots(dpm)
 	p := &plan{w: W, h: H, dpm: dpm, qr: ct.qr, qrModule: q, bar: ct.bar, barModule: x}
 	b := &builder{ct: ct, p: p}
-	m := mmDots(1.0, dpm)
+	m, slack := margins(size, dpm)
 	gap := max(1, t/4)
 	small := max(mmDots(1.4, dpm), t*9/10)
 	tooBig := &fitError{part: "text"}
@@ -279,16 +303,16 @@ func (ct *content) landscape(W, H, dpm, t, q, x int) (*plan, *fitError) {
 	}
 	qz := qrQuiet * q
 	d := ct.qr.n * q
-	qrLeft := max(qz, m)
+	qrLeft := max(qz+slack, m)
 	colX := qrLeft + d + qz
 	colW := W - m - colX
 	if colW < 6*t {
 		return nil, &fitError{part: "qr", needMM: float64(d+2*qz) / float64(dpm)}
 	}
 	barsW := len(ct.bar.bars) * x
-	barLeft := max(barQuiet*x, m)
-	if barLeft+barsW+barQuiet*x > W {
-		return nil, &fitError{part: "serial", needMM: float64((len(ct.bar.bars)+2*barQuiet)*minBarModule) / float64(dpm)}
+	barLeft := max(barQuiet*x+slack, m)
+	if barLeft+barsW+barQuiet*x+slack > W {
+		return nil, ct.serialErr(size, dpm)
 	}
 	terms := ct.c.Terms
 	contact := ct.contact()
@@ -349,7 +373,7 @@ func (ct *content) landscape(W, H, dpm, t, q, x int) (*plan, *fitError) {
 	// height shared between the gaps.
 	titleH := lineHeight(tp)
 	colH := len(col) * lineHeight(t)
-	blockH := max(d+2*qz, colH+qz) // the column starts level with the QR's first row
+	blockH := max(d+2*qz, colH+qz+gap) // the column starts level with the QR's first row
 	footH := 0
 	for _, s := range []string{terms, contact} {
 		if s != "" {
@@ -394,7 +418,8 @@ func (ct *content) landscape(W, H, dpm, t, q, x int) (*plan, *fitError) {
 //	check code
 //	Code 128, serial under it
 //	accessories / terms / contact
-func (ct *content) portrait(W, H, dpm, t, q, x int) (*plan, *fitError) {
+func (ct *content) portrait(size Size, dpm, t, q, x int) (*plan, *fitError) {
+	W, H := size.dots(dpm)
 	p := &plan{w: W, h: H, dpm: dpm, qr: ct.qr, qrModule: q, bar: ct.bar, barModule: x}
 	b := &builder{ct: ct, p: p}
 	m := mmDots(2.5, dpm)
@@ -444,8 +469,8 @@ func (ct *content) portrait(W, H, dpm, t, q, x int) (*plan, *fitError) {
 	mid = append(mid, l)
 
 	barsW := len(ct.bar.bars) * x
-	if barsW+2*barQuiet*x > W {
-		return nil, &fitError{part: "serial", needMM: float64((len(ct.bar.bars)+2*barQuiet)*minBarModule) / float64(dpm)}
+	if ct.barNeed(x, size, dpm) > W {
+		return nil, ct.serialErr(size, dpm)
 	}
 	barH := mmDots(12, dpm)
 	if l, ok = fit("serial", styleMono, small, t, ct.c.Serial); !ok {

@@ -24,6 +24,7 @@ const minQRModuleMM = 1.0 / 3
 // qrSymbol is a check URL encoded at error-correction level M, without
 // its quiet zone (the layout keeps that white).
 type qrSymbol struct {
+	url     string
 	version int
 	n       int      // modules per side
 	dark    [][]bool // [y][x]
@@ -36,7 +37,7 @@ func encodeQR(url string) (qrSymbol, error) {
 	}
 	q.DisableBorder = true
 	bits := q.Bitmap()
-	return qrSymbol{version: q.VersionNumber, n: len(bits), dark: bits}, nil
+	return qrSymbol{url: url, version: q.VersionNumber, n: len(bits), dark: bits}, nil
 }
 
 // barSymbol is a serial encoded as Code 128, bars and spaces one module
