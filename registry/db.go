@@ -297,17 +297,21 @@ func (db *DB) Policy() *policy.Policy { return db.policy }
 // if Options.PreviousSecret was set. Callers must not modify them.
 func (db *DB) CheckSecrets() [][]byte { return db.secrets }
 
-// Check runs bbolt's consistency check over the whole file in one read
-// transaction; every problem found is joined into the returned error.
+// Check runs bbolt's consistency check over the whole file; every problem
+// found is joined into the returned error. bbolt's check reads the
+// freelist, which a concurrent commit changes, so on a writable database it
+// runs inside a write transaction (rolled back): writers wait until it is done.
 func (db *DB) Check() error {
+	tx, err := db.bolt.Begin(!db.readOnly)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
 	var errs []error
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		for err := range tx.Check() {
-			errs = append(errs, err)
-		}
-		return nil
-	})
-	return errors.Join(append(errs, err)...)
+	for err := range tx.Check() {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // Ready is nil when the database accepts writes. Otherwise it returns

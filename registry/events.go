@@ -176,37 +176,51 @@ func checkWrite(w Write) error {
 // may then run more than once and must not act outside tx.
 func (db *DB) writeEvents(w Write, single bool, fn func(tx *bolt.Tx, now time.Time) ([]Appended, auditLine, error)) (Outcome, error) {
 	var out Outcome
-	body := func(tx *bolt.Tx) error {
-		out = Outcome{}
+	var refused error
+	body := func(tx *bolt.Tx, grouped bool) error {
+		out, refused = Outcome{}, nil
 		now := db.now()
-		if w.IdempotencyKey != "" {
-			replay, err := lookupKey(tx, w.IdempotencyKey, w.RequestHash)
-			if err != nil || replay != nil {
-				out.Replay = replay
-				return err
+		err := func() error {
+			if w.IdempotencyKey != "" {
+				replay, err := lookupKey(tx, w.IdempotencyKey, w.RequestHash)
+				if err != nil || replay != nil {
+					out.Replay = replay
+					return err
+				}
 			}
-		}
-		appended, line, err := fn(tx, now)
-		if err != nil {
-			return err
-		}
-		out.Appended = appended
-		if w.IdempotencyKey != "" {
-			answer, err := w.Answer(out)
+			appended, line, err := fn(tx, now)
 			if err != nil {
 				return err
 			}
-			if err := storeKey(tx, w.IdempotencyKey, w.RequestHash, answer, now); err != nil {
-				return err
+			out.Appended = appended
+			if w.IdempotencyKey != "" {
+				answer, err := w.Answer(out)
+				if err != nil {
+					return fmt.Errorf("registry: the answer to store under the idempotency key: %w", err)
+				}
+				if err := storeKey(tx, w.IdempotencyKey, w.RequestHash, answer, now); err != nil {
+					return err
+				}
 			}
+			return db.audit(tx, w.Actor, line.action, line.target, line.detail, now)
+		}()
+		// In a group, a refusal must not fail the shared transaction (bolt
+		// would roll back and rerun every other call): it wrote nothing, so
+		// the group commits without it.
+		if grouped && refusal(err) {
+			out, refused = Outcome{}, err
+			return nil
 		}
-		return db.audit(tx, w.Actor, line.action, line.target, line.detail, now)
+		return err
 	}
 	var err error
 	if single {
 		err = db.group(body)
 	} else {
-		err = db.update(body)
+		err = db.update(func(tx *bolt.Tx) error { return body(tx, false) })
+	}
+	if err == nil {
+		err = refused
 	}
 	if err != nil {
 		return Outcome{}, err
@@ -214,18 +228,25 @@ func (db *DB) writeEvents(w Write, single bool, fn func(tx *bolt.Tx, now time.Ti
 	return out, nil
 }
 
+// refusal reports whether err is a rule's answer (invalid, not found,
+// conflict), returned before anything was written, rather than a failure.
+func refusal(err error) bool {
+	pe, ok := err.(*policy.Error)
+	return ok && pe.Code != policy.EUnavailable && pe.Code != policy.EInternal
+}
+
 // group runs a small write alone when no other is in flight, else through
 // bolt's Batch so concurrent writers share one commit (one fsync).
-func (db *DB) group(fn func(*bolt.Tx) error) error {
+func (db *DB) group(fn func(tx *bolt.Tx, grouped bool) error) error {
 	if db.readOnly {
 		return errReadOnly
 	}
 	n := db.writers.Add(1)
 	defer db.writers.Add(-1)
 	if n == 1 {
-		return db.storageErr(db.bolt.Update(fn))
+		return db.storageErr(db.bolt.Update(func(tx *bolt.Tx) error { return fn(tx, false) }))
 	}
-	return db.storageErr(db.bolt.Batch(fn))
+	return db.storageErr(db.bolt.Batch(func(tx *bolt.Tx) error { return fn(tx, true) }))
 }
 
 // lookupKey returns the stored answer of key, nil when the key is new.
@@ -295,9 +316,6 @@ func (db *DB) appendTx(tx *bolt.Tx, a Actor, serial string, ev policy.Event, now
 	var replHist []policy.Event
 	if ev.Type == policy.EvReplaced {
 		if ns, err := policy.Ident("new_serial", ev.NewSerial); err == nil {
-			if ns == serial {
-				return Appended{}, policy.Errorf(policy.EConflict, "new_serial", "a unit cannot replace itself")
-			}
 			if r, err := getItem(tx, ns); err == nil {
 				if replHist, err = history(tx, ns); err != nil {
 					return Appended{}, err
@@ -314,7 +332,7 @@ func (db *DB) appendTx(tx *bolt.Tx, a Actor, serial string, ev policy.Event, now
 		return Appended{}, err
 	}
 	if nev.Type == policy.EvReplaced && (repl == nil || nev.NewSerial != repl.Serial) {
-		return Appended{}, policy.Errorf(policy.EConflict, "new_serial", "the replacement serial %s is not registered", nev.NewSerial)
+		return Appended{}, policy.Errorf(policy.EInvalid, "new_serial", "%s is not registered: register the replacement unit first", nev.NewSerial)
 	}
 	nev.Seq = rec.Seq + 1
 	nev.By, nev.KeyID, nev.RecordedAt = a.Name, a.KeyID, now.UTC()
