@@ -1,30 +1,136 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"os"
+	"strings"
+
+	"github.com/sanbao/sanbao/labels"
+	"github.com/sanbao/sanbao/policy"
+	"github.com/sanbao/sanbao/registry"
 )
 
 var labelCommand = &command{
 	name:     "label",
 	synopsis: "--serial S --format png|zpl|pdf [--db FILE] [--public-url URL] [--policy FILE] [--dpi 203|300] [--size 50x30] [-o OUT]",
-	summary:  "render one serial's certificate label (offline)",
+	summary:  "render one serial's certificate label (offline); writes SERIAL.FORMAT unless -o says otherwise",
 	maxArgs:  0,
 	setup:    (*Main).setupLabel,
 }
 
+// labelFormats are the renderers of one certificate.
+var labelFormats = map[string]func(io.Writer, labels.Certificate, labels.Size, int) error{
+	"png": labels.PNG,
+	"zpl": labels.ZPL,
+	"pdf": labels.PDF,
+}
+
 func (m *Main) setupLabel(f *flags) runFunc {
-	dbFlag(f)
-	f.String("serial", "", "`serial` to print")
-	f.String("format", "png", "`format`: png, zpl or pdf")
-	f.String("public-url", "", "public base `URL` of the check link in the QR code")
-	f.String("policy", "", "warranty policy JSON `file` (terms and contact printed)")
-	f.Int("dpi", 203, "printer resolution: 203 or 300")
-	f.String("size", "50x30", "label `size` in millimetres, WIDTHxHEIGHT")
-	f.String("output", "", "output `file` (- for stdout)")
+	db := dbFlag(f)
+	serial := f.String("serial", "", "`serial` whose certificate to render")
+	format := f.String("format", "png", "`format`: png, zpl or pdf (a one-label page)")
+	publicURL := f.String("public-url", "", "public base `URL` of the check link in the QR code, as given to serve (default http://"+defaultAddr+")")
+	policyFile := f.String("policy", "", "warranty policy JSON `file`, as given to serve (terms and contact printed)")
+	secretFile := f.String("check-secret-file", "", "`file` holding the check-code secret, as given to serve")
+	dpi := f.String("dpi", "203", "printer `resolution`: 203 or 300 dpi")
+	size := f.String("size", labels.DefaultSize.String(), "label `size` in millimetres, WIDTHxHEIGHT: "+sizeList())
+	output := f.String("output", "", "output `file`; - for stdout (default SERIAL.FORMAT)")
 	f.alias("o", "output")
-	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-		return errors.New("label: labels not available yet")
+
+	return func(ctx context.Context, _ []string, stdout, stderr io.Writer) (err error) {
+		s, err := policy.Ident("serial", *serial)
+		if err != nil {
+			return withField(f, err, map[string]string{"serial": "serial"})
+		}
+		render, ok := labelFormats[*format]
+		if !ok {
+			return f.errorf("format", "%q is not png, zpl or pdf", *format)
+		}
+		d, err := labels.ParseDPI(*dpi)
+		if err != nil {
+			return withField(f, err, map[string]string{"dpi": "dpi"})
+		}
+		sz, err := labels.ParseSize(*size)
+		if err != nil {
+			return withField(f, err, map[string]string{"size": "size"})
+		}
+		base, err := checkPublicURL(f, *publicURL)
+		if err != nil {
+			return err
+		}
+		if base == "" {
+			base = "http://" + defaultAddr
+			fmt.Fprintf(stderr, "warning: --public-url is not set; the QR code points at %s\n", base)
+		}
+		pol, err := loadPolicy(f, *policyFile)
+		if err != nil {
+			return err
+		}
+		secret, err := readSecret(f, "check-secret-file", *secretFile)
+		if err != nil {
+			return err
+		}
+
+		reg, err := registry.Open(*db, registry.Options{Timeout: lockTimeout, ReadOnly: true, Policy: pol, CheckSecret: secret})
+		if err != nil {
+			return err
+		}
+		defer closeDB(reg, *db, &err)
+		rec, err := reg.Get(s)
+		if policy.ErrorCode(err) == policy.ENotFound {
+			return f.errorf("serial", "%s is not registered in %s", s, *db)
+		} else if err != nil {
+			return err
+		}
+		model, err := reg.Model(rec.Item.SKU)
+		if err != nil {
+			return fmt.Errorf("model %s of serial %s: %w", rec.Item.SKU, s, err)
+		}
+		cert := labels.NewCertificate(pol, model, rec.Item, base, reg.CheckSecrets()[0])
+
+		// Render whole before writing, so a refused label leaves no file.
+		var buf bytes.Buffer
+		if err := render(&buf, cert, sz, d); err != nil {
+			return withField(f, err, map[string]string{"size": "size", "dpi": "dpi"})
+		}
+		out := *output
+		if out == "" {
+			out = s + "." + *format
+		}
+		if out == "-" {
+			_, err = stdout.Write(buf.Bytes())
+			return err
+		}
+		if err := writeFile(out, buf.Bytes()); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "wrote %s (%s, %s mm, %d dpi)\n", out, *format, sz, d)
+		return nil
 	}
+}
+
+// sizeList names the label sizes the labels package lays out.
+func sizeList() string {
+	var s []string
+	for _, z := range labels.Sizes() {
+		s = append(s, z.String())
+	}
+	return strings.Join(s, ", ")
+}
+
+// writeFile writes b to path through a temporary file renamed into place,
+// so a reader never sees half a label.
+func writeFile(path string, b []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return errors.Join(err, os.Remove(tmp))
+	}
+	return nil
 }
