@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/sanbao/sanbao/policy"
 )
@@ -54,11 +55,13 @@ func (p *plan) barBox() image.Rectangle {
 // content is a validated certificate with its symbols encoded; it does not
 // depend on the label size, so a size search encodes once.
 type content struct {
-	c    Certificate
-	host string
-	qr   qrSymbol
-	bar  barSymbol
-	em   map[emKey]float64
+	c           Certificate
+	host        string
+	contact     string   // "mailbox · phone"
+	accessories []string // "SKU: batch"
+	qr          qrSymbol
+	bar         barSymbol
+	em          map[emKey]float64
 }
 
 type emKey struct {
@@ -75,7 +78,10 @@ func prepare(c Certificate) (*content, error) {
 		return nil, policy.Errorf(policy.EInternal, "", "label fonts: %v", err)
 	}
 	host, _ := checkHost(c.URL)
-	ct := &content{c: c, host: host, em: map[emKey]float64{}}
+	ct := &content{c: c, host: host, contact: contactLine(c.Mailbox, c.Phone), em: map[emKey]float64{}}
+	for _, a := range c.Accessories {
+		ct.accessories = append(ct.accessories, a.SKU+": "+a.Batch)
+	}
 	if ct.qr, err = encodeQR(c.URL); err != nil {
 		return nil, err
 	}
@@ -101,7 +107,12 @@ func (ct *content) width(st style, px int, s string) int {
 type fitError struct {
 	part   string  // "serial", "qr" or "text"
 	needMM float64 // for serial and qr: the width or height needed
+	what   string  // for text: what does not fit
 }
+
+// textErr is a fitError for text: what names it for the person reading the
+// error ("the service contact").
+func textErr(what string) *fitError { return &fitError{part: "text", what: what} }
 
 func mmDots(mm float64, dpm int) int { return int(math.Round(mm * float64(dpm))) }
 
@@ -177,6 +188,10 @@ type candidate struct{ t, q int }
 // ones first: both shrink in proportion, so a bigger label gets a bigger
 // QR and not only bigger text.
 func candidates(tMin, tMax, qMin, qMax int) []candidate {
+	k := [4]int{tMin, tMax, qMin, qMax}
+	if cs, ok := candidateLists.Load(k); ok {
+		return cs.([]candidate)
+	}
 	var cs []candidate
 	for t := tMax; t >= tMin; t-- {
 		for q := qMax; q >= qMin; q-- {
@@ -188,8 +203,13 @@ func candidates(tMin, tMax, qMin, qMax int) []candidate {
 		return min(ft, fq) + (ft+fq)/100
 	}
 	slices.SortStableFunc(cs, func(a, b candidate) int { return cmp.Compare(score(b), score(a)) })
+	candidateLists.Store(k, cs)
 	return cs
 }
+
+// candidateLists memoises candidates: there is one list per label size and
+// resolution.
+var candidateLists sync.Map
 
 // builder accumulates a plan's texts.
 type builder struct {
@@ -254,22 +274,11 @@ func (b *builder) wrap(st style, px, avail int, prefix string, items []string, s
 	return append(lines, cur), true
 }
 
-func (ct *content) accessoryItems() []string {
-	items := make([]string, len(ct.c.Accessories))
-	for i, a := range ct.c.Accessories {
-		items[i] = a.SKU + ": " + a.Batch
+func contactLine(mailbox, phone string) string {
+	if mailbox != "" && phone != "" {
+		return mailbox + " · " + phone
 	}
-	return items
-}
-
-func (ct *content) contact() string {
-	switch {
-	case ct.c.Mailbox != "" && ct.c.Phone != "":
-		return ct.c.Mailbox + " · " + ct.c.Phone
-	case ct.c.Mailbox != "":
-		return ct.c.Mailbox
-	}
-	return ct.c.Phone
+	return mailbox + phone
 }
 
 // groupedCode prints a check code as two groups of four, easier to type
@@ -294,12 +303,11 @@ func (ct *content) landscape(size Size, dpm, t, q, x int) (*plan, *fitError) {
 	m, slack := margins(size, dpm)
 	gap := max(1, t/4)
 	small := max(mmDots(1.4, dpm), t*9/10)
-	tooBig := &fitError{part: "text"}
 
 	// Horizontal fit of everything first (cheap), vertical at the end.
 	tp := b.shrink(styleBold, t, t*7/5, W-2*m, ct.c.Title)
 	if tp == 0 {
-		return nil, tooBig
+		return nil, textErr("the title")
 	}
 	qz := qrQuiet * q
 	d := ct.qr.n * q
@@ -315,15 +323,15 @@ func (ct *content) landscape(size Size, dpm, t, q, x int) (*plan, *fitError) {
 		return nil, ct.serialErr(size, dpm)
 	}
 	terms := ct.c.Terms
-	contact := ct.contact()
+	contact := ct.contact
 	tsz := small
-	for _, s := range []string{terms, contact} {
-		if s != "" {
-			tsz = min(tsz, b.shrink(styleRegular, mmDots(1.4, dpm), small, W-2*m, s))
+	for _, f := range []struct{ what, s string }{{"the warranty terms", terms}, {"the service contact", contact}} {
+		if f.s == "" {
+			continue
 		}
-	}
-	if tsz == 0 {
-		return nil, tooBig
+		if tsz = min(tsz, b.shrink(styleRegular, mmDots(1.4, dpm), small, W-2*m, f.s)); tsz == 0 {
+			return nil, textErr(f.what)
+		}
 	}
 
 	// Beside the bars, if there is room: the check code, large.
@@ -344,6 +352,7 @@ func (ct *content) landscape(size Size, dpm, t, q, x int) (*plan, *fitError) {
 		st    style
 		s     string
 	}
+	what := map[string]string{"sku": "the SKU", "serial": "the serial", "batch": "the batch number", "code": "the check code", "host": "the check URL's host"}
 	col := []line{
 		{"model_name", styleBold, b.ellipsis(styleBold, t, colW, ct.c.ModelName)},
 		{"sku", styleRegular, "SKU " + ct.c.SKU},
@@ -351,9 +360,9 @@ func (ct *content) landscape(size Size, dpm, t, q, x int) (*plan, *fitError) {
 		{"batch", styleRegular, "Batch " + ct.c.Batch},
 	}
 	if len(ct.c.Accessories) > 0 {
-		acc, ok := b.wrap(styleRegular, t, colW, "Acc. ", ct.accessoryItems(), ", ")
+		acc, ok := b.wrap(styleRegular, t, colW, "Acc. ", ct.accessories, ", ")
 		if !ok {
-			return nil, tooBig
+			return nil, textErr("an accessory's batch number")
 		}
 		for _, s := range acc {
 			col = append(col, line{"accessories", styleRegular, s})
@@ -365,7 +374,7 @@ func (ct *content) landscape(size Size, dpm, t, q, x int) (*plan, *fitError) {
 	col = append(col, line{"host", styleRegular, ct.host})
 	for _, l := range col {
 		if b.ct.width(l.st, t, l.s) > colW {
-			return nil, tooBig
+			return nil, textErr(what[l.field])
 		}
 	}
 
@@ -382,7 +391,7 @@ func (ct *content) landscape(size Size, dpm, t, q, x int) (*plan, *fitError) {
 	}
 	used := m + titleH + blockH + barH + gap + footH + m
 	if used > H {
-		return nil, tooBig
+		return nil, textErr("the certificate's text")
 	}
 	spare := (H - used) / 3
 
@@ -425,7 +434,6 @@ func (ct *content) portrait(size Size, dpm, t, q, x int) (*plan, *fitError) {
 	m := mmDots(2.5, dpm)
 	avail := W - 2*m
 	small := max(mmDots(1.4, dpm), t*4/5)
-	tooBig := &fitError{part: "text"}
 
 	type line struct {
 		field string
@@ -440,13 +448,13 @@ func (ct *content) portrait(size Size, dpm, t, q, x int) (*plan, *fitError) {
 	var head, mid, foot []line
 	l, ok := fit("title", styleBold, t, t*8/5, ct.c.Title)
 	if !ok {
-		return nil, tooBig
+		return nil, textErr("the title")
 	}
 	head = append(head, l)
 	namePx := t * 5 / 4
 	head = append(head, line{"model_name", styleBold, namePx, b.ellipsis(styleBold, namePx, avail, ct.c.ModelName)})
 	if l, ok = fit("sku", styleRegular, t, t, "SKU "+ct.c.SKU+" · Batch "+ct.c.Batch); !ok {
-		return nil, tooBig
+		return nil, textErr("the SKU and batch number")
 	}
 	head = append(head, l)
 
@@ -456,15 +464,15 @@ func (ct *content) portrait(size Size, dpm, t, q, x int) (*plan, *fitError) {
 		return nil, &fitError{part: "qr", needMM: float64(d+2*qz) / float64(dpm)}
 	}
 	if l, ok = fit("host", styleRegular, small, t, ct.host); !ok {
-		return nil, tooBig
+		return nil, textErr("the check URL's host")
 	}
 	mid = append(mid, l)
 	if l, ok = fit("code_caption", styleRegular, small, t, codeCaption); !ok {
-		return nil, tooBig
+		return nil, textErr("the check code")
 	}
 	mid = append(mid, l)
 	if l, ok = fit("code", styleMono, t, t*2, groupedCode(ct.c.Code)); !ok {
-		return nil, tooBig
+		return nil, textErr("the check code")
 	}
 	mid = append(mid, l)
 
@@ -474,25 +482,25 @@ func (ct *content) portrait(size Size, dpm, t, q, x int) (*plan, *fitError) {
 	}
 	barH := mmDots(12, dpm)
 	if l, ok = fit("serial", styleMono, small, t, ct.c.Serial); !ok {
-		return nil, tooBig
+		return nil, textErr("the serial")
 	}
 	hri := l
 
 	if len(ct.c.Accessories) > 0 {
-		acc, ok := b.wrap(styleRegular, small, avail, "Accessories ", ct.accessoryItems(), ", ")
+		acc, ok := b.wrap(styleRegular, small, avail, "Accessories ", ct.accessories, ", ")
 		if !ok {
-			return nil, tooBig
+			return nil, textErr("an accessory's batch number")
 		}
 		for _, s := range acc {
 			foot = append(foot, line{"accessories", styleRegular, small, s})
 		}
 	}
-	for _, f := range []struct{ field, s string }{{"terms", ct.c.Terms}, {"contact", ct.contact()}} {
+	for _, f := range []struct{ field, what, s string }{{"terms", "the warranty terms", ct.c.Terms}, {"contact", "the service contact", ct.contact}} {
 		if f.s == "" {
 			continue
 		}
 		if l, ok = fit(f.field, styleRegular, mmDots(1.4, dpm), small, f.s); !ok {
-			return nil, tooBig
+			return nil, textErr(f.what)
 		}
 		foot = append(foot, l)
 	}
@@ -507,7 +515,7 @@ func (ct *content) portrait(size Size, dpm, t, q, x int) (*plan, *fitError) {
 	gap := t / 2
 	used := m + height(head) + (d + 2*qz) + height(mid) + gap + barH + lineHeight(hri.px) + height(foot) + m
 	if used > H {
-		return nil, tooBig
+		return nil, textErr("the certificate's text")
 	}
 	spare := (H - used) / 3
 
@@ -539,6 +547,12 @@ func (ct *content) portrait(size Size, dpm, t, q, x int) (*plan, *fitError) {
 // render lays ct out on size at dpi, turning a layout that does not fit
 // into an error that names a size that does.
 func (ct *content) render(size Size, dpi int) (*plan, error) {
+	return ct.renderOn(size, dpi, false)
+}
+
+// renderOn is render; sheet says the label is on an A4 sheet, whose label
+// size cannot be chosen, so the advice is to print a single label instead.
+func (ct *content) renderOn(size Size, dpi int, sheet bool) (*plan, error) {
 	dpm, err := dotsPerMM(dpi)
 	if err != nil {
 		return nil, err
@@ -550,12 +564,12 @@ func (ct *content) render(size Size, dpi int) (*plan, error) {
 	if fe == nil {
 		return p, nil
 	}
-	return nil, ct.fitErr(fe, size, dpi)
+	return nil, ct.fitErr(fe, size, dpi, sheet)
 }
 
 // fitErr explains fe and suggests the smallest supported size that fits
 // at the same resolution, else at the other one.
-func (ct *content) fitErr(fe *fitError, size Size, dpi int) error {
+func (ct *content) fitErr(fe *fitError, size Size, dpi int, sheet bool) error {
 	var what string
 	switch fe.part {
 	case "serial":
@@ -563,7 +577,12 @@ func (ct *content) fitErr(fe *fitError, size Size, dpi int) error {
 	case "qr":
 		what = fmt.Sprintf("the check QR (version %d) needs %.0f mm at %d dpi", ct.qr.version, math.Ceil(fe.needMM), dpi)
 	default:
-		what = fmt.Sprintf("the certificate does not fit a %s label at %d dpi", size, dpi)
+		what = fmt.Sprintf("%s does not fit a %s label at %d dpi", fe.what, size, dpi)
+	}
+	advice := "use size"
+	if sheet {
+		what += " and a sheet label is " + SheetLabel.String() + " mm"
+		advice = "print it as a single label of size"
 	}
 	for _, d := range []int{dpi, otherDPI(dpi)} {
 		dpm, _ := dotsPerMM(d)
@@ -573,9 +592,9 @@ func (ct *content) fitErr(fe *fitError, size Size, dpi int) error {
 			}
 			if _, e := ct.layout(z, dpm); e == nil {
 				if d == dpi {
-					return policy.Errorf(policy.EInvalid, "size", "%s; use size %s", what, z)
+					return policy.Errorf(policy.EInvalid, "size", "%s; %s %s", what, advice, z)
 				}
-				return policy.Errorf(policy.EInvalid, "size", "%s; use size %s at %d dpi", what, z, d)
+				return policy.Errorf(policy.EInvalid, "size", "%s; %s %s at %d dpi", what, advice, z, d)
 			}
 		}
 	}

@@ -1,7 +1,9 @@
 package labels
 
 import (
+	"image"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/go-pdf/fpdf"
@@ -49,14 +51,16 @@ func NewSheet(w io.Writer) *Sheet {
 }
 
 // Add lays c out on the next free label, starting a new page after every
-// PerSheet. Errors are those of PNG for size SheetLabel at 300 dpi; on an
-// error the label is left free for the next certificate.
+// PerSheet. Errors are those of PNG for size SheetLabel at 300 dpi (a
+// certificate that does not fit a sheet label gets the single-label size
+// that fits it); on an error the label is left free for the next
+// certificate.
 func (s *Sheet) Add(c Certificate) error {
 	ct, err := prepare(c)
 	if err != nil {
 		return err
 	}
-	p, err := ct.render(SheetLabel, sheetDPI)
+	p, err := ct.renderOn(SheetLabel, sheetDPI, true)
 	if err != nil {
 		return err
 	}
@@ -105,6 +109,7 @@ func PDF(w io.Writer, c Certificate, size Size, dpi int) error {
 type pdfDoc struct {
 	f     *fpdf.Fpdf
 	added [numFonts]bool
+	buf   []byte
 }
 
 var pdfFamily = [numFonts]string{"gosans", "gobold", "gomono", "cjk"}
@@ -147,41 +152,84 @@ func (d *pdfDoc) font(id fontID, pt float64) {
 
 // draw puts plan p on the page with its top left corner at (ox, oy) mm.
 func (d *pdfDoc) draw(p *plan, ox, oy float64) {
+	d.fill(p.symbolRects(), p.dpm, ox, oy)
 	k := 1 / float64(p.dpm) // mm per dot
-	f := d.f
-	// QR: one rectangle per horizontal run of dark modules.
-	q := float64(p.qrModule) * k
+	for _, t := range p.texts {
+		d.text(t, ox, oy, k)
+	}
+}
+
+// symbolRects are the dark parts of both barcodes as rectangles in dots:
+// each bar one rectangle, and the QR's dark runs merged down the rows
+// while they repeat, so adjacent modules share exact edges (no hairline
+// seams in a viewer) and the page holds a few hundred operators, not
+// thousands.
+func (p *plan) symbolRects() []image.Rectangle {
+	var rs []image.Rectangle
+	q := p.qrModule
+	open := map[[2]int]int{} // dark run [x0, x1) in modules -> index in rs
 	for y, row := range p.qr.dark {
+		next := map[[2]int]int{}
 		for x := 0; x < len(row); {
 			if !row[x] {
 				x++
 				continue
 			}
-			run := x
-			for run < len(row) && row[run] {
-				run++
+			end := x
+			for end < len(row) && row[end] {
+				end++
 			}
-			f.Rect(ox+float64(p.qrX)*k+float64(x)*q, oy+float64(p.qrY)*k+float64(y)*q, float64(run-x)*q, q, "F")
-			x = run
+			run := [2]int{x, end}
+			if i, ok := open[run]; ok {
+				rs[i].Max.Y += q
+				next[run] = i
+			} else {
+				next[run] = len(rs)
+				rs = append(rs, image.Rect(p.qrX+x*q, p.qrY+y*q, p.qrX+end*q, p.qrY+(y+1)*q))
+			}
+			x = end
 		}
+		open = next
 	}
-	// Code 128: one rectangle per bar.
-	xm := float64(p.barModule) * k
+	m := p.barModule
 	for x := 0; x < len(p.bar.bars); {
 		if !p.bar.bars[x] {
 			x++
 			continue
 		}
-		run := x
-		for run < len(p.bar.bars) && p.bar.bars[run] {
-			run++
+		end := x
+		for end < len(p.bar.bars) && p.bar.bars[end] {
+			end++
 		}
-		f.Rect(ox+float64(p.barX)*k+float64(x)*xm, oy+float64(p.barY)*k, float64(run-x)*xm, float64(p.barH)*k, "F")
-		x = run
+		rs = append(rs, image.Rect(p.barX+x*m, p.barY, p.barX+end*m, p.barY+p.barH))
+		x = end
 	}
-	for _, t := range p.texts {
-		d.text(t, ox, oy, k)
+	return rs
+}
+
+// fill paints rectangles given in dots at dpm dots per mm, offset (ox, oy)
+// mm, as one filled path written straight into the page: fpdf's Rect
+// would format each number through a fresh string.
+func (d *pdfDoc) fill(rs []image.Rectangle, dpm int, ox, oy float64) {
+	const pt = 72 / 25.4 // points per mm
+	k := pt / float64(dpm)
+	_, pageH := d.f.GetPageSize()
+	b := d.buf[:0]
+	b = append(b, "q 0 g\n"...)
+	num := func(v float64) {
+		b = strconv.AppendFloat(b, v, 'f', 3, 64)
+		b = append(b, ' ')
 	}
+	for _, r := range rs {
+		num(ox*pt + float64(r.Min.X)*k)
+		num((pageH-oy)*pt - float64(r.Max.Y)*k)
+		num(float64(r.Dx()) * k)
+		num(float64(r.Dy()) * k)
+		b = append(b, "re\n"...)
+	}
+	b = append(b, "f Q"...)
+	d.f.RawWriteStr(string(b))
+	d.buf = b
 }
 
 // text sets one line as runs of one font each, at the pen positions of

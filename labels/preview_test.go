@@ -5,54 +5,46 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
-var previewDir = flag.String("preview", "", "write sample labels into this directory to look at")
+var previewDir = flag.String("preview", "", "write every test certificate as PNG, ZPL and PDF into this directory, to look at")
 
+// TestPreview renders what the layout tests check, for a person to look
+// at: go test -run Preview -preview /tmp/labels ./labels/
 func TestPreview(t *testing.T) {
 	if *previewDir == "" {
 		t.Skip("run with -preview DIR to write sample labels")
 	}
-	for _, z := range Sizes() {
-		for _, dpi := range []int{203, 300} {
-			f, err := os.Create(filepath.Join(*previewDir, z.String()+"-"+itoa(dpi)+".png"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := PNG(f, sampleCert(), z, dpi); err != nil {
-				t.Error(z, dpi, err)
-			}
-			f.Close()
-		}
-	}
-}
-
-func TestPreviewPDF(t *testing.T) {
-	if *previewDir == "" {
-		t.Skip("run with -preview DIR to write sample labels")
-	}
-	f, err := os.Create(filepath.Join(*previewDir, "sheet.pdf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	s := NewSheet(f)
-	for i := 0; i < 25; i++ {
-		c := sampleCert()
-		c.Serial = fmt.Sprintf("SN%010d", i)
-		c.Code = CheckCode([]byte("k"), c.Serial)
-		c.URL = CheckURL("https://check.imask.com.cn", "6901234567892", c.Serial, c.Code)
-		if err := s.Add(c); err != nil {
+	write := func(name string, render func(f *os.File) error) {
+		f, err := os.Create(filepath.Join(*previewDir, name))
+		if err != nil {
 			t.Fatal(err)
 		}
+		defer f.Close()
+		if err := render(f); err != nil {
+			t.Logf("%s: %v", name, err)
+		}
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
+	for name, c := range layoutCerts() {
+		name = strings.ReplaceAll(name, " ", "-")
+		for _, z := range Sizes() {
+			for _, dpi := range []int{DPI203, DPI300} {
+				base := fmt.Sprintf("%s-%s-%d", name, z, dpi)
+				write(base+".png", func(f *os.File) error { return PNG(f, c, z, dpi) })
+				write(base+".zpl", func(f *os.File) error { return ZPL(f, c, z, dpi) })
+			}
+		}
 	}
-	g, _ := os.Create(filepath.Join(*previewDir, "label.pdf"))
-	defer g.Close()
-	if err := PDF(g, sampleCert(), Size50x30, 203); err != nil {
-		t.Fatal(err)
-	}
+	write("sheet.pdf", func(f *os.File) error {
+		s := NewSheet(f)
+		for i := 0; i < PerSheet+3; i++ {
+			if err := s.Add(cert(fmt.Sprintf("SN%010d", i), "6901234567892")); err != nil {
+				return err
+			}
+		}
+		return s.Close()
+	})
+	write("label-50x30.pdf", func(f *os.File) error { return PDF(f, sampleCert(), Size50x30, DPI203) })
 }
