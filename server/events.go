@@ -176,6 +176,7 @@ type eventView struct {
 	SKU        string           `json:"sku,omitempty"`
 	NewBatch   string           `json:"new_batch,omitempty"`
 	Corrects   uint64           `json:"corrects,omitempty"`
+	Fields     []string         `json:"fields,omitempty"`
 	By         string           `json:"by"`
 	KeyID      string           `json:"key_id,omitempty"`
 	RecordedAt stamp            `json:"recorded_at"`
@@ -186,7 +187,7 @@ func (s *Server) eventView(ev policy.Event) eventView {
 		Seq: ev.Seq, Type: ev.Type, Order: ev.Order, Evidence: ev.Evidence, Note: ev.Note, Center: ev.Center,
 		Complaint: ev.Complaint, Contact: ev.Contact, Finding: ev.Finding, Part: ev.Part, Amount: ev.Amount,
 		Currency: ev.Currency, Parts: ev.Parts, NewSerial: ev.NewSerial, Tracking: ev.Tracking,
-		Reason: ev.Reason, SKU: ev.SKU, NewBatch: ev.NewBatch, Corrects: ev.Corrects, By: ev.By,
+		Reason: ev.Reason, SKU: ev.SKU, NewBatch: ev.NewBatch, Corrects: ev.Corrects, Fields: ev.Fields, By: ev.By,
 		KeyID: ev.KeyID, RecordedAt: s.stamp(ev.RecordedAt),
 	}
 	if !ev.On.IsZero() {

@@ -126,7 +126,8 @@ func TestCorrectedReceiptChangesTheWarrantyAndKeepsBothEvents(t *testing.T) {
 	if h0 := hist[0].(map[string]any); h0["type"] != "received" || h0["on"] != "2026-11-05" {
 		t.Errorf("the original receipt must stay in the history as it was: %v", h0)
 	}
-	if h1 := hist[1].(map[string]any); h1["type"] != "corrected" || h1["on"] != "2026-11-04" || h1["reason"] == nil || h1["by"] != "root" {
+	if h1 := hist[1].(map[string]any); h1["type"] != "corrected" || h1["on"] != "2026-11-04" || h1["reason"] == nil ||
+		h1["by"] != "root" || fmt.Sprint(h1["fields"]) != "[on]" {
 		t.Errorf("correction in history: %v", h1)
 	}
 	wantError(t, e.event("S1", e.admin, map[string]any{"type": "corrected", "reason": "x", "on": "2026-11-03"}), 422, policy.EInvalid, "seq")
@@ -184,6 +185,22 @@ func TestRetriedRepairCountsOnce(t *testing.T) {
 	r2 := must(t, e.do(req{Method: "POST", Path: "/api/v1/events", Token: e.service, Body: rows, Header: map[string]string{"Idempotency-Key": "ship-1"}}), 201)
 	if r2.Header.Get("Idempotent-Replayed") != "true" || !bytes.Equal(r1.Body, r2.Body) {
 		t.Fatal("POST /events retry not replayed")
+	}
+
+	// A correction replaces exactly the fields it carries, false included.
+	freeRepairs := func() any {
+		return must(t, e.get("/api/v1/items/S1", e.service), 200).JSON(t)["warranty"].(map[string]any)["free_repairs"]
+	}
+	if n := freeRepairs(); n != float64(1) {
+		t.Fatalf("free_repairs %v, want 1", n)
+	}
+	must(t, e.event("S1", e.admin, map[string]any{"type": "corrected", "seq": 4, "reason": "it was paid", "paid": true}), 201)
+	if n := freeRepairs(); n != float64(0) {
+		t.Fatalf("after correcting to paid: free_repairs %v, want 0", n)
+	}
+	must(t, e.event("S1", e.admin, map[string]any{"type": "corrected", "seq": 4, "reason": "it was free after all", "paid": false}), 201)
+	if n := freeRepairs(); n != float64(1) {
+		t.Fatalf("after correcting back to free: free_repairs %v, want 1", n)
 	}
 }
 
