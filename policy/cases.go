@@ -6,7 +6,7 @@ import "time"
 // overdue flags as of now. Every event counts, whatever its date; repair days
 // of an open case run to today.
 func (p *Policy) Cases(item Item, history []Event, now time.Time) []Case {
-	var f facts
+	f := facts{keep: true}
 	p.derive(&item, Effective(history), lastDate, p.Today(now), &f)
 	out := make([]Case, len(f.cases))
 	for i := range f.cases {
@@ -20,10 +20,10 @@ func (p *Policy) Cases(item Item, history []Event, now time.Time) []Case {
 func (p *Policy) OpenCase(item Item, history []Event, now time.Time) *Case {
 	var f facts
 	p.derive(&item, Effective(history), lastDate, p.Today(now), &f)
-	if f.open < 0 {
+	if !f.open {
 		return nil
 	}
-	c := p.caseOf(&f.cases[f.open], now)
+	c := p.caseOf(&f.cur, now)
 	return &c
 }
 

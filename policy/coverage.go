@@ -2,13 +2,17 @@ package policy
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
 // EventDate is the calendar date of ev: On for dated types, else the date of
 // At in the policy's time zone (17:30 UTC on 3 March is 4 March in CST).
 // A correction has no date of its own (the zero Date).
-func (p *Policy) EventDate(ev Event) Date { return p.eventDate(&ev, p.loc) }
+func (p *Policy) EventDate(ev Event) Date {
+	z := zone{loc: p.loc}
+	return z.date(z.day(&ev))
+}
 
 // Coverage is what item's history says as of date on, counting only events
 // dated on or before it: state, warranty status and period, the part and
@@ -41,8 +45,8 @@ func (p *Policy) Coverage(item Item, history []Event, on Date) Coverage {
 	if cv.Status == Active || cv.Status == NotStarted && !f.until.IsZero() {
 		cv.DaysLeft = max(0, on.DaysUntil(f.until))
 	}
-	if f.open >= 0 {
-		c := p.caseOf(&f.cases[f.open], on.AddDays(1).Start(p.loc))
+	if f.open {
+		c := p.caseOf(&f.cur, on.AddDays(1).Start(p.loc))
 		cv.OpenCase = &c
 	}
 	return cv
@@ -55,7 +59,7 @@ func (f *facts) state(item *Item) State {
 		return Replaced
 	case f.retired == EvReturned:
 		return Returned
-	case f.open >= 0:
+	case f.open:
 		return InService
 	case !f.receivedOn.IsZero():
 		return InUse
@@ -81,8 +85,15 @@ func (p *Policy) basisText(item *Item, f *facts) string {
 		}
 		return "no receipt and no production date on record"
 	}
-	s := "receipt confirmed by " + string(f.basis)
-	if f.evidence == "" {
+	var s string
+	switch f.evidence {
+	case Courier:
+		s = "receipt confirmed by courier"
+	case Invoice:
+		s = "receipt confirmed by invoice"
+	case Customer:
+		s = "receipt confirmed by customer"
+	default:
 		s = "receipt on record"
 	}
 	if item.Replaces != "" {
@@ -121,19 +132,19 @@ func (p *Policy) Entitlements(item Item, history []Event, c Claim) (Entitlement,
 			return Entitlement{}, Errorf(EInvalid, "part", "part names a part of the product, not of a bundled accessory: pass part or accessory, not both")
 		}
 	}
-	var f facts
+	f := facts{noParts: c.Part == "", noAcc: acc < 0}
 	p.derive(&item, Effective(history), c.On, c.On, &f)
-	e := Entitlement{On: c.On, Remedies: []Remedy{}, DeadlineHours: p.ServiceHours}
+	e := Entitlement{On: c.On, Reasons: make([]string, 0, 4), DeadlineHours: p.ServiceHours}
 	st := f.status()
 	if c.Finding == "" {
-		if f.open >= 0 {
-			c.Finding = f.cases[f.open].finding
+		if f.open {
+			c.Finding = f.cur.finding
 		}
 		if c.Finding == "" && st != Retired && st != Void {
 			return Entitlement{}, Errorf(EInvalid, "finding", "no diagnosis on record: pass finding")
 		}
 	}
-	r := rules{p: p, f: &f, c: &c, e: &e, item: &item}
+	r := rules{p: p, f: &f, c: &c, e: &e, item: &item, w: &writer{make([]byte, 0, 256)}}
 	switch {
 	case st == Retired:
 		r.retired()
@@ -146,6 +157,7 @@ func (p *Policy) Entitlements(item Item, history []Event, c Claim) (Entitlement,
 	default:
 		r.unit(st)
 	}
+	r.finish()
 	return e, nil
 }
 
@@ -157,46 +169,86 @@ type rules struct {
 	e                    *Entitlement
 	item                 *Item
 	ret, replace, repair bool
+	w                    *writer // the reason being written
 }
 
-func (r *rules) reason(format string, args ...any) {
-	r.e.Reasons = append(r.e.Reasons, fmt.Sprintf(format, args...))
+// writer holds the reason being written. It is kept apart from rules so that
+// escape analysis sends only its buffer to the heap, not the facts and the
+// entitlement that rules points to.
+type writer struct{ b []byte }
+
+// A reason is written into r.w piece by piece and added by end: one
+// allocation per sentence, where fmt would box every date and number on
+// this path, which runs for every claim.
+
+func (r *rules) s(parts ...string) *rules {
+	for _, p := range parts {
+		r.w.b = append(r.w.b, p...)
+	}
+	return r
 }
 
-// finish fills Remedies in the contract's order.
+func (r *rules) d(d Date) *rules { r.w.b = d.appendTo(r.w.b); return r }
+
+func (r *rules) n(n int) *rules { r.w.b = strconv.AppendInt(r.w.b, int64(n), 10); return r }
+
+func (r *rules) end() {
+	r.e.Reasons = append(r.e.Reasons, string(r.w.b))
+	r.w.b = r.w.b[:0]
+}
+
+// remedySets holds every list of remedies, in the contract's order, indexed
+// by return|replace<<1|repair<<2. They are shared: capped at their length,
+// so a caller's append copies rather than writes into them.
+var remedySets = func() (sets [8][]Remedy) {
+	for m := range sets {
+		s := []Remedy{}
+		for i, r := range []Remedy{Return, Replace, Repair} {
+			if m&(1<<i) != 0 {
+				s = append(s, r)
+			}
+		}
+		sets[m] = s[:len(s):len(s)]
+	}
+	return sets
+}()
+
+// finish sets Remedies from the flags.
 func (r *rules) finish() {
+	m := 0
 	if r.ret {
-		r.e.Remedies = append(r.e.Remedies, Return)
+		m |= 1
 	}
 	if r.replace {
-		r.e.Remedies = append(r.e.Remedies, Replace)
+		m |= 2
 	}
 	if r.repair {
-		r.e.Remedies = append(r.e.Remedies, Repair)
+		m |= 4
 	}
+	r.e.Remedies = remedySets[m]
 }
 
 func (r *rules) retired() {
 	if r.f.retired == EvReplaced {
-		r.reason("replaced by %s on %s: this serial is retired and belongs to the company; claims go to %s", r.f.successor, r.f.retiredOn, r.f.successor)
+		r.s("replaced by ", r.f.successor, " on ").d(r.f.retiredOn).s(": this serial is retired and belongs to the company; claims go to ", r.f.successor).end()
 	} else {
-		r.reason("returned and refunded on %s: this serial is retired and belongs to the company", r.f.retiredOn)
+		r.s("returned and refunded on ").d(r.f.retiredOn).s(": this serial is retired and belongs to the company").end()
 	}
 }
 
 func (r *rules) void() {
-	r.reason("warranty void since %s (finding %s): no free remedy ever again", r.f.voidOn, r.f.voidFinding)
+	r.s("warranty void since ").d(r.f.voidOn).s(" (finding ", string(r.f.voidFinding), "): no free remedy ever again").end()
 	r.paid()
 }
 
 // paid offers a paid repair unless nothing is wrong.
 func (r *rules) paid() {
 	if r.c.Finding == NoFault {
-		r.reason("no fault found: nothing to repair; the item goes back at no charge")
+		r.s("no fault found: nothing to repair; the item goes back at no charge").end()
 		return
 	}
 	r.e.PaidRepair = true
-	r.reason("paid repair with a quotation offered")
+	r.s("paid repair with a quotation offered").end()
 }
 
 func (r *rules) excluded(st Status, acc int) {
@@ -204,11 +256,11 @@ func (r *rules) excluded(st Status, acc int) {
 	if acc >= 0 {
 		r.e.InWarranty = r.accessoryActive(acc)
 	}
+	voids := ""
 	if r.c.Finding.Voids() {
-		r.reason("finding %s is an exclusion and voids the free warranty for good: no free remedy, not even the %d-day return", r.c.Finding, r.p.ReturnDays)
-	} else {
-		r.reason("finding %s is an exclusion: no free remedy, not even the %d-day return", r.c.Finding, r.p.ReturnDays)
+		voids = " and voids the free warranty for good"
 	}
+	r.s("finding ", string(r.c.Finding), " is an exclusion", voids, ": no free remedy, not even the ").n(r.p.ReturnDays).s("-day return").end()
 	r.paid()
 }
 
@@ -217,13 +269,13 @@ func (r *rules) notCovered(st Status, until Date) {
 	f := r.f
 	switch {
 	case f.start.IsZero() && r.item.Replaces != "":
-		r.reason("claim on %s is before this replacement unit was exchanged for %s: no free remedy", r.c.On, r.item.Replaces)
+		r.s("claim on ").d(r.c.On).s(" is before this replacement unit was exchanged for ", r.item.Replaces, ": no free remedy").end()
 	case f.start.IsZero():
-		r.reason("no receipt and no production date on record: treated as beyond the warranty period, no free remedy")
+		r.s("no receipt and no production date on record: treated as beyond the warranty period, no free remedy").end()
 	case st == NotStarted:
-		r.reason("claim on %s is before the warranty start on %s (%s): no free remedy", r.c.On, f.start, r.p.basisText(r.item, f))
+		r.s("claim on ").d(r.c.On).s(" is before the warranty start on ").d(f.start).s(" (", r.p.basisText(r.item, f), "): no free remedy").end()
 	default:
-		r.reason("warranty ended on %s: no free remedy", until)
+		r.s("warranty ended on ").d(until).s(": no free remedy").end()
 	}
 	r.paid()
 }
@@ -231,15 +283,15 @@ func (r *rules) notCovered(st Status, until Date) {
 // unit applies rules 2, 3, 4 and 5 to the item itself.
 func (r *rules) unit(st Status) {
 	f, c, p := r.f, r.c, r.p
-	defer r.finish()
 	if st != Active {
 		if st == Expired && c.Finding == QualityProblem && c.Part != "" {
 			if pc := f.partCovered(c.Part, c.On); pc != nil {
 				r.repair = true
-				r.reason("part %s fitted on %s (case %d) is covered until %s: free repair of that part, though the warranty ended on %s", pc.Part, pc.ReplacedOn, pc.Case, pc.CoveredUntil, f.until)
+				r.s("part ", pc.Part, " fitted on ").d(pc.ReplacedOn).s(" (case ").n(int(pc.Case)).s(") is covered until ").d(pc.CoveredUntil).
+					s(": free repair of that part, though the warranty ended on ").d(f.until).end()
 				return
 			}
-			r.reason("part %s has no coverage on %s", c.Part, c.On)
+			r.s("part ", c.Part, " has no coverage on ").d(c.On).end()
 		}
 		r.notCovered(st, f.until)
 		return
@@ -248,40 +300,42 @@ func (r *rules) unit(st Status) {
 	day := f.start.DaysUntil(c.On)
 	switch {
 	case f.basis == BasisEstimated:
-		r.reason("start estimated from the production date %s + %d days (no receipt on record): no %d-day return and no %d-day replacement", r.item.ProducedOn, p.EstimatedStartDays, p.ReturnDays, p.ReplaceDays)
+		r.s("start estimated from the production date ").d(r.item.ProducedOn).s(" + ").n(p.EstimatedStartDays).
+			s(" days (no receipt on record): no ").n(p.ReturnDays).s("-day return and no ").n(p.ReplaceDays).s("-day replacement").end()
 	case !f.windows:
-		r.reason("replacement unit for %s: its warranty runs from %s with no new %d-day return or %d-day replacement", r.item.Replaces, f.start, p.ReturnDays, p.ReplaceDays)
+		r.s("replacement unit for ", r.item.Replaces, ": its warranty runs from ").d(f.start).
+			s(" with no new ").n(p.ReturnDays).s("-day return or ").n(p.ReplaceDays).s("-day replacement").end()
 	case !c.On.After(f.returnUntil):
 		if c.Intact && c.Complete {
 			r.ret = true
-			r.reason("%s, intact and complete: return allowed", r.dayOf(day, p.ReturnDays, "receipt", f.returnUntil))
+			r.dayOf(day, p.ReturnDays, f.returnUntil).s(", intact and complete: return allowed").end()
 		} else {
-			r.reason("%s, but not %s: no return", r.dayOf(day, p.ReturnDays, "receipt", f.returnUntil), missing(c.Intact, c.Complete))
+			r.dayOf(day, p.ReturnDays, f.returnUntil).s(", but not ", missing(c.Intact, c.Complete), ": no return").end()
 		}
 	}
 	if c.Finding == NoFault {
-		r.reason("no fault found: nothing to repair; the item goes back at no charge")
+		r.s("no fault found: nothing to repair; the item goes back at no charge").end()
 		return
 	}
 	if r.item.Kind.Bundleable() {
 		r.replace = true
-		r.reason("%s with a quality problem within its warranty (until %s): free replacement", r.item.Kind, f.until)
+		r.s(string(r.item.Kind), " with a quality problem within its warranty (until ").d(f.until).s("): free replacement").end()
 		if n := r.exchanges(); n >= p.ReplacementsBeforeRefund {
 			r.ret = true
-			r.reason("%d earlier replacements in this line still did not work: return (refund) or another replacement", n)
+			r.n(n).s(" earlier replacements in this line still did not work: return (refund) or another replacement").end()
 		}
 		return
 	}
 	if f.windows && !c.On.After(f.replaceUntil) {
 		r.replace, r.repair = true, true
-		r.reason("%s, quality problem: replacement or free repair", r.dayOf(day, p.ReplaceDays, "receipt", f.replaceUntil))
+		r.dayOf(day, p.ReplaceDays, f.replaceUntil).s(", quality problem: replacement or free repair").end()
 	} else {
 		r.repair = true
-		r.reason("quality problem within the warranty (until %s): free repair", f.until)
+		r.s("quality problem within the warranty (until ").d(f.until).s("): free repair").end()
 	}
 	if f.freeRepairs >= p.RepairsBeforeReplacement {
 		r.replace = true
-		r.reason("%d earlier free repairs for quality problems and it still fails: replacement or continued free repair", f.freeRepairs)
+		r.n(f.freeRepairs).s(" earlier free repairs for quality problems and it still fails: replacement or continued free repair").end()
 	}
 }
 
@@ -294,13 +348,13 @@ func (r *rules) exchanges() int {
 	return n
 }
 
-// dayOf describes the claim's day within an n-day window after event.
-func (r *rules) dayOf(day, n int, event string, until Date) string {
-	s := fmt.Sprintf("day %d of %d after %s on %s", day, n, event, r.f.start)
+// dayOf writes the claim's day within an n-day window after the receipt.
+func (r *rules) dayOf(day, n int, until Date) *rules {
+	r.s("day ").n(day).s(" of ").n(n).s(" after receipt on ").d(r.f.start)
 	if until != r.f.start.AddDays(n) {
-		s += fmt.Sprintf(" (window extended past rest days to %s)", until)
+		r.s(" (window extended past rest days to ").d(until).s(")")
 	}
-	return s
+	return r
 }
 
 func missing(intact, complete bool) string {
@@ -322,29 +376,28 @@ func (r *rules) accessoryActive(k int) bool {
 
 // accessory applies rule 4 to bundled accessory k.
 func (r *rules) accessory(k int) {
-	defer r.finish()
 	ac := &r.f.acc[k]
-	name := fmt.Sprintf("bundled %s %s (batch %s)", r.item.Accessories[k].Kind, ac.SKU, ac.Batch)
+	name := "bundled " + string(r.item.Accessories[k].Kind) + " " + ac.SKU + " (batch " + ac.Batch + ")"
 	if !r.accessoryActive(k) {
 		switch {
 		case ac.Start.IsZero() || r.c.On.Before(ac.Start):
 			r.notCovered(NotStarted, ac.WarrantyUntil)
 		default:
-			r.reason("%s: warranty ended on %s, no free remedy", name, ac.WarrantyUntil)
+			r.s(name, ": warranty ended on ").d(ac.WarrantyUntil).s(", no free remedy").end()
 			r.paid()
 		}
 		return
 	}
 	r.e.InWarranty = true
 	if r.c.Finding == NoFault {
-		r.reason("%s: no fault found, nothing to replace; it goes back at no charge", name)
+		r.s(name, ": no fault found, nothing to replace; it goes back at no charge").end()
 		return
 	}
 	r.replace = true
-	r.reason("%s has a quality problem within its warranty (until %s): free replacement", name, ac.WarrantyUntil)
+	r.s(name, " has a quality problem within its warranty (until ").d(ac.WarrantyUntil).s("): free replacement").end()
 	if ac.Replacements >= r.p.ReplacementsBeforeRefund {
 		r.ret = true
-		r.reason("%d earlier replacements of %s still did not work: return (refund) or another replacement", ac.Replacements, ac.SKU)
+		r.n(ac.Replacements).s(" earlier replacements of ", ac.SKU, " still did not work: return (refund) or another replacement").end()
 	}
 }
 

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -38,37 +39,111 @@ func (d Date) String() string {
 	if d.IsZero() {
 		return ""
 	}
-	return fmt.Sprintf("%04d-%02d-%02d", d.Year, d.Month, d.Day)
+	var b [10]byte
+	return string(d.appendTo(b[:0]))
 }
 
-func (d Date) time() time.Time { return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC) }
+// appendTo appends d as YYYY-MM-DD to b.
+func (d Date) appendTo(b []byte) []byte {
+	if d.Year < 0 || d.Year > 9999 {
+		return fmt.Appendf(b, "%04d-%02d-%02d", d.Year, d.Month, d.Day)
+	}
+	return append(b, '0'+byte(d.Year/1000), '0'+byte(d.Year/100%10), '0'+byte(d.Year/10%10), '0'+byte(d.Year%10), '-',
+		'0'+byte(d.Month/10), '0'+byte(d.Month%10), '-', '0'+byte(d.Day/10), '0'+byte(d.Day%10))
+}
+
+// Day arithmetic is done on day numbers (days since 1970-01-01 in the
+// proleptic Gregorian calendar, H. Hinnant's civil algorithms): it runs for
+// every event of every view, where time.Time conversions were the cost.
+
+// days is d's day number.
+func (d Date) days() int {
+	y, m := d.Year, int(d.Month)
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era--
+	}
+	yoe := y - era*400
+	mp := (m + 9) % 12 // March = 0
+	doy := (153*mp+2)/5 + d.Day - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return era*146097 + doe - 719468
+}
+
+// dateOfDays is the Date of day number z.
+func dateOfDays(z int) Date {
+	z += 719468
+	era := z / 146097
+	if z < 0 && z%146097 != 0 {
+		era--
+	}
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	day := doy - (153*mp+2)/5 + 1
+	m := mp + 3
+	if m > 12 {
+		m -= 12
+	}
+	y := yoe + era*400
+	if m <= 2 {
+		y++
+	}
+	return Date{y, time.Month(m), day}
+}
 
 // AddDays returns d moved n days (n may be negative).
-func (d Date) AddDays(n int) Date { return DateOf(d.time().AddDate(0, 0, n), time.UTC) }
+func (d Date) AddDays(n int) Date { return dateOfDays(d.days() + n) }
 
 // AddMonths returns the same day-of-month n months later; where that day does
 // not exist it is the last day of that month (2024-02-29 + 12 = 2025-02-28),
 // as the Civil Code counts periods.
 func (d Date) AddMonths(n int) Date {
-	first := time.Date(d.Year, d.Month+time.Month(n), 1, 0, 0, 0, 0, time.UTC)
-	last := first.AddDate(0, 1, -1).Day()
-	day := min(d.Day, last)
-	return Date{first.Year(), first.Month(), day}
+	m := int(d.Month) - 1 + n
+	y := d.Year + m/12
+	if m %= 12; m < 0 {
+		m += 12
+		y--
+	}
+	month := time.Month(m + 1)
+	return Date{y, month, min(d.Day, daysIn(y, month))}
+}
+
+// daysIn is the number of days of month m in year y.
+func daysIn(y int, m time.Month) int {
+	switch m {
+	case time.February:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case time.April, time.June, time.September, time.November:
+		return 30
+	default:
+		return 31
+	}
 }
 
 // DaysUntil is the number of days from d to e (negative when e is earlier).
-func (d Date) DaysUntil(e Date) int {
-	return int(e.time().Sub(d.time()).Hours() / 24)
-}
+func (d Date) DaysUntil(e Date) int { return e.days() - d.days() }
 
-// Compare returns -1, 0 or +1 as d is before, equal to or after e.
-func (d Date) Compare(e Date) int { return d.time().Compare(e.time()) }
+// Compare returns -1, 0 or +1 as d is before, equal to or after e. It
+// compares the fields (no time.Time on this hot path), so both dates must be
+// real calendar dates, as ParseDate, DateOf and the Add methods return.
+func (d Date) Compare(e Date) int { return cmp.Compare(d.key(), e.key()) }
+
+// key orders dates as one integer (month and day fit in 9 bits).
+func (d Date) key() int { return d.Year<<9 | int(d.Month)<<5 | d.Day }
 
 // Before reports whether d is strictly before e.
-func (d Date) Before(e Date) bool { return d.Compare(e) < 0 }
+func (d Date) Before(e Date) bool { return d.key() < e.key() }
 
 // After reports whether d is strictly after e.
-func (d Date) After(e Date) bool { return d.Compare(e) > 0 }
+func (d Date) After(e Date) bool { return d.key() > e.key() }
 
 // Start is the first instant of d in loc.
 func (d Date) Start(loc *time.Location) time.Time {

@@ -1,6 +1,9 @@
 package policy
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // facts is what an item's effective history says as of a date: the one fold
 // behind Coverage, Entitlements and Cases.
@@ -30,68 +33,73 @@ type facts struct {
 	repairDays   int
 	freeRepairs  int
 
-	cases []caseFacts
-	open  int // index of the open case in cases, -1 when none
-	parts []PartCoverage
-	acc   []AccessoryCoverage
+	keep           bool        // keep every case in cases (only Cases needs them)
+	noParts, noAcc bool        // leave out parts or accessories (a claim that needs neither)
+	cases          []caseFacts // with keep: every case, the open one last
+	cur            caseFacts   // the case being folded
+	open           bool        // cur is open
+	parts          []PartCoverage
+	acc            []AccessoryCoverage
 }
 
 // caseFacts is one service case as folded from its events.
 type caseFacts struct {
-	id                      uint64
-	center, complaint       string
-	contact                 string
-	intakeAt                time.Time
-	intakeOn                Date
-	finding                 Finding
-	part                    string
-	stage, resumeStage      string
-	quotedAt, secondAt      time.Time // first quotation; first payment or refusal
-	quoted, paid, declined  bool
-	freeRepair, paidRepair  bool
-	inWarrantyAtIntake      bool
-	paused                  bool
-	pausedAt                time.Time
-	pauseAll, pauseBefore   time.Duration // all pauses; pauses before the quotation
-	pauseSecond             time.Duration // pauses after payment or refusal
-	closed                  bool
-	closedAt                time.Time
-	closedOn                Date
-	lastAt                  time.Time
-	firstPart, partsOfCase  int // parts[firstPart:firstPart+partsOfCase] were fitted in this case
-	countedDays, countsFree bool
+	id                     uint64
+	center, complaint      string
+	contact                string
+	intakeAt               time.Time
+	intakeDay              int // day number of the intake's date
+	finding                Finding
+	part                   string
+	stage, resumeStage     string
+	quotedAt, secondAt     time.Time // first quotation; first payment or refusal
+	quoted, paid, declined bool
+	freeRepair             bool
+	inWarrantyAtIntake     bool
+	paused                 bool
+	pausedAt               time.Time
+	pauseAll, pauseBefore  time.Duration // all pauses; pauses before the quotation
+	pauseSecond            time.Duration // pauses after payment or refusal
+	closed                 bool
+	closedAt               time.Time
+	lastAt                 time.Time
+	firstPart, partsOfCase int // parts[firstPart:firstPart+partsOfCase] were fitted in this case
 }
 
 // lastDate is later than any event.
 var lastDate = Date{9999, 12, 31}
 
-func maxDate(a, b Date) Date {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
-// derive folds item's effective history. Only events dated on or before
-// upTo count; on is the evaluation date (open cases count repair days up to
-// it). The slices in the result reuse bufs' storage when it is big enough.
+// derive folds item's effective history into f. Only events dated on or
+// before upTo count; on is the evaluation date (an open case counts repair
+// days up to it). It runs for every view and claim, so it works on day
+// numbers, takes each event's date once, turns into Dates only what it
+// returns, and allocates only the part and accessory lists.
 func (p *Policy) derive(item *Item, eff []Event, upTo, on Date, f *facts) {
 	f.on = on
-	f.open = -1
 	f.months = item.WarrantyMonths
 	if f.months <= 0 {
 		f.months = p.Months(item.Kind)
 	}
-	loc := p.loc
+	var buf [32]int
+	days := buf[:0]
+	if len(eff) > len(buf) {
+		days = make([]int, 0, len(eff))
+	}
+	upToDay, onDay := upTo.days(), on.days()
+	z := zone{loc: p.loc}
 
 	// Pass 1: the facts that do not depend on the start.
+	nparts := 0
 	for i := range eff {
 		ev := &eff[i]
-		d := p.eventDate(ev, loc)
-		if d.After(upTo) {
+		d := z.day(ev)
+		days = append(days, d)
+		if d > upToDay {
 			continue
 		}
 		switch ev.Type {
+		case EvRepaired:
+			nparts += len(ev.Parts)
 		case EvDispatched:
 			if f.dispatchedOn.IsZero() {
 				f.dispatchedOn, f.order = ev.On, ev.Order
@@ -102,11 +110,11 @@ func (p *Policy) derive(item *Item, eff []Event, upTo, on Date, f *facts) {
 			}
 		case EvDiagnosed:
 			if ev.Finding.Voids() && f.voidOn.IsZero() {
-				f.voidOn, f.voidSeq, f.voidFinding = d, ev.Seq, ev.Finding
+				f.voidOn, f.voidSeq, f.voidFinding = z.date(d), ev.Seq, ev.Finding
 			}
 		case EvReplaced, EvReturned:
 			if f.retired == "" {
-				f.retired, f.retiredOn, f.successor = ev.Type, d, ev.NewSerial
+				f.retired, f.retiredOn, f.successor = ev.Type, z.date(d), ev.NewSerial
 				if ev.Type == EvReturned {
 					f.successor = ""
 				}
@@ -125,59 +133,63 @@ func (p *Policy) derive(item *Item, eff []Event, upTo, on Date, f *facts) {
 	case !item.ProducedOn.IsZero():
 		f.start, f.basis = item.ProducedOn.AddDays(p.EstimatedStartDays), BasisEstimated
 	}
-	var base Date
+	startDay, baseDay, voidDay := math.MinInt, 0, math.MaxInt
 	if !f.start.IsZero() {
-		base = f.start.AddMonths(f.months)
+		startDay, baseDay = f.start.days(), f.start.AddMonths(f.months).days()
 		if f.windows {
-			f.returnUntil = p.shift(f.start.AddDays(p.ReturnDays))
-			f.replaceUntil = p.shift(f.start.AddDays(p.ReplaceDays))
+			f.returnUntil = dateOfDays(p.shift(startDay + p.ReturnDays))
+			f.replaceUntil = dateOfDays(p.shift(startDay + p.ReplaceDays))
 		}
 	}
-
-	// Bundled accessories: from the start, or from their last exchange.
-	for i := range item.Accessories {
-		a := &item.Accessories[i]
-		ac := AccessoryCoverage{SKU: a.SKU, Name: a.Name, Kind: a.Kind, Batch: a.Batch}
-		if !f.start.IsZero() {
-			ac.Start = f.start
-			ac.WarrantyUntil = p.shift(f.start.AddMonths(p.accessoryMonths(a)))
+	if !f.voidOn.IsZero() {
+		voidDay = f.voidOn.days()
+	}
+	if nparts > 0 && !f.noParts {
+		f.parts = make([]PartCoverage, 0, nparts)
+	}
+	if len(item.Accessories) > 0 && !f.noAcc {
+		f.acc = make([]AccessoryCoverage, 0, len(item.Accessories))
+		// Bundled accessories: from the start, or from their last exchange.
+		for i := range item.Accessories {
+			a := &item.Accessories[i]
+			ac := AccessoryCoverage{SKU: a.SKU, Name: a.Name, Kind: a.Kind, Batch: a.Batch}
+			if !f.start.IsZero() {
+				ac.Start = f.start
+				ac.WarrantyUntil = dateOfDays(p.shift(f.start.AddMonths(p.accessoryMonths(a)).days()))
+			}
+			f.acc = append(f.acc, ac)
 		}
-		f.acc = append(f.acc, ac)
 	}
 
 	// Pass 2: service cases, parts and accessory exchanges, in order.
 	for i := range eff {
-		ev := &eff[i]
-		d := p.eventDate(ev, loc)
-		if d.After(upTo) {
+		ev, d := &eff[i], days[i]
+		if d > upToDay {
 			continue
 		}
-		if ev.Type == EvAccessoryReplaced {
+		if ev.Type == EvAccessoryReplaced && f.acc != nil {
 			if k := accessoryIndex(item, ev.SKU); k >= 0 {
 				ac := &f.acc[k]
 				ac.Replacements++
 				ac.Batch = ev.NewBatch
-				ac.Start = d
-				ac.WarrantyUntil = p.shift(d.AddMonths(p.accessoryMonths(&item.Accessories[k])))
+				ac.Start = z.date(d)
+				ac.WarrantyUntil = dateOfDays(p.shift(ac.Start.AddMonths(p.accessoryMonths(&item.Accessories[k])).days()))
 			}
 		}
 		if ev.Type == EvIntake {
-			if f.open >= 0 {
+			if f.open {
 				continue
 			}
-			c := caseFacts{id: ev.Seq, center: ev.Center, complaint: ev.Complaint, contact: ev.Contact,
-				intakeAt: ev.At, intakeOn: d, stage: string(EvIntake), lastAt: ev.At, firstPart: len(f.parts)}
-			c.inWarrantyAtIntake = !f.start.IsZero() && !d.Before(f.start) &&
-				!d.After(p.shift(base.AddDays(f.repairDays))) &&
-				(f.voidOn.IsZero() || d.Before(f.voidOn))
-			f.cases = append(f.cases, c)
-			f.open = len(f.cases) - 1
+			f.cur = caseFacts{id: ev.Seq, center: ev.Center, complaint: ev.Complaint, contact: ev.Contact,
+				intakeAt: ev.At, intakeDay: d, stage: string(EvIntake), lastAt: ev.At, firstPart: len(f.parts),
+				inWarrantyAtIntake: d >= startDay && d <= p.shift(baseDay+f.repairDays) && d < voidDay}
+			f.open = true
 			continue
 		}
-		if f.open < 0 || !serviceStep(ev.Type) {
+		if !f.open || !serviceStep(ev.Type) {
 			continue
 		}
-		c := &f.cases[f.open]
+		c := &f.cur
 		if ev.At.After(c.lastAt) {
 			c.lastAt = ev.At
 		}
@@ -198,14 +210,14 @@ func (p *Policy) derive(item *Item, eff []Event, upTo, on Date, f *facts) {
 				c.declined = true
 			}
 		case EvRepaired:
-			if ev.Paid {
-				c.paidRepair = true
-			} else {
+			if !ev.Paid {
 				c.freeRepair = true
 			}
-			for _, part := range ev.Parts {
-				f.parts = append(f.parts, PartCoverage{Part: part, ReplacedOn: d, Paid: ev.Paid, Case: c.id})
-				c.partsOfCase++
+			if f.parts != nil {
+				for _, part := range ev.Parts {
+					f.parts = append(f.parts, PartCoverage{Part: part, ReplacedOn: z.date(d), Paid: ev.Paid, Case: c.id})
+					c.partsOfCase++
+				}
 			}
 		case EvPaused:
 			if !c.paused {
@@ -223,20 +235,18 @@ func (p *Policy) derive(item *Item, eff []Event, upTo, on Date, f *facts) {
 			if c.paused {
 				c.endPause(ev.At)
 			}
-			c.closed, c.closedAt, c.closedOn = true, ev.At, d
-			f.open = -1
+			c.closed, c.closedAt = true, ev.At
+			f.open = false
 			if ev.Type == EvShipped {
 				for k := c.firstPart; k < c.firstPart+c.partsOfCase; k++ {
 					// "Back" is the CST date of shipping (never before the
 					// fitting); kept in CoveredUntil until the end is known.
-					f.parts[k].CoveredUntil = maxDate(d, f.parts[k].ReplacedOn)
+					f.parts[k].CoveredUntil = z.date(max(d, f.parts[k].ReplacedOn.days()))
 				}
 				if c.freeRepair && c.inWarrantyAtIntake {
-					c.countedDays = true
-					f.repairDays += max(0, c.intakeOn.DaysUntil(d))
+					f.repairDays += max(0, d-c.intakeDay)
 				}
 				if c.freeRepair && c.finding == QualityProblem {
-					c.countsFree = true
 					f.freeRepairs++
 				}
 			}
@@ -246,26 +256,30 @@ func (p *Policy) derive(item *Item, eff []Event, upTo, on Date, f *facts) {
 		} else {
 			c.stage = string(ev.Type)
 		}
+		if c.closed && f.keep {
+			f.cases = append(f.cases, *c)
+		}
 	}
-	if f.open >= 0 {
+	if f.open {
 		// An open case counts its days so far while it is headed for a free
 		// repair: in warranty at intake, no quotation, no exclusion or no-fault finding.
-		c := &f.cases[f.open]
+		c := &f.cur
 		if c.inWarrantyAtIntake && !c.quoted && !c.paid && (c.freeRepair || c.finding == "" || c.finding == QualityProblem) {
-			c.countedDays = true
-			f.repairDays += max(0, c.intakeOn.DaysUntil(on))
+			f.repairDays += max(0, onDay-c.intakeDay)
+		}
+		if f.keep {
+			f.cases = append(f.cases, *c)
 		}
 	}
 	if !f.start.IsZero() {
-		f.until = p.shift(base.AddDays(f.repairDays))
+		f.until = dateOfDays(p.shift(baseDay + f.repairDays))
 	}
 	for k := range f.parts {
 		pc := &f.parts[k]
-		back := pc.CoveredUntil
-		if back.IsZero() {
+		if pc.CoveredUntil.IsZero() {
 			continue
 		}
-		pc.CoveredUntil = p.shift(back.AddDays(p.PartCoverageDays))
+		pc.CoveredUntil = dateOfDays(p.shift(pc.CoveredUntil.days() + p.PartCoverageDays))
 		if !pc.Paid && pc.CoveredUntil.Before(f.until) {
 			pc.CoveredUntil = f.until
 		}
@@ -314,25 +328,70 @@ func serviceStep(t EventType) bool {
 	return false
 }
 
-// eventDate is EventDate with the zone at hand.
-func (p *Policy) eventDate(ev *Event, loc *time.Location) Date {
-	if ev.Type.Dated() {
-		return ev.On
-	}
-	if ev.Type == EvCorrected {
-		return Date{}
-	}
-	return DateOf(ev.At, loc)
+// zone takes the day numbers of events in loc with one zone lookup per zone
+// period (one in all for Asia/Shanghai since 1991), and turns day numbers
+// into Dates with the last one cached (a case's steps share days).
+type zone struct {
+	loc        *time.Location
+	start, end int64 // Unix seconds of the cached period, end exclusive
+	off        int64
+	set        bool
+	lastDay    int
+	last       Date
 }
 
-// shift moves a last day that falls inside a rest-day period to the day
-// after the period (again, should that day start another period).
-func (p *Policy) shift(d Date) Date {
+// day is the day number of ev's date: On for dated types, the date of At
+// in the zone otherwise, and the zero Date's for a correction.
+func (z *zone) day(ev *Event) int {
+	switch {
+	case ev.Type.Dated():
+		return ev.On.days()
+	case ev.Type == EvCorrected:
+		return zeroDay
+	}
+	u := ev.At.Unix()
+	if !z.set || u < z.start || u >= z.end {
+		lt := ev.At.In(z.loc)
+		_, off := lt.Zone()
+		s, e := lt.ZoneBounds()
+		z.off, z.start, z.end, z.set = int64(off), math.MinInt64, math.MaxInt64, true
+		if !s.IsZero() {
+			z.start = s.Unix()
+		}
+		if !e.IsZero() {
+			z.end = e.Unix()
+		}
+	}
+	local := u + z.off
+	d := local / 86400
+	if local%86400 < 0 {
+		d--
+	}
+	return int(d)
+}
+
+// zeroDay is the day number of the zero Date.
+var zeroDay = Date{}.days()
+
+// date is the Date of day number d.
+func (z *zone) date(d int) Date {
+	if d == zeroDay {
+		return Date{}
+	}
+	if z.last.IsZero() || d != z.lastDay {
+		z.lastDay, z.last = d, dateOfDays(d)
+	}
+	return z.last
+}
+
+// shift moves a last day (a day number) that falls inside a rest-day period
+// to the day after the period (again, should that day start another period).
+func (p *Policy) shift(d int) int {
 	for moved := true; moved; {
 		moved = false
 		for _, r := range p.RestDays {
-			if !d.Before(r.From) && !d.After(r.To) {
-				d, moved = r.To.AddDays(1), true
+			if d >= r.From.days() && d <= r.To.days() {
+				d, moved = r.To.days()+1, true
 			}
 		}
 	}

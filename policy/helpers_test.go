@@ -68,12 +68,16 @@ func diagnosed(at string, f Finding, part string) Event {
 func repaired(at string, paid bool, parts ...string) Event {
 	return Event{Type: EvRepaired, At: ts(at), Paid: paid, Parts: parts}
 }
-func shipped(at string) Event  { return Event{Type: EvShipped, At: ts(at), Tracking: "SF1"} }
-func quoted(at string) Event   { return Event{Type: EvQuoted, At: ts(at), Amount: "120.50", Currency: "CNY"} }
+func shipped(at string) Event { return Event{Type: EvShipped, At: ts(at), Tracking: "SF1"} }
+func quoted(at string) Event {
+	return Event{Type: EvQuoted, At: ts(at), Amount: "120.50", Currency: "CNY"}
+}
 func paid(at string) Event     { return Event{Type: EvPaid, At: ts(at), Amount: "120.50", Currency: "CNY"} }
 func declined(at string) Event { return Event{Type: EvDeclined, At: ts(at)} }
-func paused(at string) Event   { return Event{Type: EvPaused, At: ts(at), Reason: "waiting on the customer"} }
-func resumed(at string) Event  { return Event{Type: EvResumed, At: ts(at)} }
+func paused(at string) Event {
+	return Event{Type: EvPaused, At: ts(at), Reason: "waiting on the customer"}
+}
+func resumed(at string) Event { return Event{Type: EvResumed, At: ts(at)} }
 func replacedBy(at, serial string) Event {
 	return Event{Type: EvReplaced, At: ts(at), NewSerial: serial}
 }

@@ -1,0 +1,76 @@
+package policy
+
+import (
+	"testing"
+	"time"
+)
+
+// The day arithmetic must agree with time.Time's calendar everywhere.
+func TestDayArithmeticAgreesWithTime(t *testing.T) {
+	start := time.Date(1899, 12, 25, 0, 0, 0, 0, time.UTC)
+	for i := 0; i < 120000; i += 7 {
+		tm := start.AddDate(0, 0, i)
+		d := DateOf(tm, time.UTC)
+		for _, n := range []int{0, 1, 7, 15, 90, 365, 366, -1, -400, 1461} {
+			want := DateOf(tm.AddDate(0, 0, n), time.UTC)
+			if got := d.AddDays(n); got != want {
+				t.Fatalf("%s + %d days = %s, want %s", d, n, got, want)
+			}
+			if got := d.DaysUntil(want); got != n {
+				t.Fatalf("%s until %s = %d days, want %d", d, want, got, n)
+			}
+		}
+		for _, n := range []int{1, 6, 12, 13, 24, -1, -12, -13} {
+			first := time.Date(d.Year, d.Month+time.Month(n), 1, 0, 0, 0, 0, time.UTC)
+			want := Date{first.Year(), first.Month(), min(d.Day, first.AddDate(0, 1, -1).Day())}
+			if got := d.AddMonths(n); got != want {
+				t.Fatalf("%s + %d months = %s, want %s", d, n, got, want)
+			}
+		}
+		if got, want := d.String(), tm.Format(time.DateOnly); got != want {
+			t.Fatalf("String = %s, want %s", got, want)
+		}
+		e := d.AddDays(1)
+		if d.Compare(e) != -1 || e.Compare(d) != 1 || d.Compare(d) != 0 || !d.Before(e) || !e.After(d) {
+			t.Fatalf("Compare %s %s", d, e)
+		}
+	}
+}
+
+func TestMonthEnds(t *testing.T) {
+	for _, tc := range []struct {
+		from   string
+		months int
+		want   string
+	}{
+		{"2024-02-29", 12, "2025-02-28"},
+		{"2024-02-29", 48, "2028-02-29"},
+		{"2026-01-31", 12, "2027-01-31"},
+		{"2026-01-31", 1, "2026-02-28"},
+		{"2025-08-31", 6, "2026-02-28"},
+		{"2025-03-31", -1, "2025-02-28"},
+	} {
+		if got := day(tc.from).AddMonths(tc.months); got != day(tc.want) {
+			t.Errorf("%s + %d months = %s, want %s", tc.from, tc.months, got, tc.want)
+		}
+	}
+}
+
+// The zone cache must give DateOf's answer, across DST changes too.
+func TestZoneDatesAgreeWithDateOf(t *testing.T) {
+	for _, name := range []string{"Asia/Shanghai", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe"} {
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		z := zone{loc: loc}
+		for _, start := range []time.Time{time.Date(1986, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), {}} {
+			for i := 0; i < 3000; i++ {
+				ev := Event{Type: EvIntake, At: start.Add(time.Duration(i) * 7 * time.Hour / 3)}
+				if got, want := z.date(z.day(&ev)), DateOf(ev.At, loc); got != want {
+					t.Fatalf("%s: date of %v = %s, want %s", name, ev.At, got, want)
+				}
+			}
+		}
+	}
+}
