@@ -74,17 +74,21 @@ func (f *facts) state(item *Item) State {
 }
 
 func (p *Policy) basisText(item *Item, f *facts) string {
-	switch f.basis {
-	case BasisExchange:
+	switch {
+	case !f.receivedOn.IsZero():
+		return receiptText(item, f, p)
+	case f.basis == BasisExchange:
 		return fmt.Sprintf("exchange for %s on %s, no receipt on record yet", item.Replaces, item.ExchangedOn)
-	case BasisEstimated:
+	case f.basis == BasisEstimated:
 		return fmt.Sprintf("estimated: production date %s + %d days, no receipt on record", item.ProducedOn, p.EstimatedStartDays)
-	case "":
-		if item.Replaces != "" {
-			return fmt.Sprintf("replacement for %s, not yet exchanged", item.Replaces)
-		}
+	case item.Replaces != "":
+		return fmt.Sprintf("replacement for %s, not yet exchanged", item.Replaces)
+	default:
 		return "no receipt and no production date on record"
 	}
+}
+
+func receiptText(item *Item, f *facts, p *Policy) string {
 	var s string
 	switch f.evidence {
 	case Courier:

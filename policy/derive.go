@@ -52,7 +52,7 @@ type caseFacts struct {
 	finding                Finding
 	part                   string
 	stage, resumeStage     string
-	quotedAt, secondAt     time.Time // first quotation; first payment or refusal
+	secondAt               time.Time // first payment or refusal
 	quoted, paid, declined bool
 	freeRepair             bool
 	inWarrantyAtIntake     bool
@@ -197,9 +197,7 @@ func (p *Policy) derive(item *Item, eff []Event, upTo, on Date, f *facts) {
 		case EvDiagnosed:
 			c.finding, c.part = ev.Finding, ev.Part
 		case EvQuoted:
-			if !c.quoted {
-				c.quoted, c.quotedAt = true, ev.At
-			}
+			c.quoted = true
 		case EvPaid, EvDeclined:
 			if c.secondAt.IsZero() {
 				c.secondAt = ev.At
@@ -296,27 +294,15 @@ func (c *caseFacts) endPause(t time.Time) {
 	}
 	c.pauseAll += t.Sub(s)
 	if !c.quoted {
+		// Once quoted the first clock has stopped: later pauses do not matter to it.
 		c.pauseBefore += t.Sub(s)
-	} else if s.Before(c.quotedAt) {
-		c.pauseBefore += minTime(t, c.quotedAt).Sub(s)
 	}
 	if !c.secondAt.IsZero() && t.After(c.secondAt) {
-		c.pauseSecond += t.Sub(maxTime(s, c.secondAt))
+		if s.Before(c.secondAt) {
+			s = c.secondAt
+		}
+		c.pauseSecond += t.Sub(s)
 	}
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }
 
 // serviceStep reports whether t belongs to an open service case.
