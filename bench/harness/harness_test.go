@@ -1,0 +1,121 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// TestReliabilityCI runs the CI form of every campaign against the real
+// binary (built without -race) and fails on any finding: a 5xx where none
+// is allowed, a lost acknowledged write, a failed consistency check, a hang
+// or resource growth. Campaigns needing mounts skip (with the reason) where
+// mounting is not permitted. SANBAO_HARNESS_SEED repeats a run's random
+// choices (every run logs its seed).
+func TestReliabilityCI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the reliability harness builds and drives the real binary for about two minutes")
+	}
+	cfg := CIForm()
+	if s := os.Getenv("SANBAO_HARNESS_SEED"); s != "" {
+		seed, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("SANBAO_HARNESS_SEED=%q: %v", s, err)
+		}
+		cfg.Seed = seed
+	}
+	cfg.Work = t.TempDir()
+	cfg.Log = &testLog{t: t}
+	h, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close) // before TempDir's removal: kills servers, unmounts
+	t.Logf("seed %d (repeat with SANBAO_HARNESS_SEED=%d)", cfg.Seed, cfg.Seed)
+	for _, c := range campaigns {
+		t.Run(c.name, func(t *testing.T) {
+			h.log = &testLog{t: t}
+			for _, r := range c.run(h) {
+				t.Logf("%s (%.1fs)", r.Name, r.Elapsed.Seconds())
+				for _, f := range r.Figures() {
+					t.Logf("  %s", f)
+				}
+				for _, f := range r.Failures() {
+					t.Errorf("%s: %s", r.Name, f)
+				}
+				if r.Skipped != "" && !r.Failed() {
+					t.Logf("SKIPPED %s: %s", r.Name, r.Skipped)
+				}
+			}
+		})
+	}
+}
+
+// testLog sends progress lines to t.Log.
+type testLog struct {
+	mu sync.Mutex
+	t  *testing.T
+}
+
+func (l *testLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// stubLookup answers from a fixed map, for checking verify itself.
+func stubLookup(m map[string]stored) lookupFunc {
+	return func(s string) (stored, error) { return m[s], nil }
+}
+
+// TestVerifyReportsEveryBrokenPromise checks the harness's own judge: a
+// verifier that misses a lost write would let every campaign pass.
+func TestVerifyReportsEveryBrokenPromise(t *testing.T) {
+	reg := func(acked bool, serials ...string) *write {
+		w := &write{kind: kindRegister, serials: serials, sku: "M1", batch: "B1", acked: acked}
+		return w
+	}
+	ev := func(acked bool, kind string, serials []string, notes []string, seqs ...uint64) *write {
+		return &write{kind: kind, serials: serials, notes: notes, acked: acked, seqs: seqs}
+	}
+	item := func(notes map[string][]uint64) stored {
+		return stored{found: true, sku: "M1", batch: "B1", notes: notes}
+	}
+	tests := []struct {
+		name     string
+		writes   []*write
+		db       map[string]stored
+		problems int
+	}{
+		{"everything acknowledged is there", []*write{reg(true, "A"), ev(true, kindEvent, []string{"A"}, []string{"n1"}, 1)},
+			map[string]stored{"A": item(map[string][]uint64{"n1": {1}})}, 0},
+		{"a lost registration is reported", []*write{reg(true, "A", "B")},
+			map[string]stored{"A": item(nil)}, 1},
+		{"a registration stored with other data is reported", []*write{reg(true, "A")},
+			map[string]stored{"A": {found: true, sku: "M2", batch: "B1"}}, 1},
+		{"a lost event is reported", []*write{ev(true, kindEvent, []string{"A"}, []string{"n1"}, 1)},
+			map[string]stored{"A": item(map[string][]uint64{})}, 1},
+		{"an event at another seq is reported", []*write{ev(true, kindEvent, []string{"A"}, []string{"n1"}, 1)},
+			map[string]stored{"A": item(map[string][]uint64{"n1": {2}})}, 1},
+		{"an event stored twice is reported even unacknowledged", []*write{ev(false, kindEvent, []string{"A"}, []string{"n1"})},
+			map[string]stored{"A": item(map[string][]uint64{"n1": {1, 2}})}, 1},
+		{"an unanswered write may be absent", []*write{reg(false, "A"), ev(false, kindEvents, []string{"B", "C"}, []string{"n1", "n2"})},
+			map[string]stored{"B": item(nil), "C": item(nil)}, 0},
+		{"a half-written unanswered registration is reported", []*write{reg(false, "A", "B")},
+			map[string]stored{"A": item(nil)}, 1},
+		{"a half-written unanswered event batch is reported", []*write{ev(false, kindEvents, []string{"B", "C"}, []string{"n1", "n2"})},
+			map[string]stored{"B": item(map[string][]uint64{"n1": {1}}), "C": item(nil)}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, problems := verify(tt.writes, stubLookup(tt.db), 2)
+			if len(problems) != tt.problems {
+				t.Errorf("got %d problems, want %d: %s", len(problems), tt.problems, fmt.Sprint(problems))
+			}
+		})
+	}
+}
