@@ -106,7 +106,9 @@ type campaign struct {
 var campaigns = []campaign{
 	{"mixed", func(h *Harness) []*Result { return []*Result{h.Mixed()} }},
 	{"crash", func(h *Harness) []*Result { return []*Result{h.CrashServe(), h.CrashImport()} }},
-	{"disk", func(h *Harness) []*Result { return []*Result{h.DiskFull(), h.ReadOnlyAtStart(), h.ReadOnlyWhileServing()} }},
+	{"disk", func(h *Harness) []*Result {
+		return []*Result{h.DiskFull(), h.ReadOnlyAtStart(), h.ReadOnlyWhileServing()}
+	}},
 	{"hostile", func(h *Harness) []*Result { return []*Result{h.Hostile()} }},
 }
 
