@@ -65,6 +65,41 @@ var access = []rule{
 	{"GET", "/api/v1/admin/backup", adminOnly},
 }
 
+// consoleAccess is the role matrix of the staff console (console*.go), in
+// the same form as access. Console pages authenticate by a session cookie
+// made by signing in with an API key, not by a Bearer key: public rows need
+// no session; the others redirect to the sign-in page without one and
+// answer a 403 page to a key of a role not listed. Every console route has
+// exactly one row here (routeConsole refuses a row without a handler or a
+// handler without a row), and the console's navigation shows a page only to
+// the roles its row lists. Event forms are checked per type by eventAccess,
+// as the API is.
+var consoleAccess = []rule{
+	{"GET", "/console/static/:file", public},
+	{"GET", "/console/sign-in", public},
+	{"POST", "/console/sign-in", public},
+	{"POST", "/console/sign-out", anyRole},
+	{"GET", "/console", anyRole},
+
+	{"GET", "/console/models", warehouseSide},
+	{"GET", "/console/models/:sku", warehouseSide},
+	{"POST", "/console/models", warehouseSide},
+	{"GET", "/console/batches", warehouseSide},
+	{"POST", "/console/batches", warehouseSide},
+	{"GET", "/console/batches/:batch", warehouseSide},
+	{"GET", "/console/batches/:batch/labels", warehouseSide},
+	{"GET", "/console/dispatch", warehouseSide},
+	{"POST", "/console/dispatch", warehouseSide},
+	{"POST", "/console/receipts", warehouseSide},
+	{"GET", "/console/items/:serial/label", anyRole},
+
+	{"GET", "/console/desk", serviceSide},
+	{"GET", "/console/items/:serial", serviceSide},
+	{"POST", "/console/items/:serial/events", serviceSide},
+	{"GET", "/console/items/:serial/entitlements", serviceSide},
+	{"GET", "/console/queue", serviceSide},
+}
+
 // eventAccess says which roles may write each event type: warehouse
 // dispatches and records receipts; service records receipts, transfers and
 // every service step; corrections are admin-only. Admin may write any type.

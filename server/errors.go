@@ -163,9 +163,12 @@ func (s *Server) handleError(err error, c echo.Context) {
 	case http.StatusServiceUnavailable, http.StatusInsufficientStorage:
 		h.Set("Retry-After", "60")
 	}
-	if c.Request().Method == http.MethodHead {
+	switch {
+	case c.Request().Method == http.MethodHead:
 		err = c.NoContent(status)
-	} else {
+	case isConsole(c.Request().URL.Path):
+		err = s.consoleError(c, status, body) // a page in the console's layout
+	default:
 		err = c.JSON(status, errorBody{Error: body})
 	}
 	if err != nil {

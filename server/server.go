@@ -58,6 +58,7 @@ type Server struct {
 	echo    *echo.Echo
 	metrics *metrics
 	routes  map[string]bool // route templates, for bounded metric labels
+	console *consoleState   // the staff console (console.go)
 }
 
 // New builds a Server. Errors: a missing DB, a malformed PublicURL, or a
@@ -123,6 +124,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	for key := range handlers {
 		return nil, fmt.Errorf("server: handler for %s has no row in the role matrix", key)
+	}
+	if err := s.routeConsole(e); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

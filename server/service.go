@@ -47,9 +47,22 @@ func (s *Server) serviceQueue(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	recs, err := s.db.OpenCases()
+	cases, err := s.openCases(overdue, center)
 	if err != nil {
 		return err
+	}
+	return c.JSON(http.StatusOK, struct {
+		Cases []caseView `json:"cases"`
+	}{cases})
+}
+
+// openCases lists the open service cases, soonest due first (cases whose
+// clock is stopped last), only the overdue ones when overdue, only those of
+// center ("" = every centre, compared case-insensitively).
+func (s *Server) openCases(overdue bool, center string) ([]caseView, error) {
+	recs, err := s.db.OpenCases()
+	if err != nil {
+		return nil, err
 	}
 	now := s.now()
 	cases := make([]caseView, 0, len(recs))
@@ -69,9 +82,7 @@ func (s *Server) serviceQueue(c echo.Context) error {
 		}
 		return cmp.Or(a.DueAt.t.Compare(b.DueAt.t), a.OpenedAt.t.Compare(b.OpenedAt.t), cmp.Compare(a.Serial, b.Serial))
 	})
-	return c.JSON(http.StatusOK, struct {
-		Cases []caseView `json:"cases"`
-	}{cases})
+	return cases, nil
 }
 
 // entitlements answers what the customer may choose for a claim:
@@ -85,26 +96,8 @@ func (s *Server) entitlements(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	claim := policy.Claim{}
-	if claim.On, err = queryDate(c, "on", s.today()); err != nil {
-		return err
-	}
-	if f := strings.TrimSpace(c.QueryParam("finding")); f != "" {
-		claim.Finding = policy.Finding(f)
-		if !claim.Finding.Valid() {
-			return paramErrorf("finding", "finding %q is not one of %s", f, findingNames())
-		}
-	}
-	if claim.Intact, err = queryBool(c, "intact", false); err != nil {
-		return err
-	}
-	if claim.Complete, err = queryBool(c, "complete", false); err != nil {
-		return err
-	}
-	if claim.Part, err = queryText(c, "part", 100); err != nil {
-		return err
-	}
-	if claim.Accessory, err = queryIdent(c, "accessory"); err != nil {
+	claim, err := s.claim(c)
+	if err != nil {
 		return err
 	}
 	rec, err := s.db.Get(serial)
@@ -132,6 +125,34 @@ func (s *Server) entitlements(c echo.Context) error {
 		Reasons       []string        `json:"reasons"`
 		DeadlineHours int             `json:"deadline_hours"`
 	}{rec.Item.Serial, claim.On, ent.InWarranty, remedies, ent.PaidRepair, reasons, ent.DeadlineHours})
+}
+
+// claim reads a claim from the query: on (default today), finding (""
+// = the open case's diagnosis), intact, complete, part, accessory.
+// Errors: EInvalid (400) naming the parameter.
+func (s *Server) claim(c echo.Context) (policy.Claim, error) {
+	claim := policy.Claim{}
+	var err error
+	if claim.On, err = queryDate(c, "on", s.today()); err != nil {
+		return claim, err
+	}
+	if f := strings.TrimSpace(c.QueryParam("finding")); f != "" {
+		claim.Finding = policy.Finding(f)
+		if !claim.Finding.Valid() {
+			return claim, paramErrorf("finding", "finding %q is not one of %s", f, findingNames())
+		}
+	}
+	if claim.Intact, err = queryBool(c, "intact", false); err != nil {
+		return claim, err
+	}
+	if claim.Complete, err = queryBool(c, "complete", false); err != nil {
+		return claim, err
+	}
+	if claim.Part, err = queryText(c, "part", 100); err != nil {
+		return claim, err
+	}
+	claim.Accessory, err = queryIdent(c, "accessory")
+	return claim, err
 }
 
 func findingNames() string {

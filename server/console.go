@@ -1,0 +1,359 @@
+package server
+
+// The staff console: a server-rendered web desk under /console for the
+// warehouse (models, batch registration, labels, dispatch) and the service
+// centre (scan desk, service events, entitlements, open-case queue). It
+// writes through the same registry calls and validates with the same policy
+// rules as the API; only the authentication differs (a session cookie made
+// by signing in with an API key, see console_session.go) and the errors are
+// pages in the console's layout instead of JSON. Who may open which page is
+// the consoleAccess table in auth.go.
+
+import (
+	"bytes"
+	"cmp"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"mime"
+	"net/http"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/sanbao/sanbao/policy"
+	"github.com/sanbao/sanbao/registry"
+)
+
+//go:embed web/console
+var consoleFiles embed.FS
+
+// consolePrefix is where the console lives; its cookies are scoped to it.
+const consolePrefix = "/console"
+
+// consoleCSP allows only the console's own script and style files: no inline
+// script, no inline style, no plug-ins, no framing, forms posting only back
+// to the console.
+const consoleCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// consoleState is the console's part of a Server.
+type consoleState struct {
+	pages    map[string]*template.Template // by page file name
+	assets   map[string]consoleAsset       // by content-hashed name
+	assetURL map[string]string             // plain name -> /console/static/<hashed name>
+	sessions *sessionStore
+}
+
+// consoleAsset is an embedded static file served under a content-hashed
+// name, so it can be cached for good and a new build is fetched at once.
+type consoleAsset struct {
+	body        []byte
+	contentType string
+}
+
+// consolePages are the page templates; each defines "content" inside the
+// layout.
+var consolePages = []string{"signin.html", "error.html", "models.html", "batches.html", "batch.html",
+	"dispatch.html", "desk.html", "queue.html"}
+
+// newConsole loads the console's templates and static files.
+func (s *Server) newConsole() (*consoleState, error) {
+	st := &consoleState{pages: map[string]*template.Template{}, assets: map[string]consoleAsset{},
+		assetURL: map[string]string{}, sessions: newSessionStore(s.now)}
+	static, err := fs.Sub(consoleFiles, "web/console/static")
+	if err != nil {
+		return nil, err
+	}
+	err = fs.WalkDir(static, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		body, err := fs.ReadFile(static, name)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(body)
+		ext := path.Ext(name)
+		hashed := strings.TrimSuffix(name, ext) + "." + hex.EncodeToString(sum[:6]) + ext
+		st.assets[hashed] = consoleAsset{body: body, contentType: mime.TypeByExtension(ext)}
+		st.assetURL[name] = consolePrefix + "/static/" + hashed
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: console static files: %w", err)
+	}
+	funcs := consoleFuncs(st)
+	base, err := template.New("layout.html").Funcs(funcs).ParseFS(consoleFiles, "web/console/layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("server: console layout: %w", err)
+	}
+	for _, name := range consolePages {
+		t, err := template.Must(base.Clone()).ParseFS(consoleFiles, "web/console/"+name)
+		if err != nil {
+			return nil, fmt.Errorf("server: console page %s: %w", name, err)
+		}
+		st.pages[name] = t
+	}
+	return st, nil
+}
+
+// routeConsole registers every row of consoleAccess with its handler behind
+// the session middleware. Errors: a row without a handler or a handler
+// without a row (a programming error caught at start), a broken template.
+func (s *Server) routeConsole(e *echo.Echo) error {
+	st, err := s.newConsole()
+	if err != nil {
+		return err
+	}
+	s.console = st
+	handlers := s.consoleHandlers()
+	for _, r := range consoleAccess {
+		key := r.Method + " " + r.Path
+		h, ok := handlers[key]
+		if !ok {
+			return fmt.Errorf("server: console matrix lists %s but no handler serves it", key)
+		}
+		delete(handlers, key)
+		e.Add(r.Method, r.Path, h, s.consoleAuth(r.Roles))
+		s.routes[r.Path] = true
+	}
+	for key := range handlers {
+		return fmt.Errorf("server: console handler for %s has no row in the console matrix", key)
+	}
+	return nil
+}
+
+// consoleHandlers maps each row of consoleAccess to its handler.
+func (s *Server) consoleHandlers() map[string]echo.HandlerFunc {
+	return map[string]echo.HandlerFunc{
+		"GET /console/static/:file": s.consoleStatic,
+		"GET /console/sign-in":      s.consoleSignInPage,
+		"POST /console/sign-in":     s.consoleSignIn,
+		"POST /console/sign-out":    s.consoleSignOut,
+		"GET /console":              s.consoleHome,
+
+		"GET /console/models":                s.consoleModels,
+		"GET /console/models/:sku":           s.consoleModel,
+		"POST /console/models":               s.consolePutModel,
+		"GET /console/batches":               s.consoleBatches,
+		"POST /console/batches":              s.consoleUpload,
+		"GET /console/batches/:batch":        s.consoleBatch,
+		"GET /console/batches/:batch/labels": s.consoleBatchLabels,
+		"GET /console/dispatch":              s.consoleDispatchPage,
+		"POST /console/dispatch":             s.consoleDispatch,
+		"POST /console/receipts":             s.consoleReceiveOrder,
+		"GET /console/items/:serial/label":   s.consoleItemLabel,
+
+		"GET /console/desk":                       s.consoleDesk,
+		"GET /console/items/:serial":              s.consoleItem,
+		"POST /console/items/:serial/events":      s.consoleEvent,
+		"GET /console/items/:serial/entitlements": s.consoleEntitlements,
+		"GET /console/queue":                      s.consoleQueue,
+	}
+}
+
+// mayOpen reports whether role may use method path by consoleAccess (path
+// is the route template). The navigation asks it, so a link is shown only
+// to the roles the page admits.
+func mayOpen(role registry.Role, method, path string) bool {
+	for _, r := range consoleAccess {
+		if r.Method == method && r.Path == path {
+			return r.Roles == nil || slices.Contains(r.Roles, role)
+		}
+	}
+	return false
+}
+
+// isConsole reports whether a request path belongs to the console (its
+// errors are pages, not JSON).
+func isConsole(p string) bool {
+	return p == consolePrefix || strings.HasPrefix(p, consolePrefix+"/")
+}
+
+// consoleHeaders are set on every console answer: the strict CSP, no
+// sniffing, no framing, no referrer outside, and no caching of staff data.
+func consoleHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", consoleCSP)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Cache-Control", "no-store")
+}
+
+// consoleStatic serves an embedded static file by its content-hashed name,
+// cacheable for a year. Codes: 200; 404.
+func (s *Server) consoleStatic(c echo.Context) error {
+	a, ok := s.console.assets[c.Param("file")]
+	if !ok {
+		return policy.Errorf(policy.ENotFound, "", "no such console file")
+	}
+	h := c.Response().Header()
+	h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	h.Set("X-Content-Type-Options", "nosniff")
+	return c.Blob(http.StatusOK, a.contentType, a.body)
+}
+
+// page is what every console template gets: the layout's fields and the
+// page's own data in Body.
+type page struct {
+	Title  string
+	Key    registry.Key // zero when signed out
+	CSRF   string       // the session's form token
+	Flash  string       // one-time message after a redirect
+	Nav    string       // the navigation entry to highlight
+	Status int
+	Body   any
+}
+
+// render executes a page template into a buffer (a template failure is a
+// 500 page, never half a page) and sends it with status.
+func (s *Server) render(c echo.Context, status int, name string, p page) error {
+	if sess, ok := c.Get(sessionContext).(session); ok {
+		p.Key = keyOf(c)
+		p.CSRF = cmp.Or(p.CSRF, sess.CSRF)
+		if c.Request().Method == http.MethodGet {
+			p.Flash = s.console.sessions.takeFlash(sess.ID)
+		}
+	}
+	p.Status = status
+	var buf bytes.Buffer
+	if err := s.console.pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
+		return fmt.Errorf("console page %s: %w", name, err)
+	}
+	consoleHeaders(c.Response().Header())
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// consoleError renders an error answer as a page in the console's layout,
+// with the same code and message the API would send. handleError calls it
+// for console paths, so unknown console URLs get a page too.
+func (s *Server) consoleError(c echo.Context, status int, d errorDetail) error {
+	if _, ok := c.Get(sessionContext).(session); !ok {
+		// An unrouted path never ran the session middleware: show the
+		// navigation anyway when the visitor is signed in.
+		s.attachSession(c)
+	}
+	if status == http.StatusUnauthorized || status == http.StatusForbidden || status >= 500 {
+		c.Response().Header().Del("WWW-Authenticate")
+	}
+	title := http.StatusText(status)
+	return s.render(c, status, "error.html", page{Title: title, Body: struct {
+		Detail    errorDetail
+		RequestID string
+	}{d, requestID(c)}})
+}
+
+// consoleFuncs are the template helpers.
+func consoleFuncs(st *consoleState) template.FuncMap {
+	return template.FuncMap{
+		"asset": func(name string) string { return st.assetURL[name] },
+		"may":   func(role registry.Role, method, path string) bool { return mayOpen(role, method, path) },
+		"when":  func(v stamp) string { return clockText(v.t) },
+		"whenp": func(v *stamp) string {
+			if v == nil {
+				return ""
+			}
+			return clockText(v.t)
+		},
+		"date": func(d policy.Date) string {
+			if d.IsZero() {
+				return "—"
+			}
+			return d.String()
+		},
+		"label":   words,
+		"bad":     func(err *policy.Error, field string) bool { return err != nil && err.Field == field },
+		"plural":  plural,
+		"isoDate": func(d policy.Date) string { return d.String() },
+	}
+}
+
+// clockText is an instant as the desk reads it (already in the policy zone).
+func clockText(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.Format("2006-01-02 15:04")
+}
+
+// words turns a code of the contract (a state, status, finding, event type
+// or remedy) into the words the desk shows; unknown codes are shown with
+// underscores as spaces.
+func words(code any) string {
+	if p, ok := code.(*string); ok {
+		if p == nil {
+			return ""
+		}
+		code = *p
+	}
+	s := fmt.Sprint(code)
+	if w, ok := codeWords[s]; ok {
+		return w
+	}
+	return strings.ReplaceAll(s, "_", " ")
+}
+
+var codeWords = map[string]string{
+	// states
+	"registered": "In stock", "dispatched": "Dispatched", "in_use": "With the customer",
+	"in_service": "In service", "replaced": "Replaced (retired)", "returned": "Returned (retired)",
+	// statuses
+	"not_started": "Not started", "active": "Active", "expired": "Expired", "void": "Void", "retired": "Retired",
+	// findings
+	"quality_problem": "Quality problem", "no_fault": "No fault found", "normal_wear": "Normal wear",
+	"human_damage": "Human damage", "improper_use": "Improper use", "tampered": "Tampered (voids the warranty)",
+	"unauthorized_repair": "Unauthorised repair (voids the warranty)", "force_majeure": "Force majeure",
+	// event types and stages
+	"received": "Receipt", "transferred": "Resale (transfer)", "intake": "Intake", "diagnosed": "Diagnosis",
+	"quoted": "Quotation", "paid": "Payment", "declined": "Declined by the customer", "repaired": "Repair",
+	"paused": "Paused (waiting on the customer)", "resumed": "Resumed", "shipped": "Shipped back",
+	"accessory_replaced": "Accessory exchanged", "corrected": "Correction",
+	// remedies
+	"return": "Return (refund)", "replace": "Replacement", "repair": "Free repair",
+	// kinds and evidence
+	"product": "Product", "accessory": "Accessory", "adapter": "Adapter",
+	"courier": "Courier confirmation", "invoice": "Invoice", "customer": "Customer confirmation",
+	"exchange": "Exchange unit", "estimated": "Estimated from production",
+	// roles
+	"admin": "Admin", "warehouse": "Warehouse", "service": "Service centre",
+	// error codes
+	"bad_request": "Bad request", "invalid_field": "Not accepted", "unauthorized": "Not signed in",
+	"forbidden": "Not allowed", "not_found": "Not found", "conflict": "Refused by the history",
+	"too_large": "Too large", "rate_limited": "Too many requests", "unavailable": "Unavailable",
+	"internal": "Internal error",
+}
+
+// formValues returns the submitted form fields (first value of each),
+// without the CSRF token and the form nonce.
+func formValues(c echo.Context) (map[string]string, error) {
+	params, err := c.FormParams()
+	if err != nil {
+		return nil, bodyReadError(err)
+	}
+	out := make(map[string]string, len(params))
+	for k, v := range params {
+		if k == csrfField || k == nonceField || len(v) == 0 {
+			continue
+		}
+		out[k] = v[0]
+	}
+	return out, nil
+}
+
+// refused splits an error: a rule's refusal (shown beside the form, with
+// its HTTP status) or a failure (returned, for the error page).
+func refused(err error) (*policy.Error, int, bool) {
+	status, _ := classify(err, "")
+	var pe *policy.Error
+	if !errors.As(err, &pe) || status >= 500 {
+		return nil, 0, false
+	}
+	return pe, status, true
+}

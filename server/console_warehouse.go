@@ -1,0 +1,642 @@
+package server
+
+// The console's warehouse pages: models, batch registration by CSV, batch
+// view, label files, dispatch and receipt by order.
+
+import (
+	"bytes"
+	"cmp"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/sanbao/sanbao/labels"
+	"github.com/sanbao/sanbao/policy"
+	"github.com/sanbao/sanbao/registry"
+)
+
+// labelChunk is the most labels one console label file holds: the PDF sheet
+// is built in memory, and 1,000 labels (48 A4 sheets) is a print job a
+// person can still check.
+const labelChunk = 1000
+
+// modelForm is the model form's fields as typed.
+type modelForm struct {
+	SKU, Name, Kind, GTIN, Months string
+	Editing                       bool
+}
+
+type modelsBody struct {
+	Models []modelView
+	Form   modelForm
+	Err    *policy.Error
+	Kinds  []policy.Kind
+	// Months is the policy's period for each kind (the default shown).
+	Months map[policy.Kind]int
+}
+
+func (s *Server) modelsPage(c echo.Context, status int, f modelForm, ferr *policy.Error) error {
+	ms, err := s.db.Models()
+	if err != nil {
+		return err
+	}
+	b := modelsBody{Form: f, Err: ferr, Kinds: []policy.Kind{policy.KindProduct, policy.KindAccessory, policy.KindAdapter},
+		Months: s.policy.WarrantyMonths}
+	for _, m := range ms {
+		b.Models = append(b.Models, s.modelView(m))
+	}
+	title := "Models"
+	if f.Editing {
+		title = "Edit model " + f.SKU
+	}
+	return s.render(c, status, "models.html", page{Title: title, Nav: "models", Body: b})
+}
+
+// consoleModels lists the models with a form for a new one. Codes: 200.
+func (s *Server) consoleModels(c echo.Context) error {
+	return s.modelsPage(c, http.StatusOK, modelForm{Kind: string(policy.KindProduct)}, nil)
+}
+
+// consoleModel shows the form to edit one model. Codes: 200; 400; 404.
+func (s *Server) consoleModel(c echo.Context) error {
+	sku, err := identParam(c, "sku")
+	if err != nil {
+		return err
+	}
+	m, err := s.db.Model(sku)
+	if err != nil {
+		return err
+	}
+	f := modelForm{SKU: m.SKU, Name: m.Name, Kind: string(m.Kind), GTIN: m.GTIN, Editing: true}
+	if m.WarrantyMonths != 0 {
+		f.Months = strconv.Itoa(m.WarrantyMonths)
+	}
+	return s.modelsPage(c, http.StatusOK, f, nil)
+}
+
+// consolePutModel creates or replaces a model (registry.PutModel, as PUT
+// /api/v1/models/{sku}). Codes: 303 to the list; 422 with the form again.
+func (s *Server) consolePutModel(c echo.Context) error {
+	f := modelForm{SKU: c.FormValue("sku"), Name: c.FormValue("name"), Kind: c.FormValue("kind"),
+		GTIN: c.FormValue("gtin"), Months: strings.TrimSpace(c.FormValue("warranty_months")), Editing: c.FormValue("editing") != ""}
+	m := policy.Model{SKU: f.SKU, Name: f.Name, Kind: policy.Kind(f.Kind), GTIN: f.GTIN}
+	if f.Months != "" {
+		n, err := strconv.Atoi(f.Months)
+		if err != nil || n <= 0 {
+			return s.modelsPage(c, http.StatusUnprocessableEntity, f, policy.Errorf(policy.EInvalid, "warranty_months",
+				"warranty_months must be a whole number of months, 1 or more (leave it empty for the policy's default)"))
+		}
+		m.WarrantyMonths = n
+	}
+	m, created, err := s.db.PutModel(actorOf(c), m)
+	if err != nil {
+		if pe, status, ok := refused(err); ok {
+			return s.modelsPage(c, status, f, pe)
+		}
+		return err
+	}
+	verb := "updated"
+	if created {
+		verb = "created"
+	}
+	s.flash(c, fmt.Sprintf("Model %s (%s) %s.", m.SKU, m.Name, verb))
+	return c.Redirect(http.StatusSeeOther, consolePrefix+"/models")
+}
+
+type batchesBody struct {
+	Batches []registry.BatchCount
+	Charset string
+	Err     *policy.Error
+	File    string
+}
+
+func (s *Server) batchesPage(c echo.Context, status int, b batchesBody) error {
+	bs, err := s.db.Batches()
+	if err != nil {
+		return err
+	}
+	b.Batches = bs
+	return s.render(c, status, "batches.html", page{Title: "Batches", Nav: "batches", Body: b})
+}
+
+// consoleBatches lists the batches with the CSV upload form. Codes: 200.
+func (s *Server) consoleBatches(c echo.Context) error {
+	return s.batchesPage(c, http.StatusOK, batchesBody{})
+}
+
+// consoleUpload registers the serials of an uploaded CSV (decoded as POST
+// /api/v1/items decodes text/csv, then registry.Register: all or nothing).
+// Codes: 303 to the batch (or the list when the file holds several); 400
+// (no file, bad header or charset) and 422 (rows) with the form again and
+// the rejected rows in a table.
+func (s *Server) consoleUpload(c echo.Context) error {
+	b := batchesBody{Charset: c.FormValue("charset")}
+	fh, err := c.FormFile("csv")
+	if err != nil {
+		return s.batchesPage(c, http.StatusBadRequest, b.with(policy.Errorf(policy.EBadRequest, "csv", "choose a CSV file to upload")))
+	}
+	b.File = fh.Filename
+	f, err := fh.Open()
+	if err != nil {
+		return err
+	}
+	body, err := io.ReadAll(f)
+	f.Close()
+	if err != nil {
+		return bodyReadError(err)
+	}
+	rows, err := decodeCSV(b.Charset, body)
+	if err == nil {
+		var res registry.RegisterResult
+		if res, err = s.db.Register(actorOf(c), rows); err == nil {
+			return s.registered(c, rows, res)
+		}
+	}
+	if pe, status, ok := refused(err); ok {
+		return s.batchesPage(c, status, b.with(pe))
+	}
+	return err
+}
+
+func (b batchesBody) with(err *policy.Error) batchesBody {
+	b.Err = err
+	return b
+}
+
+// registered reports a registration and goes to its batch.
+func (s *Server) registered(c echo.Context, rows []registry.Row, res registry.RegisterResult) error {
+	var batches []string
+	for _, r := range rows {
+		if !slices.Contains(batches, r.Batch) {
+			batches = append(batches, r.Batch)
+		}
+	}
+	msg := fmt.Sprintf("Registered %s in batch %s", plural(res.Created, "new serial"), batches[0])
+	if len(batches) > 1 {
+		msg = fmt.Sprintf("Registered %s in %d batches", plural(res.Created, "new serial"), len(batches))
+	}
+	if res.Unchanged > 0 {
+		msg += fmt.Sprintf("; %d already registered with the same data", res.Unchanged)
+	}
+	s.flash(c, msg+".")
+	if len(batches) == 1 {
+		return c.Redirect(http.StatusSeeOther, consolePrefix+"/batches/"+url.PathEscape(batches[0]))
+	}
+	return c.Redirect(http.StatusSeeOther, consolePrefix+"/batches")
+}
+
+// labelRange is one label file of a batch: the members of one page of
+// labelChunk entries.
+type labelRange struct {
+	After, First, Last string
+	N                  int
+}
+
+type batchBody struct {
+	Page     registry.BatchPage
+	After    string
+	Ranges   []labelRange
+	Today    policy.Date
+	Sizes    []string
+	Size     string
+	Dispatch dispatchForm
+	Nonce    string
+}
+
+// consoleBatch shows a page of a batch: members with a reprint link each,
+// carriers (products with a bundled accessory of it), the label files and a
+// dispatch form for the whole batch. ?after=SERIAL&limit=N as the API.
+// Codes: 200; 400; 404.
+func (s *Server) consoleBatch(c echo.Context) error {
+	batch, err := identParam(c, "batch")
+	if err != nil {
+		return err
+	}
+	after, err := queryIdent(c, "after")
+	if err != nil {
+		return err
+	}
+	limit, err := queryLimit(c, registry.DefaultLimit, registry.MaxLimit)
+	if err != nil {
+		return err
+	}
+	p, err := s.db.Batch(batch, after, limit)
+	if err != nil {
+		return err
+	}
+	ranges, err := s.labelRanges(batch)
+	if err != nil {
+		return err
+	}
+	b := batchBody{Page: p, After: after, Ranges: ranges, Today: s.today(), Size: labels.DefaultSize.String(),
+		Dispatch: dispatchForm{Batch: batch, On: s.today().String()}, Nonce: token()}
+	for _, z := range labels.Sizes() {
+		b.Sizes = append(b.Sizes, z.String())
+	}
+	return s.render(c, http.StatusOK, "batch.html", page{Title: "Batch " + batch, Nav: "batches", Body: b})
+}
+
+// labelRanges splits a batch's members into label files of at most
+// labelChunk entries, reading serials only.
+func (s *Server) labelRanges(batch string) ([]labelRange, error) {
+	var out []labelRange
+	after := ""
+	for {
+		p, err := s.db.Batch(batch, after, labelChunk)
+		if err != nil {
+			return nil, err
+		}
+		if n := len(p.Serials); n > 0 {
+			out = append(out, labelRange{After: after, First: p.Serials[0], Last: p.Serials[n-1], N: n})
+		}
+		if p.Next == "" {
+			return out, nil
+		}
+		after = p.Next
+	}
+}
+
+// consoleBatchLabels sends the labels of a batch's members, the page of
+// labelChunk entries after ?after=: format=pdf (A4 sheets, Avery L7160) or
+// zpl (size and dpi of the printer). The file is built whole before it is
+// sent, so a label that cannot be printed is an error page, not a cut file.
+// Codes: 200; 400; 404; 422 (no members on the page, a size that does not fit).
+func (s *Server) consoleBatchLabels(c echo.Context) error {
+	batch, err := identParam(c, "batch")
+	if err != nil {
+		return err
+	}
+	after, err := queryIdent(c, "after")
+	if err != nil {
+		return err
+	}
+	format := c.QueryParam("format")
+	p, err := s.db.Batch(batch, after, labelChunk)
+	if err != nil {
+		return err
+	}
+	if len(p.Serials) == 0 {
+		return policy.Errorf(policy.EInvalid, "batch", "batch %s has no registered serials here to label (its entries are products carrying its accessories)", batch)
+	}
+	name := "labels-" + batch
+	if after != "" {
+		name += "-from-" + p.Serials[0]
+	}
+	models := map[string]policy.Model{}
+	cert := func(serial string) (labels.Certificate, error) {
+		rec, err := s.db.Get(serial)
+		if err != nil {
+			return labels.Certificate{}, err
+		}
+		m, ok := models[rec.Item.SKU]
+		if !ok {
+			if m, err = s.db.Model(rec.Item.SKU); err != nil {
+				return labels.Certificate{}, err
+			}
+			models[m.SKU] = m
+		}
+		return s.certificate(c, m, rec.Item), nil
+	}
+	var buf bytes.Buffer
+	switch format {
+	case "pdf":
+		sheet := labels.NewSheet(&buf)
+		for _, serial := range p.Serials {
+			ct, err := cert(serial)
+			if err == nil {
+				err = sheet.Add(ct)
+			}
+			if err != nil {
+				return labelError(serial, err)
+			}
+		}
+		if err := sheet.Close(); err != nil {
+			return err
+		}
+		return download(c, "application/pdf", name+".pdf", buf.Bytes())
+	case "zpl":
+		size, dpi, err := printer(c)
+		if err != nil {
+			return err
+		}
+		z, err := labels.NewZPLBatch(&buf, size, dpi)
+		if err != nil {
+			return err
+		}
+		for _, serial := range p.Serials {
+			ct, err := cert(serial)
+			if err == nil {
+				err = z.Add(ct)
+			}
+			if err != nil {
+				return labelError(serial, err)
+			}
+		}
+		if err := z.Close(); err != nil {
+			return err
+		}
+		return download(c, "application/zpl; charset=utf-8", name+".zpl", buf.Bytes())
+	}
+	return paramErrorf("format", "format must be pdf or zpl, not %q", format)
+}
+
+// labelError names the serial whose label failed.
+func labelError(serial string, err error) error {
+	if pe, ok := err.(*policy.Error); ok && pe.Code != policy.EInternal {
+		cp := *pe
+		cp.Message = "label of " + serial + ": " + pe.Message
+		return &cp
+	}
+	return err
+}
+
+// printer reads ?size= and ?dpi= (labels' defaults when absent).
+// Errors: EInvalid (400) naming the parameter.
+func printer(c echo.Context) (labels.Size, int, error) {
+	size, err := labels.ParseSize(c.QueryParam("size"))
+	if err != nil {
+		return size, 0, badParam("size", err)
+	}
+	dpi, err := labels.ParseDPI(c.QueryParam("dpi"))
+	if err != nil {
+		return size, 0, badParam("dpi", err)
+	}
+	return size, dpi, nil
+}
+
+// consoleItemLabel reprints one certificate: ?format=pdf (one label-sized
+// page), zpl or png, ?size= and ?dpi= as the printer needs.
+// Codes: 200; 400; 404; 422 (the serial does not fit the size: the message
+// names one that does).
+func (s *Server) consoleItemLabel(c echo.Context) error {
+	serial, err := identParam(c, "serial")
+	if err != nil {
+		return err
+	}
+	size, dpi, err := printer(c)
+	if err != nil {
+		return err
+	}
+	rec, err := s.db.Get(serial)
+	if err != nil {
+		return err
+	}
+	m, err := s.db.Model(rec.Item.SKU)
+	if err != nil {
+		return err
+	}
+	ct := s.certificate(c, m, rec.Item)
+	var buf bytes.Buffer
+	name := "label-" + serial
+	switch f := c.QueryParam("format"); f {
+	case "pdf", "":
+		err = labels.PDF(&buf, ct, size, dpi)
+		name += ".pdf"
+	case "zpl":
+		err = labels.ZPL(&buf, ct, size, dpi)
+		name += ".zpl"
+	case "png":
+		err = labels.PNG(&buf, ct, size, dpi)
+		name += ".png"
+	default:
+		return paramErrorf("format", "format must be pdf, zpl or png, not %q", f)
+	}
+	if err != nil {
+		return err
+	}
+	types := map[string]string{".pdf": "application/pdf", ".zpl": "application/zpl; charset=utf-8", ".png": "image/png"}
+	return download(c, types[name[strings.LastIndexByte(name, '.'):]], name, buf.Bytes())
+}
+
+// certificate is the label of item it of model m: check code under the
+// current secret, check URL under the public URL (or, when none is
+// configured, the address this request came to).
+func (s *Server) certificate(c echo.Context, m policy.Model, it policy.Item) labels.Certificate {
+	public := s.cfg.PublicURL
+	if public == "" {
+		public = c.Scheme() + "://" + c.Request().Host
+	}
+	return labels.NewCertificate(s.policy, m, it, public, s.db.CheckSecrets()[0])
+}
+
+// download sends a file as an attachment.
+func download(c echo.Context, contentType, name string, body []byte) error {
+	h := c.Response().Header()
+	h.Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name))
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	return c.Blob(http.StatusOK, contentType, body)
+}
+
+// dispatchForm is the dispatch form's fields as typed.
+type dispatchForm struct {
+	Batch, Serials, Order, On, Note string
+}
+
+// receiptForm is the receipt-by-order form's fields as typed.
+type receiptForm struct {
+	Order, On, Evidence string
+}
+
+type dispatchBody struct {
+	Dispatch   dispatchForm
+	Receipt    receiptForm
+	DispatchEr *policy.Error
+	ReceiptEr  *policy.Error
+	Evidence   []policy.Evidence
+	Nonce      string
+}
+
+func (s *Server) dispatchPage(c echo.Context, status int, b dispatchBody) error {
+	today := s.today().String()
+	b.Dispatch.On = cmp.Or(b.Dispatch.On, today)
+	b.Receipt.On = cmp.Or(b.Receipt.On, today)
+	b.Evidence = []policy.Evidence{policy.Courier, policy.Invoice, policy.Customer}
+	b.Nonce = token()
+	return s.render(c, status, "dispatch.html", page{Title: "Dispatch", Nav: "dispatch", Body: b})
+}
+
+// consoleDispatchPage shows the dispatch and receipt forms. Codes: 200.
+func (s *Server) consoleDispatchPage(c echo.Context) error {
+	return s.dispatchPage(c, http.StatusOK, dispatchBody{Dispatch: dispatchForm{Batch: c.QueryParam("batch")}})
+}
+
+// consoleDispatch records `dispatched` (on, order) for every member of a
+// batch or for a scanned list of serials (one per line; repeated scans
+// count once), all or nothing through registry.AppendMany, as POST
+// /api/v1/events. Codes: 303; 400/422 with the rejected rows in a table;
+// 409 (the form was sent before with other values).
+func (s *Server) consoleDispatch(c echo.Context) error {
+	f := dispatchForm{Batch: strings.TrimSpace(c.FormValue("batch")), Serials: c.FormValue("serials"),
+		Order: c.FormValue("order"), On: c.FormValue("on"), Note: c.FormValue("note")}
+	fail := func(err error) error {
+		if pe, status, ok := refused(err); ok {
+			return s.dispatchPage(c, status, dispatchBody{Dispatch: f, DispatchEr: pe})
+		}
+		return err
+	}
+	if err := mayWrite(keyOf(c), policy.EvDispatched); err != nil {
+		return fail(err)
+	}
+	ev, err := s.event(policy.EvDispatched, eventRequest{On: f.On, Order: f.Order, Note: f.Note})
+	if err != nil {
+		return fail(err)
+	}
+	if ev.On.IsZero() {
+		return fail(policy.Errorf(policy.EInvalid, "on", "on (the dispatch date) is required"))
+	}
+	var serials []string
+	repeats := 0
+	if f.Batch != "" {
+		if serials, err = s.members(f.Batch); err != nil {
+			return fail(err)
+		}
+	} else {
+		serials, repeats = scannedList(f.Serials)
+	}
+	if len(serials) == 0 {
+		return fail(policy.Errorf(policy.EInvalid, "serials", "scan or type at least one serial, one per line"))
+	}
+	rows := make([]registry.EventRow, len(serials))
+	for i, sn := range serials {
+		rows[i] = registry.EventRow{Serial: sn, Event: ev}
+	}
+	o, err := s.db.AppendMany(consoleWrite(c, "dispatch", formFields(f.Batch, strings.Join(serials, "\n"), f.Order, f.On, f.Note)), rows)
+	if err != nil {
+		return fail(err)
+	}
+	msg := fmt.Sprintf("Dispatched %s", plural(len(o.Appended), "serial"))
+	if o.Replay != nil {
+		msg = "This dispatch was already recorded (the form was sent twice); nothing more was written"
+	}
+	if f.Order != "" {
+		msg += " under order " + strings.TrimSpace(f.Order)
+	}
+	if repeats > 0 {
+		msg += fmt.Sprintf(" (%s ignored)", plural(repeats, "repeated scan"))
+	}
+	s.flash(c, msg+".")
+	if f.Batch != "" {
+		return c.Redirect(http.StatusSeeOther, consolePrefix+"/batches/"+url.PathEscape(f.Batch))
+	}
+	return c.Redirect(http.StatusSeeOther, consolePrefix+"/dispatch")
+}
+
+// consoleReceiveOrder records receipt for every serial dispatched under an
+// order (registry.ReceiveOrder, as POST /api/v1/orders/{order}/received).
+// Codes: 303; 404/409/422 with the form again.
+func (s *Server) consoleReceiveOrder(c echo.Context) error {
+	f := receiptForm{Order: c.FormValue("order"), On: c.FormValue("on"), Evidence: c.FormValue("evidence")}
+	fail := func(err error) error {
+		if pe, status, ok := refused(err); ok {
+			return s.dispatchPage(c, status, dispatchBody{Receipt: f, ReceiptEr: pe})
+		}
+		return err
+	}
+	if err := mayWrite(keyOf(c), policy.EvReceived); err != nil {
+		return fail(err)
+	}
+	order, err := policy.Ident("order", f.Order)
+	if err != nil {
+		return fail(err)
+	}
+	on, err := bodyDate("on", f.On)
+	if err == nil && on.IsZero() {
+		err = policy.Errorf(policy.EInvalid, "on", "on (the date the customer received the order) is required")
+	}
+	if err != nil {
+		return fail(err)
+	}
+	evidence := policy.Evidence(strings.TrimSpace(f.Evidence))
+	if !evidence.Valid() {
+		return fail(policy.Errorf(policy.EInvalid, "evidence", "evidence must be courier, invoice or customer, not %q", f.Evidence))
+	}
+	o, err := s.db.ReceiveOrder(consoleWrite(c, "receipt", formFields(order, f.On, f.Evidence)), order, on, evidence)
+	if err != nil {
+		return fail(err)
+	}
+	if o.Replay != nil {
+		s.flash(c, "This receipt was already recorded (the form was sent twice); nothing more was written.")
+	} else {
+		s.flash(c, fmt.Sprintf("Receipt on %s recorded for %s of order %s: their warranties start.", on, plural(len(o.Appended), "serial"), order))
+	}
+	return c.Redirect(http.StatusSeeOther, consolePrefix+"/dispatch")
+}
+
+// members lists every serial registered in batch.
+func (s *Server) members(batch string) ([]string, error) {
+	var out []string
+	after := ""
+	for {
+		p, err := s.db.Batch(batch, after, registry.MaxLimit)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.Serials...)
+		if p.Next == "" {
+			if len(out) == 0 {
+				return nil, policy.Errorf(policy.EInvalid, "batch", "batch %s has no registered serials to dispatch", batch)
+			}
+			return out, nil
+		}
+		after = p.Next
+	}
+}
+
+// scannedList splits a scanned list (one serial per line; commas, spaces
+// and tabs separate too, as scanners and spreadsheets paste them), keeping
+// the first of repeated scans. It returns the serials and the repeats
+// dropped; identifiers are checked by the registry, row by row.
+func scannedList(text string) ([]string, int) {
+	fields := strings.FieldsFunc(text, func(r rune) bool {
+		return r == '\n' || r == '\r' || r == ',' || r == ';' || r == ' ' || r == '\t'
+	})
+	var out []string
+	repeats := 0
+	for _, f := range fields {
+		f = scannedSerial(f)
+		if slices.Contains(out, f) {
+			repeats++
+			continue
+		}
+		out = append(out, f)
+	}
+	return out, repeats
+}
+
+// consoleWrite is the registry.Write of a console form: the signed-in key
+// as actor, and the form's one-time nonce as idempotency key, so a form
+// sent twice (Enter pressed twice, the back button) writes once. The
+// request hash covers the form's fields, so the same nonce with other
+// values is refused rather than replayed.
+func consoleWrite(c echo.Context, scope string, fields []byte) registry.Write {
+	w := registry.Write{Actor: actorOf(c)}
+	nonce := c.FormValue(nonceField)
+	if !wellFormed(nonce) {
+		return w
+	}
+	w.IdempotencyKey = "console." + scope + "." + nonce
+	h := sha256.New()
+	h.Write([]byte(scope))
+	h.Write([]byte{0})
+	h.Write(fields)
+	copy(w.RequestHash[:], h.Sum(nil))
+	w.Answer = func(o registry.Outcome) ([]byte, error) { return []byte(strconv.Itoa(len(o.Appended))), nil }
+	return w
+}
+
+// formFields joins field values unambiguously for a request hash.
+func formFields(vals ...string) []byte {
+	var b []byte
+	for _, v := range vals {
+		b = strconv.AppendQuote(b, v)
+		b = append(b, ',')
+	}
+	return b
+}

@@ -1,0 +1,53 @@
+// sanbao console: progressive enhancement only; every page works without it.
+(function () {
+  'use strict';
+
+  // The scan field stays ready for the next scan: a USB scanner types into
+  // whatever has the focus, so when nothing else holds it (a click on empty
+  // space, a closed dialog), it goes back to the scan field. Esc also
+  // returns to it from anywhere.
+  var scan = document.getElementById('scan');
+  if (scan) {
+    var idle = function () {
+      var a = document.activeElement;
+      return !a || a === document.body || a === document.documentElement;
+    };
+    document.addEventListener('focusout', function () {
+      window.setTimeout(function () { if (idle()) { scan.focus(); } }, 0);
+    });
+    document.addEventListener('click', function () {
+      window.setTimeout(function () {
+        if (idle() && !String(window.getSelection() || '')) { scan.focus(); }
+      }, 0);
+    });
+    document.addEventListener('keydown', function (e) {
+      if (e.key === 'Escape') { scan.focus(); scan.select(); }
+    });
+    if (!document.querySelector('[autofocus]') && idle()) { scan.focus(); }
+  }
+
+  // Forms: ask before steps that cannot be undone, and send each form once
+  // (the server also records a form sent twice only once).
+  document.addEventListener('submit', function (e) {
+    var f = e.target;
+    var ask = f.getAttribute('data-confirm');
+    if (ask && !window.confirm(ask)) { e.preventDefault(); return; }
+    if (f.method.toLowerCase() !== 'post') { return; }
+    if (f.getAttribute('data-sent')) { e.preventDefault(); return; }
+    f.setAttribute('data-sent', '1');
+    var b = f.querySelectorAll('button[type=submit]');
+    for (var i = 0; i < b.length; i++) { b[i].disabled = true; }
+  });
+
+  // Coming back with the back button shows the page as it was left:
+  // make its forms usable again.
+  window.addEventListener('pageshow', function (e) {
+    if (!e.persisted) { return; }
+    var sent = document.querySelectorAll('form[data-sent]');
+    for (var i = 0; i < sent.length; i++) {
+      sent[i].removeAttribute('data-sent');
+      var b = sent[i].querySelectorAll('button[type=submit]');
+      for (var j = 0; j < b.length; j++) { b[j].disabled = false; }
+    }
+  });
+})();
