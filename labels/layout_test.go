@@ -159,26 +159,24 @@ func checkPlan(t *testing.T, where string, p *plan) {
 		}
 	}
 	img := p.raster()
-	allowed := []image.Rectangle{p.qrBox(), p.barBox()}
-	for _, tx := range p.texts {
-		allowed = append(allowed, tx.box())
+	allowed := make([]bool, len(img.Pix))
+	mark := func(r image.Rectangle) {
+		r = r.Intersect(label)
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			for x := r.Min.X; x < r.Max.X; x++ {
+				allowed[y*img.Stride+x] = true
+			}
+		}
 	}
-	for y := 0; y < p.h; y++ {
-		for x := 0; x < p.w; x++ {
-			if img.Pix[y*img.Stride+x] == 0 {
-				continue
-			}
-			in := false
-			for _, r := range allowed {
-				if (image.Point{x, y}).In(r) {
-					in = true
-					break
-				}
-			}
-			if !in {
-				t.Errorf("%s: ink at (%d,%d) outside every element", where, x, y)
-				return
-			}
+	mark(p.qrBox())
+	mark(p.barBox())
+	for _, tx := range p.texts {
+		mark(tx.box())
+	}
+	for i, v := range img.Pix {
+		if v != 0 && !allowed[i] {
+			t.Errorf("%s: ink at (%d,%d) outside every element", where, i%img.Stride, i/img.Stride)
+			return
 		}
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -27,6 +29,7 @@ func TestPNGScansBackToTheCheckURLAndTheSerial(t *testing.T) {
 			for i, c := range roundTripCerts() {
 				name := fmt.Sprintf("%s-%d-%d", z, dpi, i)
 				t.Run(name, func(t *testing.T) {
+					t.Parallel()
 					data, img := renderPNG(t, c, z, dpi)
 					qr, bar := zxing(t, img)
 					if qr != c.URL {
@@ -52,49 +55,74 @@ func TestPNGScansBackToTheCheckURLAndTheSerial(t *testing.T) {
 	}
 }
 
-// pageImages rasterises a PDF at 300 dpi with pdftoppm, one image per page.
-func pageImages(t *testing.T, pdf []byte) []image.Image {
+// pdfCrop rasterises the rectangle (x, y, w, h) mm of page (1-based) of a
+// PDF file at 300 dpi with pdftoppm (the whole page when w is 0) into a
+// PNG file in dir, and returns its path. Cropping in pdftoppm keeps the
+// images small: decoding whole A4 pages is slow under -race.
+func pdfCrop(t *testing.T, dir, pdf string, page int, x, y, w, h float64) string {
 	t.Helper()
 	pdftoppm := needTool(t, "pdftoppm", "poppler-utils")
-	dir := t.TempDir()
-	in := filepath.Join(dir, "in.pdf")
-	if err := os.WriteFile(in, pdf, 0o644); err != nil {
-		t.Fatal(err)
+	px := func(mm float64) string { return strconv.Itoa(int(math.Round(mm * 300 / 25.4))) }
+	out := filepath.Join(dir, fmt.Sprintf("p%d-%.0f-%.0f", page, x, y))
+	args := []string{"-r", "300", "-png", "-singlefile", "-f", strconv.Itoa(page), "-l", strconv.Itoa(page)}
+	if w > 0 {
+		args = append(args, "-x", px(x), "-y", px(y), "-W", px(w), "-H", px(h))
 	}
-	if out, err := exec.Command(pdftoppm, "-r", "300", "-png", in, filepath.Join(dir, "page")).CombinedOutput(); err != nil {
-		t.Fatalf("pdftoppm: %v\n%s", err, out)
+	if b, err := exec.Command(pdftoppm, append(args, pdf, out)...).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm: %v\n%s", err, b)
 	}
-	files, _ := filepath.Glob(filepath.Join(dir, "page-*.png"))
-	slices.Sort(files)
-	var pages []image.Image
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := png.Decode(bytes.NewReader(b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		pages = append(pages, img)
-	}
-	return pages
+	return out + ".png"
 }
 
-// px300 is how many pixels pdftoppm -r 300 makes of mm (it rounds up).
-func px300(mm float64) int { return int(math.Ceil(mm * 300 / 25.4)) }
-
-// crop cuts the rectangle (x, y, w, h) in mm out of a 300 dpi page image.
-func crop(img image.Image, x, y, w, h float64) image.Image {
-	px := func(mm float64) int { return int(mm * 300 / 25.4) }
-	r := image.Rect(px(x), px(y), px(x+w), px(y+h))
-	out := image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
-	for yy := 0; yy < r.Dy(); yy++ {
-		for xx := 0; xx < r.Dx(); xx++ {
-			out.Set(xx, yy, img.At(r.Min.X+xx, r.Min.Y+yy))
+// pdfInfo returns a PDF's page count and first page size in mm, as
+// poppler's pdfinfo reads them.
+func pdfInfo(t *testing.T, pdf string) (pages int, w, h float64) {
+	t.Helper()
+	pdfinfo := needTool(t, "pdfinfo", "poppler-utils")
+	out, err := exec.Command(pdfinfo, pdf).Output()
+	if err != nil {
+		t.Fatalf("pdfinfo: %v", err)
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		k, v, _ := strings.Cut(l, ":")
+		switch k {
+		case "Pages":
+			fmt.Sscan(v, &pages)
+		case "Page size":
+			fmt.Sscanf(strings.TrimSpace(v), "%g x %g pts", &w, &h)
 		}
 	}
-	return out
+	return pages, w * 25.4 / 72, h * 25.4 / 72
+}
+
+func checkPages(t *testing.T, pdf string, pages int, w, h float64) {
+	t.Helper()
+	n, gw, gh := pdfInfo(t, pdf)
+	if n != pages || math.Abs(gw-w) > 0.01 || math.Abs(gh-h) > 0.01 {
+		t.Errorf("%d pages of %.2f×%.2f mm, want %d of %.2f×%.2f mm", n, gw, gh, pages, w, h)
+	}
+}
+
+func decodeFile(t *testing.T, path string) image.Image {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+func writeTemp(t *testing.T, dir, name string, data []byte) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func TestSheetPrintsScannableLabelsInTheAveryL7160Grid(t *testing.T) {
@@ -114,33 +142,32 @@ func TestSheetPrintsScannableLabelsInTheAveryL7160Grid(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	pages := pageImages(t, buf.Bytes())
-	if len(pages) != 2 {
-		t.Fatalf("%d labels made %d pages, want 2", len(certs), len(pages))
-	}
-	if b := pages[0].Bounds(); b.Dx() != px300(sheetW) || b.Dy() != px300(sheetH) {
-		t.Errorf("page is %v pixels at 300 dpi, want A4 (%d×%d)", b.Size(), px300(sheetW), px300(sheetH))
-	}
 	dir := t.TempDir()
+	pdf := writeTemp(t, dir, "sheet.pdf", buf.Bytes())
+	checkPages(t, pdf, 2, sheetW, sheetH) // 23 labels: A4 sheets of 21
 	for _, i := range []int{0, 4, PerSheet - 1, PerSheet, PerSheet + 1} {
-		page, pos := pages[i/PerSheet], i%PerSheet
+		page, pos := i/PerSheet+1, i%PerSheet
 		x := sheetLeft + float64(pos%sheetCols)*sheetColumnPitch
 		y := sheetTop + float64(pos/sheetCols)*sheetRowPitch
-		label := crop(page, x, y, SheetLabel.W, SheetLabel.H)
-		qr, bar := zxing(t, label)
+		path := pdfCrop(t, dir, pdf, page, x, y, SheetLabel.W, SheetLabel.H)
+		img := decodeFile(t, path)
+		// Nothing printed within 1 mm of the label's edge: the label is
+		// where the grid says, to well under a millimetre.
+		edge := 12 // 1 mm at 300 dpi
+		b := img.Bounds()
+		for yy := b.Min.Y; yy < b.Max.Y; yy++ {
+			for xx := b.Min.X; xx < b.Max.X; xx++ {
+				inner := image.Rect(b.Min.X+edge, b.Min.Y+edge, b.Max.X-edge, b.Max.Y-edge)
+				if !(image.Point{xx, yy}).In(inner) && ink(img, xx, yy) {
+					t.Fatalf("label %d: ink at (%d,%d), within 1 mm of the label's edge", i, xx, yy)
+				}
+			}
+		}
+		qr, bar := zxing(t, img)
 		if qr != certs[i].URL || bar != certs[i].Serial {
 			t.Errorf("label %d (page %d, row %d, column %d) read %q / %q, want %q / %q",
-				i, i/PerSheet+1, pos/sheetCols+1, pos%sheetCols+1, qr, bar, certs[i].URL, certs[i].Serial)
+				i, page, pos/sheetCols+1, pos%sheetCols+1, qr, bar, certs[i].URL, certs[i].Serial)
 		}
-		path := filepath.Join(dir, fmt.Sprintf("label-%d.png", i))
-		f, err := os.Create(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := png.Encode(f, label); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
 		got := zbar(t, zbarimg, path)
 		want := []string{certs[i].URL, certs[i].Serial}
 		slices.Sort(got)
@@ -152,22 +179,25 @@ func TestSheetPrintsScannableLabelsInTheAveryL7160Grid(t *testing.T) {
 }
 
 func TestSingleLabelPDFScansBack(t *testing.T) {
+	zbarimg := needTool(t, "zbarimg", "zbar-tools")
+	dir := t.TempDir()
 	for _, dpi := range []int{DPI203, DPI300} {
 		c := sampleCert()
 		var buf bytes.Buffer
 		if err := PDF(&buf, c, Size50x30, dpi); err != nil {
 			t.Fatal(err)
 		}
-		pages := pageImages(t, buf.Bytes())
-		if len(pages) != 1 {
-			t.Fatalf("%d pages, want 1", len(pages))
-		}
-		if b := pages[0].Bounds(); b.Dx() != px300(50) || b.Dy() != px300(30) {
-			t.Errorf("page is %v pixels at 300 dpi, want 50×30 mm (%d×%d)", b.Size(), px300(50), px300(30))
-		}
-		qr, bar := zxing(t, pages[0])
-		if qr != c.URL || bar != c.Serial {
-			t.Errorf("%d dpi: read %q / %q, want %q / %q", dpi, qr, bar, c.URL, c.Serial)
+		pdf := writeTemp(t, dir, fmt.Sprintf("label-%d.pdf", dpi), buf.Bytes())
+		checkPages(t, pdf, 1, 50, 30)
+		path := pdfCrop(t, dir, pdf, 1, 0, 0, 0, 0)
+		img := decodeFile(t, path)
+		qr, bar := zxing(t, img)
+		got := zbar(t, zbarimg, path)
+		want := []string{c.URL, c.Serial}
+		slices.Sort(got)
+		slices.Sort(want)
+		if qr != c.URL || bar != c.Serial || !slices.Equal(got, want) {
+			t.Errorf("%d dpi: gozxing read %q / %q, zbarimg %q; want %q / %q", dpi, qr, bar, got, c.URL, c.Serial)
 		}
 	}
 }
