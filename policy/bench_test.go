@@ -21,11 +21,15 @@ func BenchmarkCoverageEntitlements20Events(b *testing.B) {
 	on := day("2025-11-03")
 	claim := Claim{On: on, Intact: true, Complete: true, Part: "battery"}
 	b.ReportAllocs()
+	cpu := cpuTime()
 	for b.Loop() {
 		cv := p.Coverage(item, h, on)
 		e, err := p.Entitlements(item, h, claim)
 		if err != nil || cv.FreeRepairs != 3 || len(e.Remedies) != 2 {
 			b.Fatalf("%+v %+v %v", cv, e, err)
 		}
+	}
+	if used := cpuTime() - cpu; used > 0 {
+		b.ReportMetric(float64(used.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}
 }
