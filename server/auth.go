@@ -63,6 +63,12 @@ var access = []rule{
 	{"DELETE", "/api/v1/keys/:id", adminOnly},
 	{"GET", "/api/v1/audit", adminOnly},
 	{"GET", "/api/v1/admin/backup", adminOnly},
+
+	// The public coverage check (rate-limited per client instead).
+	{"GET", "/c", public},
+	{"GET", "/c/:serial", public},
+	{"GET", "/01/:gtin14/21/:serial", public},
+	{"GET", "/api/v1/public/coverage", public},
 }
 
 // consoleAccess is the role matrix of the staff console (console*.go), in

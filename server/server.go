@@ -46,6 +46,17 @@ type Config struct {
 	Now func() time.Time
 	// MaxBodyBytes bounds request bodies; default DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// PublicRate is how many public coverage requests a second one client
+	// (an IPv4 address or an IPv6 /64) may make on average; default
+	// DefaultPublicRate. Negative turns the limit off (a proxy in front
+	// limits instead).
+	PublicRate float64
+	// PublicBurst is how many a client may make at once; default
+	// DefaultPublicBurst.
+	PublicBurst int
+	// PublicClients bounds the table of per-client limiters; default
+	// DefaultPublicClients.
+	PublicClients int
 }
 
 // Server serves the API. Create it with New; it is safe for concurrent use.
@@ -58,6 +69,7 @@ type Server struct {
 	echo    *echo.Echo
 	metrics *metrics
 	routes  map[string]bool // route templates, for bounded metric labels
+	limiter *rateLimiter    // public routes, per client; nil: unlimited
 	console *consoleState   // the staff console (console.go)
 }
 
@@ -97,6 +109,7 @@ func New(cfg Config) (*Server, error) {
 		routes: map[string]bool{},
 	}
 	s.metrics = newMetrics(cfg.DB)
+	s.limiter = newRateLimiter(cfg.PublicRate, cfg.PublicBurst, cfg.PublicClients, cfg.Now)
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -160,6 +173,11 @@ func (s *Server) handlers() map[string]echo.HandlerFunc {
 		"DELETE /api/v1/keys/:id":  s.revokeKey,
 		"GET /api/v1/audit":        s.audit,
 		"GET /api/v1/admin/backup": s.backup,
+
+		"GET /c":                      s.publicRoute(true, s.checkForm),
+		"GET /c/:serial":              s.publicRoute(true, s.coveragePage),
+		"GET /01/:gtin14/21/:serial":  s.publicRoute(true, s.coveragePage),
+		"GET /api/v1/public/coverage": s.publicRoute(false, s.publicCoverage),
 	}
 }
 
