@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"image"
 	"io"
+	"math"
 	"sync"
 	"sync/atomic"
 
@@ -58,19 +59,21 @@ func (s style) bold() bool    { return s != styleRegular }
 // face is one parsed font plus a per-rune cache of glyph presence and
 // advance (in ems: widths scale linearly with size, as nothing is hinted).
 type face struct {
-	data  []byte
-	sf    *sfnt.Font
-	otf   *opentype.Font
-	upem  float64
-	ascii [128]glyphInfo
-	other sync.Map // rune -> glyphInfo
-	mu    sync.Mutex
-	sized map[int]font.Face // px -> rasteriser; guarded by mu (faces are not safe for concurrent use)
+	data   []byte
+	sf     *sfnt.Font
+	otf    *opentype.Font
+	upem   float64
+	ascii  [128]glyphInfo
+	other  sync.Map // rune -> glyphInfo
+	notdef glyphInfo
+	mu     sync.Mutex
+	sized  map[int]font.Face // px -> rasteriser; guarded by mu (faces are not safe for concurrent use)
 }
 
 type glyphInfo struct {
-	ok  bool    // the font has the glyph
-	adv float64 // advance in ems
+	ok   bool    // the font has the glyph
+	adv  float64 // advance in ems
+	xMax float64 // right edge of the outline in ems; beyond adv for some glyphs
 }
 
 var (
@@ -115,6 +118,7 @@ func newFace(data []byte) (*face, error) {
 	for r := rune(0); r < 128; r++ {
 		f.ascii[r] = f.lookup(&buf, r)
 	}
+	f.notdef = f.metrics(&buf, 0)
 	return f, nil
 }
 
@@ -123,12 +127,21 @@ func (f *face) lookup(buf *sfnt.Buffer, r rune) glyphInfo {
 	if err != nil || x == 0 {
 		return glyphInfo{}
 	}
-	// Advances in font units: ppem = upem gives them unscaled.
-	adv, err := f.sf.GlyphAdvance(buf, x, fixed.Int26_6(f.upem*64), font.HintingNone)
+	return f.metrics(buf, x)
+}
+
+func (f *face) metrics(buf *sfnt.Buffer, x sfnt.GlyphIndex) glyphInfo {
+	// In font units: ppem = upem gives them unscaled.
+	ppem := fixed.Int26_6(f.upem * 64)
+	adv, err := f.sf.GlyphAdvance(buf, x, ppem, font.HintingNone)
 	if err != nil {
 		return glyphInfo{}
 	}
-	return glyphInfo{ok: true, adv: float64(adv) / 64 / f.upem}
+	g := glyphInfo{ok: x != 0, adv: float64(adv) / 64 / f.upem}
+	if segs, err := f.sf.LoadGlyph(buf, x, ppem, nil); err == nil {
+		g.xMax = float64(segs.Bounds().Max.X) / 64 / f.upem
+	}
+	return g
 }
 
 func (f *face) info(r rune) glyphInfo {
@@ -146,32 +159,33 @@ func (f *face) info(r rune) glyphInfo {
 
 // pick chooses the font that draws r in style s: the style's Latin font,
 // else the CJK font, else the Latin font's "missing glyph" box.
-func pick(s style, r rune) (fontID, float64) {
+func pick(s style, r rune) (fontID, glyphInfo) {
 	lat := s.latin()
 	if g := fonts[lat].info(r); g.ok {
-		return lat, g.adv
+		return lat, g
 	}
 	if g := fonts[fontCJK].info(r); g.ok {
-		return fontCJK, g.adv
+		return fontCJK, g
 	}
-	var buf sfnt.Buffer
-	adv, _ := fonts[lat].sf.GlyphAdvance(&buf, 0, fixed.Int26_6(fonts[lat].upem*64), font.HintingNone)
-	return lat, float64(adv) / 64 / fonts[lat].upem
+	return lat, fonts[lat].notdef
 }
 
-// emWidth is the advance width of s in style st, in ems.
-func emWidth(st style, s string) float64 {
-	w := 0.0
-	for _, r := range s {
-		_, adv := pick(st, r)
-		w += adv
-	}
-	return w
-}
+// advance is how far the pen moves after a glyph of em advance adv at px
+// dots per em: whole dots, so that the same letter pair is always the same
+// distance apart (fractional pens rounded glyph by glyph space unhinted
+// text unevenly at 203 dpi).
+func advance(adv float64, px int) int { return int(math.Round(adv * float64(px))) }
 
-// textWidth is the width of s in style st at px pixels per em, in whole dots.
+// textWidth is the width of s in style st at px dots per em, in dots: where
+// the pen ends, or where the ink does if a glyph reaches past its advance.
 func textWidth(st style, px int, s string) int {
-	return int(emWidth(st, s)*float64(px) + 0.999)
+	pen, ink := 0, 0
+	for _, r := range s {
+		_, g := pick(st, r)
+		ink = max(ink, pen+int(math.Ceil(g.xMax*float64(px)))+1) // +1: coverage rounds outwards
+		pen += advance(g.adv, px)
+	}
+	return max(pen, ink)
 }
 
 // Vertical metrics of a line set at px per em, shared by every style so
@@ -243,7 +257,7 @@ func rasterise(id fontID, bold bool, px int, r rune) *bitmap {
 	}
 	// Overprinting shifted right emboldens the one-weight CJK font.
 	shift := 0
-	if bold && id == fontCJK {
+	if bold && id == fontCJK && px >= 18 {
 		shift = max(1, px/22)
 	}
 	out := &bitmap{r: image.Rect(dr.Min.X, dr.Min.Y, dr.Max.X+shift, dr.Max.Y)}

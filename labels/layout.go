@@ -61,11 +61,12 @@ type content struct {
 	accessories []string // "SKU: batch"
 	qr          qrSymbol
 	bar         barSymbol
-	em          map[emKey]float64
+	widths      map[widthKey]int
 }
 
-type emKey struct {
+type widthKey struct {
 	st style
+	px int
 	s  string
 }
 
@@ -78,7 +79,7 @@ func prepare(c Certificate) (*content, error) {
 		return nil, policy.Errorf(policy.EInternal, "", "label fonts: %v", err)
 	}
 	host, _ := checkHost(c.URL)
-	ct := &content{c: c, host: host, contact: contactLine(c.Mailbox, c.Phone), em: map[emKey]float64{}}
+	ct := &content{c: c, host: host, contact: contactLine(c.Mailbox, c.Phone), widths: map[widthKey]int{}}
 	for _, a := range c.Accessories {
 		ct.accessories = append(ct.accessories, a.SKU+": "+a.Batch)
 	}
@@ -91,16 +92,17 @@ func prepare(c Certificate) (*content, error) {
 	return ct, nil
 }
 
-// width of s in style st at px dots per em, memoised per string: the size
-// search measures the same strings at many sizes.
+// width of s in style st at px dots per em, memoised: the size search
+// measures the same strings at many sizes. It is the sum of the glyph
+// advances each rounded to whole dots, as drawText places them.
 func (ct *content) width(st style, px int, s string) int {
-	k := emKey{st, s}
-	em, ok := ct.em[k]
+	k := widthKey{st, px, s}
+	w, ok := ct.widths[k]
 	if !ok {
-		em = emWidth(st, s)
-		ct.em[k] = em
+		w = textWidth(st, px, s)
+		ct.widths[k] = w
 	}
-	return int(math.Ceil(em*float64(px) - 1e-9))
+	return w
 }
 
 // fitError says what does not fit a label and how much room it needs.

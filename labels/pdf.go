@@ -236,18 +236,18 @@ func (d *pdfDoc) fill(rs []image.Rectangle, dpm int, ox, oy float64) {
 // the PNG layout.
 func (d *pdfDoc) text(t textOp, ox, oy, k float64) {
 	pt := float64(t.px) * k * 72 / 25.4
-	pen := float64(t.x)
+	pen := t.x
 	base := oy + float64(t.base)*k
 	rs := []rune(t.s)
 	for i := 0; i < len(rs); {
 		id, _ := pick(t.st, rs[i])
-		j, w := i, 0.0
+		j, w := i, 0
 		for j < len(rs) {
-			jd, adv := pick(t.st, rs[j])
+			jd, m := pick(t.st, rs[j])
 			if jd != id {
 				break
 			}
-			w += adv
+			w += advance(m.adv, t.px)
 			j++
 		}
 		d.font(id, pt)
@@ -255,12 +255,12 @@ func (d *pdfDoc) text(t textOp, ox, oy, k float64) {
 			// One weight only: stroke the outline as well to embolden.
 			d.f.SetLineWidth(float64(t.px) * k / 30)
 			d.f.SetTextRenderingMode(2)
-			d.f.Text(ox+pen*k, base, string(rs[i:j]))
+			d.f.Text(ox+float64(pen)*k, base, string(rs[i:j]))
 			d.f.SetTextRenderingMode(0)
 		} else {
-			d.f.Text(ox+pen*k, base, string(rs[i:j]))
+			d.f.Text(ox+float64(pen)*k, base, string(rs[i:j]))
 		}
-		pen += w * float64(t.px)
+		pen += w
 		i = j
 	}
 }

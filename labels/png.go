@@ -8,7 +8,6 @@ import (
 	"image"
 	"image/color"
 	"io"
-	"math"
 	"sync"
 
 	"github.com/sanbao/sanbao/policy"
@@ -149,11 +148,11 @@ func fill(img *image.Paletted, x, y, w, h int) {
 }
 
 func drawText(img *image.Paletted, t textOp) {
-	pen := float64(t.x)
+	pen := t.x
 	for _, r := range t.s {
-		id, adv := pick(t.st, r)
+		id, m := pick(t.st, r)
 		g := glyph(id, t.st.bold() && id == fontCJK, t.px, r)
-		ox, oy := int(math.Round(pen))+g.r.Min.X, t.base+g.r.Min.Y
+		ox, oy := pen+g.r.Min.X, t.base+g.r.Min.Y
 		gw := g.r.Dx()
 		for y := 0; y < g.r.Dy(); y++ {
 			iy := oy + y
@@ -168,6 +167,6 @@ func drawText(img *image.Paletted, t textOp) {
 				}
 			}
 		}
-		pen += adv * float64(t.px)
+		pen += advance(m.adv, t.px)
 	}
 }
