@@ -73,10 +73,11 @@ func (f *facts) state(item *Item) State {
 	}
 }
 
+// basisText says where the start comes from, in words for the item view.
 func (p *Policy) basisText(item *Item, f *facts) string {
 	switch {
 	case !f.receivedOn.IsZero():
-		return receiptText(item, f, p)
+		return p.receiptText(item, f)
 	case f.basis == BasisExchange:
 		return fmt.Sprintf("exchange for %s on %s, no receipt on record yet", item.Replaces, item.ExchangedOn)
 	case f.basis == BasisEstimated:
@@ -88,7 +89,8 @@ func (p *Policy) basisText(item *Item, f *facts) string {
 	}
 }
 
-func receiptText(item *Item, f *facts, p *Policy) string {
+// receiptText is the basis of a start at a recorded receipt.
+func (p *Policy) receiptText(item *Item, f *facts) string {
 	var s string
 	switch f.evidence {
 	case Courier:
