@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"net/url"
 	"os"
@@ -54,6 +55,7 @@ var serveCommand = &command{
 // serveConfig is serve's validated configuration.
 type serveConfig struct {
 	addr, metricsAddr string
+	debugAddr         string
 	db                string
 	publicURL         string
 	policy            *policy.Policy
@@ -77,6 +79,7 @@ func (m *Main) setupServe(f *flags) runFunc {
 	tlsCert := f.String("tls-cert", "", "TLS certificate `file` (PEM; needs --tls-key)")
 	tlsKey := f.String("tls-key", "", "TLS private key `file` (PEM; needs --tls-cert)")
 	metricsAddr := f.String("metrics-addr", "", "serve unauthenticated Prometheus /metrics on this separate `address`")
+	debugAddr := f.String("debug-addr", "", "serve Go profiles (/debug/pprof/) on this separate `address`, unauthenticated: keep it on loopback")
 	secretFile := f.String("check-secret-file", "", "`file` holding the check-code secret (overrides the one kept in the database)")
 	prevSecretFile := f.String("previous-check-secret-file", "", "`file` holding the previous check-code secret, still accepted while labels are reprinted")
 	logFormat := f.String("log-format", "text", "log `format`: text or json")
@@ -97,6 +100,11 @@ func (m *Main) setupServe(f *flags) runFunc {
 			}
 			if cfg.metricsAddr == cfg.addr && !strings.HasSuffix(cfg.addr, ":0") {
 				return f.errorf("metrics-addr", "%q is also --addr; give the metrics listener its own port", *metricsAddr)
+			}
+		}
+		if *debugAddr != "" {
+			if cfg.debugAddr, err = checkListenAddr(f, "debug-addr", *debugAddr); err != nil {
+				return err
 			}
 		}
 		if cfg.db == "" {
@@ -159,12 +167,20 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) (err error) {
 		return fmt.Errorf("--addr %s: %w", cfg.addr, err)
 	}
 	defer ln.Close()
-	var mln net.Listener
+	// Side listeners are bound before anything is served, so a taken port
+	// fails the start rather than a feature silently missing.
+	var mln, dln net.Listener
 	if cfg.metricsAddr != "" {
 		if mln, err = net.Listen("tcp", cfg.metricsAddr); err != nil {
 			return fmt.Errorf("--metrics-addr %s: %w", cfg.metricsAddr, err)
 		}
 		defer mln.Close()
+	}
+	if cfg.debugAddr != "" {
+		if dln, err = net.Listen("tcp", cfg.debugAddr); err != nil {
+			return fmt.Errorf("--debug-addr %s: %w", cfg.debugAddr, err)
+		}
+		defer dln.Close()
 	}
 
 	scheme := "http"
@@ -208,7 +224,7 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) (err error) {
 		ErrorLog:          errorLog,
 	}
 	servers := []*http.Server{hs}
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() {
 		if cfg.tls != nil {
 			errc <- hs.ServeTLS(ln, "", "")
@@ -216,23 +232,26 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) (err error) {
 			errc <- hs.Serve(ln)
 		}
 	}()
-	if mln != nil {
-		ms := &http.Server{
-			Handler:           metricsMux(srv.MetricsHandler()),
+	side := func(l net.Listener, h http.Handler, what string) {
+		s := &http.Server{
+			Handler:           h,
 			ReadHeaderTimeout: readHeaderTimeout,
-			ReadTimeout:       time.Minute,
-			WriteTimeout:      time.Minute,
+			WriteTimeout:      2 * time.Minute, // a CPU profile takes its seconds
 			IdleTimeout:       idleTimeout,
 			MaxHeaderBytes:    maxHeaderBytes,
 			ErrorLog:          errorLog,
 		}
-		servers = append(servers, ms)
-		go func() { errc <- ms.Serve(mln) }()
-		log.Info("metrics on http://" + mln.Addr().String() + "/metrics")
+		servers = append(servers, s)
+		go func() { errc <- s.Serve(l) }()
+		log.Info(what + " on http://" + l.Addr().String())
 	}
 	var maddr net.Addr
 	if mln != nil {
+		side(mln, metricsMux(srv.MetricsHandler()), "metrics (/metrics)")
 		maddr = mln.Addr()
+	}
+	if dln != nil {
+		side(dln, debugMux(), "profiling (/debug/pprof/)")
 	}
 	log.Info("listening on "+scheme+"://"+ln.Addr().String(), "db", cfg.db, "public_url", publicURL)
 	m.listening(ln.Addr(), maddr)
@@ -269,6 +288,17 @@ func shutdown(log *slog.Logger, servers []*http.Server, timeout time.Duration) {
 func metricsMux(h http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", h)
+	return mux
+}
+
+// debugMux serves the runtime profiles of net/http/pprof.
+func debugMux() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	return mux
 }
 

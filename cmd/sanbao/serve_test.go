@@ -47,6 +47,7 @@ func TestServeRejectsBadConfigurationNamingTheFlag(t *testing.T) {
 		{"addr port not a number", []string{"--addr", "127.0.0.1:http"}, []string{"--addr", "port"}},
 		{"addr port out of range", []string{"--addr", "127.0.0.1:70000"}, []string{"--addr", "70000"}},
 		{"metrics addr malformed", []string{"--metrics-addr", "9090"}, []string{"--metrics-addr", "9090"}},
+		{"debug addr malformed", []string{"--debug-addr", "localhost"}, []string{"--debug-addr", "localhost"}},
 		{"metrics addr equal to addr", []string{"--addr", "127.0.0.1:8080", "--metrics-addr", "127.0.0.1:8080"}, []string{"--metrics-addr", "own port"}},
 		{"trusted proxy not a CIDR", []string{"--trusted-proxy", "10.0.0.0/8", "--trusted-proxy", "office"}, []string{"--trusted-proxy", "office", "CIDR"}},
 		{"trusted proxy prefix too long", []string{"--trusted-proxy", "10.0.0.0/40"}, []string{"--trusted-proxy", "10.0.0.0/40"}},
@@ -229,8 +230,15 @@ func TestGracefulShutdownLosesNoAcknowledgedWrite(t *testing.T) {
 	}
 }
 
-func TestMetricsAddrServesMetricsWithoutAKey(t *testing.T) {
-	srv := startServe(t, nil, "--addr", "127.0.0.1:0", "--db", tempDB(t), "--metrics-addr", "127.0.0.1:0")
+func TestSideListenersServeMetricsAndProfilesWithoutAKey(t *testing.T) {
+	debug := closedPort(t)
+	srv := startServe(t, nil, "--addr", "127.0.0.1:0", "--db", tempDB(t), "--metrics-addr", "127.0.0.1:0", "--debug-addr", debug)
+	if status, body := call(t, http.MethodGet, "http://"+debug+"/debug/pprof/", "", nil); status != http.StatusOK || !strings.Contains(string(body), "goroutine") {
+		t.Errorf("GET /debug/pprof/ on --debug-addr = %d %.200s", status, body)
+	}
+	if status, _ := call(t, http.MethodGet, srv.URL+"/debug/pprof/", "", nil); status == http.StatusOK {
+		t.Error("profiles are served on --addr")
+	}
 	status, body := call(t, http.MethodGet, "http://"+srv.m.MetricsAddr()+"/metrics", "", nil)
 	if status != http.StatusOK || !strings.Contains(string(body), "# TYPE") {
 		t.Errorf("GET /metrics on --metrics-addr = %d %.200s", status, body)
