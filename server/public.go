@@ -532,7 +532,7 @@ func (s *Server) publicCoveragePageData(v publicView, t *publicTexts, f publicFr
 			d.Accessories = append(d.Accessories, l)
 		}
 		d.Repairs = fmt.Sprintf(pluralForm(t.RepairsF, cv.Repairs), cv.Repairs)
-		if cv.Kind == policy.KindProduct {
+		if cv.Kind == policy.KindProduct && cv.Status == policy.Active {
 			d.RepairsRule = fmt.Sprintf(t.RepairsRuleF, p.RepairsBeforeReplacement)
 		}
 	}

@@ -235,7 +235,7 @@ func TestPublicCoverageOfEveryStatus(t *testing.T) {
 			warranty: "2027-11-05", ret: "2026-11-12", replace: "2026-11-20", daysLeft: 360,
 			zh: []string{textsZH.ActiveTitle, "免费保修至 2027年11月5日，还剩 360 天", "7 天内可退货", "2026年11月12日", "还剩 2 天",
 				"质量问题 15 天内可换货", "2026年11月20日", "还剩 10 天", "保修起始：2026年11月5日（快递签收确认）",
-				"Charger 20W · 适配器", "保修期内因质量问题免费维修 0 次"},
+				"Charger 20W · 适配器", "保修期内因质量问题已免费维修 0 次"},
 			en: []string{"Covered", "Free repair until 5 Nov 2027 · 360 days left", "Return within 7 days", "12 Nov 2026", "2 days left",
 				"Replacement for a fault within 15 days", "20 Nov 2026", "10 days left", "Warranty start: 5 Nov 2026 (receipt confirmed by courier)",
 				"Charger 20W · Adapter"},
@@ -250,8 +250,8 @@ func TestPublicCoverageOfEveryStatus(t *testing.T) {
 			en: []string{"The warranty ended on 1 Jun 2026. Paid repair is available.", "ended"}, zhAbsent: []string{"天内可退货"}}},
 		{"one free repair: counted, warranty extended by the repair day", "S-FIX", want{status: "active", basis: "courier",
 			warranty: "2027-11-02", ret: "2026-11-08", replace: "2026-11-16", daysLeft: 357, repairs: 1,
-			zh: []string{"保修期内因质量问题免费维修 1 次", "免费维修 2 次后仍不能正常使用的，可以换货。", textsZH.Ended},
-			en: []string{"1 free repair for a fault under warranty"}}},
+			zh: []string{"保修期内因质量问题已免费维修 1 次", "免费维修 2 次后仍不能正常使用的，可以换货。", textsZH.Ended},
+			en: []string{"Free repairs of faults so far: 1"}}},
 		{"tampered: void", "S-VOID", want{status: "void", basis: "courier", warranty: "2027-11-05", ret: "2026-11-12", replace: "2026-11-20",
 			zh: []string{textsZH.VoidTitle, textsZH.VoidText}, en: []string{textsEN.VoidTitle},
 			zhAbsent: []string{textsZH.DatesTitle}}},
@@ -608,7 +608,7 @@ func TestPublicViewsAreCountedWithTheFirstTime(t *testing.T) {
 	e := newPublicEnv(t)
 	path := "/c/S-ACT?k=" + e.checkCode("S-ACT")
 	one := must(t, e.publicPage(path, "zh-CN"), http.StatusOK)
-	wantInBody(t, one, "此查询码已被查询 1 次", "首次查询时间: <strong>2026年11月10日 10:00（UTC&#43;8）</strong>")
+	wantInBody(t, one, "此查询码已被查询 1 次", "首次查询时间：<strong>2026年11月10日 10:00（UTC&#43;8）</strong>")
 	e.clock.Add(3*time.Hour + 25*time.Minute)
 	m := must(t, e.publicJSON("S-ACT", e.checkCode("S-ACT")), http.StatusOK).JSON(t)
 	scans := m["scans"].(map[string]any)

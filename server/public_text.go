@@ -62,7 +62,7 @@ var textsZH = &publicTexts{
 	Submit:      "查询",
 
 	SerialRequired: "请输入序列号。",
-	SerialInvalid:  "序列号格式不正确：应为 1–32 位字母、数字或 - . _。",
+	SerialInvalid:  "序列号格式不正确：只能包含字母、数字和 - . _ 符号，长度 1–32 位。",
 	CodeRequired:   "请输入保修卡上的 8 位查询码。",
 
 	NotFoundTitle:    "未找到",
@@ -105,12 +105,12 @@ var textsZH = &publicTexts{
 	AccessoriesTitle: "随附配件",
 
 	RepairsTitle: "免费维修",
-	RepairsF:     "保修期内因质量问题免费维修 %d 次",
+	RepairsF:     "保修期内因质量问题已免费维修 %d 次",
 	RepairsRuleF: "免费维修 %d 次后仍不能正常使用的，可以换货。",
 
 	ChecksTitle: "防伪查询",
 	ChecksF:     "此查询码已被查询 %d 次",
-	FirstCheck:  "首次查询时间",
+	FirstCheck:  "首次查询时间：",
 	ChecksNote:  "如果首次查询时间早于您拿到商品的时间，说明此码曾被他人查询过，请联系客服核实。",
 
 	ServiceTitle: "售后服务",
@@ -190,12 +190,12 @@ var textsEN = &publicTexts{
 	AccessoriesTitle: "Accessories in the box",
 
 	RepairsTitle: "Free repairs",
-	RepairsF:     "%d free repair for a fault under warranty|%d free repairs for faults under warranty",
+	RepairsF:     "Free repairs of faults so far: %d",
 	RepairsRuleF: "If it still does not work after %d free repairs, you may have it replaced.",
 
 	ChecksTitle: "Authenticity",
 	ChecksF:     "This code has been checked %d time|This code has been checked %d times",
-	FirstCheck:  "First checked",
+	FirstCheck:  "First checked: ",
 	ChecksNote:  "If the first check is earlier than when you got the item, someone else has checked this code before: contact our service team.",
 
 	ServiceTitle: "Service",
