@@ -383,6 +383,9 @@ func (ct *content) landscape(size Size, dpm, t, q, x int) (*plan, *fitError) {
 	// Vertical: title, QR block, bars, terms, contact, with the spare
 	// height shared between the gaps.
 	titleH := lineHeight(tp)
+	if m+titleH+d+2*qz+barH+m > H {
+		return nil, &fitError{part: "qr", needMM: float64(d+2*qz) / float64(dpm)}
+	}
 	colH := len(col) * lineHeight(t)
 	blockH := max(d+2*qz, colH+qz+gap) // the column starts level with the QR's first row
 	footH := 0

@@ -12,41 +12,45 @@ import (
 	"github.com/sanbao/sanbao/policy"
 )
 
-func TestSerialTooLongForTheLabelIsRefusedNamingASizeThatFits(t *testing.T) {
+func TestWhatDoesNotFitIsRefusedNamingASizeThatDoes(t *testing.T) {
+	longURL := sampleCert()
+	longURL.URL = CheckURL("https://warranty.example.cn/"+strings.Repeat("x", 200), "", longURL.Serial, longURL.Code)
+	longHost := layoutCerts()["long host"]
 	tests := []struct {
-		serial string
-		size   Size
-		dpi    int
-		want   string
+		c    Certificate
+		size Size
+		dpi  int
+		want string
 	}{
-		{"ABCDEFGHIJKLMN", Size50x30, DPI203, "serial ABCDEFGHIJKLMN needs 54 mm at 203 dpi; use size 60x40"},
-		{"ABCDEFGHIJKLMNOPQRST", Size60x40, DPI203, "serial ABCDEFGHIJKLMNOPQRST needs 70 mm at 203 dpi; use size 70x50"},
-		{"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef", Size100x150, DPI203, "serial ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef needs 103 mm at 203 dpi; use size 70x50 at 300 dpi"},
-		{"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef", Size50x30, DPI300, "needs 69 mm at 300 dpi; use size 70x50"},
+		{cert("ABCDEFGHIJKLMN", ""), Size50x30, DPI203, "serial ABCDEFGHIJKLMN needs 54 mm at 203 dpi; use size 60x40"},
+		{cert("ABCDEFGHIJKLMNOPQRST", ""), Size60x40, DPI203, "serial ABCDEFGHIJKLMNOPQRST needs 70 mm at 203 dpi; use size 70x50"},
+		{cert("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef", ""), Size100x150, DPI203,
+			"serial ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef needs 103 mm at 203 dpi; use size 70x50 at 300 dpi"},
+		{cert("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef", ""), Size50x30, DPI300, "needs 69 mm at 300 dpi; use size 70x50"},
+		{longURL, Size50x30, DPI203, "the check QR (version 12) needs 28 mm at 203 dpi; use size 60x40"},
+		{longHost, Size50x30, DPI300, "the check URL's host does not fit a 50x30 label at 300 dpi; use size 60x40"},
 	}
 	for _, tt := range tests {
 		for name, render := range map[string]func(io.Writer, Certificate, Size, int) error{"PNG": PNG, "ZPL": ZPL, "PDF": PDF} {
 			var buf bytes.Buffer
-			err := render(&buf, cert(tt.serial, ""), tt.size, tt.dpi)
+			err := render(&buf, tt.c, tt.size, tt.dpi)
 			wantInvalid(t, err, "size", tt.want)
 			if buf.Len() != 0 {
 				t.Errorf("%s wrote %d bytes for a refused label", name, buf.Len())
 			}
 		}
 		// The size named does fit.
-		var z Size
-		var dpi int
 		_, after, _ := strings.Cut(tt.want, "use size ")
 		sz, at, _ := strings.Cut(after, " at ")
 		z, err := ParseSize(sz)
 		if err != nil {
 			t.Fatal(err)
 		}
-		dpi = tt.dpi
+		dpi := tt.dpi
 		if at != "" {
 			fmt.Sscanf(at, "%d dpi", &dpi)
 		}
-		if err := PNG(io.Discard, cert(tt.serial, ""), z, dpi); err != nil {
+		if err := PNG(io.Discard, tt.c, z, dpi); err != nil {
 			t.Errorf("the suggested size %s at %d dpi does not fit either: %v", z, dpi, err)
 		}
 	}

@@ -176,3 +176,14 @@ func zplEscape(w *bufio.Writer, s string) {
 		w.WriteByte(c)
 	}
 }
+
+// Batch is one file of many certificates, written one at a time: *Sheet
+// (PDF) and *ZPLBatch are both, so a caller streams either format alike.
+// Add refuses a certificate with the errors of PNG and leaves the file
+// whole; Close finishes the file.
+type Batch interface {
+	Add(c Certificate) error
+	Close() error
+}
+
+var _, _ Batch = (*Sheet)(nil), (*ZPLBatch)(nil)

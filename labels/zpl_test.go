@@ -239,3 +239,39 @@ func TestZPLCode128IsTheSymbolOfThePNG(t *testing.T) {
 		}
 	}
 }
+
+// Whatever a model name holds, the label is the same commands with the
+// name as one field's data.
+func FuzzZPLModelNameStaysInItsField(f *testing.F) {
+	for _, s := range []string{"IMASK Pro", "^XZ", "~JA", "_", "a^FS^XA~DG", "型号^~_", "\u00ff\u0100", "x\\&y"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		c := sampleCert()
+		c.ModelName = name
+		var buf bytes.Buffer
+		if err := ZPL(&buf, c, Size100x150, DPI203); err != nil {
+			return // refused (empty, control characters, too long): nothing to inject
+		}
+		out := buf.String()
+		if strings.Count(out, "^XA") != 1 || strings.Count(out, "^XZ") != 1 || strings.ContainsRune(out, '~') {
+			t.Fatalf("label structure broken by %q:\n%s", name, out)
+		}
+		var names []string
+		for _, cmd := range parseZPL(out) {
+			if cmd.name == "^FD" {
+				if d := unescapeFH(t, cmd.args); strings.Contains(d, strings.TrimSpace(name)) || strings.HasSuffix(d, "…") {
+					names = append(names, d)
+				}
+			}
+			switch cmd.name {
+			case "^XA", "^CI", "^PW", "^LL", "^LH", "^FO", "^A0", "^A@", "^FH", "^FD", "^FS", "^BQ", "^BY", "^BC", "^XZ":
+			default:
+				t.Fatalf("unexpected command %s from model name %q", cmd.name, name)
+			}
+		}
+		if len(names) == 0 {
+			t.Errorf("model name %q not found in any field", name)
+		}
+	})
+}
