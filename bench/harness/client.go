@@ -57,7 +57,7 @@ type Resp struct {
 }
 
 // Do sends one request. hdr holds header name/value pairs; a body without
-// a Content-Type is sent as JSON.
+// a Content-Type is sent as JSON. Status is 0 when no whole answer arrived.
 func (a *API) Do(method, path, token string, body []byte, hdr ...string) (Resp, error) {
 	var rd io.Reader
 	if body != nil {
@@ -83,8 +83,12 @@ func (a *API) Do(method, path, token string, body []byte, hdr ...string) (Resp, 
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	r := Resp{Status: resp.StatusCode, Body: b, Header: resp.Header, Elapsed: time.Since(start)}
-	return r, err
+	if err != nil {
+		// An answer cut off midway (the server was killed while sending
+		// it) is no answer: the write's fate is unknown, as with no status.
+		return Resp{Elapsed: time.Since(start)}, fmt.Errorf("%s %s: the %d answer broke off: %w", method, path, resp.StatusCode, err)
+	}
+	return Resp{Status: resp.StatusCode, Body: b, Header: resp.Header, Elapsed: time.Since(start)}, nil
 }
 
 // JSON sends in (nil: no body) and decodes a 2xx answer into out (may be

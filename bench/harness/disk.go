@@ -500,7 +500,8 @@ func (h *Harness) ReadOnlyWhileServing() *Result {
 
 	e.api.Close()
 	if err := e.srv.Stop(30 * time.Second); err != nil {
-		res.Figuref("stop on the read-only file system: %v", strings.SplitN(err.Error(), "\n", 2)[0])
+		lines := strings.Split(strings.TrimSpace(err.Error()), "\n")
+		res.Figuref("stop on the read-only file system: %s … %s", lines[0], strings.TrimSpace(lines[len(lines)-1]))
 	}
 	e.srv = nil
 	if err := h.umount(mnt); err != nil {

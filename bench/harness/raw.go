@@ -14,10 +14,23 @@ import (
 type rawAnswer struct {
 	Status int
 	Body   []byte
-	// App is true when the answer came from sanbao's handlers (it carries
-	// their X-Request-Id), false when net/http refused the request itself
-	// (a malformed request line, headers over the limit).
-	App bool
+	// API is true when the answer came from sanbao's handlers (it carries
+	// their X-Request-Id, unlike net/http's own refusals of a malformed
+	// request line or oversized headers) for a target under /api/: the
+	// contract's JSON error shape applies. The public pages answer HTML.
+	API bool
+}
+
+// apiAnswer marks a as subject to the JSON error shape when it came from
+// sanbao's handlers for a target under /api/.
+func apiAnswer(a rawAnswer, app bool, target string) rawAnswer {
+	a.API = app && strings.HasPrefix(target, "/api/")
+	return a
+}
+
+// fromResp turns an API client answer to path into a rawAnswer.
+func fromResp(r Resp, path string) rawAnswer {
+	return apiAnswer(rawAnswer{Status: r.Status, Body: r.Body}, r.Header.Get("X-Request-Id") != "", path)
 }
 
 // rawRequest sends req as written (no client-side cleaning of the path or
@@ -32,17 +45,21 @@ func rawRequest(addr string, req []byte, timeout time.Duration) (rawAnswer, erro
 	if _, err := conn.Write(req); err != nil {
 		return rawAnswer{}, err
 	}
-	return readAnswer(conn)
+	target := ""
+	if f := strings.Fields(strings.SplitN(string(req), "\r\n", 2)[0]); len(f) > 1 {
+		target = f[1]
+	}
+	return readAnswer(conn, target)
 }
 
-func readAnswer(conn net.Conn) (rawAnswer, error) {
+func readAnswer(conn net.Conn, target string) (rawAnswer, error) {
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		return rawAnswer{}, err
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	return rawAnswer{Status: resp.StatusCode, Body: body, App: resp.Header.Get("X-Request-Id") != ""}, nil
+	return apiAnswer(rawAnswer{Status: resp.StatusCode, Body: body}, resp.Header.Get("X-Request-Id") != "", target), nil
 }
 
 // rawHTTP builds a request; headers are "Name: value" lines.
@@ -106,7 +123,7 @@ func streamBody(addr, method, target string, total int64, timeout time.Duration,
 		}
 		sent <- n
 	}()
-	ans, err := readAnswer(conn)
+	ans, err := readAnswer(conn, target)
 	conn.Close() // stops the writer if the answer came first
 	return ans, <-sent, err
 }
