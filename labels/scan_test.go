@@ -22,7 +22,7 @@ func roundTripCerts() []Certificate {
 }
 
 func TestPNGScansBackToTheCheckURLAndTheSerial(t *testing.T) {
-	zbarimg := needTool(t, "zbarimg", "zbar-tools")
+	zbarimg := optionalTool(t, "zbarimg", "zbar-tools")
 	dir := t.TempDir()
 	for _, z := range Sizes() {
 		for _, dpi := range []int{DPI203, DPI300} {
@@ -38,11 +38,10 @@ func TestPNGScansBackToTheCheckURLAndTheSerial(t *testing.T) {
 					if bar != c.Serial {
 						t.Errorf("gozxing Code 128 = %q, want %q", bar, c.Serial)
 					}
-					path := filepath.Join(dir, name+".png")
-					if err := os.WriteFile(path, data, 0o644); err != nil {
-						t.Fatal(err)
+					if zbarimg == "" {
+						return
 					}
-					got := zbar(t, zbarimg, path)
+					got := zbar(t, zbarimg, writeTemp(t, dir, name+".png", data))
 					want := []string{c.URL, c.Serial}
 					slices.Sort(got)
 					slices.Sort(want)
