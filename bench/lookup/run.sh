@@ -67,27 +67,33 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start NAME CMD... runs a server logging to $WORK/NAME.log and sets NAME_URL
-# from its "listening on" line.
+# free_port prints a loopback TCP port nothing listens on.
+free_port() {
+  local p
+  while :; do
+    p=$(( 20000 + RANDOM % 20000 ))
+    [[ -z "$(ss -ltnH "sport = :$p")" ]] && { echo "$p"; return; }
+  done
+}
+
+# start NAME PORT CMD... runs a server on 127.0.0.1:PORT logging to
+# $WORK/NAME.log, sets NAME_URL and NAME_PID, and waits until it answers a
+# lookup of a registered serial.
 start() {
-  local name=$1 url="" pid; shift
+  local name=$1 url="http://127.0.0.1:$2" pid probe=""; shift 2
   "$@" >"$WORK/$name.log" 2>&1 &
   pid=$!
   PIDS+=("$pid")
   printf -v "${name}_PID" %s "$pid"
+  printf -v "${name}_URL" %s "$url"
   for _ in $(seq 100); do
-    url=$(grep -o 'listening on http://[0-9.:]*' "$WORK/$name.log" | head -1 | sed 's/listening on //') || true
-    if [[ -n "$url" ]]; then
-      printf -v "${name}_URL" %s "$url"
-      local probe
-      probe=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $BENCH_KEY" "$url/api/v1/items/SN00000000")
-      [[ "$probe" == 200 ]] || { echo "run.sh: $name answers $probe for a registered serial" >&2; exit 1; }
-      return 0
-    fi
+    probe=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $BENCH_KEY" "$url/api/v1/items/SN00000000") || true
+    [[ "$probe" == 200 ]] && return 0
     kill -0 "$pid" 2>/dev/null || { cat "$WORK/$name.log" >&2; exit 1; }
     sleep 0.1
   done
-  echo "run.sh: $name did not start" >&2; cat "$WORK/$name.log" >&2; exit 1
+  echo "run.sh: $name answers ${probe:-nothing} for a registered serial (a database cached by an older build? FRESH=1 rebuilds it)" >&2
+  tail -5 "$WORK/$name.log" >&2; exit 1
 }
 
 load() { wrk -t"$THREADS" -c"$CONNS" -d"$1" --latency -s "$HERE/lookup.lua" "$2"; }
@@ -98,9 +104,12 @@ cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 TICK=$(getconf CLK_TCK)
 
 echo "== starting baseline (one bbolt Get behind a bare echo route) and sanbao serve (--log-level ${LOG_LEVEL:-info})"
-start baseline "$WORK/baseline" --db "$WORK/baseline.db" --addr 127.0.0.1:0
-start sanbao "$WORK/sanbao" serve --db "$DB" --addr 127.0.0.1:0 --log-level "${LOG_LEVEL:-info}" --debug-addr 127.0.0.1:0
-PPROF_URL=$(grep -o 'profiling (/debug/pprof/) on http://[0-9.:]*' "$WORK/sanbao.log" | sed 's/.* on //')
+port=$(free_port)
+start baseline "$port" "$WORK/baseline" --db "$WORK/baseline.db" --addr "127.0.0.1:$port"
+port=$(free_port) debug_port=$(free_port)
+start sanbao "$port" "$WORK/sanbao" serve --db "$DB" --addr "127.0.0.1:$port" \
+  --debug-addr "127.0.0.1:$debug_port" --log-level "${LOG_LEVEL:-info}"
+PPROF_URL="http://127.0.0.1:$debug_port"
 echo "   warming up both for $WARMUP"
 load "$WARMUP" "$baseline_URL" >/dev/null
 load "$WARMUP" "$sanbao_URL" >/dev/null
