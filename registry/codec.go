@@ -34,10 +34,43 @@ type itemRec struct {
 	OpenCase     uint64 // id of the open service case, 0 when none
 }
 
+// Sections of an item record present after the registration terms, so a
+// freshly registered item (the bulk of a big file) stays small.
+const (
+	itemHasExchange = 1 << iota // Replaces, ExchangedOn, Exchanges
+	itemHasDerived              // fields derived from a history
+)
+
+// Words that fill most enumerated fields, stored as one byte (their index
+// + 1); anything else is stored as 0xff and the string, so a new kind or
+// state never needs a new record version.
+var enumWords = []string{
+	string(policy.KindProduct), string(policy.KindAccessory), string(policy.KindAdapter),
+	string(policy.Registered), string(policy.Dispatched), string(policy.InUse), string(policy.InService),
+	string(policy.Replaced), string(policy.Returned),
+	string(policy.Courier), string(policy.Invoice), string(policy.Customer),
+}
+
+const enumOther = 0xff
+
+// append encodes r (its serial is the key):
+//
+//	version, sections,
+//	sku, kind, months, batch, produced_on, [accessory: sku, batch, name, kind, months]..., registered_at,
+//	[replaces, exchanged_on, exchanges]                                   if itemHasExchange
+//	[state, dispatched_on, order, received_on, evidence, superseded_by, seq, open_case] if itemHasDerived
 func (r *itemRec) append(b []byte) []byte {
-	b = append(b, itemV1)
+	var sections byte
+	if r.Replaces != "" || !r.ExchangedOn.IsZero() || r.Exchanges != 0 {
+		sections |= itemHasExchange
+	}
+	if (r.State != "" && r.State != policy.Registered) || !r.DispatchedOn.IsZero() || r.Order != "" || !r.ReceivedOn.IsZero() ||
+		r.Evidence != "" || r.SupersededBy != "" || r.Seq != 0 || r.OpenCase != 0 {
+		sections |= itemHasDerived
+	}
+	b = append(b, itemV1, sections)
 	b = appendStr(b, r.SKU)
-	b = appendStr(b, string(r.Kind))
+	b = appendEnum(b, string(r.Kind))
 	b = binary.AppendUvarint(b, uint64(r.WarrantyMonths))
 	b = appendStr(b, r.Batch)
 	b = appendDate(b, r.ProducedOn)
@@ -46,51 +79,40 @@ func (r *itemRec) append(b []byte) []byte {
 		b = appendStr(b, a.SKU)
 		b = appendStr(b, a.Batch)
 		b = appendStr(b, a.Name)
-		b = appendStr(b, string(a.Kind))
+		b = appendEnum(b, string(a.Kind))
 		b = binary.AppendUvarint(b, uint64(a.WarrantyMonths))
 	}
 	b = appendTime(b, r.RegisteredAt)
-	b = appendStr(b, r.Replaces)
-	b = appendDate(b, r.ExchangedOn)
-	b = binary.AppendUvarint(b, uint64(r.Exchanges))
-	b = appendStr(b, string(r.State))
-	b = appendDate(b, r.DispatchedOn)
-	b = appendStr(b, r.Order)
-	b = appendDate(b, r.ReceivedOn)
-	b = appendStr(b, string(r.Evidence))
-	b = appendStr(b, r.SupersededBy)
-	b = binary.AppendUvarint(b, r.Seq)
-	b = binary.AppendUvarint(b, r.OpenCase)
-	return b
-}
-
-// arena hands out byte slices carved from large blocks: bbolt keeps a
-// reference to every value Put until the transaction ends, so values must
-// not share a reused buffer, and one allocation per value is slow for a
-// million rows.
-type arena struct{ block []byte }
-
-// item returns r encoded in memory that stays valid.
-func (a *arena) item(r *itemRec) []byte {
-	if cap(a.block)-len(a.block) < 512 {
-		a.block = make([]byte, 0, 1<<20)
+	if sections&itemHasExchange != 0 {
+		b = appendStr(b, r.Replaces)
+		b = appendDate(b, r.ExchangedOn)
+		b = binary.AppendUvarint(b, uint64(r.Exchanges))
 	}
-	start := len(a.block)
-	a.block = r.append(a.block)
-	return a.block[start:len(a.block):len(a.block)]
+	if sections&itemHasDerived != 0 {
+		b = appendEnum(b, string(r.State))
+		b = appendDate(b, r.DispatchedOn)
+		b = appendStr(b, r.Order)
+		b = appendDate(b, r.ReceivedOn)
+		b = appendEnum(b, string(r.Evidence))
+		b = appendStr(b, r.SupersededBy)
+		b = binary.AppendUvarint(b, r.Seq)
+		b = binary.AppendUvarint(b, r.OpenCase)
+	}
+	return b
 }
 
 // decodeItem reads a stored item; serial is its key. Strings are copied,
 // so the result outlives the transaction.
 func decodeItem(serial string, v []byte) (itemRec, error) {
-	if len(v) == 0 || v[0] != itemV1 {
+	if len(v) < 2 || v[0] != itemV1 {
 		return itemRec{}, fmt.Errorf("item %s: unknown record version", serial)
 	}
-	d := decoder{b: v[1:]}
+	sections := v[1]
+	d := decoder{b: v[2:]}
 	var r itemRec
 	r.Serial = serial
 	r.SKU = d.str()
-	r.Kind = policy.Kind(d.str())
+	r.Kind = policy.Kind(d.enum())
 	r.WarrantyMonths = int(d.uvarint())
 	r.Batch = d.str()
 	r.ProducedOn = d.date()
@@ -101,28 +123,106 @@ func decodeItem(serial string, v []byte) (itemRec, error) {
 			a.SKU = d.str()
 			a.Batch = d.str()
 			a.Name = d.str()
-			a.Kind = policy.Kind(d.str())
+			a.Kind = policy.Kind(d.enum())
 			a.WarrantyMonths = int(d.uvarint())
 		}
 	} else if n > 0 {
 		d.err = errShort
 	}
 	r.RegisteredAt = d.time()
-	r.Replaces = d.str()
-	r.ExchangedOn = d.date()
-	r.Exchanges = int(d.uvarint())
-	r.State = policy.State(d.str())
-	r.DispatchedOn = d.date()
-	r.Order = d.str()
-	r.ReceivedOn = d.date()
-	r.Evidence = policy.Evidence(d.str())
-	r.SupersededBy = d.str()
-	r.Seq = d.uvarint()
-	r.OpenCase = d.uvarint()
+	if sections&itemHasExchange != 0 {
+		r.Replaces = d.str()
+		r.ExchangedOn = d.date()
+		r.Exchanges = int(d.uvarint())
+	}
+	r.State = policy.Registered
+	if sections&itemHasDerived != 0 {
+		r.State = policy.State(d.enum())
+		r.DispatchedOn = d.date()
+		r.Order = d.str()
+		r.ReceivedOn = d.date()
+		r.Evidence = policy.Evidence(d.enum())
+		r.SupersededBy = d.str()
+		r.Seq = d.uvarint()
+		r.OpenCase = d.uvarint()
+	}
+	if d.err == nil && len(d.b) != 0 {
+		d.err = errors.New("trailing bytes")
+	}
 	if d.err != nil {
 		return itemRec{}, fmt.Errorf("item %s: damaged record: %w", serial, d.err)
 	}
 	return r, nil
+}
+
+func appendEnum(b []byte, s string) []byte {
+	if s == "" {
+		return append(b, 0)
+	}
+	for i, w := range enumWords {
+		if s == w {
+			return append(b, byte(i+1))
+		}
+	}
+	return appendStr(append(b, enumOther), s)
+}
+
+func (d *decoder) enum() string {
+	if d.err != nil {
+		return ""
+	}
+	if len(d.b) == 0 {
+		d.err = errShort
+		return ""
+	}
+	c := d.b[0]
+	d.b = d.b[1:]
+	switch {
+	case c == 0:
+		return ""
+	case c == enumOther:
+		return d.str()
+	case int(c) <= len(enumWords):
+		return enumWords[c-1]
+	}
+	d.err = fmt.Errorf("unknown word %d", c)
+	return ""
+}
+
+// arena hands out byte slices carved from large blocks: bbolt keeps a
+// reference to every value Put until the transaction ends, so values must
+// not share a reused buffer, and one allocation per value is slow for a
+// million rows.
+type arena struct{ block []byte }
+
+// item returns r encoded in memory that stays valid.
+func (a *arena) item(r *itemRec) []byte {
+	a.reserve(512)
+	start := len(a.block)
+	a.block = r.append(a.block)
+	return a.block[start:len(a.block):len(a.block)]
+}
+
+// bytes returns a copy of s.
+func (a *arena) bytes(s string) []byte {
+	a.reserve(len(s))
+	start := len(a.block)
+	a.block = append(a.block, s...)
+	return a.block[start:len(a.block):len(a.block)]
+}
+
+// key returns compositeKey(x, y).
+func (a *arena) key(x, y string) []byte {
+	a.reserve(len(x) + 1 + len(y))
+	start := len(a.block)
+	a.block = append(append(append(a.block, x...), 0), y...)
+	return a.block[start:len(a.block):len(a.block)]
+}
+
+func (a *arena) reserve(n int) {
+	if cap(a.block)-len(a.block) < n {
+		a.block = make([]byte, 0, max(1<<20, n))
+	}
 }
 
 var errShort = errors.New("record too short")

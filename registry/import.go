@@ -227,17 +227,17 @@ func (db *DB) Import(a Actor, r io.Reader, progress io.Writer) (RegisterResult, 
 	report("read and sorted %d rows", len(rows))
 
 	var res RegisterResult
-	var fresh []itemRec
+	fresh := make([]int32, 0, len(order))
 	err = db.bolt.View(func(tx *bolt.Tx) error {
-		items := tx.Bucket(bucketItems)
+		p := newProber(tx.Bucket(bucketItems))
 		for _, i := range order {
-			rec, kind, err := g.resolve(tx, items, int(i)+1, &rows[i])
+			kind, err := g.resolve(tx, int(i)+1, &rows[i], p.get(rows[i].Serial))
 			if err != nil {
 				return err
 			}
 			switch kind {
 			case rowNew:
-				fresh = append(fresh, rec)
+				fresh = append(fresh, i)
 			case rowUnchanged:
 				res.Unchanged++
 			}
@@ -250,41 +250,50 @@ func (db *DB) Import(a Actor, r io.Reader, progress io.Writer) (RegisterResult, 
 	if len(g.errs) > 0 {
 		return RegisterResult{}, rowsError(g.errs)
 	}
-	rows, checked, order = nil, nil, nil // only fresh is needed now
+	checked, order = nil, nil
 	report("checked: %d new, %d already registered", len(fresh), res.Unchanged)
 
+	total := res.Unchanged + len(fresh)
 	for len(fresh) > 0 {
 		chunk := fresh[:min(importChunk, len(fresh))]
 		fresh = fresh[len(chunk):]
 		var created, unchanged int
 		err := db.update(func(tx *bolt.Tx) error {
-			created, unchanged = 0, 0
-			items := tx.Bucket(bucketItems)
-			write := chunk[:0:0]
-			for i := range chunk {
-				// Registered since the check (another writer of this process)?
-				if v := items.Get([]byte(chunk[i].Serial)); v != nil {
-					old, err := decodeItem(chunk[i].Serial, v)
-					if err != nil {
-						return err
+			// Registered since the check, by another writer of this process?
+			var write []int32 // chunk without them, once one is found
+			skipped := false
+			p := newProber(tx.Bucket(bucketItems))
+			for j, i := range chunk {
+				v := p.get(rows[i].Serial)
+				if v == nil {
+					if skipped {
+						write = append(write, i)
 					}
-					if !sameItem(old.Item, chunk[i].Item) {
-						return policy.Errorf(policy.EConflict, "serial", "serial %s was registered with other data while the import ran", chunk[i].Serial)
-					}
-					unchanged++
 					continue
 				}
-				write = append(write, chunk[i])
+				old, err := decodeItem(rows[i].Serial, v)
+				if err != nil {
+					return err
+				}
+				if !sameRegistration(old.Item, &rows[i]) {
+					return policy.Errorf(policy.EConflict, "serial", "serial %s was registered with other data while the import ran", rows[i].Serial)
+				}
+				if !skipped {
+					write, skipped = append([]int32(nil), chunk[:j]...), true
+				}
 			}
-			created = len(write)
+			if !skipped {
+				write = chunk
+			}
+			created, unchanged = len(write), len(chunk)-len(write)
 			if created == 0 {
 				return nil
 			}
-			if err := writeItems(tx, write, importFill); err != nil {
+			w, err := writeItems(tx, created, importFill, func(j int, rec *itemRec) { g.build(&rows[write[j]], rec) })
+			if err != nil {
 				return err
 			}
-			return db.audit(tx, a, "items.import", batchSummary(write),
-				fmt.Sprintf("created %d; serials %s … %s", created, write[0].Serial, write[len(write)-1].Serial), g.now)
+			return db.audit(tx, a, "items.import", w.summary(), fmt.Sprintf("created %d; serials %s … %s", w.n, w.first, w.last), g.now)
 		})
 		if err != nil {
 			return res, err
@@ -292,18 +301,8 @@ func (db *DB) Import(a Actor, r io.Reader, progress io.Writer) (RegisterResult, 
 		res.Created += created
 		res.Unchanged += unchanged
 		done := res.Created + res.Unchanged
-		report("wrote %d of %d rows, %.0f rows/s", done, done+len(fresh), float64(done)/time.Since(start).Seconds())
+		report("wrote %d of %d rows, %.0f rows/s", done, total, float64(done)/time.Since(start).Seconds())
 	}
 	report("imported: %d created, %d unchanged", res.Created, res.Unchanged)
 	return res, nil
-}
-
-// sameItem reports whether two registrations of a serial agree on what a
-// row carries.
-func sameItem(a, b policy.Item) bool {
-	r := Row{Serial: b.Serial, SKU: b.SKU, Batch: b.Batch, ProducedOn: b.ProducedOn}
-	for _, acc := range b.Accessories {
-		r.Accessories = append(r.Accessories, Bundle{SKU: acc.SKU, Batch: acc.Batch})
-	}
-	return sameRegistration(a, &r)
 }

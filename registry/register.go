@@ -1,8 +1,10 @@
 package registry
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -101,54 +103,95 @@ const (
 	rowBad
 )
 
-// resolve builds the item of row n (already checked by checkRow) and says
-// whether it is new, identical to the registered one, or bad (recorded).
-func (g *registration) resolve(tx *bolt.Tx, items *bolt.Bucket, n int, r *Row) (itemRec, int, error) {
+// resolve checks row n (already through check) against the models and the
+// item on record (stored, nil when none), and says whether the row is new,
+// identical to the registered item, or bad (the error is recorded).
+func (g *registration) resolve(tx *bolt.Tx, n int, r *Row, stored []byte) (int, error) {
 	m, err := g.model(tx, r.SKU)
 	if err != nil {
-		return itemRec{}, rowBad, err
+		return rowBad, err
 	}
 	if m == nil {
 		g.fail(n, r, policy.EInvalid, "sku", "no model %s: create the model first", r.SKU)
-		return itemRec{}, rowBad, nil
+		return rowBad, nil
 	}
-	rec := itemRec{Item: policy.Item{Serial: r.Serial, SKU: r.SKU, Kind: m.Kind, WarrantyMonths: g.months(m),
+	if len(r.Accessories) > 0 && m.Kind != policy.KindProduct {
+		g.fail(n, r, policy.EInvalid, "accessories", "only a product carries bundled accessories; %s is a %s model", m.SKU, m.Kind)
+		return rowBad, nil
+	}
+	for _, b := range r.Accessories {
+		am, err := g.model(tx, b.SKU)
+		if err != nil {
+			return rowBad, err
+		}
+		if am == nil {
+			g.fail(n, r, policy.EInvalid, "accessories.sku", "no model %s (bundled accessory): create the model first", b.SKU)
+			return rowBad, nil
+		}
+		if !am.Kind.Bundleable() {
+			g.fail(n, r, policy.EInvalid, "accessories.sku", "bundled %s is a %s model; bundled accessories must be accessory or adapter models", b.SKU, am.Kind)
+			return rowBad, nil
+		}
+	}
+	if stored == nil {
+		return rowNew, nil
+	}
+	old, err := decodeItem(r.Serial, stored)
+	if err != nil {
+		return rowBad, err
+	}
+	if sameRegistration(old.Item, r) {
+		return rowUnchanged, nil
+	}
+	g.fail(n, r, policy.EConflict, "serial", "serial %s is already registered with other data (sku %s, batch %s%s)",
+		r.Serial, old.SKU, old.Batch, describeDiff(old.Item, r))
+	return rowBad, nil
+}
+
+// build fills rec with the item row r registers (resolve said it is new):
+// the model's kind and months, each bundled accessory's name, kind and months.
+func (g *registration) build(r *Row, rec *itemRec) {
+	m := g.models[r.SKU]
+	*rec = itemRec{Item: policy.Item{Serial: r.Serial, SKU: r.SKU, Kind: m.Kind, WarrantyMonths: g.months(m),
 		Batch: r.Batch, ProducedOn: r.ProducedOn, RegisteredAt: g.now.UTC()}, State: policy.Registered}
 	if len(r.Accessories) > 0 {
-		if m.Kind != policy.KindProduct {
-			g.fail(n, r, policy.EInvalid, "accessories", "only a product carries bundled accessories; %s is a %s model", m.SKU, m.Kind)
-			return itemRec{}, rowBad, nil
-		}
 		rec.Accessories = make([]policy.Accessory, len(r.Accessories))
 		for i, b := range r.Accessories {
-			am, err := g.model(tx, b.SKU)
-			if err != nil {
-				return itemRec{}, rowBad, err
-			}
-			if am == nil {
-				g.fail(n, r, policy.EInvalid, "accessories.sku", "no model %s (bundled accessory): create the model first", b.SKU)
-				return itemRec{}, rowBad, nil
-			}
-			if !am.Kind.Bundleable() {
-				g.fail(n, r, policy.EInvalid, "accessories.sku", "bundled %s is a %s model; bundled accessories must be accessory or adapter models", b.SKU, am.Kind)
-				return itemRec{}, rowBad, nil
-			}
+			am := g.models[b.SKU]
 			rec.Accessories[i] = policy.Accessory{SKU: b.SKU, Batch: b.Batch, Name: am.Name, Kind: am.Kind, WarrantyMonths: g.months(am)}
 		}
 	}
-	if v := items.Get([]byte(r.Serial)); v != nil {
-		old, err := decodeItem(r.Serial, v)
-		if err != nil {
-			return itemRec{}, rowBad, err
-		}
-		if sameRegistration(old.Item, r) {
-			return old, rowUnchanged, nil
-		}
-		g.fail(n, r, policy.EConflict, "serial", "serial %s is already registered with other data (sku %s, batch %s%s)",
-			r.Serial, old.SKU, old.Batch, describeDiff(old.Item, r))
-		return itemRec{}, rowBad, nil
+}
+
+// prober finds stored items for serials asked in ascending order. It walks
+// one cursor forward a few steps before seeking again, so checking a run of
+// new serials past the last stored one costs one seek, not one per serial.
+// The bucket must not change while it is used.
+type prober struct {
+	c       *bolt.Cursor
+	k, v    []byte
+	started bool
+}
+
+func newProber(b *bolt.Bucket) *prober { return &prober{c: b.Cursor()} }
+
+// get returns the value stored for serial, nil when there is none.
+func (p *prober) get(serial string) []byte {
+	if !p.started {
+		p.k, p.v = p.c.Seek([]byte(serial))
+		p.started = true
 	}
-	return rec, rowNew, nil
+	for i := 0; p.k != nil && string(p.k) < serial; i++ {
+		if i == 8 {
+			p.k, p.v = p.c.Seek([]byte(serial))
+			break
+		}
+		p.k, p.v = p.c.Next()
+	}
+	if p.k != nil && string(p.k) == serial {
+		return p.v
+	}
+	return nil
 }
 
 func (g *registration) months(m *policy.Model) int {
@@ -199,30 +242,34 @@ func orNone(s string) string {
 // sortedOrder returns the indexes of rows in serial order and records a row
 // error for each repeated serial (the first occurrence stays valid).
 func sortedOrder(rows []Row, ok func(i int) bool, errs *[]policy.RowError) []int32 {
-	order := make([]int32, 0, len(rows))
+	// Sorting (serial, index) pairs keeps the compared strings' headers in
+	// the sorted slice: a sort through indexes into rows is twice as slow.
+	type key struct {
+		serial string
+		i      int32
+	}
+	keys := make([]key, 0, len(rows))
 	for i := range rows {
 		if ok(i) {
-			order = append(order, int32(i))
+			keys = append(keys, key{rows[i].Serial, int32(i)})
 		}
 	}
-	slices.SortFunc(order, func(a, b int32) int {
-		if c := strings.Compare(rows[a].Serial, rows[b].Serial); c != 0 {
+	slices.SortFunc(keys, func(a, b key) int {
+		if c := strings.Compare(a.serial, b.serial); c != 0 {
 			return c
 		}
-		return cmp.Compare(a, b)
+		return cmp.Compare(a.i, b.i)
 	})
-	out := order[:0]
-	var first int32
-	for j, i := range order {
-		if j > 0 && rows[i].Serial == rows[first].Serial {
-			*errs = append(*errs, policy.RowError{Row: int(i) + 1, Serial: rows[i].Serial, Code: policy.EInvalid, Field: "serial",
-				Message: fmt.Sprintf("serial %s is also on row %d of this request", rows[i].Serial, first+1)})
+	order := make([]int32, 0, len(keys))
+	for j, k := range keys {
+		if j > 0 && k.serial == keys[j-1].serial {
+			*errs = append(*errs, policy.RowError{Row: int(k.i) + 1, Serial: k.serial, Code: policy.EInvalid, Field: "serial",
+				Message: fmt.Sprintf("serial %s is also on row %d of this request", k.serial, order[len(order)-1]+1)})
 			continue
 		}
-		first = i
-		out = append(out, i)
+		order = append(order, k.i)
 	}
-	return out
+	return order
 }
 
 func rowsError(errs []policy.RowError) error {
@@ -230,74 +277,18 @@ func rowsError(errs []policy.RowError) error {
 	return policy.RowsError(errs)
 }
 
-// writeItems stores new items (in serial order) with their batch index
-// entries, batch counts and the item counter.
-func writeItems(tx *bolt.Tx, recs []itemRec, fill float64) error {
-	items := tx.Bucket(bucketItems)
-	items.FillPercent = fill
-	var mem arena
-	type entry struct {
-		key  []byte
-		flag byte
-	}
-	entries := make([]entry, 0, len(recs))
-	for i := range recs {
-		r := &recs[i]
-		if err := items.Put([]byte(r.Serial), mem.item(r)); err != nil {
-			return err
-		}
-		entries = append(entries, entry{compositeKey(r.Batch, []byte(r.Serial)), flagMember})
-		for _, a := range r.Accessories {
-			entries = append(entries, entry{compositeKey(a.Batch, []byte(r.Serial)), flagCarrier})
-		}
-	}
-	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(string(a.key), string(b.key)) })
-	batches := tx.Bucket(bucketBatches)
-	batches.FillPercent = fill
-	type counts struct{ members, carriers int }
-	delta := map[string]*counts{}
-	for _, e := range entries {
-		var old byte
-		if v := batches.Get(e.key); len(v) > 0 {
-			old = v[0]
-		}
-		if old&e.flag != 0 {
-			continue
-		}
-		if err := batches.Put(e.key, []byte{old | e.flag}); err != nil {
-			return err
-		}
-		batch := string(e.key[:strings.IndexByte(string(e.key), 0)])
-		c := delta[batch]
-		if c == nil {
-			c = &counts{}
-			delta[batch] = c
-		}
-		if e.flag == flagMember {
-			c.members++
-		} else {
-			c.carriers++
-		}
-	}
-	for batch, c := range delta {
-		if err := addBatchCount(tx, batch, c.members, c.carriers); err != nil {
-			return err
-		}
-	}
-	return addCounter(tx, countItems, len(recs))
+// written summarises what writeItems stored, for the audit log.
+type written struct {
+	n           int
+	first, last string
+	batches     map[string]*batchDelta
 }
 
-// batchSummary names the batches of recs with their counts, for the audit log.
-func batchSummary(recs []itemRec) string {
-	n := map[string]int{}
-	for _, r := range recs {
-		n[r.Batch]++
-	}
-	names := make([]string, 0, len(n))
-	for b := range n {
-		names = append(names, b)
-	}
-	slices.Sort(names)
+type batchDelta struct{ members, carriers int }
+
+// summary names the batches written with their new members, for the audit log.
+func (w written) summary() string {
+	names := slices.Sorted(maps.Keys(w.batches))
 	var s strings.Builder
 	for i, b := range names {
 		if i == 10 {
@@ -307,9 +298,75 @@ func batchSummary(recs []itemRec) string {
 		if i > 0 {
 			s.WriteString(", ")
 		}
-		fmt.Fprintf(&s, "%s (%d)", b, n[b])
+		fmt.Fprintf(&s, "%s (%d)", b, w.batches[b].members)
 	}
 	return s.String()
+}
+
+// writeItems stores n new items, filled in serial order by item(i, rec),
+// with their batch index entries, batch counts and the item counter. Keys
+// and values live in arenas: bbolt keeps them until the transaction ends.
+func writeItems(tx *bolt.Tx, n int, fill float64, item func(i int, rec *itemRec)) (written, error) {
+	items := tx.Bucket(bucketItems)
+	items.FillPercent = fill
+	var mem arena
+	type entry struct {
+		batch string
+		key   []byte
+		flag  byte
+	}
+	entries := make([]entry, 0, n+n/4)
+	w := written{n: n, batches: map[string]*batchDelta{}}
+	var rec itemRec
+	for i := range n {
+		item(i, &rec)
+		if i == 0 {
+			w.first = rec.Serial
+		}
+		w.last = rec.Serial
+		if err := items.Put(mem.bytes(rec.Serial), mem.item(&rec)); err != nil {
+			return w, err
+		}
+		entries = append(entries, entry{rec.Batch, mem.key(rec.Batch, rec.Serial), flagMember})
+		for _, a := range rec.Accessories {
+			entries = append(entries, entry{a.Batch, mem.key(a.Batch, rec.Serial), flagCarrier})
+		}
+	}
+	slices.SortFunc(entries, func(a, b entry) int { return bytes.Compare(a.key, b.key) })
+	batches := tx.Bucket(bucketBatches)
+	batches.FillPercent = fill
+	var d *batchDelta // of batch db
+	db := ""
+	for i, e := range entries {
+		// The serials are new, so their entries are too; only a product
+		// carrying an accessory of its own batch has two (one key, both flags).
+		if i+1 < len(entries) && bytes.Equal(e.key, entries[i+1].key) {
+			entries[i+1].flag |= e.flag
+			continue
+		}
+		if err := batches.Put(e.key, []byte{e.flag}); err != nil {
+			return w, err
+		}
+		if d == nil || e.batch != db {
+			if d = w.batches[e.batch]; d == nil {
+				d = &batchDelta{}
+				w.batches[e.batch] = d
+			}
+			db = e.batch
+		}
+		if e.flag&flagMember != 0 {
+			d.members++
+		}
+		if e.flag&flagCarrier != 0 {
+			d.carriers++
+		}
+	}
+	for batch, d := range w.batches {
+		if err := addBatchCount(tx, batch, d.members, d.carriers); err != nil {
+			return w, err
+		}
+	}
+	return w, addCounter(tx, countItems, n)
 }
 
 // Register registers rows in one transaction: all or nothing. Rows are
@@ -338,17 +395,17 @@ func (db *DB) Register(a Actor, rows []Row) (RegisterResult, error) {
 	}
 	order := sortedOrder(rows, func(i int) bool { return checked[i] }, &g.errs)
 	var res RegisterResult
-	var fresh []itemRec
 	err := db.update(func(tx *bolt.Tx) error {
-		items := tx.Bucket(bucketItems)
+		p := newProber(tx.Bucket(bucketItems))
+		var fresh []int32
 		for _, i := range order {
-			rec, kind, err := g.resolve(tx, items, int(i)+1, &rows[i])
+			kind, err := g.resolve(tx, int(i)+1, &rows[i], p.get(rows[i].Serial))
 			if err != nil {
 				return err
 			}
 			switch kind {
 			case rowNew:
-				fresh = append(fresh, rec)
+				fresh = append(fresh, i)
 			case rowUnchanged:
 				res.Unchanged++
 			}
@@ -360,11 +417,12 @@ func (db *DB) Register(a Actor, rows []Row) (RegisterResult, error) {
 		if len(fresh) == 0 {
 			return nil
 		}
-		if err := writeItems(tx, fresh, bolt.DefaultFillPercent); err != nil {
+		w, err := writeItems(tx, len(fresh), bolt.DefaultFillPercent, func(j int, rec *itemRec) { g.build(&rows[fresh[j]], rec) })
+		if err != nil {
 			return err
 		}
-		return db.audit(tx, a, "items.register", batchSummary(fresh),
-			fmt.Sprintf("created %d, unchanged %d; serials %s … %s", res.Created, res.Unchanged, fresh[0].Serial, fresh[len(fresh)-1].Serial), g.now)
+		return db.audit(tx, a, "items.register", w.summary(),
+			fmt.Sprintf("created %d, unchanged %d; serials %s … %s", res.Created, res.Unchanged, w.first, w.last), g.now)
 	})
 	if err != nil {
 		return RegisterResult{}, err

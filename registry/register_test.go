@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sanbao/sanbao/policy"
+	bolt "go.etcd.io/bbolt"
 )
 
 func TestPutModel(t *testing.T) {
@@ -353,4 +354,27 @@ func TestBatchPages(t *testing.T) {
 	if !slices.Equal(bs, []BatchCount{{Batch: "AB", Carriers: 13}, {Batch: "B1", Count: 25, Carriers: 5}}) {
 		t.Fatalf("Batches() = %+v", bs)
 	}
+}
+
+func TestProberFindsStoredSerialsInAscendingOrder(t *testing.T) {
+	db := MustOpen(t)
+	seedModels(t, db)
+	var stored []string
+	for i := 0; i < 200; i += 3 { // every third serial, so asks fall between, on and past stored keys
+		stored = append(stored, fmt.Sprintf("P%04d", i))
+	}
+	register(t, db, "P1", "B1", stored...)
+	must(t, db.bolt.View(func(tx *bolt.Tx) error {
+		for _, step := range []int{1, 2, 40} { // short walks and long jumps (a seek)
+			p := newProber(tx.Bucket(bucketItems))
+			for i := 0; i < 260; i += step {
+				s := fmt.Sprintf("P%04d", i)
+				want := i%3 == 0 && i < 200
+				if got := p.get(s) != nil; got != want {
+					t.Fatalf("step %d: get(%s) found %v; want %v", step, s, got, want)
+				}
+			}
+		}
+		return nil
+	}))
 }

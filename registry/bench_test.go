@@ -1,0 +1,169 @@
+package registry
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sanbao/sanbao/bench/import/rawload"
+	"github.com/sanbao/sanbao/policy"
+)
+
+// Benchmarks compare rates measured in one run (the machine is shared):
+//
+//	go test -run '^$' -bench . -benchtime 3s ./registry/
+//	go test -run '^$' -bench Import -benchtime 1x ./registry/   (1,000,000 rows; SANBAO_BENCH_ROWS to change)
+
+// benchDB opens a registry in b.TempDir() with n registered serials
+// "G0000000".. each with one dispatch.
+func benchDB(b testing.TB, n int, opts ...func(*Options)) (*testDB, []string) {
+	b.Helper()
+	db := MustOpen(b, opts...)
+	seedModels(b, db)
+	serials := make([]string, n)
+	rows := make([]Row, n)
+	evs := make([]EventRow, n)
+	for i := range rows {
+		serials[i] = fmt.Sprintf("G%07d", i)
+		rows[i] = Row{Serial: serials[i], SKU: "P1", Batch: fmt.Sprintf("B%03d", i/1000), ProducedOn: date("2026-10-01")}
+		evs[i] = EventRow{serials[i], dispatch("2026-11-01", fmt.Sprintf("O%05d", i/10))}
+	}
+	for start := 0; start < n; start += 100_000 {
+		end := min(start+100_000, n)
+		if _, err := db.Register(admin, rows[start:end]); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := db.AppendMany(Write{Actor: admin}, evs[start:end]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return db, serials
+}
+
+// BenchmarkGet: random lookups of items with history, one reader.
+func BenchmarkGet(b *testing.B) {
+	db, serials := benchDB(b, 200_000)
+	r := rand.New(rand.NewPCG(1, 2))
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := db.Get(serials[r.IntN(len(serials))]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lookups/s")
+}
+
+// BenchmarkAppend: single appends from 1 and from 32 writers, each op one
+// durable event. SANBAO_BENCH_BATCH="size,delay" overrides the group-commit
+// tuning (e.g. "1000,10ms" for bbolt's defaults).
+func BenchmarkAppend(b *testing.B) {
+	opt := func(o *Options) {}
+	if s := os.Getenv("SANBAO_BENCH_BATCH"); s != "" {
+		var size int
+		var delay string
+		fmt.Sscanf(s, "%d,%s", &size, &delay)
+		d, err := time.ParseDuration(delay)
+		if err != nil {
+			b.Fatal(err)
+		}
+		opt = func(o *Options) { o.MaxBatchSize, o.MaxBatchDelay = size, d }
+	}
+	for _, writers := range []int{1, 32} {
+		b.Run("writers="+strconv.Itoa(writers), func(b *testing.B) {
+			db, serials := benchDB(b, 32*64, opt)
+			ev := policy.Event{Type: policy.EvTransferred, On: date("2026-11-10")}
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			b.ResetTimer()
+			for w := range writers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := 0; next.Add(1) <= int64(b.N); i++ {
+						serial := serials[(w*64+i%64)%len(serials)]
+						if _, err := db.Append(Write{Actor: desk}, serial, ev); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "appends/s")
+		})
+	}
+}
+
+// BenchmarkImport imports unsorted rows and, in the same run, loads the
+// same rows raw (parse, sort, put serial -> row) into bbolt, and reports
+// both times, their ratio and the file sizes. With -benchtime Nx it
+// alternates N times and reports the fastest of each (the least disturbed
+// by other work on a shared machine).
+func BenchmarkImport(b *testing.B) {
+	n := 1_000_000
+	if s := os.Getenv("SANBAO_BENCH_ROWS"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	var csv bytes.Buffer
+	if err := rawload.Generate(&csv, n, 7); err != nil {
+		b.Fatal(err)
+	}
+	rawBest, importBest := time.Duration(1<<62), time.Duration(1<<62)
+	var size, rawSize int64
+	for b.Loop() {
+		dir := b.TempDir()
+		raw := filepath.Join(dir, "raw.db")
+		start := time.Now()
+		if _, err := rawload.Load(raw, bytes.NewReader(csv.Bytes()), importChunk, importFill); err != nil {
+			b.Fatal(err)
+		}
+		rawTime := time.Since(start)
+
+		db, err := Open(filepath.Join(dir, "sanbao.db"), Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, m := range rawload.Models {
+			if _, _, err := db.PutModel(admin, policy.Model{SKU: m.SKU, Name: m.Name, Kind: policy.Kind(m.Kind)}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		start = time.Now()
+		var progress io.Writer
+		if os.Getenv("SANBAO_BENCH_PROGRESS") != "" {
+			progress = os.Stderr
+		}
+		res, err := db.Import(admin, bytes.NewReader(csv.Bytes()), progress)
+		if err != nil || res.Created != n {
+			b.Fatalf("Import = %+v, %v", res, err)
+		}
+		importTime := time.Since(start)
+		if err := db.Close(); err != nil {
+			b.Fatal(err)
+		}
+		rawBest, importBest = min(rawBest, rawTime), min(importBest, importTime)
+		size, rawSize = fileSize(b, filepath.Join(dir, "sanbao.db")), fileSize(b, raw)
+	}
+	b.ReportMetric(rawBest.Seconds(), "raw-s")
+	b.ReportMetric(importBest.Seconds(), "import-s")
+	b.ReportMetric(importBest.Seconds()/rawBest.Seconds(), "ratio")
+	b.ReportMetric(float64(n)/importBest.Seconds(), "rows/s")
+	b.ReportMetric(float64(size)/(1<<20), "MiB")
+	b.ReportMetric(float64(rawSize)/(1<<20), "raw-MiB")
+}
+
+func fileSize(b *testing.B, path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return fi.Size()
+}
