@@ -1,0 +1,97 @@
+// Command importbench is the helper of bench/import/run.sh: it generates the
+// rows, does the raw bbolt load that `sanbao import` is measured against,
+// creates the models the rows need, and can run registry.Import itself.
+//
+//	importbench gen -n 1000000 > rows.csv
+//	importbench raw --db raw.db rows.csv       # prints the seconds taken
+//	importbench models --db sanbao.db
+//	importbench import --db sanbao.db rows.csv  # prints the seconds taken
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/sanbao/sanbao/bench/import/rawload"
+	"github.com/sanbao/sanbao/policy"
+	"github.com/sanbao/sanbao/registry"
+)
+
+var bench = registry.Actor{KeyID: "bench", Name: "importbench"}
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
+	n := fs.Int("n", 1_000_000, "rows to generate")
+	seed := fs.Uint64("seed", 7, "generator seed")
+	db := fs.String("db", "", "database file")
+	fs.Parse(os.Args[2:])
+	var err error
+	switch os.Args[1] {
+	case "gen":
+		err = rawload.Generate(os.Stdout, *n, *seed)
+	case "raw":
+		err = timed(fs.Arg(0), func(f *os.File) error {
+			_, err := rawload.Load(*db, f, 250_000, 0.9)
+			return err
+		})
+	case "models":
+		err = models(*db)
+	case "import":
+		err = timed(fs.Arg(0), func(f *os.File) error {
+			d, err := registry.Open(*db, registry.Options{})
+			if err != nil {
+				return err
+			}
+			if _, err := d.Import(bench, f, os.Stderr); err != nil {
+				d.Close()
+				return err
+			}
+			return d.Close()
+		})
+	default:
+		usage()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "importbench:", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: importbench gen -n N | raw --db F CSV | models --db F | import --db F CSV")
+	os.Exit(2)
+}
+
+// timed runs fn on the CSV file and prints the seconds it took.
+func timed(csv string, fn func(*os.File) error) error {
+	f, err := os.Open(csv)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	start := time.Now()
+	if err := fn(f); err != nil {
+		return err
+	}
+	fmt.Printf("%.2f\n", time.Since(start).Seconds())
+	return nil
+}
+
+func models(path string) error {
+	d, err := registry.Open(path, registry.Options{})
+	if err != nil {
+		return err
+	}
+	for _, m := range rawload.Models {
+		if _, _, err := d.PutModel(bench, policy.Model{SKU: m.SKU, Name: m.Name, Kind: policy.Kind(m.Kind)}); err != nil {
+			d.Close()
+			return err
+		}
+	}
+	return d.Close()
+}
