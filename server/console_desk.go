@@ -221,7 +221,7 @@ func (s *Server) itemPage(c echo.Context, status int, rec registry.Record, st it
 	}
 	sess, _ := c.Get(sessionContext).(session)
 	b.Forms = s.eventForms(rec, v, sess, st)
-	if st.Failed != "" {
+	if st.Err != nil {
 		b.Refused = slices.ContainsFunc(b.Forms, func(f eventForm) bool { return f.Type == st.Failed })
 		if !b.Refused {
 			b.Refusal, b.RefusedType = st.Err, st.Failed

@@ -62,11 +62,12 @@ type session struct {
 type sessionStore struct {
 	mu   sync.Mutex
 	now  func() time.Time
+	max  int // sessions kept at most; maxSessions
 	byID map[string]*session
 }
 
 func newSessionStore(now func() time.Time) *sessionStore {
-	return &sessionStore{now: now, byID: map[string]*session{}}
+	return &sessionStore{now: now, max: maxSessions, byID: map[string]*session{}}
 }
 
 // token is 32 random bytes, base64url: a session id or a CSRF token.
@@ -101,7 +102,7 @@ func (st *sessionStore) create(keyID string) session {
 			oldest = s
 		}
 	}
-	if len(st.byID) >= maxSessions && oldest != nil {
+	if len(st.byID) >= st.max && oldest != nil {
 		delete(st.byID, oldest.ID)
 	}
 	s := &session{ID: token(), KeyID: keyID, CSRF: token(), Created: now, Expires: now.Add(sessionTTL)}

@@ -1,0 +1,406 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// shotsDir also receives the screenshots, to look at after a run.
+const shotsDir = "/tmp/console-shots"
+
+// chromiumPath finds the browser: $CHROMIUM, else chromium on the PATH.
+// Without one the test is skipped, except under CI (env CI set), where a
+// missing browser fails the run rather than hiding the end-to-end test.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{os.Getenv("CHROMIUM"), "chromium", "chromium-browser", "google-chrome"} {
+		if name == "" {
+			continue
+		}
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("chromium is required under CI: install it (apt-get install chromium) or set CHROMIUM to its path")
+	}
+	t.Skip("chromium not found (set CHROMIUM or install chromium): the console's browser test needs a real headless browser")
+	return ""
+}
+
+// headless starts a headless Chromium on a fresh profile, viewport
+// 1366×768, and returns its context. Running as root needs --no-sandbox;
+// background networking and component updates are off (no internet here).
+func headless(t *testing.T) context.Context {
+	t.Helper()
+	exe := chromiumPath(t)
+	profile, err := os.MkdirTemp("", "sanbao-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.NoSandbox,
+		chromedp.Headless,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.UserDataDir(profile),
+		chromedp.WindowSize(1366, 768),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() {
+		cctx, ccancel := context.WithTimeout(ctx, 10*time.Second)
+		defer ccancel()
+		chromedp.Cancel(cctx)
+		cancel()
+		cancelAlloc()
+		// Chrome's helpers may still write into the profile for a moment.
+		for range 50 {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	// The first Run starts the browser; it must not carry a timeout.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1366, 768)); err != nil {
+		t.Fatalf("starting %s: %v", exe, err)
+	}
+	return ctx
+}
+
+// tab drives one browser tab against the test server, each step bounded.
+type tab struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+	dir  string // screenshots
+
+	mu       sync.Mutex
+	messages []string // CSP violations and script errors the console reported
+}
+
+// watch collects the console's messages that show a broken page: an
+// uncaught exception, or a refusal by the Content Security Policy.
+func (b *tab) watch() {
+	msgs := chromedp.Console(b.ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			if m.IsException() || m.Source == "security" || strings.Contains(m.Text, "Content Security Policy") {
+				b.mu.Lock()
+				b.messages = append(b.messages, m.String())
+				b.mu.Unlock()
+			}
+		}
+	}()
+}
+
+func (b *tab) problems() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.messages...)
+}
+
+func (b *tab) bounded() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(b.ctx, 20*time.Second)
+}
+
+// do runs actions that do not navigate.
+func (b *tab) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := b.bounded()
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		b.t.Fatalf("%s: %v\n%s", what, err, b.text())
+	}
+}
+
+// nav runs actions that load a page (a link, a form) and returns the
+// document's response.
+func (b *tab) nav(what string, actions ...chromedp.Action[chromedp.Void]) *network.Response {
+	b.t.Helper()
+	ctx, cancel := b.bounded()
+	defer cancel()
+	res, err := chromedp.RunResponse(ctx, actions...)
+	if err != nil {
+		b.t.Fatalf("%s: %v\n%s", what, err, b.text())
+	}
+	return res
+}
+
+// open loads a console path and returns its status.
+func (b *tab) open(path string) int64 {
+	b.t.Helper()
+	return b.nav("open "+path, chromedp.Navigate(b.base+path)).Status
+}
+
+// submit presses Enter in a field: the keyboard's way to send a form.
+func (b *tab) submit(sel, text string) int64 {
+	b.t.Helper()
+	return b.nav("type into "+sel, chromedp.SendKeys(chromedp.CSS(sel), text+kb.Enter)).Status
+}
+
+// click clicks a button that sends a form.
+func (b *tab) click(sel string) int64 {
+	b.t.Helper()
+	return b.nav("click "+sel, chromedp.Click(chromedp.CSS(sel))).Status
+}
+
+func (b *tab) eval(js string) string {
+	b.t.Helper()
+	ctx, cancel := b.bounded()
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+	if err != nil {
+		b.t.Fatalf("%s: %v", js, err)
+	}
+	return v
+}
+
+// text is the visible text of the page's main region ("" when it cannot be read).
+func (b *tab) text() string {
+	ctx, cancel := context.WithTimeout(b.ctx, 3*time.Second)
+	defer cancel()
+	s, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector('main') || document.body || {innerText: ''}).innerText`))
+	return s
+}
+
+func (b *tab) location() string { return b.eval(`location.pathname + location.search`) }
+func (b *tab) focused() string {
+	return b.eval(`document.activeElement ? document.activeElement.id : ''`)
+}
+
+// want fails unless the page shows every text.
+func (b *tab) want(texts ...string) {
+	b.t.Helper()
+	page := b.text()
+	for _, s := range texts {
+		if !strings.Contains(page, s) {
+			b.t.Fatalf("%s lacks %q:\n%s", b.location(), s, page)
+		}
+	}
+}
+
+// shot saves a full-page PNG to the test's directory and to shotsDir.
+func (b *tab) shot(name string) {
+	b.t.Helper()
+	ctx, cancel := b.bounded()
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(b.dir, name+".png"), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	if err := os.MkdirAll(shotsDir, 0o755); err == nil {
+		os.WriteFile(filepath.Join(shotsDir, name+".png"), png, 0o644)
+	}
+}
+
+// TestConsoleInABrowser drives the console in headless Chromium, from the
+// keyboard where a person would: the warehouse defines a model, registers a
+// batch from a CSV file, downloads its label sheet and dispatches it; the
+// service desk scans a serial and takes a case from intake to shipment
+// while the queue follows; a form without its token and a warehouse page
+// opened with a service key are refused.
+func TestConsoleInABrowser(t *testing.T) {
+	ctx := headless(t)
+	e := newEnv(t)
+	// The charger's model comes through the API; the product's through
+	// the console's form below.
+	must(t, e.do(req{Method: "PUT", Path: "/api/v1/models/CHG-1", Token: e.warehouse,
+		Body: map[string]any{"name": "Charger 20W", "kind": "adapter"}}), http.StatusCreated)
+	b := &tab{t: t, ctx: ctx, base: e.ts.URL, dir: t.TempDir()}
+	b.watch()
+
+	// Signing in, with the key typed into the focused field.
+	b.open("/console")
+	if loc := b.location(); !strings.HasPrefix(loc, "/console/sign-in") {
+		t.Fatalf("a visitor without a session is at %s", loc)
+	}
+	if f := b.focused(); f != "key" {
+		t.Fatalf("focus on %q, want the key field", f)
+	}
+	b.shot("01-sign-in")
+	b.submit("#key", e.warehouse)
+	b.want("Register a batch")
+
+	// A model, from the keyboard.
+	b.open("/console/models")
+	b.do("fill the model form",
+		chromedp.SendKeys(chromedp.CSS("#m-sku"), "M1"),
+		chromedp.SendKeys(chromedp.CSS("#m-name"), "IMASK Pro 智能口罩"),
+		chromedp.SetValue(chromedp.CSS("#m-kind"), "product"),
+		chromedp.SendKeys(chromedp.CSS("#m-gtin"), "6901234567892"))
+	b.submit("#m-months", "12")
+	b.want("Model M1 (IMASK Pro 智能口罩) created.", "06901234567892")
+
+	// A batch from a CSV file.
+	csv := filepath.Join(t.TempDir(), "B2411.csv")
+	os.WriteFile(csv, []byte("serial,sku,batch,produced_on,accessories\n"+
+		"SN0001,M1,B2411,2026-10-01,CHG-1:CB2411\nSN0002,M1,B2411,2026-10-01,CHG-1:CB2411\nSN0003,M1,B2411,2026-10-01,CHG-1:CB2412\n"), 0o644)
+	b.open("/console/batches")
+	b.do("choose the file", chromedp.SetUploadFiles(chromedp.CSS("#csv"), []string{csv}))
+	b.click(`form[action="/console/batches"] button[type=submit]`)
+	b.want("Registered 3 new serials in batch B2411.", "SN0001", "SN0003")
+	if loc := b.location(); loc != "/console/batches/B2411" {
+		t.Fatalf("after the upload: %s", loc)
+	}
+
+	// The label sheet, fetched by the page with its session cookie.
+	head := b.evalAsync(`fetch(document.getElementById('pdf-link').href).then(async r =>
+		r.status + ' ' + r.headers.get('content-type') + ' ' + String.fromCharCode(...new Uint8Array(await r.arrayBuffer()).slice(0, 5)))`)
+	if head != "200 application/pdf %PDF-" {
+		t.Fatalf("PDF labels: %q", head)
+	}
+
+	// Dispatch of the whole batch from its page.
+	b.do("fill the dispatch form", chromedp.SendKeys(chromedp.CSS("#d-order"), "SO-7781"), chromedp.SetValue(chromedp.CSS("#d-on"), "2026-11-03"))
+	b.shot("03-batch")
+	b.click(`form[action="/console/dispatch"] button[type=submit]`)
+	b.want("Dispatched 3 serials under order SO-7781.")
+	b.open("/console/batches")
+	b.shot("02-warehouse")
+
+	// Other cases in the queue: one overdue, one due later today.
+	must(t, e.do(req{Method: "POST", Path: "/api/v1/items", Token: e.warehouse, Body: map[string]any{"items": []map[string]any{
+		{"serial": "SN0101", "sku": "M1", "batch": "B2410"}, {"serial": "SN0102", "sku": "M1", "batch": "B2410"}}}}), http.StatusCreated)
+	must(t, e.event("SN0101", e.service, map[string]any{"type": "intake", "center": "Shanghai", "at": "2026-11-09T08:30:00+08:00", "complaint": "strap broken"}), http.StatusCreated)
+	must(t, e.event("SN0102", e.service, map[string]any{"type": "intake", "center": "Beijing", "at": "2026-11-10T09:15:00+08:00"}), http.StatusCreated)
+
+	// Sign out; the service desk signs in.
+	b.click(`form.who button`)
+	b.want("You are signed out.")
+	b.submit("#key", e.service)
+	if loc := b.location(); loc != "/console/desk" {
+		t.Fatalf("service home: %s", loc)
+	}
+	if f := b.focused(); f != "scan" {
+		t.Fatalf("focus on %q, want the scan field", f)
+	}
+	b.want("2 open cases, 1 overdue")
+	b.shot("00-desk")
+
+	// A service key cannot open the warehouse pages.
+	if st := b.open("/console/batches"); st != 403 {
+		t.Fatalf("service key on /console/batches: %d", st)
+	}
+	b.want("403", "A service key may not use the warehouse pages")
+	b.shot("07-forbidden")
+
+	// Scan: the serial and Enter, as a USB scanner types it.
+	b.open("/console/desk")
+	b.submit("#scan", "SN0001")
+	b.want("SN0001", "IMASK Pro 智能口罩", "CB2411", "Bundled accessories")
+	if f := b.focused(); f != "scan" {
+		t.Fatalf("focus on %q on the item page, want the scan field", f)
+	}
+	// Esc brings the focus back to the scan field from anywhere.
+	b.do("focus a field, then Esc", chromedp.Focus(chromedp.CSS("#c-part")), chromedp.KeyEvent(kb.Escape))
+	if f := b.focused(); f != "scan" {
+		t.Fatalf("focus on %q after Esc", f)
+	}
+
+	// Receipt, intake, diagnosis, free repair, shipment.
+	b.do("open the receipt form", chromedp.Click(chromedp.CSS("#a-received > summary")), chromedp.SetValue(chromedp.CSS("#f-received-on"), "2026-11-05"))
+	b.click("#f-received button[type=submit]")
+	b.want("Receipt recorded (event #2).")
+	b.do("describe the intake", chromedp.SendKeys(chromedp.CSS("#f-intake-complaint"), "不开机 / does not power on"),
+		chromedp.SendKeys(chromedp.CSS("#f-intake-contact"), "Ms Li 138 0013 8000"))
+	b.submit("#f-intake-center", "Shanghai")
+	b.want("Intake recorded (event #3). Case #3 is due 2026-11-11 10:00.")
+	b.do("choose the finding", chromedp.SetValue(chromedp.CSS("#f-diagnosed-finding"), "quality_problem"))
+	b.submit("#f-diagnosed-part", "battery")
+	b.want("Diagnosis recorded (event #4).")
+
+	// The entitlement panel for the diagnosis on record.
+	b.do("ask about the claim", chromedp.Click(chromedp.CSS("#c-intact")), chromedp.Click(chromedp.CSS("#c-complete")))
+	b.click("#f-claim button[type=submit]")
+	b.want("In warranty", "Return (refund)", "Replacement", "Free repair", "day 5 of 7")
+
+	// The queue shows the case, soonest due first, the overdue one marked.
+	b.open("/console/queue")
+	b.want("SN0101", "SN0102", "SN0001", "overdue by")
+	if got := b.eval(`[...document.querySelectorAll('table.queue tbody tr')].map(r => r.querySelector('a').textContent + (r.classList.contains('overdue') ? '!' : '')).join(' ')`); got != "SN0101! SN0102 SN0001" {
+		t.Fatalf("queue order %q", got)
+	}
+	b.shot("05-queue")
+	b.nav("follow the queue to the item", chromedp.Click(chromedp.CSS(`table.queue a[href="/console/items/SN0001"]`)))
+
+	// Repair (the form the desk opens next) and shipment.
+	b.submit("#f-repaired-parts", "battery")
+	b.want("Repair recorded (event #5).")
+	b.shot("04-desk-item")
+	b.submit("#f-shipped-tracking", "SF1234567890")
+	b.want("Shipped back recorded (event #6). The case is closed.", "SF1234567890", "Free repairs\n1")
+	b.open("/console/queue")
+	b.want("SN0101", "SN0102")
+	if strings.Contains(b.text(), "SN0001") {
+		t.Fatal("the shipped case is still in the queue")
+	}
+
+	// A form whose token was taken out is refused, and nothing is written.
+	b.open("/console/items/SN0102")
+	b.do("remove the token", chromedp.Evaluate[chromedp.Void](`document.querySelector('#f-diagnosed input[name=csrf]').remove()`),
+		chromedp.SetValue(chromedp.CSS("#f-diagnosed-finding"), "no_fault"))
+	if st := b.click("#f-diagnosed button[type=submit]"); st != 403 {
+		t.Fatalf("a form without its token: %d", st)
+	}
+	b.want("security token is missing or stale")
+	rec, err := e.db.Get("SN0102")
+	if err != nil || len(rec.History) != 1 {
+		t.Fatalf("SN0102 after a refused form: %+v %v", rec.History, err)
+	}
+
+	// The desk on a tablet, portrait.
+	b.open("/console/items/SN0001")
+	b.do("tablet viewport", chromedp.EmulateViewport(820, 1180))
+	if w := b.eval(`String(document.documentElement.scrollWidth)`); w != "820" {
+		t.Errorf("the desk scrolls sideways on a tablet: %s px wide", w)
+	}
+	b.shot("06-desk-tablet")
+	b.do("desk viewport", chromedp.EmulateViewport(1366, 768))
+	if w := b.eval(`String(document.documentElement.scrollWidth)`); w != "1366" {
+		t.Errorf("the desk scrolls sideways at 1366×768: %s px wide", w)
+	}
+
+	// The browser reported no CSP violation and no script error on the way.
+	if p := b.problems(); len(p) > 0 {
+		t.Errorf("the browser's console reported:\n%s", strings.Join(p, "\n"))
+	}
+}
+
+// evalAsync evaluates a promise and returns its string value.
+func (b *tab) evalAsync(js string) string {
+	b.t.Helper()
+	ctx, cancel := b.bounded()
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		var ee *chromedp.ExceptionError
+		if errors.As(err, &ee) {
+			b.t.Fatalf("%s: %v", js, ee)
+		}
+		b.t.Fatalf("%s: %v", js, err)
+	}
+	return v
+}
