@@ -256,12 +256,6 @@ func consoleFuncs(st *consoleState) template.FuncMap {
 		"asset": func(name string) string { return st.assetURL[name] },
 		"may":   func(role registry.Role, method, path string) bool { return mayOpen(role, method, path) },
 		"when":  func(v stamp) string { return clockText(v.t) },
-		"whenp": func(v *stamp) string {
-			if v == nil {
-				return ""
-			}
-			return clockText(v.t)
-		},
 		"date": func(d policy.Date) string {
 			if d.IsZero() {
 				return "—"

@@ -223,6 +223,9 @@ func (b *tab) shot(name string) {
 // while the queue follows; a form without its token and a warehouse page
 // opened with a service key are refused.
 func TestConsoleInABrowser(t *testing.T) {
+	if testing.Short() && os.Getenv("CI") == "" {
+		t.Skip("-short: the browser test takes about 20 s")
+	}
 	ctx := headless(t)
 	e := newEnv(t)
 	// The charger's model comes through the API; the product's through

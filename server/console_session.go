@@ -163,13 +163,6 @@ func (st *sessionStore) takeFlash(id string) string {
 	return msg
 }
 
-// len is the number of sessions held, live or not yet dropped.
-func (st *sessionStore) len() int {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return len(st.byID)
-}
-
 // validToken compares a submitted form token with the expected one in
 // constant time; an empty expected token never matches.
 func validToken(expected, got string) bool {

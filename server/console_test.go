@@ -395,6 +395,26 @@ func TestConsoleSignInGoesBackToThePageAskedFor(t *testing.T) {
 	}
 }
 
+func TestScannedList(t *testing.T) {
+	for _, tc := range []struct {
+		text    string
+		serials []string
+		lines   []int
+		repeats int
+	}{
+		{"S1\nS2\n", []string{"S1", "S2"}, []int{1, 2}, 0},
+		{"S1\r\n\r\nS2\r\nS1\r\n", []string{"S1", "S2"}, []int{1, 3}, 1},
+		{"S1, S2;S3\tS4", []string{"S1", "S2", "S3", "S4"}, []int{1, 1, 1, 1}, 0},
+		{"https://w.example.com/c/S9?k=ABCD2345\n", []string{"S9"}, []int{1}, 0},
+		{" \n \n", nil, nil, 0},
+	} {
+		serials, lines, repeats := scannedList(tc.text)
+		if !slices.Equal(serials, tc.serials) || !slices.Equal(lines, tc.lines) || repeats != tc.repeats {
+			t.Errorf("scannedList(%q) = %q %v %d, want %q %v %d", tc.text, serials, lines, repeats, tc.serials, tc.lines, tc.repeats)
+		}
+	}
+}
+
 func TestSafeNext(t *testing.T) {
 	for _, tc := range []struct{ next, want string }{
 		{"/console/items/S1", "/console/items/S1"},
@@ -514,8 +534,8 @@ func TestSessionStore(t *testing.T) {
 	if _, ok := st.get(c.ID); ok {
 		t.Error("session lives past sessionTTL")
 	}
-	if st.len() != 0 {
-		t.Errorf("%d sessions left", st.len())
+	if held(st) != 0 {
+		t.Errorf("%d sessions left", held(st))
 	}
 	st.update(c.ID, func(s *session) { t.Error("update touched an ended session") })
 }
@@ -529,7 +549,7 @@ func TestSessionStoreIsBounded(t *testing.T) {
 		clk.Add(time.Millisecond)
 		st.create("k")
 	}
-	if n := st.len(); n != st.max {
+	if n := held(st); n != st.max {
 		t.Fatalf("%d sessions, want the bound %d", n, st.max)
 	}
 	if _, ok := st.get(first.ID); ok {
@@ -537,7 +557,7 @@ func TestSessionStoreIsBounded(t *testing.T) {
 	}
 	clk.Add(sessionTTL)
 	st.create("k")
-	if n := st.len(); n != 1 {
+	if n := held(st); n != 1 {
 		t.Fatalf("expired sessions were not dropped: %d", n)
 	}
 }
@@ -593,7 +613,7 @@ func TestConsoleSessionEnds(t *testing.T) {
 			if tc.ended != "" && !strings.Contains(p.Header.Get("Location"), "ended="+tc.ended) {
 				t.Errorf("redirect %s does not say why", p.Header.Get("Location"))
 			}
-			if n := e.srv.console.sessions.len(); n != 0 {
+			if n := held(e.srv.console.sessions); n != 0 {
 				t.Errorf("%d sessions left", n)
 			}
 		})
@@ -980,8 +1000,8 @@ func TestConsoleDispatch(t *testing.T) {
 	b := e.browser()
 	b.mustSignIn(e.warehouse)
 	b.get("/console/dispatch")
-	p := b.post("/console/dispatch", url.Values{"serials": {"S1\nNOPE\nS1\n"}, "order": {"O-1"}, "on": {"2026-11-02"}, "nonce": {token()}})
-	wantPage(t, p, 422, "serial NOPE is not registered", "<td class=\"num\">2</td>")
+	p := b.post("/console/dispatch", url.Values{"serials": {"S1\nS1\n\nNOPE\n"}, "order": {"O-1"}, "on": {"2026-11-02"}, "nonce": {token()}})
+	wantPage(t, p, 422, "serial NOPE is not registered", "<td class=\"num\">4</td>") // line 4 of the list
 	if rec, _ := e.db.Get("S1"); len(rec.History) != 0 {
 		t.Fatal("a refused dispatch wrote S1")
 	}
@@ -1005,4 +1025,11 @@ func TestConsoleDispatch(t *testing.T) {
 	wantPage(t, p, 200, "Receipt on 2026-11-05 recorded for 2 serials of order O-1")
 	wantPage(t, b.post("/console/receipts", url.Values{"order": {"O-9"}, "on": {"2026-11-05"}, "evidence": {"courier"}}), 404, "O-9")
 	wantPage(t, b.post("/console/receipts", url.Values{"order": {"O-2"}, "on": {"2026-11-05"}, "evidence": {"pigeon"}}), 422, "evidence must be courier, invoice or customer")
+}
+
+// held is the number of sessions a store holds, live or not yet dropped.
+func held(st *sessionStore) int {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return len(st.byID)
 }

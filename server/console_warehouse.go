@@ -492,13 +492,14 @@ func (s *Server) consoleDispatch(c echo.Context) error {
 		return fail(policy.Errorf(policy.EInvalid, "on", "on (the dispatch date) is required"))
 	}
 	var serials []string
+	var lines []int
 	repeats := 0
 	if f.Batch != "" {
 		if serials, err = s.members(f.Batch); err != nil {
 			return fail(err)
 		}
 	} else {
-		serials, repeats = scannedList(f.Serials)
+		serials, lines, repeats = scannedList(f.Serials)
 	}
 	if len(serials) == 0 {
 		return fail(policy.Errorf(policy.EInvalid, "serials", "scan or type at least one serial, one per line"))
@@ -508,6 +509,9 @@ func (s *Server) consoleDispatch(c echo.Context) error {
 		rows[i] = registry.EventRow{Serial: sn, Event: ev}
 	}
 	o, err := s.db.AppendMany(consoleWrite(c, "dispatch", formFields(f.Batch, strings.Join(serials, "\n"), f.Order, f.On, f.Note)), rows)
+	if err != nil && lines != nil {
+		err = onLines(err, lines)
+	}
 	if err != nil {
 		return fail(err)
 	}
@@ -589,25 +593,41 @@ func (s *Server) members(batch string) ([]string, error) {
 	}
 }
 
-// scannedList splits a scanned list (one serial per line; commas, spaces
-// and tabs separate too, as scanners and spreadsheets paste them), keeping
-// the first of repeated scans. It returns the serials and the repeats
-// dropped; identifiers are checked by the registry, row by row.
-func scannedList(text string) ([]string, int) {
-	fields := strings.FieldsFunc(text, func(r rune) bool {
-		return r == '\n' || r == '\r' || r == ',' || r == ';' || r == ' ' || r == '\t'
-	})
-	var out []string
-	repeats := 0
-	for _, f := range fields {
-		f = scannedSerial(f)
-		if slices.Contains(out, f) {
-			repeats++
-			continue
+// scannedList splits a scanned list (one serial per line; commas,
+// semicolons, spaces and tabs separate too, as scanners and spreadsheets
+// paste them), keeping the first of repeated scans. It returns the serials,
+// the 1-based line of each, and the repeats dropped; identifiers are
+// checked by the registry, row by row.
+func scannedList(text string) (serials []string, lines []int, repeats int) {
+	sep := func(r rune) bool { return r == '\r' || r == ',' || r == ';' || r == ' ' || r == '\t' }
+	for i, line := range strings.Split(text, "\n") {
+		for _, f := range strings.FieldsFunc(line, sep) {
+			f = scannedSerial(f)
+			if slices.Contains(serials, f) {
+				repeats++
+				continue
+			}
+			serials = append(serials, f)
+			lines = append(lines, i+1)
 		}
-		out = append(out, f)
 	}
-	return out, repeats
+	return serials, lines, repeats
+}
+
+// onLines renumbers the rows of a refusal as lines of the scanned list.
+func onLines(err error, lines []int) error {
+	pe, ok := err.(*policy.Error)
+	if !ok || len(pe.Rows) == 0 {
+		return err
+	}
+	cp := *pe
+	cp.Rows = slices.Clone(pe.Rows)
+	for i := range cp.Rows {
+		if n := cp.Rows[i].Row; n >= 1 && n <= len(lines) {
+			cp.Rows[i].Row = lines[n-1]
+		}
+	}
+	return &cp
 }
 
 // consoleWrite is the registry.Write of a console form: the signed-in key

@@ -26,6 +26,16 @@
     if (!document.querySelector('[autofocus]') && idle()) { scan.focus(); }
   }
 
+  // Ctrl+Enter sends the form of a text area (Enter there is a new line,
+  // as a scanner types it).
+  document.addEventListener('keydown', function (e) {
+    var el = e.target;
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey) && el.tagName === 'TEXTAREA' && el.form) {
+      e.preventDefault();
+      if (el.form.requestSubmit) { el.form.requestSubmit(); } else { el.form.submit(); }
+    }
+  });
+
   // Forms: ask before steps that cannot be undone, and send each form once
   // (the server also records a form sent twice only once).
   document.addEventListener('submit', function (e) {
