@@ -76,7 +76,7 @@ func BenchmarkAppend(b *testing.B) {
 		}
 		opt = func(o *Options) { o.MaxBatchSize, o.MaxBatchDelay = size, d }
 	}
-	for _, writers := range []int{1, 32} {
+	for _, writers := range []int{1, 4, 32} {
 		b.Run("writers="+strconv.Itoa(writers), func(b *testing.B) {
 			db, serials := benchDB(b, 32*64, opt)
 			ev := policy.Event{Type: policy.EvTransferred, On: date("2026-11-10")}

@@ -173,7 +173,7 @@ const importFill = 0.9
 // `sanbao import`. The whole input is read and checked against the
 // database before anything is written: any bad row, and nothing is written.
 // The rows are then sorted by serial and written in transactions of
-// importChunk rows, each complete (items, batch index, counts, an audit
+// 250,000 rows (importChunk), each complete (items, batch index, counts, an audit
 // entry). A run that is interrupted leaves a consistent file holding the
 // first rows in serial order; running the same import again completes it,
 // counting the rows already written as Unchanged. progress (may be nil)

@@ -155,7 +155,8 @@ func pageLimit(limit int) (int, error) {
 }
 
 // Batches lists every batch with its member and carrier counts, in batch
-// order. It reads the counts bucket only, never the index.
+// order. It reads the counts bucket only, never the index. Errors: only
+// internal ones (I/O, a damaged record).
 func (db *DB) Batches() ([]BatchCount, error) {
 	out := []BatchCount{}
 	err := db.bolt.View(func(tx *bolt.Tx) error {
@@ -223,7 +224,7 @@ func addBatchCount(tx *bolt.Tx, batch string, members, carriers int) error {
 }
 
 // OpenCases returns the records of the items with an open service case, in
-// serial order, read from the open-case index.
+// serial order, read from the open-case index. Errors: only internal ones.
 func (db *DB) OpenCases() ([]Record, error) {
 	out := []Record{}
 	var viewTx uint64
@@ -249,6 +250,7 @@ func (db *DB) OpenCases() ([]Record, error) {
 }
 
 // Stats returns counters kept up to date by every write (no scan).
+// Errors: only internal ones.
 func (db *DB) Stats() (Stats, error) {
 	var s Stats
 	err := db.bolt.View(func(tx *bolt.Tx) error {

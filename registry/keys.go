@@ -79,7 +79,8 @@ func (db *DB) CreateKey(a Actor, name string, role Role) (Key, string, error) {
 	return rec.key(id), id + "." + secret, nil
 }
 
-// Keys lists every key, revoked ones included, oldest first.
+// Keys lists every key, revoked ones included, oldest first. Errors: only
+// internal ones.
 func (db *DB) Keys() ([]Key, error) {
 	out := []Key{}
 	err := db.bolt.View(func(tx *bolt.Tx) error {

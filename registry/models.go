@@ -89,7 +89,7 @@ func (db *DB) Model(sku string) (policy.Model, error) {
 	return m, err
 }
 
-// Models returns every model in SKU order.
+// Models returns every model in SKU order. Errors: only internal ones.
 func (db *DB) Models() ([]policy.Model, error) {
 	out := []policy.Model{}
 	err := db.bolt.View(func(tx *bolt.Tx) error {
