@@ -256,6 +256,7 @@ func TestConsoleInABrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#m-gtin"), "6901234567892"))
 	b.submit("#m-months", "12")
 	b.want("Model M1 (IMASK Pro 智能口罩) created.", "06901234567892")
+	b.shot("08-models")
 
 	// A batch from a CSV file.
 	csv := filepath.Join(t.TempDir(), "B2411.csv")
@@ -281,6 +282,16 @@ func TestConsoleInABrowser(t *testing.T) {
 	b.shot("03-batch")
 	b.click(`form[action="/console/dispatch"] button[type=submit]`)
 	b.want("Dispatched 3 serials under order SO-7781.")
+
+	// A scanned list with a refused line: nothing is written, the lines are named.
+	b.open("/console/dispatch")
+	b.do("scan a list", chromedp.SendKeys(chromedp.CSS("#d-serials"), "SN0001\nSN0009\n"), chromedp.SendKeys(chromedp.CSS("#d-order"), "SO-7790"))
+	if st := b.nav("send with Ctrl+Enter", chromedp.Focus(chromedp.CSS("#d-serials")),
+		chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(kb.ModifierCtrl))).Status; st != 409 && st != 422 {
+		t.Fatalf("a refused dispatch list: %d", st)
+	}
+	b.want("2 row(s) rejected; nothing was written", "SN0001 was already dispatched on 2026-11-03", "serial SN0009 is not registered")
+	b.shot("09-dispatch-refused")
 	b.open("/console/batches")
 	b.shot("02-warehouse")
 

@@ -943,7 +943,7 @@ func TestConsoleUpload(t *testing.T) {
 		{"serial,sku,batch,produced_on\nS1,M1,B1,2026-10-01\nS2,NOPE,B1,2026-10-01\nS3,M1,B1,2026-12-01\n", "no model NOPE: create the model first"},
 	} {
 		p := b.upload(bad.csv, "utf-8")
-		wantPage(t, p, 422, "2 rejected rows", bad.text, "<td class=\"num\">2</td>", "<td class=\"num\">3</td>")
+		wantPage(t, p, 422, "2 row(s) rejected; nothing was written", bad.text, "<td class=\"num\">2</td>", "<td class=\"num\">3</td>")
 		if _, err := e.db.Get("S1"); policy.ErrorCode(err) != policy.ENotFound {
 			t.Fatalf("a rejected upload wrote S1: %v", err)
 		}

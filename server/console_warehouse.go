@@ -37,8 +37,8 @@ type modelsBody struct {
 	Form   modelForm
 	Err    *policy.Error
 	Kinds  []policy.Kind
-	// Months is the policy's period for each kind (the default shown).
-	Months map[policy.Kind]int
+	// Defaults are the policy's periods by kind, in words.
+	Defaults string
 }
 
 func (s *Server) modelsPage(c echo.Context, status int, f modelForm, ferr *policy.Error) error {
@@ -46,8 +46,12 @@ func (s *Server) modelsPage(c echo.Context, status int, f modelForm, ferr *polic
 	if err != nil {
 		return err
 	}
-	b := modelsBody{Form: f, Err: ferr, Kinds: []policy.Kind{policy.KindProduct, policy.KindAccessory, policy.KindAdapter},
-		Months: s.policy.WarrantyMonths}
+	b := modelsBody{Form: f, Err: ferr, Kinds: []policy.Kind{policy.KindProduct, policy.KindAccessory, policy.KindAdapter}}
+	var defaults []string
+	for _, k := range b.Kinds {
+		defaults = append(defaults, fmt.Sprintf("%s %d", k, s.policy.Months(k)))
+	}
+	b.Defaults = strings.Join(defaults, ", ") + " months"
 	for _, m := range ms {
 		b.Models = append(b.Models, s.modelView(m))
 	}
