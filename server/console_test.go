@@ -912,7 +912,8 @@ func TestConsoleModels(t *testing.T) {
 		{"months must be a number", url.Values{"sku": {"M1"}, "name": {"IMASK Pro"}, "kind": {"product"}, "warranty_months": {"twelve"}}, 422, "warranty_months must be a whole number"},
 		{"a name is required", url.Values{"sku": {"M1"}, "kind": {"product"}}, 422, "name is required"},
 		{"a model is created", url.Values{"sku": {"M1"}, "name": {"IMASK Pro"}, "kind": {"product"}, "gtin": {"6901234567892"}, "warranty_months": {"24"}}, 303, "Model M1 (IMASK Pro) created."},
-		{"and edited", url.Values{"sku": {"M1"}, "name": {"IMASK Pro 2"}, "kind": {"product"}, "editing": {"1"}}, 303, "Model M1 (IMASK Pro 2) updated."},
+		{"the new-model form does not replace it", url.Values{"sku": {"M1"}, "name": {"Other"}, "kind": {"product"}}, 409, "model M1 (IMASK Pro) exists already"},
+		{"its edit form does", url.Values{"sku": {"M1"}, "name": {"IMASK Pro 2"}, "kind": {"product"}, "editing": {"1"}}, 303, "Model M1 (IMASK Pro 2) updated."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := b.post("/console/models", tc.form)

@@ -84,8 +84,9 @@ func (s *Server) consoleModel(c echo.Context) error {
 	return s.modelsPage(c, http.StatusOK, f, nil)
 }
 
-// consolePutModel creates or replaces a model (registry.PutModel, as PUT
-// /api/v1/models/{sku}). Codes: 303 to the list; 422 with the form again.
+// consolePutModel creates a model, or replaces one from its edit form
+// (registry.PutModel, as PUT /api/v1/models/{sku}). Codes: 303 to the list;
+// 409 (the new-model form names an existing SKU) and 422 with the form again.
 func (s *Server) consolePutModel(c echo.Context) error {
 	f := modelForm{SKU: c.FormValue("sku"), Name: c.FormValue("name"), Kind: c.FormValue("kind"),
 		GTIN: c.FormValue("gtin"), Months: strings.TrimSpace(c.FormValue("warranty_months")), Editing: c.FormValue("editing") != ""}
@@ -97,6 +98,13 @@ func (s *Server) consolePutModel(c echo.Context) error {
 				"warranty_months must be a whole number of months, 1 or more (leave it empty for the policy's default)"))
 		}
 		m.WarrantyMonths = n
+	}
+	if !f.Editing {
+		// The new-model form never replaces a model by accident.
+		if old, err := s.db.Model(f.SKU); err == nil {
+			return s.modelsPage(c, http.StatusConflict, f, policy.Errorf(policy.EConflict, "sku",
+				"model %s (%s) exists already: edit it from the list instead", old.SKU, old.Name))
+		}
 	}
 	m, created, err := s.db.PutModel(actorOf(c), m)
 	if err != nil {
