@@ -12,7 +12,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -188,21 +187,8 @@ func scrapeMetrics(base, token string) (Metrics, error) {
 	return m, nil
 }
 
-// connError says whether err is a broken connection (refused, reset, closed
-// mid-answer) rather than a timeout.
-func connError(err error) bool {
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return false
-	}
-	return err != nil
-}
-
 // timeoutError says whether err is a request that ran out of time.
 func timeoutError(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded)
 }
-
-// refusedError says whether err is a refused connection: nothing was sent.
-func refusedError(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }

@@ -30,33 +30,13 @@ const maxWritesPerRound = 100_000
 // twice. At the end everything is read back through the API.
 func (h *Harness) CrashServe() *Result {
 	res := &Result{Name: "crash: SIGKILL of serve under writes"}
-	start := time.Now()
-	defer func() { res.Elapsed = time.Since(start) }()
-	e, err := h.newEnv(res, "crash-serve", "")
-	if err != nil {
-		res.Failf("setup: %v", err)
+	e, seeded := h.prepare(res, "crash-serve", "", stock{sku: "CRASH-1", prefix: "CS", batch: "CB0001", n: crashSeeded, daysOld: 30})
+	if e == nil {
 		return res
 	}
 	defer e.close()
-	e.conns = h.cfg.CrashWriters
-	if err := e.start(); err != nil {
-		res.Failf("setup: %v", err)
-		return res
-	}
 	today := policyToday()
 	produced := today.AddDays(-30)
-	seeded := make([]string, crashSeeded)
-	for i := range seeded {
-		seeded[i] = fmt.Sprintf("CS%05d", i)
-	}
-	if err := e.putModel("CRASH-1", policy.KindProduct); err != nil {
-		res.Failf("setup: %v", err)
-		return res
-	}
-	if err := e.registerAll(seeded, "CRASH-1", "CB0001", produced); err != nil {
-		res.Failf("setup: %v", err)
-		return res
-	}
 
 	rng := h.rand()
 	var led ledger
@@ -64,15 +44,7 @@ func (h *Harness) CrashServe() *Result {
 	var killedAt []time.Duration
 	unansweredTotal, retried := 0, 0
 	for round := 1; round <= h.cfg.CrashRounds; round++ {
-		if e.srv == nil {
-			t0 := time.Now()
-			if err := e.start(); err != nil {
-				res.Failf("round %d: restart after SIGKILL: %v", round, err)
-				return res
-			}
-			restarts = append(restarts, time.Since(t0))
-		}
-		delay := time.Duration(50+rng.IntN(int(h.cfg.CrashMaxDelay/time.Millisecond)-49)) * time.Millisecond
+		delay := 50*time.Millisecond + time.Duration(rng.Int64N(int64(max(h.cfg.CrashMaxDelay-50*time.Millisecond, time.Millisecond))))
 		var stop atomic.Bool
 		var mine ledger
 		api := e.api // e.api changes at the restart; the writers keep this round's

@@ -89,6 +89,7 @@ type storageWriter struct {
 	res      *Result
 	led      ledger
 	seeded   []string
+	public   bool // this build serves the public page
 	today    policy.Date
 	produced policy.Date
 	n        atomic.Int64
@@ -142,29 +143,38 @@ func (s *storageWriter) refusals() string {
 	return strings.Join(parts, "; ")
 }
 
-// setupStorage starts serve on e, defines DISK-1 and registers n serials.
-func setupStorage(e *env, res *Result, n int) (*storageWriter, error) {
-	if err := e.start(); err != nil {
-		return nil, err
+// prepareStorage prepares a disk campaign on a database in dir: serve
+// running, DISK-1 defined and n serials registered. On failure it records
+// the finding and returns nil.
+func (h *Harness) prepareStorage(res *Result, name, dir string, n int) *storageWriter {
+	e, seeded := h.prepare(res, name, dir, stock{sku: "DISK-1", prefix: "DS", batch: "DK0001", n: n, daysOld: 30})
+	if e == nil {
+		return nil
 	}
-	s := &storageWriter{e: e, res: res, today: policyToday()}
+	s := &storageWriter{e: e, res: res, seeded: seeded, today: policyToday()}
 	s.produced = s.today.AddDays(-30)
-	for i := range n {
-		s.seeded = append(s.seeded, fmt.Sprintf("DS%04d", i))
+	var err error
+	if s.public, err = e.publicServed(seeded[0]); err != nil {
+		res.Failf("public page: %v", err)
 	}
-	if err := e.putModel("DISK-1", policy.KindProduct); err != nil {
-		return nil, err
+	return s
+}
+
+// mountTmpfs mounts a tmpfs of size for campaign name; when it cannot, it
+// marks res skipped and returns "".
+func (h *Harness) mountTmpfs(res *Result, name, size string) string {
+	mnt := filepath.Join(h.work, name, "mnt")
+	if err := h.mount(mnt, "-t", "tmpfs", "-o", "size="+size, "tmpfs"); err != nil {
+		res.Skipped = "cannot mount a tmpfs (needs root with CAP_SYS_ADMIN): " + err.Error()
+		return ""
 	}
-	if err := e.registerAll(s.seeded, "DISK-1", "DK0001", s.produced); err != nil {
-		return nil, err
-	}
-	return s, nil
+	return mnt
 }
 
 // checkReads checks that reads are served while writes are refused: an
 // item, the model list, /healthz, a public page view when this build has
 // one, and /readyz answering 503 unavailable.
-func (s *storageWriter) checkReads(during string, public bool) {
+func (s *storageWriter) checkReads(during string) {
 	e, res := s.e, s.res
 	for _, path := range []string{"/api/v1/items/" + s.seeded[0], "/api/v1/models", "/healthz"} {
 		r, err := e.api.Do("GET", path, e.service, nil)
@@ -172,7 +182,7 @@ func (s *storageWriter) checkReads(during string, public bool) {
 			res.Failf("%s: GET %s answered %d %s %v: reads must keep being served", during, path, r.Status, clip(r.Body, 200), err)
 		}
 	}
-	if public {
+	if s.public {
 		r, err := e.api.Do("GET", publicPath(s.seeded[1], e.code(s.seeded[1])), "", nil)
 		if err != nil || r.Status != 200 {
 			res.Failf("%s: the public page answered %d %s %v: reads must keep being served", during, r.Status, clip(r.Body, 200), err)
@@ -229,29 +239,17 @@ func (s *storageWriter) waitWritable(during string, limit time.Duration) bool {
 // bbolt's check after a graceful stop.
 func (h *Harness) DiskFull() *Result {
 	res := &Result{Name: "disk: file system full (tmpfs 4 MiB)"}
-	start := time.Now()
-	defer func() { res.Elapsed = time.Since(start) }()
-	mnt := filepath.Join(h.work, "disk-full", "mnt")
-	if err := h.mount(mnt, "-t", "tmpfs", "-o", "size=4m", "tmpfs"); err != nil {
-		res.Skipped = "cannot mount a tmpfs (needs root with CAP_SYS_ADMIN): " + err.Error()
+	mnt := h.mountTmpfs(res, "disk-full", "4m")
+	if mnt == "" {
 		return res
 	}
 	defer h.umount(mnt)
-	e, err := h.newEnv(res, "disk-full", mnt)
-	if err != nil {
-		res.Failf("setup: %v", err)
+	s := h.prepareStorage(res, "disk-full", mnt, 50)
+	if s == nil {
 		return res
 	}
+	e := s.e
 	defer e.close()
-	s, err := setupStorage(e, res, 50)
-	if err != nil {
-		res.Failf("setup: %v", err)
-		return res
-	}
-	public, err := e.publicServed(s.seeded[0])
-	if err != nil {
-		res.Failf("public page: %v", err)
-	}
 	for i := range 20 {
 		if acked, _ := s.send(s.next(fmt.Sprintf("before-%d", i), i), "before filling"); !acked {
 			res.Failf("a write was refused before the disk was full")
@@ -280,7 +278,7 @@ func (h *Harness) DiskFull() *Result {
 		return res
 	}
 	res.Figuref("disk full: %d writes, %d acknowledged, %d refused (%s)", i, s.acked.Load()-20, s.refused.Load(), s.refusals())
-	s.checkReads("disk full", public)
+	s.checkReads("disk full")
 
 	if err := os.Remove(filler); err != nil {
 		res.Failf("removing the filler: %v", err)
@@ -338,29 +336,17 @@ func fill(path string, limit int64) (int64, error) {
 // acknowledged write is there.
 func (h *Harness) ReadOnlyAtStart() *Result {
 	res := &Result{Name: "disk: read-only file system at start (tmpfs remounted ro)"}
-	start := time.Now()
-	defer func() { res.Elapsed = time.Since(start) }()
-	mnt := filepath.Join(h.work, "disk-ro-start", "mnt")
-	if err := h.mount(mnt, "-t", "tmpfs", "-o", "size=16m", "tmpfs"); err != nil {
-		res.Skipped = "cannot mount a tmpfs (needs root with CAP_SYS_ADMIN): " + err.Error()
+	mnt := h.mountTmpfs(res, "disk-ro-start", "16m")
+	if mnt == "" {
 		return res
 	}
 	defer h.umount(mnt)
-	e, err := h.newEnv(res, "disk-ro-start", mnt)
-	if err != nil {
-		res.Failf("setup: %v", err)
+	s := h.prepareStorage(res, "disk-ro-start", mnt, 20)
+	if s == nil {
 		return res
 	}
+	e := s.e
 	defer e.close()
-	s, err := setupStorage(e, res, 20)
-	if err != nil {
-		res.Failf("setup: %v", err)
-		return res
-	}
-	public, err := e.publicServed(s.seeded[0])
-	if err != nil {
-		res.Failf("public page: %v", err)
-	}
 	for i := range 20 {
 		s.send(s.next(fmt.Sprintf("rw-%d", i), i), "before the remount")
 	}
@@ -386,7 +372,7 @@ func (h *Harness) ReadOnlyAtStart() *Result {
 		res.Failf("read-only: PUT model answered %s", problem)
 	}
 	res.Figuref("read-only: %d writes refused (%s)", s.refused.Load(), s.refusals())
-	s.checkReads("read-only", public)
+	s.checkReads("read-only")
 	e.stop()
 	if err := remount(mnt, "rw"); err != nil {
 		res.Failf("%v", err)
@@ -419,8 +405,6 @@ func (h *Harness) ReadOnlyAtStart() *Result {
 // serve must accept writes.
 func (h *Harness) ReadOnlyWhileServing() *Result {
 	res := &Result{Name: "disk: file system turns read-only under serve (ext4 errors=remount-ro)"}
-	start := time.Now()
-	defer func() { res.Elapsed = time.Since(start) }()
 	dir := filepath.Join(h.work, "disk-ro-live")
 	img, mnt := filepath.Join(dir, "fs.img"), filepath.Join(dir, "mnt")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -448,21 +432,12 @@ func (h *Harness) ReadOnlyWhileServing() *Result {
 		res.Skipped = fmt.Sprintf("no ext4 error trigger for %s (%v %v): this kernel cannot turn the file system read-only on demand", mnt, err, serr)
 		return res
 	}
-	e, err := h.newEnv(res, "disk-ro-live", mnt)
-	if err != nil {
-		res.Failf("setup: %v", err)
+	s := h.prepareStorage(res, "disk-ro-live", mnt, 50)
+	if s == nil {
 		return res
 	}
+	e := s.e
 	defer e.close()
-	s, err := setupStorage(e, res, 50)
-	if err != nil {
-		res.Failf("setup: %v", err)
-		return res
-	}
-	public, err := e.publicServed(s.seeded[0])
-	if err != nil {
-		res.Failf("public page: %v", err)
-	}
 
 	// Writers run through the moment the file system turns read-only.
 	var triggered atomic.Bool
@@ -496,7 +471,7 @@ func (h *Harness) ReadOnlyWhileServing() *Result {
 	if s.refused.Load() == 0 {
 		res.Failf("no write was refused after the file system turned read-only")
 	}
-	s.checkReads("read-only under serve", public)
+	s.checkReads("read-only under serve")
 
 	e.api.Close()
 	if err := e.srv.Stop(30 * time.Second); err != nil {

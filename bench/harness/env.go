@@ -28,7 +28,7 @@ type env struct {
 
 	serveArgs []string // extra serve flags
 	serveEnv  []string // extra environment of serve
-	conns     int      // keep-alive pool size of api
+	conns     int      // keep-alive pool size of api: the most concurrent clients
 
 	srv *Server
 	api *API
@@ -45,7 +45,7 @@ func (h *Harness) newEnv(res *Result, name, dbDir string) (*env, error) {
 	if dbDir == "" {
 		dbDir = dir
 	}
-	e := &env{h: h, res: res, dir: dir, db: filepath.Join(dbDir, "sanbao.db"), logPath: filepath.Join(dir, "serve.log"), conns: 64}
+	e := &env{h: h, res: res, dir: dir, db: filepath.Join(dbDir, "sanbao.db"), logPath: filepath.Join(dir, "serve.log"), conns: h.cfg.Clients}
 	var err error
 	if e.admin, err = h.createKey(e.db, "admin", "harness admin"); err != nil {
 		return nil, err
@@ -94,11 +94,68 @@ func (e *env) kill() {
 	e.srv = nil
 }
 
-// close releases whatever is still running (after a failed setup).
+// close releases whatever is still running and, when the campaign found
+// something, copies serve's error lines (with their request ids and
+// causes) into the report: the work dir is usually gone afterwards.
 func (e *env) close() {
 	if e.srv != nil {
 		e.kill()
 	}
+	if !e.res.Failed() {
+		return
+	}
+	b, err := os.ReadFile(e.logPath)
+	if err != nil {
+		return
+	}
+	n := 0
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if strings.Contains(line, "level=ERROR") && n < maxLogLines {
+			e.res.Figuref("serve log: %s", line)
+			n++
+		}
+	}
+}
+
+// maxLogLines bounds the serve log lines copied into a report.
+const maxLogLines = 10
+
+// stock is what a campaign registers before it starts: one product model
+// and n serials (prefix and five digits) in one batch, produced daysOld
+// days ago.
+type stock struct {
+	sku, prefix, batch string
+	n, daysOld         int
+}
+
+// prepare makes a campaign's env on a database in dbDir (default the
+// campaign's dir), starts serve with serveArgs and registers st through the
+// API. On failure it records the finding, releases what it started and
+// returns nil.
+func (h *Harness) prepare(res *Result, name, dbDir string, st stock, serveArgs ...string) (*env, []string) {
+	e, err := h.newEnv(res, name, dbDir)
+	if err != nil {
+		res.Failf("setup: %v", err)
+		return nil, nil
+	}
+	e.serveArgs = serveArgs
+	serials := make([]string, st.n)
+	for i := range serials {
+		serials[i] = fmt.Sprintf("%s%05d", st.prefix, i)
+	}
+	err = e.start()
+	if err == nil {
+		err = e.putModel(st.sku, policy.KindProduct)
+	}
+	if err == nil {
+		err = e.registerAll(serials, st.sku, st.batch, policyToday().AddDays(-st.daysOld))
+	}
+	if err != nil {
+		e.close()
+		res.Failf("setup: %v", err)
+		return nil, nil
+	}
+	return e, serials
 }
 
 // putModel creates a model through the API.

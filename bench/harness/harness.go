@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -24,6 +25,8 @@ type Harness struct {
 	keep    bool
 	bin     string
 	log     io.Writer
+
+	notes []string // the machine's state around the run, for the report
 
 	mu      sync.Mutex
 	servers []*Server
@@ -104,6 +107,8 @@ func moduleRoot() (string, error) {
 // Run runs the configured campaigns in order and returns their results.
 func (h *Harness) Run() ([]*Result, error) {
 	h.logf("seed %d, work dir %s", h.cfg.Seed, h.work)
+	h.notes = append(h.notes, fmt.Sprintf("%s, %d cores, %s; load average at start: %s", runtime.GOOS, runtime.NumCPU(), runtime.Version(), loadAverage()))
+	defer func() { h.notes = append(h.notes, "load average at end: "+loadAverage()) }()
 	var all []*Result
 	for _, c := range campaigns {
 		if len(h.cfg.Campaigns) > 0 && !slices.Contains(h.cfg.Campaigns, c.name) {
@@ -130,6 +135,19 @@ func (h *Harness) Close() {
 	if h.ownWork && !h.keep {
 		os.RemoveAll(h.work)
 	}
+}
+
+// Notes describe the machine around the run: figures from a busy shared
+// box mean little without them.
+func (h *Harness) Notes() []string { return slices.Clone(h.notes) }
+
+// loadAverage is the first three fields of /proc/loadavg ("?" elsewhere).
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "?"
 }
 
 func (h *Harness) logf(format string, args ...any) {
@@ -217,9 +235,12 @@ func (r *Result) Figures() []string {
 	return slices.Clone(r.figures)
 }
 
-// WriteReport prints every result and reports whether any failed.
-func WriteReport(w io.Writer, cfg Config, results []*Result) bool {
+// WriteReport prints the notes and every result and reports whether any failed.
+func WriteReport(w io.Writer, cfg Config, notes []string, results []*Result) bool {
 	fmt.Fprintf(w, "sanbao reliability harness — seed %d\n", cfg.Seed)
+	for _, n := range notes {
+		fmt.Fprintf(w, "   %s\n", n)
+	}
 	failed := false
 	for _, r := range results {
 		status := "PASS"

@@ -35,6 +35,8 @@ func TestReliabilityCI(t *testing.T) {
 	}
 	t.Cleanup(h.Close) // before TempDir's removal: kills servers, unmounts
 	t.Logf("seed %d (repeat with SANBAO_HARNESS_SEED=%d)", cfg.Seed, cfg.Seed)
+	load := loadAverage()
+	t.Cleanup(func() { t.Logf("load average at start: %s, at end: %s", load, loadAverage()) })
 	for _, c := range campaigns {
 		t.Run(c.name, func(t *testing.T) {
 			h.log = &testLog{t: t}

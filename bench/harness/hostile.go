@@ -11,13 +11,34 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/sanbao/sanbao/policy"
 )
 
 // serverMaxBody is serve's request body limit (server.DefaultMaxBodyBytes;
 // serve has no flag for it).
 const serverMaxBody = 64 << 20
+
+// waitSettled polls /metrics until the server's goroutines and open files
+// are back within goroutineSlack and fdSlack of base (nil base: until they
+// stop changing) or limit passes, and returns the last reading.
+func waitSettled(url, token string, base Metrics, limit time.Duration) (Metrics, error) {
+	deadline := time.Now().Add(limit)
+	var prev Metrics
+	for {
+		time.Sleep(500 * time.Millisecond)
+		m, err := scrapeMetrics(url, token)
+		if err != nil {
+			return nil, err
+		}
+		settled := prev != nil && m["go_goroutines"] == prev["go_goroutines"] && m["process_open_fds"] == prev["process_open_fds"]
+		if base != nil {
+			settled = m["go_goroutines"] <= base["go_goroutines"]+goroutineSlack && m["process_open_fds"] <= base["process_open_fds"]+fdSlack
+		}
+		if settled || time.Now().After(deadline) {
+			return m, nil
+		}
+		prev = m
+	}
+}
 
 // readHeaderTimeout is serve's ReadHeaderTimeout (cmd/sanbao); slow-header
 // connections must be cut by then, with slowSlack to spare on a busy box.
@@ -36,13 +57,14 @@ const (
 
 // hostile is the state of one Hostile run.
 type hostile struct {
-	h      *Harness
-	e      *env
-	res    *Result
-	rng    *rand.Rand
-	public bool
-	count  map[string]*tally // answers per category
-	mu     sync.Mutex
+	h       *Harness
+	e       *env
+	res     *Result
+	rng     *rand.Rand
+	public  bool
+	serials []string          // registered, for the public page
+	count   map[string]*tally // answers per category
+	mu      sync.Mutex
 }
 
 // Hostile sends oversized bodies (413), slow headers (cut by the
@@ -58,32 +80,13 @@ type hostile struct {
 // within 1.25× + 8 MiB.
 func (h *Harness) Hostile() *Result {
 	res := &Result{Name: "hostile input"}
-	start := time.Now()
-	defer func() { res.Elapsed = time.Since(start) }()
-	e, err := h.newEnv(res, "hostile", "")
-	if err != nil {
-		res.Failf("setup: %v", err)
+	e, seeded := h.prepare(res, "hostile", "", stock{sku: "HOST-1", prefix: "HS", batch: "HB0001", n: 20, daysOld: 10})
+	if e == nil {
 		return res
 	}
 	defer e.close()
-	e.conns = 16
-	if err := e.start(); err != nil {
-		res.Failf("setup: %v", err)
-		return res
-	}
-	seeded := []string{}
-	for i := range 20 {
-		seeded = append(seeded, fmt.Sprintf("HS%04d", i))
-	}
-	if err := e.putModel("HOST-1", policy.KindProduct); err != nil {
-		res.Failf("setup: %v", err)
-		return res
-	}
-	if err := e.registerAll(seeded, "HOST-1", "HB0001", policyToday().AddDays(-10)); err != nil {
-		res.Failf("setup: %v", err)
-		return res
-	}
-	x := &hostile{h: h, e: e, res: res, rng: h.rand(), count: map[string]*tally{}}
+	x := &hostile{h: h, e: e, res: res, rng: h.rand(), count: map[string]*tally{}, serials: seeded}
+	var err error
 	if x.public, err = e.publicServed(seeded[0]); err != nil {
 		res.Failf("public page: %v", err)
 	}
@@ -193,7 +196,7 @@ func (x *hostile) pass(big, slow, wrong int, full bool) {
 }
 
 // settle waits (up to SettleLimit) for the server's goroutines and open
-// files to come back to base (nil: to stop changing), then lets its
+// files to come back to base (see waitSettled), then lets its
 // collector run twice and returns the metrics. The server cannot be told
 // to collect, so the harness gives it garbage to collect: 256 KiB bodies
 // that the registration route reads and refuses (400). After two cycles
@@ -202,21 +205,8 @@ func (x *hostile) pass(big, slow, wrong int, full bool) {
 // still holds, not when it last happened to collect.
 func (x *hostile) settle(base Metrics) (Metrics, error) {
 	deadline := time.Now().Add(x.h.cfg.SettleLimit)
-	var prev Metrics
-	for {
-		time.Sleep(500 * time.Millisecond)
-		m, err := scrapeMetrics(x.e.srv.URL, x.e.admin)
-		if err != nil {
-			return nil, err
-		}
-		settled := prev != nil && m["go_goroutines"] == prev["go_goroutines"] && m["process_open_fds"] == prev["process_open_fds"]
-		if base != nil {
-			settled = m["go_goroutines"] <= base["go_goroutines"]+goroutineSlack && m["process_open_fds"] <= base["process_open_fds"]+fdSlack
-		}
-		if settled || time.Now().After(deadline) {
-			break
-		}
-		prev = m
+	if _, err := waitSettled(x.e.srv.URL, x.e.admin, base, x.h.cfg.SettleLimit); err != nil {
+		return nil, err
 	}
 	m, err := scrapeMetrics(x.e.srv.URL, x.e.admin)
 	if err != nil {
@@ -257,7 +247,7 @@ func (x *hostile) settle(base Metrics) (Metrics, error) {
 func (x *hostile) oversized() {
 	addr, wh := x.e.srv.Addr, "Authorization: Bearer "+x.e.warehouse
 	big := int64(serverMaxBody) + 1
-	for _, target := range []string{"/api/v1/items", "/api/v1/items/HS0001/events", "/api/v1/events"} {
+	for _, target := range []string{"/api/v1/items", "/api/v1/items/HS00001/events", "/api/v1/events"} {
 		req := []byte(fmt.Sprintf("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", target, wh, big))
 		a, err := rawRequest(addr, req, requestTimeout)
 		x.expect413("declared length "+target, a, err)
@@ -296,14 +286,14 @@ func (x *hostile) malformedJSON() {
 		`{"type":"transferred","on":"not a date"}`, `{"type":"\u0000"}`, `{"type":"transferred","on":"9999-12-31"}`,
 		`{"type":"intake","at":"2026-01-01T00:00:00Z","center":"` + long + `"}`, `{"type":"received","on":12}`,
 		`{"type":"corrected","seq":18446744073709551615,"reason":"x"}`, `{"type":"repaired","parts":"battery"}`,
-		`{"events":[{"serial":"HS0001","type":"transferred"}]}`, `{"events": "x"}`, `{"events":[` + strings.Repeat(`{},`, 10_000) + `{}]}`,
+		`{"events":[{"serial":"HS00001","type":"transferred"}]}`, `{"events": "x"}`, `{"events":[` + strings.Repeat(`{},`, 10_000) + `{}]}`,
 		`{"name":"x","kind":"spaceship"}`, `{"name":"x","kind":"product","gtin":"123"}`, `{"name":"x","kind":"product","warranty_months":-5}`,
 		`{"name":"x","kind":"product","warranty_months":1e300}`, `{"on":"2026-01-01","evidence":"telepathy"}`, `{"role":"root","name":"x"}`,
 		`{"name":"` + long + `","role":"admin"}`, `{"type":"transferred","type":"received"}`, `{"__proto__":{"admin":true}}`,
 	}
 	targets := []struct{ method, path, key string }{
 		{"POST", "/api/v1/items", x.e.warehouse},
-		{"POST", "/api/v1/items/HS0001/events", x.e.service},
+		{"POST", "/api/v1/items/HS00001/events", x.e.service},
 		{"POST", "/api/v1/events", x.e.admin},
 		{"PUT", "/api/v1/models/HX-1", x.e.warehouse},
 		{"POST", "/api/v1/orders/NO-ORDER/received", x.e.warehouse},
@@ -359,17 +349,17 @@ func (x *hostile) pathTricks() {
 	auth := "Authorization: Bearer " + x.e.admin
 	paths := []string{
 		"/api/v1/items/../../../etc/passwd", "/api/v1/items/..%2f..%2f..%2fetc%2fpasswd", "/api/v1/items/%2e%2e",
-		"/api/v1/items/%2e%2e/%2e%2e/keys", "/api/v1/items/%2e%2e%2f%2e%2e%2fkeys", "/api/v1/items/HS0001/../../keys",
+		"/api/v1/items/%2e%2e/%2e%2e/keys", "/api/v1/items/%2e%2e%2f%2e%2e%2fkeys", "/api/v1/items/HS00001/../../keys",
 		"/api/v1/items/a%00b", "/api/v1/items/%00", "/api/v1/items/a%0d%0aSet-Cookie:%20x=1", "/api/v1/items/%01",
 		"/api/v1/items/%7f", "/api/v1/items/a%09b", "/api/v1/items/%e2%80%ae", "/api/v1/items/%c0%ae%c0%ae",
 		"/api/v1/items/%", "/api/v1/items/%zz", "/api/v1/items/a%2fb", "/api/v1/items/" + strings.Repeat("a", 33),
 		"/api/v1/items/" + strings.Repeat("a", 4000), "/" + strings.Repeat("a", 8000), "/api/v1/" + strings.Repeat("x/", 30_000),
 		"/api/v1/models/..%2F..%2Fkeys", "/api/v1/batches/%2e%2e", "/api/v1/batches/a%00", "/api/v1/items/%01/events",
-		"/api/v1/items/HS0001/entitlements?on=%00", "/api/v1/items/HS0001?on=9999-99-99", "/api/v1/items/HS0001?on=" + strings.Repeat("1", 5000),
+		"/api/v1/items/HS00001/entitlements?on=%00", "/api/v1/items/HS00001?on=9999-99-99", "/api/v1/items/HS00001?on=" + strings.Repeat("1", 5000),
 		"/api/v1/audit?limit=-1", "/api/v1/audit?limit=99999999999999999999", "/api/v1/audit?after=%ff%fe", "/api/v1/batches/HB0001?limit=0",
 		"/api/v1/batches/HB0001?after=%00", "/api/v1/service/open?overdue=maybe", "/c/..%2f..%2fapi%2fv1%2fkeys", "/c/%00?k=AAAAAAAA",
-		"/c/HS0001?k=%00", "/c/HS0001?k=" + strings.Repeat("A", 10_000), "/c/" + strings.Repeat("Z", 40) + "?k=AAAAAAAA",
-		"/01/%00/21/HS0001?k=AAAAAAAA", "/01/12345678901234/21/..%2f..?k=A",
+		"/c/HS00001?k=%00", "/c/HS00001?k=" + strings.Repeat("A", 10_000), "/c/" + strings.Repeat("Z", 40) + "?k=AAAAAAAA",
+		"/01/%00/21/HS00001?k=AAAAAAAA", "/01/12345678901234/21/..%2f..?k=A",
 	}
 	for _, p := range paths {
 		a, err := rawRequest(x.e.srv.Addr, rawHTTP("GET", p, nil, auth), requestTimeout)
@@ -384,8 +374,8 @@ func (x *hostile) pathTricks() {
 	raw := []string{
 		"GET /api/v1/items/a\x01b HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth + "\r\n\r\n",
 		"GET /api/v1/items/a b HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth + "\r\n\r\n",
-		"GET /api/v1/items/HS0001 HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Evil: a\x00b\r\n" + auth + "\r\n\r\n",
-		"GET /api/v1/items/HS0001 HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + strings.Repeat("b", 70<<10) + "\r\n\r\n",
+		"GET /api/v1/items/HS00001 HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Evil: a\x00b\r\n" + auth + "\r\n\r\n",
+		"GET /api/v1/items/HS00001 HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + strings.Repeat("b", 70<<10) + "\r\n\r\n",
 		"GET * HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
 		"POST /api/v1/items HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n" + auth + "\r\n\r\nabcdef",
 		"POST /api/v1/items HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -1\r\n" + auth + "\r\n\r\n",
@@ -396,7 +386,7 @@ func (x *hostile) pathTricks() {
 		x.expect4xx("path tricks", "raw "+clip([]byte(r), 50), a, err)
 	}
 	// An unknown protocol version is net/http's 505, the status HTTP has for it.
-	a, err := rawRequest(x.e.srv.Addr, []byte("GET /api/v1/items/HS0001 HTTP/9.9\r\nHost: 127.0.0.1\r\n\r\n"), requestTimeout)
+	a, err := rawRequest(x.e.srv.Addr, []byte("GET /api/v1/items/HS00001 HTTP/9.9\r\nHost: 127.0.0.1\r\n\r\n"), requestTimeout)
 	x.expect4xx("path tricks", "HTTP/9.9 request", a, err, 505)
 }
 
@@ -423,7 +413,7 @@ func (x *hostile) badKeys(n int) {
 // sameAnswer checks, while the rate limiter still has room, that a wrong
 // code and an unknown serial get the same answer (nothing to enumerate).
 func (x *hostile) sameAnswer() {
-	wrong, err1 := x.e.api.Do("GET", publicPath("HS0001", "00000000"), "", nil)
+	wrong, err1 := x.e.api.Do("GET", publicPath("HS00001", "00000000"), "", nil)
 	unknown, err2 := x.e.api.Do("GET", publicPath("NO-SUCH-SERIAL", "00000000"), "", nil)
 	switch {
 	case err1 != nil || err2 != nil:
@@ -459,7 +449,7 @@ func (x *hostile) wrongCodes(n int, full bool) {
 				if i > int64(n) {
 					return
 				}
-				serial := fmt.Sprintf("HS%04d", i%20)
+				serial := x.serials[int(i)%len(x.serials)]
 				code := fmt.Sprintf("%08X", uint32(i*2654435761))
 				if code == x.e.code(serial) {
 					continue

@@ -104,12 +104,20 @@ type campaign struct {
 
 // campaigns in the order they run.
 var campaigns = []campaign{
-	{"mixed", func(h *Harness) []*Result { return []*Result{h.Mixed()} }},
-	{"crash", func(h *Harness) []*Result { return []*Result{h.CrashServe(), h.CrashImport()} }},
+	{"mixed", func(h *Harness) []*Result { return []*Result{timed(h.Mixed)} }},
+	{"crash", func(h *Harness) []*Result { return []*Result{timed(h.CrashServe), timed(h.CrashImport)} }},
 	{"disk", func(h *Harness) []*Result {
-		return []*Result{h.DiskFull(), h.ReadOnlyAtStart(), h.ReadOnlyWhileServing()}
+		return []*Result{timed(h.DiskFull), timed(h.ReadOnlyAtStart), timed(h.ReadOnlyWhileServing)}
 	}},
-	{"hostile", func(h *Harness) []*Result { return []*Result{h.Hostile()} }},
+	{"hostile", func(h *Harness) []*Result { return []*Result{timed(h.Hostile)} }},
+}
+
+// timed runs a campaign and records how long it took.
+func timed(run func() *Result) *Result {
+	start := time.Now()
+	r := run()
+	r.Elapsed = time.Since(start)
+	return r
 }
 
 func main() {
@@ -159,7 +167,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "harness:", err)
 		os.Exit(2)
 	}
-	failed := WriteReport(os.Stdout, cfg, results)
+	failed := WriteReport(os.Stdout, cfg, h.Notes(), results)
 	if *keep {
 		fmt.Printf("\nwork dir kept: %s\n", h.work)
 	}

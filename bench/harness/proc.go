@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -216,6 +215,3 @@ func (h *Harness) createKey(db, role, name string) (string, error) {
 	}
 	return key, nil
 }
-
-// errExited marks a process that is gone.
-var errExited = errors.New("process exited")
