@@ -31,10 +31,6 @@ type rule struct {
 // one row here, and New refuses a row without a handler or a handler without
 // a row. Event-writing routes admit every role that may write some event
 // type; eventAccess then decides per event (per row for POST /events).
-//
-// Routes added by later work belong here too: label reprints
-// (GET /api/v1/items/:serial/label: anyRole), label sheets (POST
-// /api/v1/labels: warehouseSide) and the public coverage routes (public).
 var access = []rule{
 	{"GET", "/healthz", public},
 	{"GET", "/readyz", public},
@@ -55,6 +51,10 @@ var access = []rule{
 
 	{"GET", "/api/v1/batches", warehouseSide},
 	{"GET", "/api/v1/batches/:batch", warehouseSide},
+
+	// Label reprints are the service desk's too; files of many are the warehouse's.
+	{"GET", "/api/v1/items/:serial/label", anyRole},
+	{"POST", "/api/v1/labels", warehouseSide},
 
 	{"GET", "/api/v1/service/open", serviceSide},
 

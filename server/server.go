@@ -166,6 +166,9 @@ func (s *Server) handlers() map[string]echo.HandlerFunc {
 		"GET /api/v1/batches":        s.listBatches,
 		"GET /api/v1/batches/:batch": s.getBatch,
 
+		"GET /api/v1/items/:serial/label": s.itemLabel,
+		"POST /api/v1/labels":             s.postLabels,
+
 		"GET /api/v1/service/open": s.serviceQueue,
 
 		"POST /api/v1/keys":        s.createKey,
