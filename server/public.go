@@ -287,20 +287,25 @@ type publicAccessory struct {
 	WarrantyUntil policy.Date
 }
 
-// check looks serial up and verifies code, doing the same work whether or
-// not the serial exists: both steps always run and a miss of either is one
-// answer (ok false). gtin, when not nil, must be the model's GTIN too. On a
-// match the view is counted as a check (registry.Scan, buffered) and the
-// answer shows that count. Errors: storage failures only.
+// checkCoverage verifies code for serial, then looks the serial up. The code
+// is checked first, in constant time and without touching the database: a
+// wrong code for a registered serial and any code for an unknown serial then
+// cost exactly the same (one HMAC per secret, no lookup), so neither the
+// answer nor its timing tells whether a serial exists. Only a right code —
+// which needs the secret — reaches the registry. gtin, when not nil, must be
+// the model's GTIN too. On a match the view is counted as a check
+// (registry.Scan, buffered) and the answer shows that count. Errors: storage
+// failures only.
 func (s *Server) checkCoverage(serial, code string, gtin *string) (publicView, bool, error) {
-	rec, err := s.db.Get(serial)
-	if err != nil && policy.ErrorCode(err) != policy.ENotFound {
-		return publicView{}, false, err
-	}
-	exists := err == nil
-	match := labels.VerifyCode(s.db.CheckSecrets(), serial, code)
-	if !exists || !match {
+	if !labels.VerifyCode(s.db.CheckSecrets(), serial, code) {
 		return publicView{}, false, nil
+	}
+	rec, err := s.db.Get(serial)
+	switch {
+	case policy.ErrorCode(err) == policy.ENotFound:
+		return publicView{}, false, nil
+	case err != nil:
+		return publicView{}, false, err
 	}
 	model, err := s.db.Model(rec.Item.SKU)
 	switch {

@@ -405,6 +405,25 @@ func TestPublicUnknownSerialAndWrongCodeAnswerAlike(t *testing.T) {
 	}
 }
 
+// With the registry closed every lookup fails with a 500, so a wrong code
+// answering the same 404 proves it was refused before any lookup: a wrong
+// code for a real serial and a guess at an unknown one do the same work.
+func TestPublicWrongCodeNeverReachesTheDatabase(t *testing.T) {
+	e := newPublicEnv(t)
+	wrong, right := "/c/S-ACT?k="+e.wrongCheckCode("S-ACT"), "/c/S-ACT?k="+e.checkCode("S-ACT")
+	before := e.publicPage(wrong, "zh-CN")
+	if err := e.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	after := e.publicPage(wrong, "zh-CN")
+	if after.Status != http.StatusNotFound || string(after.Body) != string(before.Body) {
+		t.Errorf("wrong code with the database closed: %d, want the same 404 as before", after.Status)
+	}
+	if r := e.publicPage(right, "zh-CN"); r.Status != http.StatusInternalServerError {
+		t.Errorf("right code with the database closed: %d, want 500 (the lookup must run)", r.Status)
+	}
+}
+
 func TestPublicMalformedSerialIs400NamingTheField(t *testing.T) {
 	e := newPublicEnv(t)
 	long := strings.Repeat("A", 33)
