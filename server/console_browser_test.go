@@ -350,6 +350,11 @@ func TestConsoleInABrowser(t *testing.T) {
 	b.do("ask about the claim", chromedp.Click(chromedp.CSS("#c-intact")), chromedp.Click(chromedp.CSS("#c-complete")))
 	b.click("#f-claim button[type=submit]")
 	b.want("In warranty", "Return (refund)", "Replacement", "Free repair", "day 5 of 7")
+	b.do("the answer comes into view", chromedp.Poll[chromedp.Void](`document.getElementById('verdict').getBoundingClientRect().top < innerHeight`,
+		chromedp.WithPollingTimeout(3*time.Second)))
+	if f := b.focused(); f != "scan" {
+		t.Errorf("focus on %q with the entitlement answer, want the scan field", f)
+	}
 
 	// The queue shows the case, soonest due first, the overdue one marked.
 	b.open("/console/queue")

@@ -38,7 +38,8 @@ type itemBody struct {
 	History   []historyRow
 	Forms     []eventForm
 	Retired   bool
-	Refused   bool // a form was refused: its field has the focus, not the scan field
+	CSRF      string // the session's form token
+	Refused   bool   // a form was refused: its field has the focus, not the scan field
 	// Refusal is the refusal of an event whose form the desk does not
 	// offer in the item's state (sent from an older page).
 	Refusal     *policy.Error
@@ -220,6 +221,7 @@ func (s *Server) itemPage(c echo.Context, status int, rec registry.Record, st it
 		b.EarlyCheck = true
 	}
 	sess, _ := c.Get(sessionContext).(session)
+	b.CSRF = sess.CSRF
 	b.Forms = s.eventForms(rec, v, sess, st)
 	if st.Err != nil {
 		b.Refused = slices.ContainsFunc(b.Forms, func(f eventForm) bool { return f.Type == st.Failed })
@@ -454,6 +456,17 @@ func (s *Server) eventForms(rec registry.Record, v itemView, sess session, st it
 			f.Fields[0].Focus = true
 		}
 	}
+	// The open form (the refused one, else the suggested next step) comes
+	// first, near the top of the page.
+	slices.SortStableFunc(forms, func(a, b eventForm) int {
+		switch {
+		case a.Open == b.Open:
+			return 0
+		case a.Open:
+			return -1
+		}
+		return 1
+	})
 	return forms
 }
 

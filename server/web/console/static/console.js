@@ -23,7 +23,9 @@
     document.addEventListener('keydown', function (e) {
       if (e.key === 'Escape') { scan.focus(); scan.select(); }
     });
-    if (!document.querySelector('[autofocus]') && idle()) { scan.focus(); }
+    // Without an autofocus (an answer further down the page, at its
+    // #anchor), the scan field takes the focus without scrolling away.
+    if (!document.querySelector('[autofocus]') && idle()) { scan.focus({preventScroll: true}); }
   }
 
   // Ctrl+Enter sends the form of a text area (Enter there is a new line,
