@@ -149,7 +149,7 @@ func (s *Server) consoleHandlers() map[string]echo.HandlerFunc {
 		"GET /console/dispatch":              s.consoleDispatchPage,
 		"POST /console/dispatch":             s.consoleDispatch,
 		"POST /console/receipts":             s.consoleReceiveOrder,
-		"GET /console/items/:serial/label":   s.consoleItemLabel,
+		"GET /console/items/:serial/label":   s.itemLabel, // the API's reprint, errors as pages
 
 		"GET /console/desk":                       s.consoleDesk,
 		"GET /console/items/:serial":              s.consoleItem,

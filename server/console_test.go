@@ -685,7 +685,7 @@ func TestConsoleErrorPages(t *testing.T) {
 		{"/console/items/NOPE", 404, []string{"serial NOPE is not registered", `id="scan"`}},
 		{"/console/items/bad%20serial!", 400, []string{"serial may hold only", `id="scan"`}},
 		{"/console/desk?serial=%E2%9C%93", 400, []string{"serial may hold only"}},
-		{"/console/items/S1/label?format=gif", 400, []string{"format must be pdf, zpl or png"}},
+		{"/console/items/S1/label?format=gif", 400, []string{"format must be png, zpl or pdf"}},
 		{"/console/items/S1/label?size=1x1", 400, []string{"size &#34;1x1&#34; is not supported"}},
 		{"/console/queue?overdue=maybe", 400, []string{"overdue must be true or false"}},
 	} {
@@ -972,9 +972,9 @@ func TestConsoleLabels(t *testing.T) {
 		path, ctype, prefix string
 	}{
 		{"/console/batches/B1/labels?format=pdf", "application/pdf", "%PDF"},
-		{"/console/batches/B1/labels?format=zpl&size=60x40&dpi=300", "application/zpl", "^XA"},
+		{"/console/batches/B1/labels?format=zpl&size=60x40&dpi=300", "text/plain", "^XA"},
 		{"/console/items/S1/label?format=pdf", "application/pdf", "%PDF"},
-		{"/console/items/S1/label?format=zpl", "application/zpl", "^XA"},
+		{"/console/items/S1/label?format=zpl", "text/plain", "^XA"},
 		{"/console/items/S1/label?format=png", "image/png", "\x89PNG"},
 	} {
 		p := b.get(tc.path)
@@ -989,7 +989,9 @@ func TestConsoleLabels(t *testing.T) {
 	if n := strings.Count(zpl, "^XA"); n != 2 || !strings.Contains(zpl, "w.example.com/c/S2?k=") {
 		t.Errorf("ZPL of the batch: %d labels\n%s", n, zpl)
 	}
-	wantPage(t, b.get("/console/batches/B1/labels?format=gif"), 400, "format must be pdf or zpl")
+	wantPage(t, b.get("/console/batches/B1/labels?format=gif"), 422, "format must be pdf or zpl")
+	wantPage(t, b.get("/console/batches/B1/labels?format=zpl&size=1x1"), 422, "size &#34;1x1&#34; is not supported")
+	wantPage(t, b.get("/console/batches/B1/labels?format=pdf&after=S2"), 404, "no registered serials after S2")
 	wantPage(t, b.get("/console/batches/NOPE/labels?format=pdf"), 404, "batch NOPE has no registered serials")
 }
 
@@ -1033,4 +1035,35 @@ func held(st *sessionStore) int {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	return len(st.byID)
+}
+
+// TestConsoleLabelFilesOfALargeBatch checks a batch past MaxLabels is
+// split into files of MaxLabels members and that a later file holds the
+// rest.
+func TestConsoleLabelFilesOfALargeBatch(t *testing.T) {
+	e := newEnv(t)
+	e.seedModels()
+	rows := make([]registry.Row, MaxLabels+5)
+	for i := range rows {
+		rows[i] = registry.Row{Serial: fmt.Sprintf("L%06d", i), SKU: "M1", Batch: "BIG"}
+	}
+	if _, err := e.db.Register(registry.Actor{Name: "test"}, rows); err != nil {
+		t.Fatal(err)
+	}
+	ranges, err := e.srv.labelRanges("BIG")
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := fmt.Sprintf("L%06d", MaxLabels-1)
+	want := []labelRange{{"", "L000000", last, MaxLabels}, {last, fmt.Sprintf("L%06d", MaxLabels), fmt.Sprintf("L%06d", MaxLabels+4), 5}}
+	if !slices.Equal(ranges, want) {
+		t.Fatalf("ranges %+v, want %+v", ranges, want)
+	}
+	b := e.browser()
+	b.mustSignIn(e.warehouse)
+	wantPage(t, b.get("/console/batches/BIG"), 200, `<option value="`+last+`">L010000 – L010004 (5)</option>`)
+	p := b.get("/console/batches/BIG/labels?format=zpl&after=" + last)
+	if p.Status != 200 || strings.Count(p.Body, "^XA") != 5 || !strings.Contains(p.Header.Get("Content-Disposition"), "labels-L010000-L010004.zpl") {
+		t.Fatalf("the second file: %d %v %d labels", p.Status, p.Header, strings.Count(p.Body, "^XA"))
+	}
 }

@@ -4,7 +4,6 @@ package server
 // view, label files, dispatch and receipt by order.
 
 import (
-	"bytes"
 	"cmp"
 	"crypto/sha256"
 	"fmt"
@@ -20,11 +19,6 @@ import (
 	"github.com/sanbao/sanbao/policy"
 	"github.com/sanbao/sanbao/registry"
 )
-
-// labelChunk is the most labels one console label file holds: the PDF sheet
-// is built in memory, and 1,000 labels (48 A4 sheets) is a print job a
-// person can still check.
-const labelChunk = 1000
 
 // modelForm is the model form's fields as typed.
 type modelForm struct {
@@ -203,8 +197,9 @@ func (s *Server) registered(c echo.Context, rows []registry.Row, res registry.Re
 	return c.Redirect(http.StatusSeeOther, consolePrefix+"/batches")
 }
 
-// labelRange is one label file of a batch: the members of one page of
-// labelChunk entries.
+// labelRange is one label file of a batch: up to MaxLabels of its members
+// (the bound of POST /api/v1/labels), those after the serial After ("" =
+// from the first).
 type labelRange struct {
 	After, First, Last string
 	N                  int
@@ -255,30 +250,61 @@ func (s *Server) consoleBatch(c echo.Context) error {
 }
 
 // labelRanges splits a batch's members into label files of at most
-// labelChunk entries, reading serials only.
+// MaxLabels, reading serials only.
 func (s *Server) labelRanges(batch string) ([]labelRange, error) {
 	var out []labelRange
+	var cur labelRange
 	after := ""
 	for {
-		p, err := s.db.Batch(batch, after, labelChunk)
+		p, err := s.db.Batch(batch, after, registry.MaxLimit)
 		if err != nil {
 			return nil, err
 		}
-		if n := len(p.Serials); n > 0 {
-			out = append(out, labelRange{After: after, First: p.Serials[0], Last: p.Serials[n-1], N: n})
+		for _, serial := range p.Serials {
+			if cur.N == MaxLabels {
+				out, cur = append(out, cur), labelRange{After: cur.Last}
+			}
+			if cur.N == 0 {
+				cur.First = serial
+			}
+			cur.Last = serial
+			cur.N++
 		}
 		if p.Next == "" {
+			if cur.N > 0 {
+				out = append(out, cur)
+			}
 			return out, nil
 		}
 		after = p.Next
 	}
 }
 
-// consoleBatchLabels sends the labels of a batch's members, the page of
-// labelChunk entries after ?after=: format=pdf (A4 sheets, Avery L7160) or
-// zpl (size and dpi of the printer). The file is built whole before it is
-// sent, so a label that cannot be printed is an error page, not a cut file.
-// Codes: 200; 400; 404; 422 (no members on the page, a size that does not fit).
+// rangeMembers lists the members of batch after the serial after, at most
+// MaxLabels.
+func (s *Server) rangeMembers(batch, after string) ([]string, error) {
+	var out []string
+	for len(out) < MaxLabels {
+		p, err := s.db.Batch(batch, after, registry.MaxLimit)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.Serials[:min(len(p.Serials), MaxLabels-len(out))]...)
+		if p.Next == "" {
+			break
+		}
+		after = p.Next
+	}
+	return out, nil
+}
+
+// consoleBatchLabels sends one label file of a batch: format=pdf (A4
+// sheets of Avery L7160 labels) or zpl (?size=, ?dpi= of the printer), for
+// the whole batch or, past MaxLabels, the members after ?after= (the batch
+// page lists the files). It is POST /api/v1/labels' code: every label is
+// drawn before the first byte, so a label that cannot be printed is an
+// error page naming it, never a cut file. Codes: 200; 400; 404; 422
+// (format, size, dpi; labels that do not fit, with a size that does).
 func (s *Server) consoleBatchLabels(c echo.Context) error {
 	batch, err := identParam(c, "batch")
 	if err != nil {
@@ -288,84 +314,31 @@ func (s *Server) consoleBatchLabels(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	format := c.QueryParam("format")
-	p, err := s.db.Batch(batch, after, labelChunk)
+	in := labelsInput{Format: c.QueryParam("format")}
+	if strings.EqualFold(strings.TrimSpace(in.Format), "zpl") {
+		in.Size = c.QueryParam("size")
+		if d := strings.TrimSpace(c.QueryParam("dpi")); d != "" {
+			if in.DPI, err = strconv.Atoi(d); err != nil {
+				return paramErrorf("dpi", "dpi must be 203 or 300, not %q", d)
+			}
+		}
+	}
+	first, err := s.db.Batch(batch, "", 1)
 	if err != nil {
 		return err
 	}
-	if len(p.Serials) == 0 {
-		return policy.Errorf(policy.EInvalid, "batch", "batch %s has no registered serials here to label (its entries are products carrying its accessories)", batch)
+	if after == "" && first.Count <= MaxLabels {
+		in.Batch = batch
+	} else if in.Serials, err = s.rangeMembers(batch, after); err != nil {
+		return err
+	} else if len(in.Serials) == 0 {
+		return policy.Errorf(policy.ENotFound, "after", "batch %s has no registered serials after %s", batch, after)
 	}
-	name := "labels-" + batch
-	if after != "" {
-		name += "-from-" + p.Serials[0]
+	job, err := s.labelJob(in)
+	if err != nil {
+		return err
 	}
-	models := map[string]policy.Model{}
-	cert := func(serial string) (labels.Certificate, error) {
-		rec, err := s.db.Get(serial)
-		if err != nil {
-			return labels.Certificate{}, err
-		}
-		m, ok := models[rec.Item.SKU]
-		if !ok {
-			if m, err = s.db.Model(rec.Item.SKU); err != nil {
-				return labels.Certificate{}, err
-			}
-			models[m.SKU] = m
-		}
-		return s.certificate(c, m, rec.Item), nil
-	}
-	var buf bytes.Buffer
-	switch format {
-	case "pdf":
-		sheet := labels.NewSheet(&buf)
-		for _, serial := range p.Serials {
-			ct, err := cert(serial)
-			if err == nil {
-				err = sheet.Add(ct)
-			}
-			if err != nil {
-				return labelError(serial, err)
-			}
-		}
-		if err := sheet.Close(); err != nil {
-			return err
-		}
-		return download(c, "application/pdf", name+".pdf", buf.Bytes())
-	case "zpl":
-		size, dpi, err := printer(c)
-		if err != nil {
-			return err
-		}
-		z, err := labels.NewZPLBatch(&buf, size, dpi)
-		if err != nil {
-			return err
-		}
-		for _, serial := range p.Serials {
-			ct, err := cert(serial)
-			if err == nil {
-				err = z.Add(ct)
-			}
-			if err != nil {
-				return labelError(serial, err)
-			}
-		}
-		if err := z.Close(); err != nil {
-			return err
-		}
-		return download(c, "application/zpl; charset=utf-8", name+".zpl", buf.Bytes())
-	}
-	return paramErrorf("format", "format must be pdf or zpl, not %q", format)
-}
-
-// labelError names the serial whose label failed.
-func labelError(serial string, err error) error {
-	if pe, ok := err.(*policy.Error); ok && pe.Code != policy.EInternal {
-		cp := *pe
-		cp.Message = "label of " + serial + ": " + pe.Message
-		return &cp
-	}
-	return err
+	return s.labelFile(c, job)
 }
 
 // printer reads ?size= and ?dpi= (labels' defaults when absent).
@@ -380,50 +353,6 @@ func printer(c echo.Context) (labels.Size, int, error) {
 		return size, 0, badParam("dpi", err)
 	}
 	return size, dpi, nil
-}
-
-// consoleItemLabel reprints one certificate: ?format=pdf (one label-sized
-// page), zpl or png, ?size= and ?dpi= as the printer needs.
-// Codes: 200; 400; 404; 422 (the serial does not fit the size: the message
-// names one that does).
-func (s *Server) consoleItemLabel(c echo.Context) error {
-	serial, err := identParam(c, "serial")
-	if err != nil {
-		return err
-	}
-	size, dpi, err := printer(c)
-	if err != nil {
-		return err
-	}
-	rec, err := s.db.Get(serial)
-	if err != nil {
-		return err
-	}
-	m, err := s.db.Model(rec.Item.SKU)
-	if err != nil {
-		return err
-	}
-	ct := s.certificate(c, m, rec.Item)
-	var buf bytes.Buffer
-	name := "label-" + serial
-	switch f := c.QueryParam("format"); f {
-	case "pdf", "":
-		err = labels.PDF(&buf, ct, size, dpi)
-		name += ".pdf"
-	case "zpl":
-		err = labels.ZPL(&buf, ct, size, dpi)
-		name += ".zpl"
-	case "png":
-		err = labels.PNG(&buf, ct, size, dpi)
-		name += ".png"
-	default:
-		return paramErrorf("format", "format must be pdf, zpl or png, not %q", f)
-	}
-	if err != nil {
-		return err
-	}
-	types := map[string]string{".pdf": "application/pdf", ".zpl": "application/zpl; charset=utf-8", ".png": "image/png"}
-	return download(c, types[name[strings.LastIndexByte(name, '.'):]], name, buf.Bytes())
 }
 
 // certificate is the label of item it of model m: check code under the

@@ -178,6 +178,13 @@ func (s *Server) postLabels(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	return s.labelFile(c, job)
+}
+
+// labelFile draws every label of job into a temporary file, then sends it
+// (POST /api/v1/labels, and the console's label files). Errors: as
+// renderLabels; EUnavailable when no temporary file can be made.
+func (s *Server) labelFile(c echo.Context, job *labelJob) error {
 	spool, err := os.CreateTemp("", "sanbao-labels-*")
 	if err != nil {
 		return spoolError(err)
