@@ -253,47 +253,50 @@ func (db *DB) Import(a Actor, r io.Reader, progress io.Writer) (RegisterResult, 
 	checked, order = nil, nil
 	report("checked: %d new, %d already registered", len(fresh), res.Unchanged)
 
+	// Chunks are prepared (built, encoded, index entries sorted) on another
+	// goroutine, one ahead of the transaction writing the previous one.
 	total := res.Unchanged + len(fresh)
-	for len(fresh) > 0 {
-		chunk := fresh[:min(importChunk, len(fresh))]
-		fresh = fresh[len(chunk):]
+	type job struct {
+		rows []int32
+		p    *prepared
+	}
+	build := func(idx []int32) *prepared {
+		return prepare(len(idx), func(j int, rec *itemRec) { g.build(&rows[idx[j]], rec) })
+	}
+	jobs := make(chan job, 1)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		defer close(jobs)
+		for start := 0; start < len(fresh); start += importChunk {
+			idx := fresh[start:min(start+importChunk, len(fresh))]
+			select {
+			case jobs <- job{idx, build(idx)}:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	for j := range jobs {
 		var created, unchanged int
 		err := db.update(func(tx *bolt.Tx) error {
 			// Registered since the check, by another writer of this process?
-			var write []int32 // chunk without them, once one is found
-			skipped := false
-			p := newProber(tx.Bucket(bucketItems))
-			for j, i := range chunk {
-				v := p.get(rows[i].Serial)
-				if v == nil {
-					if skipped {
-						write = append(write, i)
-					}
-					continue
-				}
-				old, err := decodeItem(rows[i].Serial, v)
-				if err != nil {
-					return err
-				}
-				if !sameRegistration(old.Item, &rows[i]) {
-					return policy.Errorf(policy.EConflict, "serial", "serial %s was registered with other data while the import ran", rows[i].Serial)
-				}
-				if !skipped {
-					write, skipped = append([]int32(nil), chunk[:j]...), true
-				}
-			}
-			if !skipped {
-				write = chunk
-			}
-			created, unchanged = len(write), len(chunk)-len(write)
-			if created == 0 {
-				return nil
-			}
-			w, err := writeItems(tx, created, importFill, func(j int, rec *itemRec) { g.build(&rows[write[j]], rec) })
+			left, changed, err := recheck(tx, rows, j.rows)
 			if err != nil {
 				return err
 			}
-			return db.audit(tx, a, "items.import", w.summary(), fmt.Sprintf("created %d; serials %s … %s", w.n, w.first, w.last), g.now)
+			p := j.p
+			if changed {
+				p = build(left)
+			}
+			created, unchanged = p.n, len(j.rows)-p.n
+			if created == 0 {
+				return nil
+			}
+			if err := p.write(tx, importFill); err != nil {
+				return err
+			}
+			return db.audit(tx, a, "items.import", p.summary(), fmt.Sprintf("created %d; serials %s … %s", p.n, p.first, p.last), g.now)
 		})
 		if err != nil {
 			return res, err
@@ -305,4 +308,32 @@ func (db *DB) Import(a Actor, r io.Reader, progress io.Writer) (RegisterResult, 
 	}
 	report("imported: %d created, %d unchanged", res.Created, res.Unchanged)
 	return res, nil
+}
+
+// recheck looks for chunk's serials registered since Import checked them
+// (by another writer of this process) and returns the rows still to write;
+// changed is false when there are none, so the chunk as prepared stands. A
+// serial registered with other data is an EConflict.
+func recheck(tx *bolt.Tx, rows []Row, chunk []int32) (left []int32, changed bool, err error) {
+	p := newProber(tx.Bucket(bucketItems))
+	for j, i := range chunk {
+		v := p.get(rows[i].Serial)
+		if v == nil {
+			if changed {
+				left = append(left, i)
+			}
+			continue
+		}
+		old, err := decodeItem(rows[i].Serial, v)
+		if err != nil {
+			return nil, false, err
+		}
+		if !sameRegistration(old.Item, &rows[i]) {
+			return nil, false, policy.Errorf(policy.EConflict, "serial", "serial %s was registered with other data while the import ran", rows[i].Serial)
+		}
+		if !changed {
+			left, changed = append([]int32(nil), chunk[:j]...), true
+		}
+	}
+	return left, changed, nil
 }

@@ -55,7 +55,13 @@ type registration struct {
 	now    time.Time
 	today  policy.Date
 	models map[string]*policy.Model // nil value: no such model
-	errs   []policy.RowError
+	// recent are the last models looked up: a bulk registration uses a few
+	// SKUs, and comparing short strings is cheaper than hashing them.
+	recent [4]struct {
+		sku string
+		m   *policy.Model
+	}
+	errs []policy.RowError
 }
 
 func (db *DB) newRegistration() *registration {
@@ -69,7 +75,7 @@ func (g *registration) check(n int, r *Row) bool {
 		g.errs = append(g.errs, *e)
 		return false
 	}
-	if !r.ProducedOn.IsZero() && r.ProducedOn.After(g.today) {
+	if p, t := r.ProducedOn, g.today; !p.IsZero() && (p.Year > t.Year || p.Year == t.Year && (p.Month > t.Month || p.Month == t.Month && p.Day > t.Day)) {
 		g.fail(n, r, policy.EInvalid, "produced_on", "produced_on %s is in the future", r.ProducedOn)
 		return false
 	}
@@ -81,19 +87,34 @@ func (g *registration) fail(n int, r *Row, code, field, format string, args ...a
 }
 
 func (g *registration) model(tx *bolt.Tx, sku string) (*policy.Model, error) {
-	m, ok := g.models[sku]
-	if ok {
+	if m, ok := g.cached(sku); ok {
 		return m, nil
 	}
 	mv, found, err := getModel(tx, sku)
 	if err != nil {
 		return nil, err
 	}
+	var m *policy.Model
 	if found {
 		m = &mv
 	}
 	g.models[sku] = m
 	return m, nil
+}
+
+// cached returns the model of sku if it was looked up before.
+func (g *registration) cached(sku string) (*policy.Model, bool) {
+	for i := range g.recent {
+		if g.recent[i].m != nil && g.recent[i].sku == sku {
+			return g.recent[i].m, true
+		}
+	}
+	m, ok := g.models[sku]
+	if ok && m != nil {
+		copy(g.recent[1:], g.recent[:len(g.recent)-1])
+		g.recent[0].sku, g.recent[0].m = sku, m
+	}
+	return m, ok
 }
 
 // Outcomes of resolving a row.
@@ -151,13 +172,13 @@ func (g *registration) resolve(tx *bolt.Tx, n int, r *Row, stored []byte) (int, 
 // build fills rec with the item row r registers (resolve said it is new):
 // the model's kind and months, each bundled accessory's name, kind and months.
 func (g *registration) build(r *Row, rec *itemRec) {
-	m := g.models[r.SKU]
+	m, _ := g.cached(r.SKU)
 	*rec = itemRec{Item: policy.Item{Serial: r.Serial, SKU: r.SKU, Kind: m.Kind, WarrantyMonths: g.months(m),
 		Batch: r.Batch, ProducedOn: r.ProducedOn, RegisteredAt: g.now.UTC()}, State: policy.Registered}
 	if len(r.Accessories) > 0 {
 		rec.Accessories = make([]policy.Accessory, len(r.Accessories))
 		for i, b := range r.Accessories {
-			am := g.models[b.SKU]
+			am, _ := g.cached(b.SKU)
 			rec.Accessories[i] = policy.Accessory{SKU: b.SKU, Batch: b.Batch, Name: am.Name, Kind: am.Kind, WarrantyMonths: g.months(am)}
 		}
 	}
@@ -254,7 +275,7 @@ func sortedOrder(rows []Row, ok func(i int) bool, errs *[]policy.RowError) []int
 			keys = append(keys, key{rows[i].Serial, int32(i)})
 		}
 	}
-	slices.SortFunc(keys, func(a, b key) int {
+	keys = sortOnTwoCores(keys, func(a, b key) int {
 		if c := strings.Compare(a.serial, b.serial); c != 0 {
 			return c
 		}
@@ -272,85 +293,94 @@ func sortedOrder(rows []Row, ok func(i int) bool, errs *[]policy.RowError) []int
 	return order
 }
 
+// sortOnTwoCores sorts s by cmp (a strict order), halves in parallel and
+// then merged when s is large; it may return a new slice.
+func sortOnTwoCores[T any](s []T, cmp func(a, b T) int) []T {
+	if len(s) < 1<<16 {
+		slices.SortFunc(s, cmp)
+		return s
+	}
+	left, right := s[:len(s)/2], s[len(s)/2:]
+	done := make(chan struct{})
+	go func() {
+		slices.SortFunc(left, cmp)
+		close(done)
+	}()
+	slices.SortFunc(right, cmp)
+	<-done
+	out := make([]T, 0, len(s))
+	for len(left) > 0 && len(right) > 0 {
+		if cmp(right[0], left[0]) < 0 {
+			out, right = append(out, right[0]), right[1:]
+		} else {
+			out, left = append(out, left[0]), left[1:]
+		}
+	}
+	return append(append(out, left...), right...)
+}
+
 func rowsError(errs []policy.RowError) error {
 	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Row < errs[j].Row })
 	return policy.RowsError(errs)
 }
 
-// written summarises what writeItems stored, for the audit log.
-type written struct {
+// prepared is a run of new items encoded for writing: built and sorted
+// outside the write transaction (Import prepares the next chunk while the
+// current one commits), stored by write.
+type prepared struct {
 	n           int
 	first, last string
+	keys, vals  [][]byte     // items, in serial order
+	entries     []batchEntry // batch index, in key order, one per key
 	batches     map[string]*batchDelta
+}
+
+type batchEntry struct {
+	batch string
+	key   []byte
+	flag  byte
 }
 
 type batchDelta struct{ members, carriers int }
 
-// summary names the batches written with their new members, for the audit log.
-func (w written) summary() string {
-	names := slices.Sorted(maps.Keys(w.batches))
-	var s strings.Builder
-	for i, b := range names {
-		if i == 10 {
-			fmt.Fprintf(&s, " and %d more", len(names)-10)
-			break
-		}
-		if i > 0 {
-			s.WriteString(", ")
-		}
-		fmt.Fprintf(&s, "%s (%d)", b, w.batches[b].members)
-	}
-	return s.String()
-}
-
-// writeItems stores n new items, filled in serial order by item(i, rec),
-// with their batch index entries, batch counts and the item counter. Keys
-// and values live in arenas: bbolt keeps them until the transaction ends.
-func writeItems(tx *bolt.Tx, n int, fill float64, item func(i int, rec *itemRec)) (written, error) {
-	items := tx.Bucket(bucketItems)
-	items.FillPercent = fill
+// prepare encodes n new items, produced in serial order by item(i, rec),
+// with their batch index entries. Keys and values live in arenas: bbolt
+// keeps them until the transaction ends.
+func prepare(n int, item func(i int, rec *itemRec)) *prepared {
 	var mem arena
-	type entry struct {
-		batch string
-		key   []byte
-		flag  byte
-	}
-	entries := make([]entry, 0, n+n/4)
-	w := written{n: n, batches: map[string]*batchDelta{}}
+	p := &prepared{n: n, keys: make([][]byte, n), vals: make([][]byte, n),
+		entries: make([]batchEntry, 0, n+n/4), batches: map[string]*batchDelta{}}
 	var rec itemRec
 	for i := range n {
 		item(i, &rec)
-		if i == 0 {
-			w.first = rec.Serial
-		}
-		w.last = rec.Serial
-		if err := items.Put(mem.bytes(rec.Serial), mem.item(&rec)); err != nil {
-			return w, err
-		}
-		entries = append(entries, entry{rec.Batch, mem.key(rec.Batch, rec.Serial), flagMember})
+		p.keys[i], p.vals[i] = mem.bytes(rec.Serial), mem.item(&rec)
+		p.entries = append(p.entries, batchEntry{rec.Batch, mem.key(rec.Batch, rec.Serial), flagMember})
 		for _, a := range rec.Accessories {
-			entries = append(entries, entry{a.Batch, mem.key(a.Batch, rec.Serial), flagCarrier})
+			p.entries = append(p.entries, batchEntry{a.Batch, mem.key(a.Batch, rec.Serial), flagCarrier})
 		}
 	}
-	slices.SortFunc(entries, func(a, b entry) int { return bytes.Compare(a.key, b.key) })
-	batches := tx.Bucket(bucketBatches)
-	batches.FillPercent = fill
-	var d *batchDelta // of batch db
-	db := ""
-	for i, e := range entries {
-		// The serials are new, so their entries are too; only a product
-		// carrying an accessory of its own batch has two (one key, both flags).
-		if i+1 < len(entries) && bytes.Equal(e.key, entries[i+1].key) {
-			entries[i+1].flag |= e.flag
+	if n > 0 {
+		p.first, p.last = string(p.keys[0]), string(p.keys[n-1])
+	}
+	slices.SortFunc(p.entries, func(a, b batchEntry) int { return bytes.Compare(a.key, b.key) })
+	// The serials are new, so their entries are too; only a product carrying
+	// an accessory of its own batch has two (one key: both flags).
+	merged := p.entries[:0]
+	for _, e := range p.entries {
+		if k := len(merged) - 1; k >= 0 && bytes.Equal(merged[k].key, e.key) {
+			merged[k].flag |= e.flag
 			continue
 		}
-		if err := batches.Put(e.key, []byte{e.flag}); err != nil {
-			return w, err
-		}
+		merged = append(merged, e)
+	}
+	p.entries = merged
+	var d *batchDelta // of batch db
+	db := ""
+	for _, e := range p.entries {
 		if d == nil || e.batch != db {
-			if d = w.batches[e.batch]; d == nil {
+			if d = p.batches[e.batch]; d == nil {
 				d = &batchDelta{}
-				w.batches[e.batch] = d
+				p.batches[e.batch] = d
 			}
 			db = e.batch
 		}
@@ -361,12 +391,49 @@ func writeItems(tx *bolt.Tx, n int, fill float64, item func(i int, rec *itemRec)
 			d.carriers++
 		}
 	}
-	for batch, d := range w.batches {
-		if err := addBatchCount(tx, batch, d.members, d.carriers); err != nil {
-			return w, err
+	return p
+}
+
+// write stores the prepared items (none of them registered yet), their
+// batch index entries, the batch counts and the item counter.
+func (p *prepared) write(tx *bolt.Tx, fill float64) error {
+	items := tx.Bucket(bucketItems)
+	items.FillPercent = fill
+	for i, k := range p.keys {
+		if err := items.Put(k, p.vals[i]); err != nil {
+			return err
 		}
 	}
-	return w, addCounter(tx, countItems, n)
+	batches := tx.Bucket(bucketBatches)
+	batches.FillPercent = fill
+	for _, e := range p.entries {
+		if err := batches.Put(e.key, []byte{e.flag}); err != nil {
+			return err
+		}
+	}
+	for batch, d := range p.batches {
+		if err := addBatchCount(tx, batch, d.members, d.carriers); err != nil {
+			return err
+		}
+	}
+	return addCounter(tx, countItems, p.n)
+}
+
+// summary names the batches written with their new members, for the audit log.
+func (p *prepared) summary() string {
+	names := slices.Sorted(maps.Keys(p.batches))
+	var s strings.Builder
+	for i, b := range names {
+		if i == 10 {
+			fmt.Fprintf(&s, " and %d more", len(names)-10)
+			break
+		}
+		if i > 0 {
+			s.WriteString(", ")
+		}
+		fmt.Fprintf(&s, "%s (%d)", b, p.batches[b].members)
+	}
+	return s.String()
 }
 
 // Register registers rows in one transaction: all or nothing. Rows are
@@ -396,10 +463,10 @@ func (db *DB) Register(a Actor, rows []Row) (RegisterResult, error) {
 	order := sortedOrder(rows, func(i int) bool { return checked[i] }, &g.errs)
 	var res RegisterResult
 	err := db.update(func(tx *bolt.Tx) error {
-		p := newProber(tx.Bucket(bucketItems))
+		probe := newProber(tx.Bucket(bucketItems))
 		var fresh []int32
 		for _, i := range order {
-			kind, err := g.resolve(tx, int(i)+1, &rows[i], p.get(rows[i].Serial))
+			kind, err := g.resolve(tx, int(i)+1, &rows[i], probe.get(rows[i].Serial))
 			if err != nil {
 				return err
 			}
@@ -417,12 +484,12 @@ func (db *DB) Register(a Actor, rows []Row) (RegisterResult, error) {
 		if len(fresh) == 0 {
 			return nil
 		}
-		w, err := writeItems(tx, len(fresh), bolt.DefaultFillPercent, func(j int, rec *itemRec) { g.build(&rows[fresh[j]], rec) })
-		if err != nil {
+		p := prepare(len(fresh), func(j int, rec *itemRec) { g.build(&rows[fresh[j]], rec) })
+		if err := p.write(tx, bolt.DefaultFillPercent); err != nil {
 			return err
 		}
-		return db.audit(tx, a, "items.register", w.summary(),
-			fmt.Sprintf("created %d, unchanged %d; serials %s … %s", res.Created, res.Unchanged, w.first, w.last), g.now)
+		return db.audit(tx, a, "items.register", p.summary(),
+			fmt.Sprintf("created %d, unchanged %d; serials %s … %s", res.Created, res.Unchanged, p.first, p.last), g.now)
 	})
 	if err != nil {
 		return RegisterResult{}, err

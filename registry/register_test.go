@@ -378,3 +378,45 @@ func TestProberFindsStoredSerialsInAscendingOrder(t *testing.T) {
 		return nil
 	}))
 }
+
+func TestSortOnTwoCoresSortsLargeSlices(t *testing.T) {
+	for _, n := range []int{0, 1, 1000, 1<<16 + 7} {
+		s := make([]int, n)
+		for i := range s {
+			s[i] = (i * 7919) % (n + 1)
+		}
+		got := sortOnTwoCores(slices.Clone(s), func(a, b int) int { return a - b })
+		slices.Sort(s)
+		if !slices.Equal(got, s) {
+			t.Fatalf("n=%d: not sorted", n)
+		}
+	}
+}
+
+func TestImportRecheckFindsSerialsRegisteredMeanwhile(t *testing.T) {
+	db := MustOpen(t)
+	seedModels(t, db)
+	rows := []Row{{Serial: "S1", SKU: "P1", Batch: "B1"}, {Serial: "S2", SKU: "P1", Batch: "B1"}, {Serial: "S3", SKU: "P1", Batch: "B1"}}
+	chunk := []int32{0, 1, 2}
+	check := func() ([]int32, bool, error) {
+		var left []int32
+		var changed bool
+		err := db.bolt.View(func(tx *bolt.Tx) error {
+			var err error
+			left, changed, err = recheck(tx, rows, chunk)
+			return err
+		})
+		return left, changed, err
+	}
+	if left, changed, err := check(); err != nil || changed || left != nil {
+		t.Fatalf("nothing registered: %v %v %v", left, changed, err)
+	}
+	register(t, db, "P1", "B1", "S2") // identical data, but produced on another date
+	_, _, err := check()
+	wantCode(t, err, policy.EConflict, "S2", "while the import ran")
+	rows[1].ProducedOn = date("2026-10-01")
+	left, changed, err := check()
+	if err != nil || !changed || !slices.Equal(left, []int32{0, 2}) {
+		t.Fatalf("recheck = %v %v %v; want rows 0 and 2 left", left, changed, err)
+	}
+}
