@@ -99,8 +99,8 @@ func rowError(errs []policy.RowError, n int, serial string, err error) ([]policy
 // dispatched under order that has no receipt yet, in serial order, all or
 // nothing: one courier confirmation starts a product with its separately
 // serialised accessories and adapters.
-// Errors: EInvalid for a malformed order (or with Rows when a serial's
-// receipt is refused); ENotFound when nothing was dispatched under the
+// Errors: EInvalid for a malformed order, a missing date or unknown
+// evidence (or with Rows when a serial's receipt is refused); ENotFound when nothing was dispatched under the
 // order; EConflict when every serial of the order already has a receipt;
 // key errors as Append; EUnavailable.
 func (db *DB) ReceiveOrder(w Write, order string, on policy.Date, ev policy.Evidence) (Outcome, error) {
@@ -110,6 +110,13 @@ func (db *DB) ReceiveOrder(w Write, order string, on policy.Date, ev policy.Evid
 	order, err := policy.Ident("order", order)
 	if err != nil {
 		return Outcome{}, err
+	}
+	// Checked once here rather than refused on every serial of the order.
+	if on.IsZero() {
+		return Outcome{}, policy.Errorf(policy.EInvalid, "on", "on (the date of receipt) is required")
+	}
+	if !ev.Valid() {
+		return Outcome{}, policy.Errorf(policy.EInvalid, "evidence", "evidence must be courier, invoice or customer, not %q", string(ev))
 	}
 	return db.writeEvents(w, false, func(tx *bolt.Tx, now time.Time) ([]Appended, auditLine, error) {
 		var serials []string

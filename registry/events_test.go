@@ -196,6 +196,10 @@ func TestReceiveOrder(t *testing.T) {
 	wantCode(t, err, policy.ENotFound, "O9")
 	_, err = db.ReceiveOrder(Write{Actor: desk}, "O 9", date("2026-11-18"), policy.Courier)
 	wantCode(t, err, policy.EInvalid, "order")
+	_, err = db.ReceiveOrder(Write{Actor: desk}, "O2", policy.Date{}, policy.Courier)
+	wantCode(t, err, policy.EInvalid, "on")
+	_, err = db.ReceiveOrder(Write{Actor: desk}, "O2", date("2026-11-18"), "pigeon")
+	wantCode(t, err, policy.EInvalid, "evidence")
 	// A receipt before the dispatch is refused for the whole order.
 	_, err = db.ReceiveOrder(Write{Actor: desk}, "O2", date("2026-11-10"), policy.Courier)
 	wantCode(t, err, policy.EInvalid)
