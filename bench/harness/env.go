@@ -214,8 +214,14 @@ func (e *env) publicServed(serial string) (bool, error) {
 func policyToday() policy.Date { return policy.Default().Today(time.Now()) }
 
 // openOffline opens a stopped server's file read-only (a shared lock, no
-// write of any kind), as the crash left it.
-func openOffline(db string) (*registry.DB, error) {
+// write of any kind), as the crash left it. bbolt panics on some damaged
+// files; that is reported as an error, not allowed to end the run.
+func openOffline(db string) (d *registry.DB, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			d, err = nil, fmt.Errorf("registry.Open panicked (the file is damaged): %v", p)
+		}
+	}()
 	return registry.Open(db, registry.Options{ReadOnly: true, Timeout: 5 * time.Second})
 }
 
