@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -184,7 +185,16 @@ func (b *tab) text() string {
 }
 
 func (b *tab) location() string { return b.eval(`location.pathname + location.search`) }
-func (b *tab) focused() string {
+
+// focusOn waits up to two seconds for the element with id to have the
+// focus (the script that moves it runs as the page loads) and returns the
+// id of the element that has it.
+func (b *tab) focusOn(id string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 2*time.Second)
+	defer cancel()
+	chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`document.activeElement && document.activeElement.id === `+strconv.Quote(id),
+		chromedp.WithPollingInterval(20*time.Millisecond)))
 	return b.eval(`document.activeElement ? document.activeElement.id : ''`)
 }
 
@@ -240,7 +250,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	if loc := b.location(); !strings.HasPrefix(loc, "/console/sign-in") {
 		t.Fatalf("a visitor without a session is at %s", loc)
 	}
-	if f := b.focused(); f != "key" {
+	if f := b.focusOn("key"); f != "key" {
 		t.Fatalf("focus on %q, want the key field", f)
 	}
 	b.shot("01-sign-in")
@@ -308,7 +318,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	if loc := b.location(); loc != "/console/desk" {
 		t.Fatalf("service home: %s", loc)
 	}
-	if f := b.focused(); f != "scan" {
+	if f := b.focusOn("scan"); f != "scan" {
 		t.Fatalf("focus on %q, want the scan field", f)
 	}
 	b.want("2 open cases, 1 overdue")
@@ -325,12 +335,12 @@ func TestConsoleInABrowser(t *testing.T) {
 	b.open("/console/desk")
 	b.submit("#scan", "SN0001")
 	b.want("SN0001", "IMASK Pro 智能口罩", "CB2411", "Bundled accessories")
-	if f := b.focused(); f != "scan" {
+	if f := b.focusOn("scan"); f != "scan" {
 		t.Fatalf("focus on %q on the item page, want the scan field", f)
 	}
 	// Esc brings the focus back to the scan field from anywhere.
 	b.do("focus a field, then Esc", chromedp.Focus(chromedp.CSS("#c-part")), chromedp.KeyEvent(kb.Escape))
-	if f := b.focused(); f != "scan" {
+	if f := b.focusOn("scan"); f != "scan" {
 		t.Fatalf("focus on %q after Esc", f)
 	}
 
@@ -352,7 +362,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	b.want("In warranty", "Return (refund)", "Replacement", "Free repair", "day 5 of 7")
 	b.do("the answer comes into view", chromedp.Poll[chromedp.Void](`document.getElementById('verdict').getBoundingClientRect().top < innerHeight`,
 		chromedp.WithPollingTimeout(3*time.Second)))
-	if f := b.focused(); f != "scan" {
+	if f := b.focusOn("scan"); f != "scan" {
 		t.Errorf("focus on %q with the entitlement answer, want the scan field", f)
 	}
 

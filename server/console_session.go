@@ -20,6 +20,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -296,7 +297,7 @@ func (s *Server) toSignIn(c echo.Context, why string) error {
 // site, never another host.
 func safeNext(next string) string {
 	u, err := url.Parse(next)
-	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !isConsole(u.Path) ||
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !isConsole(u.Path) || path.Clean(u.Path) != u.Path ||
 		strings.Contains(next, "//") || strings.ContainsAny(next, "\\\r\n") || strings.HasPrefix(u.Path, consolePrefix+"/sign-") {
 		return ""
 	}
@@ -326,10 +327,13 @@ func (s *Server) consoleSignInPage(c echo.Context) error {
 	return s.signInForm(c, http.StatusOK, signInBody{Next: next, Message: endedWords[c.QueryParam("ended")]})
 }
 
-// signInForm renders the sign-in page with a fresh form token tied to its
-// own cookie.
+// signInForm renders the sign-in page with a form token tied to its own
+// cookie (the one already set, so sign-in pages open in two tabs both work).
 func (s *Server) signInForm(c echo.Context, status int, b signInBody) error {
 	t := token()
+	if ck, err := c.Cookie(signInCookie); err == nil && wellFormed(ck.Value) && status == http.StatusOK {
+		t = ck.Value
+	}
 	c.SetCookie(s.cookie(signInCookie, t, signInTTL))
 	return s.render(c, status, "signin.html", page{Title: "Sign in", Body: b, CSRF: t})
 }

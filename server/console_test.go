@@ -378,6 +378,21 @@ func TestConsoleSignIn(t *testing.T) {
 	}
 }
 
+func TestConsoleSignInFromTwoTabs(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.get("/console/sign-in")
+	first := b.csrf
+	b.get("/console/sign-in") // a second tab
+	if b.csrf != first {
+		t.Fatal("a second sign-in page invalidated the first one's form")
+	}
+	p := b.post("/console/sign-in", url.Values{"key": {e.service}, "csrf": {first}})
+	if p.Status != http.StatusSeeOther {
+		t.Fatalf("sign-in from the first tab: %s", p)
+	}
+}
+
 func TestConsoleSignInGoesBackToThePageAskedFor(t *testing.T) {
 	e := newEnv(t)
 	e.seedModels()
@@ -429,6 +444,8 @@ func TestSafeNext(t *testing.T) {
 		{"/consolex", ""},
 		{"/console/sign-in", ""},
 		{"/console/sign-out", ""},
+		{"/console/../api/v1/keys", ""},
+		{"/console/./desk", ""},
 		{"javascript:alert(1)", ""},
 	} {
 		if got := safeNext(tc.next); got != tc.want {
