@@ -13,19 +13,7 @@ import (
 // default 100); count and carriers are the batch's totals; "next" is the cursor of the next page, null on the last.
 // Codes: 200; 400 (malformed batch, after or limit); 401; 403; 404.
 func (s *Server) getBatch(c echo.Context) error {
-	batch, err := identParam(c, "batch")
-	if err != nil {
-		return err
-	}
-	after, err := queryIdent(c, "after")
-	if err != nil {
-		return err
-	}
-	limit, err := queryLimit(c, registry.DefaultLimit, registry.MaxLimit)
-	if err != nil {
-		return err
-	}
-	p, err := s.db.Batch(batch, after, limit)
+	p, err := s.batchPage(c)
 	if err != nil {
 		return err
 	}
@@ -38,6 +26,25 @@ func (s *Server) getBatch(c echo.Context) error {
 		Next      *string  `json:"next"`
 	}{p.Batch, p.Count, p.Carriers, nonNil(p.Serials), nonNil(p.CarriedBy), nullable(p.Next)}
 	return c.JSON(http.StatusOK, out)
+}
+
+// batchPage reads the page of the batch in the path that ?after= and
+// ?limit= ask for. Errors: EInvalid (400) for a malformed batch, after or
+// limit; ENotFound.
+func (s *Server) batchPage(c echo.Context) (registry.BatchPage, error) {
+	batch, err := identParam(c, "batch")
+	if err != nil {
+		return registry.BatchPage{}, err
+	}
+	after, err := queryIdent(c, "after")
+	if err != nil {
+		return registry.BatchPage{}, err
+	}
+	limit, err := queryLimit(c, registry.DefaultLimit, registry.MaxLimit)
+	if err != nil {
+		return registry.BatchPage{}, err
+	}
+	return s.db.Batch(batch, after, limit)
 }
 
 // listBatches answers every batch with its member and carrier counts:

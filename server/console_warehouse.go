@@ -221,27 +221,16 @@ type batchBody struct {
 // dispatch form for the whole batch. ?after=SERIAL&limit=N as the API.
 // Codes: 200; 400; 404.
 func (s *Server) consoleBatch(c echo.Context) error {
-	batch, err := identParam(c, "batch")
+	p, err := s.batchPage(c)
 	if err != nil {
 		return err
 	}
-	after, err := queryIdent(c, "after")
-	if err != nil {
-		return err
-	}
-	limit, err := queryLimit(c, registry.DefaultLimit, registry.MaxLimit)
-	if err != nil {
-		return err
-	}
-	p, err := s.db.Batch(batch, after, limit)
-	if err != nil {
-		return err
-	}
+	batch := p.Batch
 	ranges, err := s.labelRanges(batch)
 	if err != nil {
 		return err
 	}
-	b := batchBody{Page: p, After: after, Ranges: ranges, Today: s.today(), Size: labels.DefaultSize.String(),
+	b := batchBody{Page: p, After: c.QueryParam("after"), Ranges: ranges, Today: s.today(), Size: labels.DefaultSize.String(),
 		Dispatch: dispatchForm{Batch: batch, On: s.today().String()}, Nonce: token()}
 	for _, z := range labels.Sizes() {
 		b.Sizes = append(b.Sizes, z.String())
