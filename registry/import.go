@@ -197,7 +197,7 @@ func (db *DB) Import(a Actor, r io.Reader, progress io.Writer) (RegisterResult, 
 	if err != nil {
 		return RegisterResult{}, err
 	}
-	g := db.newRegistration()
+	g := db.newRegistration(0) // rowModel sized once the rows are read
 	var rows []Row
 	var checked []bool
 	for {
@@ -223,6 +223,7 @@ func (db *DB) Import(a Actor, r io.Reader, progress io.Writer) (RegisterResult, 
 	if len(rows) == 0 {
 		return RegisterResult{}, policy.Errorf(policy.EInvalid, "csv", "the CSV has a header but no rows")
 	}
+	g.rowModel = make([]*policy.Model, len(rows))
 	order := sortedOrder(rows, func(i int) bool { return checked[i] }, &g.errs)
 	report("read and sorted %d rows", len(rows))
 
@@ -261,7 +262,7 @@ func (db *DB) Import(a Actor, r io.Reader, progress io.Writer) (RegisterResult, 
 		p    *prepared
 	}
 	build := func(idx []int32) *prepared {
-		return prepare(len(idx), func(j int, rec *itemRec) { g.build(&rows[idx[j]], rec) })
+		return prepare(len(idx), func(j int, rec *itemRec) { g.build(int(idx[j])+1, &rows[idx[j]], rec) })
 	}
 	jobs := make(chan job, 1)
 	stop := make(chan struct{})

@@ -55,18 +55,15 @@ type registration struct {
 	now    time.Time
 	today  policy.Date
 	models map[string]*policy.Model // nil value: no such model
-	// recent are the last models looked up: a bulk registration uses a few
-	// SKUs, and comparing short strings is cheaper than hashing them.
-	recent [4]struct {
-		sku string
-		m   *policy.Model
-	}
-	errs []policy.RowError
+	// rowModel[n-1] is the model of row n, set by resolve for build.
+	rowModel []*policy.Model
+	errs     []policy.RowError
 }
 
-func (db *DB) newRegistration() *registration {
+func (db *DB) newRegistration(rows int) *registration {
 	now := db.now()
-	return &registration{db: db, now: now, today: db.policy.Today(now), models: map[string]*policy.Model{}}
+	return &registration{db: db, now: now, today: db.policy.Today(now), models: map[string]*policy.Model{},
+		rowModel: make([]*policy.Model, rows)}
 }
 
 // check runs checkRow and the checks needing the clock.
@@ -87,7 +84,7 @@ func (g *registration) fail(n int, r *Row, code, field, format string, args ...a
 }
 
 func (g *registration) model(tx *bolt.Tx, sku string) (*policy.Model, error) {
-	if m, ok := g.cached(sku); ok {
+	if m, ok := g.models[sku]; ok {
 		return m, nil
 	}
 	mv, found, err := getModel(tx, sku)
@@ -100,21 +97,6 @@ func (g *registration) model(tx *bolt.Tx, sku string) (*policy.Model, error) {
 	}
 	g.models[sku] = m
 	return m, nil
-}
-
-// cached returns the model of sku if it was looked up before.
-func (g *registration) cached(sku string) (*policy.Model, bool) {
-	for i := range g.recent {
-		if g.recent[i].m != nil && g.recent[i].sku == sku {
-			return g.recent[i].m, true
-		}
-	}
-	m, ok := g.models[sku]
-	if ok && m != nil {
-		copy(g.recent[1:], g.recent[:len(g.recent)-1])
-		g.recent[0].sku, g.recent[0].m = sku, m
-	}
-	return m, ok
 }
 
 // Outcomes of resolving a row.
@@ -154,6 +136,7 @@ func (g *registration) resolve(tx *bolt.Tx, n int, r *Row, stored []byte) (int, 
 			return rowBad, nil
 		}
 	}
+	g.rowModel[n-1] = m
 	if stored == nil {
 		return rowNew, nil
 	}
@@ -169,16 +152,16 @@ func (g *registration) resolve(tx *bolt.Tx, n int, r *Row, stored []byte) (int, 
 	return rowBad, nil
 }
 
-// build fills rec with the item row r registers (resolve said it is new):
+// build fills rec with the item row n registers (resolve said it is new):
 // the model's kind and months, each bundled accessory's name, kind and months.
-func (g *registration) build(r *Row, rec *itemRec) {
-	m, _ := g.cached(r.SKU)
+func (g *registration) build(n int, r *Row, rec *itemRec) {
+	m := g.rowModel[n-1]
 	*rec = itemRec{Item: policy.Item{Serial: r.Serial, SKU: r.SKU, Kind: m.Kind, WarrantyMonths: g.months(m),
 		Batch: r.Batch, ProducedOn: r.ProducedOn, RegisteredAt: g.now.UTC()}, State: policy.Registered}
 	if len(r.Accessories) > 0 {
 		rec.Accessories = make([]policy.Accessory, len(r.Accessories))
 		for i, b := range r.Accessories {
-			am, _ := g.cached(b.SKU)
+			am := g.models[b.SKU]
 			rec.Accessories[i] = policy.Accessory{SKU: b.SKU, Batch: b.Batch, Name: am.Name, Kind: am.Kind, WarrantyMonths: g.months(am)}
 		}
 	}
@@ -454,7 +437,7 @@ func (db *DB) Register(a Actor, rows []Row) (RegisterResult, error) {
 		return RegisterResult{}, policy.Errorf(policy.EInvalid, "items", "no rows to register")
 	}
 	rows = slices.Clone(rows)
-	g := db.newRegistration()
+	g := db.newRegistration(len(rows))
 	checked := make([]bool, len(rows))
 	for i := range rows {
 		rows[i].Accessories = slices.Clone(rows[i].Accessories)
@@ -484,7 +467,7 @@ func (db *DB) Register(a Actor, rows []Row) (RegisterResult, error) {
 		if len(fresh) == 0 {
 			return nil
 		}
-		p := prepare(len(fresh), func(j int, rec *itemRec) { g.build(&rows[fresh[j]], rec) })
+		p := prepare(len(fresh), func(j int, rec *itemRec) { g.build(int(fresh[j])+1, &rows[fresh[j]], rec) })
 		if err := p.write(tx, bolt.DefaultFillPercent); err != nil {
 			return err
 		}
