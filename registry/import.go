@@ -228,22 +228,11 @@ func (db *DB) Import(a Actor, r io.Reader, progress io.Writer) (RegisterResult, 
 	report("read and sorted %d rows", len(rows))
 
 	var res RegisterResult
-	fresh := make([]int32, 0, len(order))
+	var fresh []int32
 	err = db.bolt.View(func(tx *bolt.Tx) error {
-		p := newProber(tx.Bucket(bucketItems))
-		for _, i := range order {
-			kind, err := g.resolve(tx, int(i)+1, &rows[i], p.get(rows[i].Serial))
-			if err != nil {
-				return err
-			}
-			switch kind {
-			case rowNew:
-				fresh = append(fresh, i)
-			case rowUnchanged:
-				res.Unchanged++
-			}
-		}
-		return nil
+		var err error
+		fresh, res.Unchanged, err = g.plan(tx, rows, order)
+		return err
 	})
 	if err != nil {
 		return RegisterResult{}, err

@@ -152,6 +152,26 @@ func (g *registration) resolve(tx *bolt.Tx, n int, r *Row, stored []byte) (int, 
 	return rowBad, nil
 }
 
+// plan resolves rows in order (serial order) against tx and returns the
+// new ones and the count of identical ones; bad rows go to g.errs.
+func (g *registration) plan(tx *bolt.Tx, rows []Row, order []int32) (fresh []int32, unchanged int, err error) {
+	fresh = make([]int32, 0, len(order))
+	probe := newProber(tx.Bucket(bucketItems))
+	for _, i := range order {
+		kind, err := g.resolve(tx, int(i)+1, &rows[i], probe.get(rows[i].Serial))
+		if err != nil {
+			return nil, 0, err
+		}
+		switch kind {
+		case rowNew:
+			fresh = append(fresh, i)
+		case rowUnchanged:
+			unchanged++
+		}
+	}
+	return fresh, unchanged, nil
+}
+
 // build fills rec with the item row n registers (resolve said it is new):
 // the model's kind and months, each bundled accessory's name, kind and months.
 func (g *registration) build(n int, r *Row, rec *itemRec) {
@@ -446,20 +466,11 @@ func (db *DB) Register(a Actor, rows []Row) (RegisterResult, error) {
 	order := sortedOrder(rows, func(i int) bool { return checked[i] }, &g.errs)
 	var res RegisterResult
 	err := db.update(func(tx *bolt.Tx) error {
-		probe := newProber(tx.Bucket(bucketItems))
-		var fresh []int32
-		for _, i := range order {
-			kind, err := g.resolve(tx, int(i)+1, &rows[i], probe.get(rows[i].Serial))
-			if err != nil {
-				return err
-			}
-			switch kind {
-			case rowNew:
-				fresh = append(fresh, i)
-			case rowUnchanged:
-				res.Unchanged++
-			}
+		fresh, unchanged, err := g.plan(tx, rows, order)
+		if err != nil {
+			return err
 		}
+		res.Unchanged = unchanged
 		if len(g.errs) > 0 {
 			return rowsError(g.errs)
 		}
