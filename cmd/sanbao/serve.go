@@ -67,6 +67,8 @@ type serveConfig struct {
 	readTimeout       time.Duration
 	writeTimeout      time.Duration
 	shutdownTimeout   time.Duration
+	publicRate        float64
+	publicBurst       int
 }
 
 func (m *Main) setupServe(f *flags) runFunc {
@@ -87,6 +89,8 @@ func (m *Main) setupServe(f *flags) runFunc {
 	readTimeout := f.Duration("read-timeout", defaultReadTimeout, "longest time to read a whole request, body included")
 	writeTimeout := f.Duration("write-timeout", defaultWriteTimeout, "longest time to write a response (streamed backups and label sheets included)")
 	shutdownTimeout := f.Duration("shutdown-timeout", defaultShutdownTimeout, "on SIGINT/SIGTERM, how long in-flight requests may take to finish")
+	publicRate := f.Float64("public-rate", server.DefaultPublicRate, "public coverage checks a second allowed per client address (IPv6: per /64); negative turns the limit off, for a proxy in front that limits")
+	publicBurst := f.Int("public-burst", server.DefaultPublicBurst, "public coverage checks one client address may make in a burst")
 
 	return func(ctx context.Context, _ []string, stdout, stderr io.Writer) error {
 		cfg := serveConfig{db: *db, trusted: trusted}
@@ -137,6 +141,13 @@ func (m *Main) setupServe(f *flags) runFunc {
 			}
 		}
 		cfg.readTimeout, cfg.writeTimeout, cfg.shutdownTimeout = *readTimeout, *writeTimeout, *shutdownTimeout
+		if *publicRate == 0 {
+			return f.errorf("public-rate", "0 would refuse every public check; give a positive rate, or a negative one to turn the limit off")
+		}
+		if *publicBurst < 1 {
+			return f.errorf("public-burst", "must be at least 1")
+		}
+		cfg.publicRate, cfg.publicBurst = *publicRate, *publicBurst
 		return m.serve(ctx, cfg)
 	}
 }
@@ -201,6 +212,8 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) (err error) {
 		TrustedProxies: cfg.trusted,
 		Logger:         log,
 		MetricsPublic:  false,
+		PublicRate:     cfg.publicRate,
+		PublicBurst:    cfg.publicBurst,
 		SecureCookies:  cfg.tls != nil || strings.HasPrefix(publicURL, "https://"),
 	})
 	if err != nil {

@@ -68,6 +68,9 @@ func TestServeRejectsBadConfigurationNamingTheFlag(t *testing.T) {
 		{"write timeout not positive", []string{"--write-timeout", "0s"}, []string{"--write-timeout"}},
 		{"shutdown timeout not a duration", []string{"--shutdown-timeout", "soon"}, []string{"-shutdown-timeout", "soon"}},
 		{"db empty", []string{"--db", ""}, []string{"--db"}},
+		{"public rate zero", []string{"--public-rate", "0"}, []string{"--public-rate", "negative"}},
+		{"public rate not a number", []string{"--public-rate", "fast"}, []string{"-public-rate", "fast"}},
+		{"public burst zero", []string{"--public-burst", "0"}, []string{"--public-burst", "at least 1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -131,6 +134,16 @@ func TestServeReadsItsFlagsFromTheEnvironment(t *testing.T) {
 	}
 	if !strings.Contains(srv.stderr.String(), `"msg":"listening on http://`) {
 		t.Errorf("SANBAO_LOG_FORMAT=json: log is not JSON:\n%s", srv.stderr)
+	}
+}
+
+func TestServePublicRateLimitFlagsReachTheServer(t *testing.T) {
+	srv := startServe(t, nil, "--addr", "127.0.0.1:0", "--db", tempDB(t), "--public-rate", "0.001", "--public-burst", "2")
+	check := srv.URL + "/api/v1/public/coverage?serial=S1&k=ABCDEFGH"
+	for i, want := range []int{http.StatusNotFound, http.StatusNotFound, http.StatusTooManyRequests} {
+		if status, body := call(t, http.MethodGet, check, "", nil); status != want {
+			t.Fatalf("public check %d: %d %s, want %d (burst 2)", i+1, status, body, want)
+		}
 	}
 }
 
