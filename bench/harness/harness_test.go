@@ -3,10 +3,13 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/sanbao/sanbao/registry"
 )
 
 // TestReliabilityCI runs the CI form of every campaign against the real
@@ -119,5 +122,46 @@ func TestVerifyReportsEveryBrokenPromise(t *testing.T) {
 				t.Errorf("got %d problems, want %d: %s", len(problems), tt.problems, fmt.Sprint(problems))
 			}
 		})
+	}
+}
+
+// TestRevertMetaGoesBackOneTransaction checks the harness's stand-in for
+// `bbolt surgery revert-meta-page` on a real file: after it, the file is
+// consistent and holds the state before the last transaction.
+func TestRevertMetaGoesBackOneTransaction(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.db")
+	db, err := registry.Open(path, registry.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"first", "second"} {
+		if _, _, err := db.CreateKey(registry.Actor{Name: "test"}, name, registry.RoleAdmin); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	older, newer, err := revertMeta(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if newer != older+1 {
+		t.Errorf("reverted txid %d to %d, want one transaction back", newer, older)
+	}
+	d, err := openOffline(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := d.Check(); err != nil {
+		t.Errorf("check after the revert: %v", err)
+	}
+	keys, err := d.Keys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 1 || keys[0].Name != "first" {
+		t.Errorf("keys after the revert: %+v, want only the first", keys)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/sanbao/sanbao/policy"
 )
@@ -30,8 +31,9 @@ type write struct {
 	idemKey string
 	token   string
 
-	acked bool     // a 2xx answer arrived
-	seqs  []uint64 // events: the seq of each row, from the answer
+	acked   bool      // a 2xx answer arrived
+	ackedAt time.Time // when
+	seqs    []uint64  // events: the seq of each row, from the answer
 }
 
 // registration builds a write registering serials.
@@ -128,7 +130,7 @@ func (w *write) acknowledge(body []byte) error {
 			w.seqs[i] = e.Event.Seq
 		}
 	}
-	w.acked = true
+	w.acked, w.ackedAt = true, time.Now()
 	return nil
 }
 

@@ -107,7 +107,7 @@ var campaigns = []campaign{
 	{"mixed", func(h *Harness) []*Result { return []*Result{timed(h.Mixed)} }},
 	{"crash", func(h *Harness) []*Result { return []*Result{timed(h.CrashServe), timed(h.CrashImport)} }},
 	{"disk", func(h *Harness) []*Result {
-		return []*Result{timed(h.DiskFull), timed(h.ReadOnlyAtStart), timed(h.ReadOnlyWhileServing)}
+		return []*Result{timed(h.DiskFull), timed(h.ReadOnlyAtStart), timed(h.ReadOnlyWhileServing), timed(h.DamagedFile)}
 	}},
 	{"hostile", func(h *Harness) []*Result { return []*Result{timed(h.Hostile)} }},
 }
