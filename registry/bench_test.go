@@ -50,7 +50,7 @@ func benchDB(b testing.TB, n int, opts ...func(*Options)) (*testDB, []string) {
 	return db, serials
 }
 
-// BenchmarkGet: random lookups of items with history, one reader.
+// BenchmarkGet: random lookups of items with a one-event history, one reader.
 func BenchmarkGet(b *testing.B) {
 	db, serials := benchDB(b, 200_000)
 	r := rand.New(rand.NewPCG(1, 2))
@@ -208,5 +208,55 @@ func BenchmarkBatchCarriersPage(b *testing.B) {
 			b.Fatalf("page %d carriers of %d, %v", len(p.CarriedBy), p.Carriers, err)
 		}
 		after = p.Next // walks the 10 pages round and round
+	}
+}
+
+// BenchmarkAuthenticate: one service key among a few, checked per request.
+func BenchmarkAuthenticate(b *testing.B) {
+	db := MustOpen(b)
+	var token string
+	for i, role := range []Role{RoleAdmin, RoleWarehouse, RoleService, RoleService} {
+		_, t, err := db.CreateKey(admin, fmt.Sprintf("key %d", i), role)
+		if err != nil {
+			b.Fatal(err)
+		}
+		token = t
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if k, err := db.Authenticate(token); err != nil || k.Role != RoleService {
+			b.Fatal(k, err)
+		}
+	}
+}
+
+// BenchmarkGetHistory: lookups of items with a service history of 9 events
+// (dispatch, receipt, a closed repair, an open case), one reader.
+func BenchmarkGetHistory(b *testing.B) {
+	db, serials := benchDB(b, 1000)
+	at := func(day, hour int) time.Time { return time.Date(2026, 11, day, hour, 0, 0, 0, time.UTC) }
+	for _, s := range serials {
+		for _, ev := range []policy.Event{
+			receive("2026-11-03"),
+			{Type: policy.EvIntake, At: at(5, 9), Center: "SH-01", Complaint: "no power", Contact: "138 0000 0000"},
+			{Type: policy.EvDiagnosed, At: at(5, 10), Finding: policy.QualityProblem, Part: "battery"},
+			{Type: policy.EvRepaired, At: at(5, 12), Parts: []string{"battery"}},
+			{Type: policy.EvShipped, At: at(5, 15), Tracking: "SF123456789"},
+			{Type: policy.EvIntake, At: at(18, 9), Center: "SH-02", Complaint: "fan noise"},
+			{Type: policy.EvDiagnosed, At: at(18, 10), Finding: policy.QualityProblem, Part: "fan", Note: "bearing worn"},
+			{Type: policy.EvPaused, At: at(18, 11), Reason: "waiting for the customer"},
+		} {
+			if _, err := db.Append(Write{Actor: desk}, s, ev); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	b.ReportAllocs()
+	for b.Loop() {
+		rec, err := db.Get(serials[r.IntN(len(serials))])
+		if err != nil || len(rec.History) != 9 {
+			b.Fatal(len(rec.History), err)
+		}
 	}
 }
