@@ -166,8 +166,33 @@ func ParseCSV(r io.Reader) ([]Row, error) {
 const importChunk = 250_000
 
 // importFill packs pages fuller than bbolt's 0.5: an import writes keys in
-// ascending order, so half-empty pages would only waste space.
-const importFill = 0.9
+// ascending order, so half-empty pages would only waste space. Items keep
+// a tenth free for the fields their history adds; the batch index only
+// gains keys, so its pages are packed full.
+const (
+	importFill      = 0.9
+	importIndexFill = 1.0
+)
+
+// rowList holds an import's rows in blocks: a slice of a million rows grown
+// by append would be copied again and again.
+type rowList struct {
+	blocks [][]Row
+	n      int
+}
+
+const rowBlock = 1 << 14
+
+func (l *rowList) add(r Row) {
+	if l.n%rowBlock == 0 {
+		l.blocks = append(l.blocks, make([]Row, 0, rowBlock))
+	}
+	b := &l.blocks[len(l.blocks)-1]
+	*b = append(*b, r)
+	l.n++
+}
+
+func (l *rowList) at(i int) *Row { return &l.blocks[i/rowBlock][i%rowBlock] }
 
 // Import registers the rows of a CSV stream (see ParseCSV), for the offline
 // `sanbao import`. The whole input is read and checked against the
@@ -197,8 +222,8 @@ func (db *DB) Import(a Actor, r io.Reader, progress io.Writer) (RegisterResult, 
 	if err != nil {
 		return RegisterResult{}, err
 	}
-	g := db.newRegistration(0) // rowModel sized once the rows are read
-	var rows []Row
+	g := db.newRegistration()
+	var rows rowList
 	var checked []bool
 	for {
 		row, n, rerr, err := d.next()
@@ -212,26 +237,26 @@ func (db *DB) Import(a Actor, r io.Reader, progress io.Writer) (RegisterResult, 
 		if !ok {
 			g.errs = append(g.errs, *rerr)
 		} else {
-			ok = g.check(n, &row)
+			ok = g.checkClock(n, &row)
 		}
-		rows = append(rows, row)
+		rows.add(row)
 		checked = append(checked, ok)
 		if n%500_000 == 0 {
 			report("read %d rows", n)
 		}
 	}
-	if len(rows) == 0 {
+	if rows.n == 0 {
 		return RegisterResult{}, policy.Errorf(policy.EInvalid, "csv", "the CSV has a header but no rows")
 	}
-	g.rowModel = make([]*policy.Model, len(rows))
-	order := sortedOrder(rows, func(i int) bool { return checked[i] }, &g.errs)
-	report("read and sorted %d rows", len(rows))
+	s := sortRows(rows.n, rows.at, func(i int) bool { return checked[i] }, &g.errs)
+	report("read and sorted %d rows", rows.n)
+	rows, checked = rowList{}, nil
 
 	var res RegisterResult
 	var fresh []int32
 	err = db.bolt.View(func(tx *bolt.Tx) error {
 		var err error
-		fresh, res.Unchanged, err = g.plan(tx, rows, order)
+		fresh, res.Unchanged, err = g.plan(tx, &s)
 		return err
 	})
 	if err != nil {
@@ -240,7 +265,6 @@ func (db *DB) Import(a Actor, r io.Reader, progress io.Writer) (RegisterResult, 
 	if len(g.errs) > 0 {
 		return RegisterResult{}, rowsError(g.errs)
 	}
-	checked, order = nil, nil
 	report("checked: %d new, %d already registered", len(fresh), res.Unchanged)
 
 	// Chunks are prepared (built, encoded, index entries sorted) on another
@@ -251,7 +275,7 @@ func (db *DB) Import(a Actor, r io.Reader, progress io.Writer) (RegisterResult, 
 		p    *prepared
 	}
 	build := func(idx []int32) *prepared {
-		return prepare(len(idx), func(j int, rec *itemRec) { g.build(int(idx[j])+1, &rows[idx[j]], rec) })
+		return prepare(len(idx), func(j int, rec *itemRec) { g.build(&s, int(idx[j]), rec) })
 	}
 	jobs := make(chan job, 1)
 	stop := make(chan struct{})
@@ -271,7 +295,7 @@ func (db *DB) Import(a Actor, r io.Reader, progress io.Writer) (RegisterResult, 
 		var created, unchanged int
 		err := db.update(func(tx *bolt.Tx) error {
 			// Registered since the check, by another writer of this process?
-			left, changed, err := recheck(tx, rows, j.rows)
+			left, changed, err := recheck(tx, s.rows, j.rows)
 			if err != nil {
 				return err
 			}
@@ -283,7 +307,7 @@ func (db *DB) Import(a Actor, r io.Reader, progress io.Writer) (RegisterResult, 
 			if created == 0 {
 				return nil
 			}
-			if err := p.write(tx, importFill); err != nil {
+			if err := p.write(tx, importFill, importIndexFill); err != nil {
 				return err
 			}
 			return db.audit(tx, a, "items.import", p.summary(), fmt.Sprintf("created %d; serials %s … %s", p.n, p.first, p.last), g.now)

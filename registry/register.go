@@ -1,10 +1,9 @@
 package registry
 
 import (
-	"bytes"
 	"cmp"
+	"encoding/binary"
 	"fmt"
-	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -55,23 +54,30 @@ type registration struct {
 	now    time.Time
 	today  policy.Date
 	models map[string]*policy.Model // nil value: no such model
-	// rowModel[n-1] is the model of row n, set by resolve for build.
+	// recent holds the models last looked up, so most rows skip hashing
+	// their SKU (a file holds runs of few models).
+	recent [4]*policy.Model
+	// rowModel[j] is the model of the sorted rows' j-th row, set by plan for build.
 	rowModel []*policy.Model
 	errs     []policy.RowError
 }
 
-func (db *DB) newRegistration(rows int) *registration {
+func (db *DB) newRegistration() *registration {
 	now := db.now()
-	return &registration{db: db, now: now, today: db.policy.Today(now), models: map[string]*policy.Model{},
-		rowModel: make([]*policy.Model, rows)}
+	return &registration{db: db, now: now, today: db.policy.Today(now), models: map[string]*policy.Model{}}
 }
 
-// check runs checkRow and the checks needing the clock.
+// check runs checkRow and checkClock.
 func (g *registration) check(n int, r *Row) bool {
 	if e := checkRow(n, r); e != nil {
 		g.errs = append(g.errs, *e)
 		return false
 	}
+	return g.checkClock(n, r)
+}
+
+// checkClock runs the checks of a row (already through checkRow) needing the clock.
+func (g *registration) checkClock(n int, r *Row) bool {
 	if p, t := r.ProducedOn, g.today; !p.IsZero() && (p.Year > t.Year || p.Year == t.Year && (p.Month > t.Month || p.Month == t.Month && p.Day > t.Day)) {
 		g.fail(n, r, policy.EInvalid, "produced_on", "produced_on %s is in the future", r.ProducedOn)
 		return false
@@ -84,18 +90,26 @@ func (g *registration) fail(n int, r *Row, code, field, format string, args ...a
 }
 
 func (g *registration) model(tx *bolt.Tx, sku string) (*policy.Model, error) {
-	if m, ok := g.models[sku]; ok {
-		return m, nil
+	for _, m := range g.recent {
+		if m != nil && m.SKU == sku {
+			return m, nil
+		}
 	}
-	mv, found, err := getModel(tx, sku)
-	if err != nil {
-		return nil, err
+	m, ok := g.models[sku]
+	if !ok {
+		mv, found, err := getModel(tx, sku)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			m = &mv
+		}
+		g.models[sku] = m
 	}
-	var m *policy.Model
-	if found {
-		m = &mv
+	if m != nil {
+		copy(g.recent[1:], g.recent[:])
+		g.recent[0] = m
 	}
-	g.models[sku] = m
 	return m, nil
 }
 
@@ -108,63 +122,67 @@ const (
 
 // resolve checks row n (already through check) against the models and the
 // item on record (stored, nil when none), and says whether the row is new,
-// identical to the registered item, or bad (the error is recorded).
-func (g *registration) resolve(tx *bolt.Tx, n int, r *Row, stored []byte) (int, error) {
+// identical to the registered item, or bad (the error is recorded); for a
+// row not bad, it returns the row's model.
+func (g *registration) resolve(tx *bolt.Tx, n int, r *Row, stored []byte) (int, *policy.Model, error) {
 	m, err := g.model(tx, r.SKU)
 	if err != nil {
-		return rowBad, err
+		return rowBad, nil, err
 	}
 	if m == nil {
 		g.fail(n, r, policy.EInvalid, "sku", "no model %s: create the model first", r.SKU)
-		return rowBad, nil
+		return rowBad, nil, nil
 	}
 	if len(r.Accessories) > 0 && m.Kind != policy.KindProduct {
 		g.fail(n, r, policy.EInvalid, "accessories", "only a product carries bundled accessories; %s is a %s model", m.SKU, m.Kind)
-		return rowBad, nil
+		return rowBad, nil, nil
 	}
 	for _, b := range r.Accessories {
 		am, err := g.model(tx, b.SKU)
 		if err != nil {
-			return rowBad, err
+			return rowBad, nil, err
 		}
 		if am == nil {
 			g.fail(n, r, policy.EInvalid, "accessories.sku", "no model %s (bundled accessory): create the model first", b.SKU)
-			return rowBad, nil
+			return rowBad, nil, nil
 		}
 		if !am.Kind.Bundleable() {
 			g.fail(n, r, policy.EInvalid, "accessories.sku", "bundled %s is a %s model; bundled accessories must be accessory or adapter models", b.SKU, am.Kind)
-			return rowBad, nil
+			return rowBad, nil, nil
 		}
 	}
-	g.rowModel[n-1] = m
 	if stored == nil {
-		return rowNew, nil
+		return rowNew, m, nil
 	}
 	old, err := decodeItem(r.Serial, stored)
 	if err != nil {
-		return rowBad, err
+		return rowBad, nil, err
 	}
 	if sameRegistration(old.Item, r) {
-		return rowUnchanged, nil
+		return rowUnchanged, m, nil
 	}
 	g.fail(n, r, policy.EConflict, "serial", "serial %s is already registered with other data (sku %s, batch %s%s)",
 		r.Serial, old.SKU, old.Batch, describeDiff(old.Item, r))
-	return rowBad, nil
+	return rowBad, nil, nil
 }
 
-// plan resolves rows in order (serial order) against tx and returns the
-// new ones and the count of identical ones; bad rows go to g.errs.
-func (g *registration) plan(tx *bolt.Tx, rows []Row, order []int32) (fresh []int32, unchanged int, err error) {
-	fresh = make([]int32, 0, len(order))
+// plan resolves the sorted rows against tx and returns the positions in
+// s.rows of the new ones and the count of identical ones; bad rows go to
+// g.errs.
+func (g *registration) plan(tx *bolt.Tx, s *sortedRows) (fresh []int32, unchanged int, err error) {
+	fresh = make([]int32, 0, len(s.rows))
+	g.rowModel = make([]*policy.Model, len(s.rows))
 	probe := newProber(tx.Bucket(bucketItems))
-	for _, i := range order {
-		kind, err := g.resolve(tx, int(i)+1, &rows[i], probe.get(rows[i].Serial))
+	for j := range s.rows {
+		r := &s.rows[j]
+		kind, m, err := g.resolve(tx, int(s.nums[j]), r, probe.get(r.Serial))
 		if err != nil {
 			return nil, 0, err
 		}
+		g.rowModel[j] = m
 		switch kind {
 		case rowNew:
-			fresh = append(fresh, i)
+			fresh = append(fresh, int32(j))
 		case rowUnchanged:
 			unchanged++
 		}
@@ -172,19 +190,20 @@ func (g *registration) plan(tx *bolt.Tx, rows []Row, order []int32) (fresh []int
 	return fresh, unchanged, nil
 }
 
-// build fills rec with the item row n registers (resolve said it is new):
-// the model's kind and months, each bundled accessory's name, kind and months.
-func (g *registration) build(n int, r *Row, rec *itemRec) {
-	m := g.rowModel[n-1]
+// build fills rec with the item the sorted rows' j-th row registers (plan
+// said it is new): the model's kind and months, each bundled accessory's
+// name, kind and months. rec's accessory slice is reused: rec is encoded
+// before the next build.
+func (g *registration) build(s *sortedRows, j int, rec *itemRec) {
+	r, m := &s.rows[j], g.rowModel[j]
+	acc := rec.Accessories[:0]
 	*rec = itemRec{Item: policy.Item{Serial: r.Serial, SKU: r.SKU, Kind: m.Kind, WarrantyMonths: g.months(m),
 		Batch: r.Batch, ProducedOn: r.ProducedOn, RegisteredAt: g.now.UTC()}, State: policy.Registered}
-	if len(r.Accessories) > 0 {
-		rec.Accessories = make([]policy.Accessory, len(r.Accessories))
-		for i, b := range r.Accessories {
-			am := g.models[b.SKU]
-			rec.Accessories[i] = policy.Accessory{SKU: b.SKU, Batch: b.Batch, Name: am.Name, Kind: am.Kind, WarrantyMonths: g.months(am)}
-		}
+	for _, b := range r.Accessories {
+		am := g.models[b.SKU]
+		acc = append(acc, policy.Accessory{SKU: b.SKU, Batch: b.Batch, Name: am.Name, Kind: am.Kind, WarrantyMonths: g.months(am)})
 	}
+	rec.Accessories = acc
 }
 
 // prober finds stored items for serials asked in ascending order. It walks
@@ -263,37 +282,79 @@ func orNone(s string) string {
 	return s
 }
 
-// sortedOrder returns the indexes of rows in serial order and records a row
-// error for each repeated serial (the first occurrence stays valid).
-func sortedOrder(rows []Row, ok func(i int) bool, errs *[]policy.RowError) []int32 {
-	// Sorting (serial, index) pairs keeps the compared strings' headers in
-	// the sorted slice: a sort through indexes into rows is twice as slow.
+// sortedRows are the rows of a request that passed their checks, in serial
+// order, repeated serials dropped. Every pass after the sort (plan, build,
+// recheck) walks them in this order, so they are gathered into it once
+// rather than reached through an index into the request's order, which
+// costs a cache miss per row and per pass on a million rows.
+type sortedRows struct {
+	rows []Row
+	nums []int32 // nums[j] is the 1-based row number of rows[j] in the request
+}
+
+// sortRows returns the rows at(0) … at(n-1) for which ok holds in serial
+// order and records a row error for each repeated serial (the first
+// occurrence stays valid).
+func sortRows(n int, at func(i int) *Row, ok func(i int) bool, errs *[]policy.RowError) sortedRows {
+	// The sorted keys carry 16 bytes of the serial past the prefix all
+	// serials share, as two integers: most comparisons then read neither
+	// the rows nor the strings (scattered over the heap), and fall back to
+	// the whole serials only on a tie.
+	common := -1
+	var first string
+	for i := range n {
+		if !ok(i) {
+			continue
+		}
+		s := at(i).Serial
+		if common < 0 {
+			first, common = s, len(s)
+			continue
+		}
+		common = min(common, len(s))
+		for k := 0; k < common; k++ {
+			if s[k] != first[k] {
+				common = k
+				break
+			}
+		}
+	}
 	type key struct {
-		serial string
+		hi, lo uint64
 		i      int32
 	}
-	keys := make([]key, 0, len(rows))
-	for i := range rows {
+	keys := make([]key, 0, n)
+	for i := range n {
 		if ok(i) {
-			keys = append(keys, key{rows[i].Serial, int32(i)})
+			var b [16]byte
+			copy(b[:], at(i).Serial[common:])
+			keys = append(keys, key{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), int32(i)})
 		}
 	}
 	keys = sortOnTwoCores(keys, func(a, b key) int {
-		if c := strings.Compare(a.serial, b.serial); c != 0 {
+		if a.hi != b.hi {
+			return cmp.Compare(a.hi, b.hi)
+		}
+		if a.lo != b.lo {
+			return cmp.Compare(a.lo, b.lo)
+		}
+		if c := strings.Compare(at(int(a.i)).Serial, at(int(b.i)).Serial); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.i, b.i)
 	})
-	order := make([]int32, 0, len(keys))
+	s := sortedRows{rows: make([]Row, 0, len(keys)), nums: make([]int32, 0, len(keys))}
 	for j, k := range keys {
-		if j > 0 && k.serial == keys[j-1].serial {
-			*errs = append(*errs, policy.RowError{Row: int(k.i) + 1, Serial: k.serial, Code: policy.EInvalid, Field: "serial",
-				Message: fmt.Sprintf("serial %s is also on row %d of this request", k.serial, order[len(order)-1]+1)})
+		r := at(int(k.i))
+		if j > 0 && k.hi == keys[j-1].hi && k.lo == keys[j-1].lo && r.Serial == s.rows[len(s.rows)-1].Serial {
+			*errs = append(*errs, policy.RowError{Row: int(k.i) + 1, Serial: r.Serial, Code: policy.EInvalid, Field: "serial",
+				Message: fmt.Sprintf("serial %s is also on row %d of this request", r.Serial, s.nums[len(s.nums)-1])})
 			continue
 		}
-		order = append(order, k.i)
+		s.rows = append(s.rows, *r)
+		s.nums = append(s.nums, k.i+1)
 	}
-	return order
+	return s
 }
 
 // sortOnTwoCores sorts s by cmp (a strict order), halves in parallel and
@@ -334,72 +395,85 @@ type prepared struct {
 	n           int
 	first, last string
 	keys, vals  [][]byte     // items, in serial order
-	entries     []batchEntry // batch index, in key order, one per key
-	batches     map[string]*batchDelta
+	batches     []batchIndex // in batch order
 }
 
-type batchEntry struct {
-	batch string
-	key   []byte
-	flag  byte
+// batchIndex is a batch's new entries in the batches index: keys
+// batch ‖ 0x00 ‖ serial in serial order, with their flags.
+type batchIndex struct {
+	batch             string
+	keys              [][]byte
+	flags             []byte
+	members, carriers int
 }
-
-type batchDelta struct{ members, carriers int }
 
 // prepare encodes n new items, produced in serial order by item(i, rec),
 // with their batch index entries. Keys and values live in arenas: bbolt
 // keeps them until the transaction ends.
 func prepare(n int, item func(i int, rec *itemRec)) *prepared {
 	var mem arena
-	p := &prepared{n: n, keys: make([][]byte, n), vals: make([][]byte, n),
-		entries: make([]batchEntry, 0, n+n/4), batches: map[string]*batchDelta{}}
 	var rec itemRec
+	p := &prepared{n: n, keys: make([][]byte, n), vals: make([][]byte, n)}
+	// The index entries are grouped by batch as they come, each group in
+	// serial order: sorting the groups by name then gives key order
+	// (identifiers hold no 0x00), where sorting a million keys would cost
+	// more than writing them.
+	groups, cur := map[string]int{}, -1
+	index := func(batch string, flag byte) []byte {
+		if cur < 0 || p.batches[cur].batch != batch {
+			var ok bool
+			if cur, ok = groups[batch]; !ok {
+				cur = len(p.batches)
+				groups[batch] = cur
+				p.batches = append(p.batches, batchIndex{batch: batch})
+			}
+		}
+		b := &p.batches[cur]
+		// Only the group's last entry can be this item's: a product
+		// carrying an accessory of its own batch (or two accessories of one
+		// batch) has one key, the flags or'ed.
+		k := len(b.keys) - 1
+		if k >= 0 && string(b.keys[k][len(batch)+1:]) == rec.Serial {
+			if b.flags[k]&flag != 0 {
+				return b.keys[k]
+			}
+			b.flags[k] |= flag
+		} else {
+			k++
+			b.keys = append(b.keys, mem.key(batch, rec.Serial))
+			b.flags = append(b.flags, flag)
+		}
+		if flag == flagMember {
+			b.members++
+		} else {
+			b.carriers++
+		}
+		return b.keys[k]
+	}
 	for i := range n {
 		item(i, &rec)
-		p.keys[i], p.vals[i] = mem.bytes(rec.Serial), mem.item(&rec)
-		p.entries = append(p.entries, batchEntry{rec.Batch, mem.key(rec.Batch, rec.Serial), flagMember})
+		member := index(rec.Batch, flagMember)
+		p.keys[i], p.vals[i] = member[len(rec.Batch)+1:], mem.item(&rec)
 		for _, a := range rec.Accessories {
-			p.entries = append(p.entries, batchEntry{a.Batch, mem.key(a.Batch, rec.Serial), flagCarrier})
+			index(a.Batch, flagCarrier)
 		}
 	}
 	if n > 0 {
 		p.first, p.last = string(p.keys[0]), string(p.keys[n-1])
 	}
-	slices.SortFunc(p.entries, func(a, b batchEntry) int { return bytes.Compare(a.key, b.key) })
-	// The serials are new, so their entries are too; only a product carrying
-	// an accessory of its own batch has two (one key: both flags).
-	merged := p.entries[:0]
-	for _, e := range p.entries {
-		if k := len(merged) - 1; k >= 0 && bytes.Equal(merged[k].key, e.key) {
-			merged[k].flag |= e.flag
-			continue
-		}
-		merged = append(merged, e)
-	}
-	p.entries = merged
-	var d *batchDelta // of batch db
-	db := ""
-	for _, e := range p.entries {
-		if d == nil || e.batch != db {
-			if d = p.batches[e.batch]; d == nil {
-				d = &batchDelta{}
-				p.batches[e.batch] = d
-			}
-			db = e.batch
-		}
-		if e.flag&flagMember != 0 {
-			d.members++
-		}
-		if e.flag&flagCarrier != 0 {
-			d.carriers++
-		}
-	}
+	slices.SortFunc(p.batches, func(a, b batchIndex) int { return strings.Compare(a.batch, b.batch) })
 	return p
 }
 
+// flagValues holds the index values: bbolt keeps each value Put until the
+// transaction ends, and these are never written to.
+var flagValues = [4]byte{0, 1, 2, 3}
+
 // write stores the prepared items (none of them registered yet), their
-// batch index entries, the batch counts and the item counter.
-func (p *prepared) write(tx *bolt.Tx, fill float64) error {
+// batch index entries, the batch counts and the item counter. Pages are
+// filled to fill; the index only ever gains keys, so its pages are filled
+// to at least that.
+func (p *prepared) write(tx *bolt.Tx, fill, indexFill float64) error {
 	items := tx.Bucket(bucketItems)
 	items.FillPercent = fill
 	for i, k := range p.keys {
@@ -408,14 +482,17 @@ func (p *prepared) write(tx *bolt.Tx, fill float64) error {
 		}
 	}
 	batches := tx.Bucket(bucketBatches)
-	batches.FillPercent = fill
-	for _, e := range p.entries {
-		if err := batches.Put(e.key, []byte{e.flag}); err != nil {
-			return err
+	batches.FillPercent = indexFill
+	for _, b := range p.batches {
+		for i, k := range b.keys {
+			f := b.flags[i]
+			if err := batches.Put(k, flagValues[f:f+1:f+1]); err != nil {
+				return err
+			}
 		}
 	}
-	for batch, d := range p.batches {
-		if err := addBatchCount(tx, batch, d.members, d.carriers); err != nil {
+	for _, b := range p.batches {
+		if err := addBatchCount(tx, b.batch, b.members, b.carriers); err != nil {
 			return err
 		}
 	}
@@ -424,17 +501,16 @@ func (p *prepared) write(tx *bolt.Tx, fill float64) error {
 
 // summary names the batches written with their new members, for the audit log.
 func (p *prepared) summary() string {
-	names := slices.Sorted(maps.Keys(p.batches))
 	var s strings.Builder
-	for i, b := range names {
+	for i, b := range p.batches {
 		if i == 10 {
-			fmt.Fprintf(&s, " and %d more", len(names)-10)
+			fmt.Fprintf(&s, " and %d more", len(p.batches)-10)
 			break
 		}
 		if i > 0 {
 			s.WriteString(", ")
 		}
-		fmt.Fprintf(&s, "%s (%d)", b, p.batches[b].members)
+		fmt.Fprintf(&s, "%s (%d)", b.batch, b.members)
 	}
 	return s.String()
 }
@@ -457,16 +533,16 @@ func (db *DB) Register(a Actor, rows []Row) (RegisterResult, error) {
 		return RegisterResult{}, policy.Errorf(policy.EInvalid, "items", "no rows to register")
 	}
 	rows = slices.Clone(rows)
-	g := db.newRegistration(len(rows))
+	g := db.newRegistration()
 	checked := make([]bool, len(rows))
 	for i := range rows {
 		rows[i].Accessories = slices.Clone(rows[i].Accessories)
 		checked[i] = g.check(i+1, &rows[i])
 	}
-	order := sortedOrder(rows, func(i int) bool { return checked[i] }, &g.errs)
+	s := sortRows(len(rows), func(i int) *Row { return &rows[i] }, func(i int) bool { return checked[i] }, &g.errs)
 	var res RegisterResult
 	err := db.update(func(tx *bolt.Tx) error {
-		fresh, unchanged, err := g.plan(tx, rows, order)
+		fresh, unchanged, err := g.plan(tx, &s)
 		if err != nil {
 			return err
 		}
@@ -478,8 +554,8 @@ func (db *DB) Register(a Actor, rows []Row) (RegisterResult, error) {
 		if len(fresh) == 0 {
 			return nil
 		}
-		p := prepare(len(fresh), func(j int, rec *itemRec) { g.build(int(fresh[j])+1, &rows[fresh[j]], rec) })
-		if err := p.write(tx, bolt.DefaultFillPercent); err != nil {
+		p := prepare(len(fresh), func(j int, rec *itemRec) { g.build(&s, int(fresh[j]), rec) })
+		if err := p.write(tx, bolt.DefaultFillPercent, bolt.DefaultFillPercent); err != nil {
 			return err
 		}
 		return db.audit(tx, a, "items.register", p.summary(),

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -418,5 +419,84 @@ func TestImportRecheckFindsSerialsRegisteredMeanwhile(t *testing.T) {
 	left, changed, err := check()
 	if err != nil || !changed || !slices.Equal(left, []int32{0, 2}) {
 		t.Fatalf("recheck = %v %v %v; want rows 0 and 2 left", left, changed, err)
+	}
+}
+
+func TestSortRowsOrdersBySerialAndFlagsRepeats(t *testing.T) {
+	long := strings.Repeat("X", 20) // ties in the 16 bytes the sort keys carry
+	tests := []struct {
+		name    string
+		serials []string
+		bad     []int // rows failing their checks: left out
+		want    []string
+		repeats []int // rows reported as repeats
+	}{
+		{"shared prefix, lengths differ", []string{"SN10", "SN1", "SN09", "SN100", "SN2"}, nil, []string{"SN09", "SN1", "SN10", "SN100", "SN2"}, nil},
+		{"serials alike in their first 16 bytes after the shared prefix", []string{"A" + long + "9", "A" + long + "10", "A" + long, "B"},
+			nil, []string{"A" + long, "A" + long + "10", "A" + long + "9", "B"}, nil},
+		{"a repeat keeps the first row", []string{"S2", "S1", "S2", "S3", "S2"}, nil, []string{"S1", "S2", "S3"}, []int{3, 5}},
+		{"long repeats", []string{long + "Z", long + "Y", long + "Z"}, nil, []string{long + "Y", long + "Z"}, []int{3}},
+		{"rows failing their checks are left out", []string{"S2", "S1", "S1"}, []int{2}, []string{"S1", "S2"}, nil},
+		{"one row", []string{"S1"}, nil, []string{"S1"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rows := make([]Row, len(tt.serials))
+			for i, s := range tt.serials {
+				rows[i] = Row{Serial: s}
+			}
+			var errs []policy.RowError
+			s := sortRows(len(rows), func(i int) *Row { return &rows[i] }, func(i int) bool { return !slices.Contains(tt.bad, i+1) }, &errs)
+			var got []string
+			for j, r := range s.rows {
+				got = append(got, r.Serial)
+				if tt.serials[s.nums[j]-1] != r.Serial {
+					t.Fatalf("row %d is %s, not %s", s.nums[j], tt.serials[s.nums[j]-1], r.Serial)
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("sorted %q; want %q", got, tt.want)
+			}
+			var repeats []int
+			for _, e := range errs {
+				repeats = append(repeats, e.Row)
+			}
+			if slices.Sort(repeats); !slices.Equal(repeats, tt.repeats) {
+				t.Fatalf("repeats on rows %v; want %v", repeats, tt.repeats)
+			}
+		})
+	}
+}
+
+func TestRegisterIndexesEveryBatchOnce(t *testing.T) {
+	db := MustOpen(t)
+	seedModels(t, db)
+	// Batches interleaved in serial order; products carrying accessories of
+	// their own batch, of another, and two of one batch.
+	rows := []Row{
+		{Serial: "S5", SKU: "P1", Batch: "B2"},
+		{Serial: "S1", SKU: "P1", Batch: "B1", Accessories: []Bundle{{SKU: "CHG", Batch: "B1"}}},
+		{Serial: "S2", SKU: "P24", Batch: "B2", Accessories: []Bundle{{SKU: "CHG", Batch: "C1"}, {SKU: "ADP", Batch: "C1"}}},
+		{Serial: "S3", SKU: "P1", Batch: "B1"},
+		{Serial: "S4", SKU: "P1", Batch: "B10", Accessories: []Bundle{{SKU: "CHG", Batch: "B1"}, {SKU: "ADP", Batch: "B2"}}},
+		{Serial: "S0", SKU: "CHG", Batch: "B1"},
+	}
+	_, err := db.Register(admin, rows)
+	must(t, err)
+	want := []string{"B1 S0 1", "B1 S1 3", "B1 S3 1", "B1 S4 2", "B10 S4 1", "B2 S2 1", "B2 S4 2", "B2 S5 1", "C1 S2 2"}
+	var got []string
+	must(t, db.bolt.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketBatches).ForEach(func(k, v []byte) error {
+			batch, serial, _ := bytes.Cut(k, []byte{0})
+			got = append(got, fmt.Sprintf("%s %s %d", batch, serial, v[0]))
+			return nil
+		})
+	}))
+	if !slices.Equal(got, want) {
+		t.Fatalf("batch index %q; want %q", got, want)
+	}
+	wantCounts := []BatchCount{{Batch: "B1", Count: 3, Carriers: 2}, {Batch: "B10", Count: 1}, {Batch: "B2", Count: 2, Carriers: 1}, {Batch: "C1", Carriers: 1}}
+	if bs, _ := db.Batches(); !slices.Equal(bs, wantCounts) {
+		t.Fatalf("Batches() = %+v; want %+v", bs, wantCounts)
 	}
 }
