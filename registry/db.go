@@ -93,6 +93,7 @@ type DB struct {
 	writers atomic.Int32
 
 	scans *scanBuffer
+	keys  keyCache // every API key, for Authenticate
 
 	closeOnce sync.Once
 	closeErr  error
@@ -142,6 +143,10 @@ func Open(path string, o Options) (*DB, error) {
 	db.secrets = [][]byte{secret}
 	if len(o.PreviousSecret) > 0 {
 		db.secrets = append(db.secrets, bytes.Clone(o.PreviousSecret))
+	}
+	if err := db.bolt.View(db.keys.load); err != nil {
+		bdb.Close()
+		return nil, err
 	}
 	db.scans = newScanBuffer(db)
 	return db, nil

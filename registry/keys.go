@@ -71,6 +71,7 @@ func (db *DB) CreateKey(a Actor, name string, role Role) (Key, string, error) {
 		if err := b.Put([]byte(id), v); err != nil {
 			return err
 		}
+		db.keys.putOnCommit(tx, id, rec)
 		return db.audit(tx, a, "key.create", id, string(role)+" key "+name, now)
 	})
 	if err != nil {
@@ -138,6 +139,7 @@ func (db *DB) RevokeKey(a Actor, id string) error {
 		if err := b.Put([]byte(id), v); err != nil {
 			return err
 		}
+		db.keys.putOnCommit(tx, id, r)
 		return db.audit(tx, a, "key.revoke", id, string(r.Role)+" key "+r.Name, now)
 	})
 }
@@ -168,7 +170,8 @@ func (db *DB) KeyByID(id string) (Key, error) {
 var dummyHash = make([]byte, sha256.Size)
 
 // Authenticate returns the key of a token "<id>.<secret>", comparing the
-// secret's SHA-256 in constant time. Errors: EUnauthorized for a malformed
+// secret's SHA-256 in constant time. It reads the in-memory copy of the
+// keys (keycache.go), not the file. Errors: EUnauthorized for a malformed
 // token, an unknown id, a wrong secret or a revoked key.
 func (db *DB) Authenticate(token string) (Key, error) {
 	id, secret, ok := strings.Cut(strings.TrimSpace(token), ".")
@@ -176,28 +179,19 @@ func (db *DB) Authenticate(token string) (Key, error) {
 		return Key{}, policy.Errorf(policy.EUnauthorized, "", "malformed API key: expected <id>.<secret>")
 	}
 	sum := sha256.Sum256([]byte(secret))
-	var rec keyRec
-	found := false
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketKeys).Get([]byte(id))
-		if v == nil {
-			return nil
-		}
-		found = true
-		return decodeJSON("key "+id, v, &rec)
-	})
-	if err != nil {
-		return Key{}, err
+	k := db.keys.get(id)
+	if k != nil && k.err != nil {
+		return Key{}, k.err
 	}
 	want := dummyHash
-	if found {
-		want = rec.Hash
+	if k != nil {
+		want = k.hash
 	}
-	if subtle.ConstantTimeCompare(sum[:], want) != 1 || !found {
+	if subtle.ConstantTimeCompare(sum[:], want) != 1 || k == nil {
 		return Key{}, policy.Errorf(policy.EUnauthorized, "", "invalid API key")
 	}
-	if !rec.Revoked.IsZero() {
+	if !k.key.Revoked.IsZero() {
 		return Key{}, policy.Errorf(policy.EUnauthorized, "", "API key %s was revoked", id)
 	}
-	return rec.key(id), nil
+	return k.key, nil
 }
