@@ -14,7 +14,7 @@ import (
 // misreading it.
 const (
 	itemV1  = 1 // binary, see itemRec.append
-	jsonV1  = 1 // version byte + JSON (models, events, keys, audit)
+	jsonV1  = 1 // version byte + JSON (models, keys, audit; events before eventV2)
 	scansV1 = 1
 	idemV1  = 1
 )
@@ -101,14 +101,14 @@ func (r *itemRec) append(b []byte) []byte {
 	return b
 }
 
-// decodeItem reads a stored item; serial is its key. Strings are copied,
-// so the result outlives the transaction.
+// decodeItem reads a stored item; serial is its key. Its strings share one
+// copy of v, so the result outlives the transaction.
 func decodeItem(serial string, v []byte) (itemRec, error) {
 	if len(v) < 2 || v[0] != itemV1 {
 		return itemRec{}, fmt.Errorf("item %s: unknown record version", serial)
 	}
 	sections := v[1]
-	d := decoder{b: v[2:]}
+	d := decoder{b: v[2:], whole: string(v)}
 	var r itemRec
 	r.Serial = serial
 	r.SKU = d.str()
@@ -232,6 +232,10 @@ func errUnknownVersion(what string) error { return fmt.Errorf("%s: unknown recor
 type decoder struct {
 	b   []byte
 	err error
+	// whole, when set, is the record b is the rest of, as one string: str
+	// returns pieces of it rather than a copy each (one allocation per
+	// record instead of one per field).
+	whole string
 }
 
 func (d *decoder) uvarint() uint64 {
@@ -256,7 +260,13 @@ func (d *decoder) str() string {
 		d.err = errShort
 		return ""
 	}
-	s := string(d.b[:n])
+	var s string
+	if d.whole != "" {
+		at := len(d.whole) - len(d.b)
+		s = d.whole[at : at+int(n)]
+	} else {
+		s = string(d.b[:n])
+	}
 	d.b = d.b[n:]
 	return s
 }

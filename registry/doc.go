@@ -25,7 +25,9 @@
 //	                                                  registered_at), the replacement link, and the
 //	                                                  fields derived from the history (state, dates,
 //	                                                  order, evidence, superseded_by, last seq, open case)
-//	events       serial 0x00 big-endian seq           1 + JSON policy.Event (append-only)
+//	events       serial 0x00 big-endian seq           2 + binary policy.Event (field mask, then the
+//	                                                  fields that are set), or 1 + JSON as written
+//	                                                  before (append-only; both are read)
 //	batches      batch 0x00 serial                    flags: 1 member of the batch, 2 carries a bundled
 //	                                                  accessory of it (entries are never removed)
 //	batchcounts  batch                                uvarint members, uvarint carriers

@@ -314,7 +314,7 @@ func (db *DB) appendTx(tx *bolt.Tx, a Actor, serial string, ev policy.Event, now
 	if err != nil {
 		return Appended{}, err
 	}
-	hist, err := history(tx, serial)
+	hist, err := history(tx, serial, rec.Seq)
 	if err != nil {
 		return Appended{}, err
 	}
@@ -324,7 +324,7 @@ func (db *DB) appendTx(tx *bolt.Tx, a Actor, serial string, ev policy.Event, now
 	if ev.Type == policy.EvReplaced {
 		if ns, err := policy.Ident("new_serial", ev.NewSerial); err == nil {
 			if r, err := getItem(tx, ns); err == nil {
-				if replHist, err = history(tx, ns); err != nil {
+				if replHist, err = history(tx, ns, r.Seq); err != nil {
 					return Appended{}, err
 				}
 				repl = &r
@@ -343,11 +343,7 @@ func (db *DB) appendTx(tx *bolt.Tx, a Actor, serial string, ev policy.Event, now
 	}
 	nev.Seq = rec.Seq + 1
 	nev.By, nev.KeyID, nev.RecordedAt = a.Name, a.KeyID, now.UTC()
-	v, err := encodeJSON(nev)
-	if err != nil {
-		return Appended{}, err
-	}
-	if err := tx.Bucket(bucketEvents).Put(eventKey(serial, nev.Seq), v); err != nil {
+	if err := tx.Bucket(bucketEvents).Put(eventKey(serial, nev.Seq), appendEvent(nil, &nev)); err != nil {
 		return Appended{}, err
 	}
 	rec.Seq = nev.Seq

@@ -50,7 +50,7 @@ func (db *DB) Get(serial string) (Record, error) {
 
 // record assembles an item's Record (stored scan counts only) inside tx.
 func record(tx *bolt.Tx, r itemRec) (Record, error) {
-	hist, err := history(tx, r.Serial)
+	hist, err := history(tx, r.Serial, r.Seq)
 	if err != nil {
 		return Record{}, err
 	}
@@ -73,20 +73,28 @@ func putItem(tx *bolt.Tx, r *itemRec) error {
 	return tx.Bucket(bucketItems).Put([]byte(r.Serial), r.append(nil))
 }
 
-// history reads an item's events in seq order.
-func history(tx *bolt.Tx, serial string) ([]policy.Event, error) {
+// history reads an item's events in seq order. seq is the item's last
+// (its count of events): room is made for one more, which an append adds.
+func history(tx *bolt.Tx, serial string, seq uint64) ([]policy.Event, error) {
 	var hist []policy.Event
+	if seq > 0 {
+		hist = make([]policy.Event, 0, min(seq, maxHistoryHint)+1)
+	}
 	p := prefix(serial)
 	c := tx.Bucket(bucketEvents).Cursor()
 	for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
-		var ev policy.Event
-		if err := decodeJSON("event of "+serial, v, &ev); err != nil {
+		ev, err := decodeEvent(serial, v)
+		if err != nil {
 			return nil, err
 		}
 		hist = append(hist, ev)
 	}
 	return hist, nil
 }
+
+// maxHistoryHint bounds the room history makes up front, whatever a
+// damaged seq says.
+const maxHistoryHint = 1024
 
 // Batch returns one page of batch: the serials registered in it and the
 // products carrying a bundled accessory of it, in one serial order, starting
