@@ -21,14 +21,20 @@ type csvDecoder struct {
 	r                                      *csv.Reader
 	serial, sku, batch, produced, acc, max int
 	rows                                   int
+	// dates remembers parsed production dates: a file holds few distinct
+	// ones, and parsing is a good part of reading a row.
+	dates map[string]policy.Date
 }
+
+// maxDates bounds csvDecoder.dates.
+const maxDates = 4096
 
 func newCSVDecoder(r io.Reader) (*csvDecoder, error) {
 	br := bufio.NewReaderSize(r, 1<<16)
 	if bom, err := br.Peek(3); err == nil && bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
 		br.Discard(3)
 	}
-	d := &csvDecoder{r: csv.NewReader(br), serial: -1, sku: -1, batch: -1, produced: -1, acc: -1}
+	d := &csvDecoder{r: csv.NewReader(br), serial: -1, sku: -1, batch: -1, produced: -1, acc: -1, dates: map[string]policy.Date{}}
 	d.r.FieldsPerRecord = -1
 	d.r.ReuseRecord = true
 	header, err := d.r.Read()
@@ -104,9 +110,15 @@ func (d *csvDecoder) next() (Row, int, *policy.RowError, error) {
 			Message: fmt.Sprintf("the row has %d fields; the header names %d", len(rec), d.max+1)}, nil
 	}
 	if s := strings.TrimSpace(field(d.produced)); s != "" {
-		day, err := policy.ParseDate(s)
-		if err != nil {
-			return r, n, &policy.RowError{Row: n, Serial: strings.TrimSpace(r.Serial), Code: policy.EInvalid, Field: "produced_on", Message: "produced_on: " + err.Error()}, nil
+		day, ok := d.dates[s]
+		if !ok {
+			var err error
+			if day, err = policy.ParseDate(s); err != nil {
+				return r, n, &policy.RowError{Row: n, Serial: strings.TrimSpace(r.Serial), Code: policy.EInvalid, Field: "produced_on", Message: "produced_on: " + err.Error()}, nil
+			}
+			if len(d.dates) < maxDates {
+				d.dates[strings.Clone(s)] = day // not a piece of the whole line
+			}
 		}
 		r.ProducedOn = day
 	}

@@ -343,18 +343,64 @@ func sortRows(n int, at func(i int) *Row, ok func(i int) bool, errs *[]policy.Ro
 		}
 		return cmp.Compare(a.i, b.i)
 	})
-	s := sortedRows{rows: make([]Row, 0, len(keys)), nums: make([]int32, 0, len(keys))}
-	for j, k := range keys {
-		r := at(int(k.i))
-		if j > 0 && k.hi == keys[j-1].hi && k.lo == keys[j-1].lo && r.Serial == s.rows[len(s.rows)-1].Serial {
-			*errs = append(*errs, policy.RowError{Row: int(k.i) + 1, Serial: r.Serial, Code: policy.EInvalid, Field: "serial",
-				Message: fmt.Sprintf("serial %s is also on row %d of this request", r.Serial, s.nums[len(s.nums)-1])})
-			continue
+	// A serial's rows are next to each other, its first row first.
+	kept := keys[:0]
+	for _, k := range keys {
+		if n := len(kept); n > 0 && k.hi == kept[n-1].hi && k.lo == kept[n-1].lo {
+			if serial := at(int(k.i)).Serial; serial == at(int(kept[n-1].i)).Serial {
+				*errs = append(*errs, policy.RowError{Row: int(k.i) + 1, Serial: serial, Code: policy.EInvalid, Field: "serial",
+					Message: fmt.Sprintf("serial %s is also on row %d of this request", serial, kept[n-1].i+1)})
+				continue
+			}
 		}
-		s.rows = append(s.rows, *r)
-		s.nums = append(s.nums, k.i+1)
+		kept = append(kept, k)
 	}
+	// Gathering reads the rows in a random order: a cache miss or two per
+	// row, so both cores take half.
+	s := sortedRows{rows: make([]Row, len(kept)), nums: make([]int32, len(kept))}
+	inHalves(len(kept), func(from, to int) {
+		var text textArena
+		for j, k := range kept[from:to] {
+			r := at(int(k.i))
+			row := &s.rows[from+j]
+			*row = *r
+			row.Serial, row.SKU, row.Batch = text.clone(r.Serial), text.clone(r.SKU), text.clone(r.Batch)
+			s.nums[from+j] = k.i + 1
+		}
+	})
 	return s
+}
+
+// textArena copies strings next to each other in large blocks, so that
+// passes over rows in serial order read their text in order too, not from
+// wherever each input line was allocated. The strings stay valid: a
+// strings.Builder never changes bytes it has handed out.
+type textArena struct{ b strings.Builder }
+
+func (a *textArena) clone(s string) string {
+	if a.b.Cap()-a.b.Len() < len(s) {
+		a.b = strings.Builder{}
+		a.b.Grow(max(1<<20, len(s)))
+	}
+	start := a.b.Len()
+	a.b.WriteString(s)
+	return a.b.String()[start:]
+}
+
+// inHalves runs f(0, n/2) and f(n/2, n) on two goroutines when n is
+// large, else f(0, n).
+func inHalves(n int, f func(from, to int)) {
+	if n < 1<<16 {
+		f(0, n)
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		f(0, n/2)
+		close(done)
+	}()
+	f(n/2, n)
+	<-done
 }
 
 // sortOnTwoCores sorts s by cmp (a strict order), halves in parallel and
@@ -364,14 +410,8 @@ func sortOnTwoCores[T any](s []T, cmp func(a, b T) int) []T {
 		slices.SortFunc(s, cmp)
 		return s
 	}
+	inHalves(len(s), func(from, to int) { slices.SortFunc(s[from:to], cmp) })
 	left, right := s[:len(s)/2], s[len(s)/2:]
-	done := make(chan struct{})
-	go func() {
-		slices.SortFunc(left, cmp)
-		close(done)
-	}()
-	slices.SortFunc(right, cmp)
-	<-done
 	out := make([]T, 0, len(s))
 	for len(left) > 0 && len(right) > 0 {
 		if cmp(right[0], left[0]) < 0 {
