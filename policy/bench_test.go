@@ -33,3 +33,17 @@ func BenchmarkCoverageEntitlements20Events(b *testing.B) {
 		b.ReportMetric(float64(used.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}
 }
+
+// BenchmarkCoverageRegistered: the view of a unit registered with a
+// production date and nothing since (the start estimated from it), what
+// most lookups of a large registry are.
+func BenchmarkCoverageRegistered(b *testing.B) {
+	p, item := Default(), Item{Serial: "S1", SKU: "M1", Kind: KindProduct, WarrantyMonths: 12, Batch: "B1", ProducedOn: day("2026-01-12")}
+	on := day("2026-11-27")
+	b.ReportAllocs()
+	for b.Loop() {
+		if cv := p.Coverage(item, nil, on); cv.Basis != BasisEstimated || cv.BasisText == "" {
+			b.Fatalf("%+v", cv)
+		}
+	}
+}

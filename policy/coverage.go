@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 )
@@ -74,38 +73,55 @@ func (f *facts) state(item *Item) State {
 }
 
 // basisText says where the start comes from, in words for the item view.
+// Every view asks for it, so a text with a date or a number is written into
+// one buffer (one allocation) rather than through fmt.
 func (p *Policy) basisText(item *Item, f *facts) string {
+	var buf [160]byte
+	b := buf[:0]
 	switch {
+	case !f.receivedOn.IsZero() && item.Replaces == "":
+		return receiptText(f.evidence)
 	case !f.receivedOn.IsZero():
-		return p.receiptText(item, f)
+		b = append(b, receiptText(f.evidence)...)
+		b = append(b, "; replacement for "...)
+		b = append(b, item.Replaces...)
+		b = append(b, ", no new "...)
+		b = strconv.AppendInt(b, int64(p.ReturnDays), 10)
+		b = append(b, "- or "...)
+		b = strconv.AppendInt(b, int64(p.ReplaceDays), 10)
+		b = append(b, "-day windows"...)
 	case f.basis == BasisExchange:
-		return fmt.Sprintf("exchange for %s on %s, no receipt on record yet", item.Replaces, item.ExchangedOn)
+		b = append(b, "exchange for "...)
+		b = append(b, item.Replaces...)
+		b = append(b, " on "...)
+		b = item.ExchangedOn.appendText(b)
+		b = append(b, ", no receipt on record yet"...)
 	case f.basis == BasisEstimated:
-		return fmt.Sprintf("estimated: production date %s + %d days, no receipt on record", item.ProducedOn, p.EstimatedStartDays)
+		b = append(b, "estimated: production date "...)
+		b = item.ProducedOn.appendText(b)
+		b = append(b, " + "...)
+		b = strconv.AppendInt(b, int64(p.EstimatedStartDays), 10)
+		b = append(b, " days, no receipt on record"...)
 	case item.Replaces != "":
-		return fmt.Sprintf("replacement for %s, not yet exchanged", item.Replaces)
+		return "replacement for " + item.Replaces + ", not yet exchanged"
 	default:
 		return "no receipt and no production date on record"
 	}
+	return string(b)
 }
 
-// receiptText is the basis of a start at a recorded receipt.
-func (p *Policy) receiptText(item *Item, f *facts) string {
-	var s string
-	switch f.evidence {
+// receiptText is the basis of a start at a receipt confirmed by evidence.
+func receiptText(evidence Evidence) string {
+	switch evidence {
 	case Courier:
-		s = "receipt confirmed by courier"
+		return "receipt confirmed by courier"
 	case Invoice:
-		s = "receipt confirmed by invoice"
+		return "receipt confirmed by invoice"
 	case Customer:
-		s = "receipt confirmed by customer"
+		return "receipt confirmed by customer"
 	default:
-		s = "receipt on record"
+		return "receipt on record"
 	}
-	if item.Replaces != "" {
-		s += fmt.Sprintf("; replacement for %s, no new %d- or %d-day windows", item.Replaces, p.ReturnDays, p.ReplaceDays)
-	}
-	return s
 }
 
 // Entitlements is what the customer may choose for claim c on item, as of

@@ -43,6 +43,14 @@ func (d Date) String() string {
 	return string(d.appendTo(b[:0]))
 }
 
+// appendText appends d as String does: nothing for the zero Date.
+func (d Date) appendText(b []byte) []byte {
+	if d.IsZero() {
+		return b
+	}
+	return d.appendTo(b)
+}
+
 // appendTo appends d as YYYY-MM-DD to b.
 func (d Date) appendTo(b []byte) []byte {
 	if d.Year < 0 || d.Year > 9999 {
