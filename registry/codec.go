@@ -203,14 +203,6 @@ func (a *arena) item(r *itemRec) []byte {
 	return a.block[start:len(a.block):len(a.block)]
 }
 
-// bytes returns a copy of s.
-func (a *arena) bytes(s string) []byte {
-	a.reserve(len(s))
-	start := len(a.block)
-	a.block = append(a.block, s...)
-	return a.block[start:len(a.block):len(a.block)]
-}
-
 // key returns compositeKey(x, y).
 func (a *arena) key(x, y string) []byte {
 	a.reserve(len(x) + 1 + len(y))

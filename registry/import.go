@@ -279,7 +279,7 @@ func (db *DB) Import(a Actor, r io.Reader, progress io.Writer) (RegisterResult, 
 	}
 	report("checked: %d new, %d already registered", len(fresh), res.Unchanged)
 
-	// Chunks are prepared (built, encoded, index entries sorted) on another
+	// Chunks are prepared (built, encoded, index entries grouped) on another
 	// goroutine, one ahead of the transaction writing the previous one.
 	total := res.Unchanged + len(fresh)
 	type job struct {

@@ -56,7 +56,7 @@ type registration struct {
 	models map[string]*policy.Model // nil value: no such model
 	// recent holds the models last looked up, so most rows skip hashing
 	// their SKU (a file holds runs of few models).
-	recent [4]*policy.Model
+	recent [4]recentModel
 	// rowModel[j] is the model of the sorted rows' j-th row, set by plan for build.
 	rowModel []*policy.Model
 	errs     []policy.RowError
@@ -89,10 +89,15 @@ func (g *registration) fail(n int, r *Row, code, field, format string, args ...a
 	g.errs = append(g.errs, policy.RowError{Row: n, Serial: r.Serial, Code: code, Field: field, Message: fmt.Sprintf(format, args...)})
 }
 
+type recentModel struct {
+	sku string
+	m   *policy.Model
+}
+
 func (g *registration) model(tx *bolt.Tx, sku string) (*policy.Model, error) {
-	for _, m := range g.recent {
-		if m != nil && m.SKU == sku {
-			return m, nil
+	for _, r := range g.recent {
+		if r.m != nil && r.sku == sku {
+			return r.m, nil
 		}
 	}
 	m, ok := g.models[sku]
@@ -108,7 +113,7 @@ func (g *registration) model(tx *bolt.Tx, sku string) (*policy.Model, error) {
 	}
 	if m != nil {
 		copy(g.recent[1:], g.recent[:])
-		g.recent[0] = m
+		g.recent[0] = recentModel{sku, m}
 	}
 	return m, nil
 }
@@ -510,9 +515,8 @@ func prepare(n int, item func(i int, rec *itemRec)) *prepared {
 var flagValues = [4]byte{0, 1, 2, 3}
 
 // write stores the prepared items (none of them registered yet), their
-// batch index entries, the batch counts and the item counter. Pages are
-// filled to fill; the index only ever gains keys, so its pages are filled
-// to at least that.
+// batch index entries, the batch counts and the item counter, filling the
+// pages it splits to fill (items) and indexFill (the batch index).
 func (p *prepared) write(tx *bolt.Tx, fill, indexFill float64) error {
 	items := tx.Bucket(bucketItems)
 	items.FillPercent = fill
