@@ -94,11 +94,11 @@ func (p *Policy) basisText(item *Item, f *facts) string {
 		b = append(b, "exchange for "...)
 		b = append(b, item.Replaces...)
 		b = append(b, " on "...)
-		b = item.ExchangedOn.appendText(b)
+		b, _ = item.ExchangedOn.AppendText(b)
 		b = append(b, ", no receipt on record yet"...)
 	case f.basis == BasisEstimated:
 		b = append(b, "estimated: production date "...)
-		b = item.ProducedOn.appendText(b)
+		b, _ = item.ProducedOn.AppendText(b)
 		b = append(b, " + "...)
 		b = strconv.AppendInt(b, int64(p.EstimatedStartDays), 10)
 		b = append(b, " days, no receipt on record"...)

@@ -43,12 +43,13 @@ func (d Date) String() string {
 	return string(d.appendTo(b[:0]))
 }
 
-// appendText appends d as String does: nothing for the zero Date.
-func (d Date) appendText(b []byte) []byte {
+// AppendText appends d as String writes it (encoding.TextAppender): YYYY-MM-DD,
+// nothing for the zero Date. It never fails.
+func (d Date) AppendText(b []byte) ([]byte, error) {
 	if d.IsZero() {
-		return b
+		return b, nil
 	}
-	return d.appendTo(b)
+	return d.appendTo(b), nil
 }
 
 // appendTo appends d as YYYY-MM-DD to b.
@@ -163,7 +164,9 @@ func (d Date) MarshalJSON() ([]byte, error) {
 	if d.IsZero() {
 		return []byte("null"), nil
 	}
-	return json.Marshal(d.String())
+	b := make([]byte, 0, 12)
+	b = append(d.appendTo(append(b, '"')), '"')
+	return b, nil
 }
 
 // UnmarshalJSON reads "YYYY-MM-DD"; null and "" leave the zero Date.

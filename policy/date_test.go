@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 )
@@ -71,6 +72,31 @@ func TestZoneDatesAgreeWithDateOf(t *testing.T) {
 					t.Fatalf("%s: date of %v = %s, want %s", name, ev.At, got, want)
 				}
 			}
+		}
+	}
+}
+
+func TestDateTextAndJSON(t *testing.T) {
+	for _, tc := range []struct {
+		d          Date
+		text, json string
+	}{
+		{Date{}, "", "null"},
+		{Date{2026, 1, 2}, "2026-01-02", `"2026-01-02"`},
+		{Date{12, 11, 30}, "0012-11-30", `"0012-11-30"`},
+		{Date{10000, 1, 1}, "10000-01-01", `"10000-01-01"`},
+	} {
+		text, err := tc.d.AppendText([]byte("x"))
+		if err != nil || string(text) != "x"+tc.text || tc.d.String() != tc.text {
+			t.Errorf("%#v: AppendText %q, String %q, want %q", tc.d, text, tc.d.String(), tc.text)
+		}
+		j, err := json.Marshal(tc.d)
+		if err != nil || string(j) != tc.json {
+			t.Errorf("%#v: JSON %s, %v; want %s", tc.d, j, err, tc.json)
+		}
+		var back Date
+		if err := json.Unmarshal(j, &back); tc.d.Year <= 9999 && (err != nil || back != tc.d) {
+			t.Errorf("%s reads back as %#v, %v", j, back, err)
 		}
 	}
 }
