@@ -85,36 +85,108 @@ func newCSVDecoder(r io.Reader) (*csvDecoder, error) {
 // for a malformed row; io.EOF at the end. The row is trimmed and checked
 // with checkRow.
 func (d *csvDecoder) next() (Row, int, *policy.RowError, error) {
-	rec, err := d.r.Read()
-	if errors.Is(err, io.EOF) {
-		return Row{}, 0, nil, io.EOF
+	var rec csvLine
+	if err := d.read(&rec); err != nil {
+		return Row{}, 0, nil, err
 	}
-	d.rows++
-	n := d.rows
+	r, n, e := d.row(&rec)
+	return r, n, e, nil
+}
+
+// csvLine is a data line as read, before any check: the fields the decoder
+// uses (pieces of the line, which csv.Reader allocates afresh for each
+// record) and how many fields the line has.
+type csvLine struct {
+	serial, sku, batch, produced, acc string
+	fields                            int
+	err                               *csv.ParseError // a malformed line
+}
+
+// read reads the next data line into rec; io.EOF at the end.
+func (d *csvDecoder) read(rec *csvLine) error {
+	fields, err := d.r.Read()
+	if errors.Is(err, io.EOF) {
+		return io.EOF
+	}
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return Row{}, n, &policy.RowError{Row: n, Code: policy.EInvalid, Field: "csv", Message: fmt.Sprintf("line %d: %v", pe.Line, pe.Err)}, nil
+		*rec = csvLine{err: pe}
+		return nil
 	}
 	if err != nil {
-		return Row{}, n, nil, fmt.Errorf("reading the CSV: %w", err)
+		return fmt.Errorf("reading the CSV: %w", err)
 	}
 	field := func(i int) string {
-		if i < 0 || i >= len(rec) {
+		if i < 0 || i >= len(fields) {
 			return ""
 		}
-		return rec[i]
+		return fields[i]
 	}
-	r := Row{Serial: field(d.serial), SKU: field(d.sku), Batch: field(d.batch)}
-	if len(rec) <= max(d.serial, d.sku, d.batch) {
+	*rec = csvLine{serial: field(d.serial), sku: field(d.sku), batch: field(d.batch), produced: field(d.produced), acc: field(d.acc), fields: len(fields)}
+	return nil
+}
+
+// lineBlock is a run of lines read ahead; err (never io.EOF) ends the
+// input.
+type lineBlock struct {
+	lines []csvLine
+	err   error
+}
+
+// readAhead reads the data lines into blocks sent on out, reusing the
+// blocks received on free, until the end of the input, an error (in the
+// last block) or stop, and then closes out.
+func (d *csvDecoder) readAhead(out chan<- lineBlock, free <-chan []csvLine, stop <-chan struct{}) {
+	defer close(out)
+	for {
+		var lines []csvLine
+		select {
+		case lines = <-free:
+		default:
+			lines = make([]csvLine, 0, 1024)
+		}
+		var err error
+		for lines = lines[:0]; len(lines) < cap(lines); {
+			var rec csvLine
+			if err = d.read(&rec); err != nil {
+				break
+			}
+			lines = append(lines, rec)
+		}
+		end := err != nil
+		if errors.Is(err, io.EOF) {
+			err = nil
+		}
+		select {
+		case out <- lineBlock{lines, err}:
+		case <-stop:
+			return
+		}
+		if end {
+			return
+		}
+	}
+}
+
+// row numbers line and makes it a trimmed, checked row, with the row's
+// first error.
+func (d *csvDecoder) row(line *csvLine) (Row, int, *policy.RowError) {
+	d.rows++
+	n := d.rows
+	if pe := line.err; pe != nil {
+		return Row{}, n, &policy.RowError{Row: n, Code: policy.EInvalid, Field: "csv", Message: fmt.Sprintf("line %d: %v", pe.Line, pe.Err)}
+	}
+	r := Row{Serial: line.serial, SKU: line.sku, Batch: line.batch}
+	if line.fields <= max(d.serial, d.sku, d.batch) {
 		return r, n, &policy.RowError{Row: n, Serial: strings.TrimSpace(r.Serial), Code: policy.EInvalid, Field: "csv",
-			Message: fmt.Sprintf("the row has %d fields; the header names %d", len(rec), d.max+1)}, nil
+			Message: fmt.Sprintf("the row has %d fields; the header names %d", line.fields, d.max+1)}
 	}
-	if s := strings.TrimSpace(field(d.produced)); s != "" {
+	if s := strings.TrimSpace(line.produced); s != "" {
 		day, ok := d.dates[s]
 		if !ok {
 			var err error
 			if day, err = policy.ParseDate(s); err != nil {
-				return r, n, &policy.RowError{Row: n, Serial: strings.TrimSpace(r.Serial), Code: policy.EInvalid, Field: "produced_on", Message: "produced_on: " + err.Error()}, nil
+				return r, n, &policy.RowError{Row: n, Serial: strings.TrimSpace(r.Serial), Code: policy.EInvalid, Field: "produced_on", Message: "produced_on: " + err.Error()}
 			}
 			if len(d.dates) < maxDates {
 				d.dates[strings.Clone(s)] = day // not a piece of the whole line
@@ -122,7 +194,7 @@ func (d *csvDecoder) next() (Row, int, *policy.RowError, error) {
 		}
 		r.ProducedOn = day
 	}
-	if s := strings.TrimSpace(field(d.acc)); s != "" {
+	if s := strings.TrimSpace(line.acc); s != "" {
 		for part := range strings.SplitSeq(s, ";") {
 			if part = strings.TrimSpace(part); part == "" {
 				continue
@@ -130,15 +202,12 @@ func (d *csvDecoder) next() (Row, int, *policy.RowError, error) {
 			sku, batch, ok := strings.Cut(part, ":")
 			if !ok {
 				return r, n, &policy.RowError{Row: n, Serial: strings.TrimSpace(r.Serial), Code: policy.EInvalid, Field: "accessories",
-					Message: fmt.Sprintf("accessories must read SKU:BATCH;SKU:BATCH, not %q", part)}, nil
+					Message: fmt.Sprintf("accessories must read SKU:BATCH;SKU:BATCH, not %q", part)}
 			}
 			r.Accessories = append(r.Accessories, Bundle{SKU: sku, Batch: batch})
 		}
 	}
-	if e := checkRow(n, &r); e != nil {
-		return r, n, e, nil
-	}
-	return r, n, nil, nil
+	return r, n, checkRow(n, &r)
 }
 
 // ParseCSV decodes a registration CSV (header serial,sku,batch
@@ -237,24 +306,32 @@ func (db *DB) Import(a Actor, r io.Reader, progress io.Writer) (RegisterResult, 
 	g := db.newRegistration()
 	var rows rowList
 	var checked []bool
-	for {
-		row, n, rerr, err := d.next()
-		if errors.Is(err, io.EOF) {
-			break
+	// Lines are read on another goroutine, so that reading the CSV and
+	// checking its rows share the two cores.
+	blocks, free, stop := make(chan lineBlock, 2), make(chan []csvLine, 4), make(chan struct{})
+	defer close(stop)
+	go d.readAhead(blocks, free, stop)
+	for b := range blocks {
+		if b.err != nil {
+			return RegisterResult{}, b.err
 		}
-		if err != nil {
-			return RegisterResult{}, err
+		for i := range b.lines {
+			row, n, rerr := d.row(&b.lines[i])
+			ok := rerr == nil
+			if !ok {
+				g.errs = append(g.errs, *rerr)
+			} else {
+				ok = g.checkClock(n, &row)
+			}
+			rows.add(row)
+			checked = append(checked, ok)
+			if n%500_000 == 0 {
+				report("read %d rows", n)
+			}
 		}
-		ok := rerr == nil
-		if !ok {
-			g.errs = append(g.errs, *rerr)
-		} else {
-			ok = g.checkClock(n, &row)
-		}
-		rows.add(row)
-		checked = append(checked, ok)
-		if n%500_000 == 0 {
-			report("read %d rows", n)
+		select {
+		case free <- b.lines:
+		default:
 		}
 	}
 	if rows.n == 0 {
@@ -290,8 +367,6 @@ func (db *DB) Import(a Actor, r io.Reader, progress io.Writer) (RegisterResult, 
 		return prepare(len(idx), func(j int, rec *itemRec) { g.build(&s, int(idx[j]), rec) })
 	}
 	jobs := make(chan job, 1)
-	stop := make(chan struct{})
-	defer close(stop)
 	go func() {
 		defer close(jobs)
 		for start := 0; start < len(fresh); start += importChunk {

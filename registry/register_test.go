@@ -2,10 +2,13 @@ package registry
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/sanbao/sanbao/policy"
 	bolt "go.etcd.io/bbolt"
@@ -498,5 +501,55 @@ func TestRegisterIndexesEveryBatchOnce(t *testing.T) {
 	wantCounts := []BatchCount{{Batch: "B1", Count: 3, Carriers: 2}, {Batch: "B10", Count: 1}, {Batch: "B2", Count: 2, Carriers: 1}, {Batch: "C1", Carriers: 1}}
 	if bs, _ := db.Batches(); !slices.Equal(bs, wantCounts) {
 		t.Fatalf("Batches() = %+v; want %+v", bs, wantCounts)
+	}
+}
+
+func TestImportReadsAheadInBlocksAndStopsOnAReadError(t *testing.T) {
+	var csv strings.Builder
+	csv.WriteString("serial,sku,batch,produced_on\n")
+	for i := range 5000 { // several blocks of lines read ahead
+		fmt.Fprintf(&csv, "R%05d,P1,B%d,2026-10-0%d\n", 4999-i, i%3, 1+i%9)
+	}
+	tests := []struct {
+		name    string
+		in      io.Reader
+		errRows []int  // rows reported, when the import is refused for its rows
+		errWord string // in the error, when reading failed
+	}{
+		{"bad rows in later blocks are numbered from the first data row",
+			strings.NewReader(strings.Replace(strings.Replace(csv.String(), "R02999,P1", "R 2999,P1", 1), "R00010,P1,B0", "R00010,P1,", 1)),
+			[]int{2001, 4990}, ""},
+		{"a read error after some blocks refuses the whole file",
+			io.MultiReader(strings.NewReader(csv.String()), iotest.ErrReader(errors.New("disk gone"))), nil, "disk gone"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db := MustOpen(t)
+			seedModels(t, db)
+			_, err := db.Import(admin, tt.in, nil)
+			if tt.errWord != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.errWord) {
+					t.Fatalf("Import = %v; want an error naming %q", err, tt.errWord)
+				}
+			} else {
+				var nums []int
+				for _, r := range rowErrors(t, err) {
+					nums = append(nums, r.Row)
+				}
+				if !slices.Equal(nums, tt.errRows) {
+					t.Fatalf("error rows %v; want %v", nums, tt.errRows)
+				}
+			}
+			if s, _ := db.Stats(); s.Items != 0 {
+				t.Fatalf("%d items written by a refused import", s.Items)
+			}
+		})
+	}
+	db := MustOpen(t)
+	seedModels(t, db)
+	res, err := db.Import(admin, strings.NewReader(csv.String()), nil)
+	must(t, err)
+	if it, _ := db.Get("R00000"); res.Created != 5000 || it.Item.ProducedOn != date("2026-10-05") || it.Item.Batch != "B1" {
+		t.Fatalf("Import = %+v; R00000 = %+v", res, it.Item)
 	}
 }
