@@ -47,7 +47,8 @@ func (s *Server) getItem(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, s.itemView(rec, on, s.now()))
+	v := s.itemView(rec, on, s.now())
+	return sendItem(c, http.StatusOK, &v)
 }
 
 // itemView is the contract's item shape.
