@@ -171,9 +171,14 @@ func (p *Policy) derive(item *Item, eff []Event, upTo, on Date, f *facts) {
 			if k := accessoryIndex(item, ev.SKU); k >= 0 {
 				ac := &f.acc[k]
 				ac.Replacements++
-				ac.Batch = ev.NewBatch
-				ac.Start = z.date(d)
-				ac.WarrantyUntil = dateOfDays(p.shift(ac.Start.AddMonths(p.accessoryMonths(&item.Accessories[k])).days()))
+				// History is in the order recorded: an exchange back-filled
+				// with an earlier date counts, but the accessory in the
+				// customer's hands is still the one of the latest exchange.
+				if ac.Replacements == 1 || d >= ac.Start.days() {
+					ac.Batch = ev.NewBatch
+					ac.Start = z.date(d)
+					ac.WarrantyUntil = dateOfDays(p.shift(ac.Start.AddMonths(p.accessoryMonths(&item.Accessories[k])).days()))
+				}
 			}
 		}
 		if ev.Type == EvIntake {

@@ -348,6 +348,14 @@ func (db *DB) appendTx(tx *bolt.Tx, a Actor, serial string, ev policy.Event, now
 	}
 	rec.Seq = nev.Seq
 	hist = append(hist, nev)
+	if nev.Type == policy.EvAccessoryReplaced {
+		// An exchange back-filled behind a later one never becomes the
+		// batch on record, which derive indexes; a recall of its batch must
+		// still find the product.
+		if err := indexBatch(tx, nev.NewBatch, serial, flagCarrier); err != nil {
+			return Appended{}, err
+		}
+	}
 	if repl != nil && nev.Type == policy.EvReplaced {
 		repl.Replaces, repl.ExchangedOn, repl.Exchanges = serial, db.policy.EventDate(nev), rec.Exchanges+1
 		if err := db.derive(tx, repl, replHist, now); err != nil {
