@@ -19,15 +19,46 @@ import (
 // importTimeout bounds one `sanbao import` run.
 const importTimeout = 5 * time.Minute
 
-// Kill points of an import, aimed by its progress lines on stderr.
-var importPhases = []struct {
-	name     string
-	after    string        // progress line prefix that arms the kill ("" = at start)
-	maxDelay time.Duration // kill at a random moment this long after it
-}{
-	{"while writing the first chunk", "checked:", time.Second},
-	{"while writing the second chunk", "wrote ", 2 * time.Second},
-	{"while reading and checking", "", 2 * time.Second},
+// Kill points of an import, aimed by its progress lines on stderr: the
+// kill is armed by the first line starting with after ("" = at start) and
+// falls at a random moment before the line starting with until (""= the
+// next line, not the final "imported:") came in a calibration run, so it
+// lands inside that phase however fast the import is.
+var importPhases = []struct{ name, after, until string }{
+	{"while writing the first chunk", "checked:", ""},
+	{"while writing the second chunk", "wrote ", ""},
+	{"while reading and checking", "", "checked:"},
+}
+
+// progressLine is a line of an import's progress and when it came.
+type progressLine struct {
+	at   time.Duration
+	text string
+}
+
+// phaseWindow is how long a phase lasted in a run; ok is false when the run
+// had no such phase (an import of one chunk has no second).
+func phaseWindow(run []progressLine, after, until string) (time.Duration, bool) {
+	i, start := 0, time.Duration(0)
+	if after != "" {
+		for i < len(run) && !strings.HasPrefix(run[i].text, after) {
+			i++
+		}
+		if i == len(run) {
+			return 0, false
+		}
+		start = run[i].at
+		i++
+	}
+	for ; i < len(run); i++ {
+		switch {
+		case until == "" && strings.HasPrefix(run[i].text, "imported:"):
+			return 0, false
+		case until == "" || strings.HasPrefix(run[i].text, until):
+			return run[i].at - start, true
+		}
+	}
+	return 0, false
 }
 
 // CrashImport SIGKILLs `sanbao import` of ImportRows rows (a CSV in random
@@ -60,15 +91,34 @@ func (h *Harness) CrashImport() *Result {
 		sorted[i] = importSerial(i) // zero-padded: numeric order is serial order
 	}
 
+	// A full run on a scratch copy times the phases the kills aim at.
+	scratch := filepath.Join(e.dir, "calibration.db")
+	if err := copyFile(e.db, scratch); err != nil {
+		res.Failf("setup: %v", err)
+		return res
+	}
+	_, took, calibration, err := h.runImport(scratch, csvPath, "", -1)
+	os.Remove(scratch)
+	if err != nil {
+		res.Failf("calibration run: %v", err)
+		return res
+	}
+	res.Figuref("calibration: an uninterrupted import of %d rows took %.1fs", n, took.Seconds())
+
 	for round := 1; round <= h.cfg.ImportRounds; round++ {
 		phase := importPhases[(round-1)%len(importPhases)]
+		window, ok := phaseWindow(calibration, phase.after, phase.until)
+		if !ok {
+			phase = importPhases[0]
+			window, _ = phaseWindow(calibration, phase.after, phase.until)
+		}
 		db := filepath.Join(e.dir, fmt.Sprintf("round%d.db", round))
 		if err := copyFile(e.db, db); err != nil {
 			res.Failf("setup: %v", err)
 			return res
 		}
-		delay := time.Duration(rng.Int64N(int64(phase.maxDelay)))
-		killed, took, err := h.killImport(db, csvPath, phase.after, delay)
+		delay := time.Duration(rng.Int64N(int64(max(window, time.Millisecond))))
+		killed, took, _, err := h.runImport(db, csvPath, phase.after, delay)
 		if err != nil {
 			res.Failf("round %d: %v", round, err)
 			os.Remove(db)
@@ -139,10 +189,11 @@ func writeImportCSV(path string, n int, rng *rand.Rand) error {
 	return f.Close()
 }
 
-// killImport runs `sanbao import` and SIGKILLs it delay after it prints a
-// line starting with after ("" = delay after start). killed is false when
-// the import ended first (successfully: a failure is an error).
-func (h *Harness) killImport(db, csvPath, after string, delay time.Duration) (killed bool, took time.Duration, err error) {
+// runImport runs `sanbao import` and, when delay >= 0, SIGKILLs it delay
+// after it prints a line starting with after ("" = delay after start).
+// killed is false when the import ended first (successfully: a failure is
+// an error). progress is every line it printed, with its time.
+func (h *Harness) runImport(db, csvPath, after string, delay time.Duration) (killed bool, took time.Duration, progress []progressLine, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), importTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, h.bin, "import", "--db", db, csvPath)
@@ -150,15 +201,14 @@ func (h *Harness) killImport(db, csvPath, after string, delay time.Duration) (ki
 	cmd.SysProcAttr = childAttr()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
-		return false, 0, err
+		return false, 0, nil, err
 	}
 	cmd.Stdout = io.Discard
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		return false, 0, err
+		return false, 0, nil, err
 	}
 	armed := make(chan struct{})
-	var progress []string
 	scanDone := make(chan struct{})
 	go func() {
 		defer close(scanDone)
@@ -166,7 +216,7 @@ func (h *Harness) killImport(db, csvPath, after string, delay time.Duration) (ki
 		fired := false
 		for sc.Scan() {
 			line := sc.Text()
-			progress = append(progress, line)
+			progress = append(progress, progressLine{time.Since(start), line})
 			h.logf("import: %s", line)
 			if !fired && after != "" && strings.HasPrefix(line, after) {
 				fired = true
@@ -182,26 +232,35 @@ func (h *Harness) killImport(db, csvPath, after string, delay time.Duration) (ki
 		<-scanDone // all output read before Wait closes the pipe
 		exited <- cmd.Wait()
 	}()
-	select {
-	case <-armed:
-	case err := <-exited:
-		took = time.Since(start)
-		if err != nil {
-			return false, took, fmt.Errorf("sanbao import failed: %v: %s", err, strings.Join(progress, " | "))
+	failed := func(err error) error {
+		var lines []string
+		for _, l := range progress {
+			lines = append(lines, l.text)
 		}
-		return false, took, fmt.Errorf("the import never printed a progress line starting %q, so the kill could not be aimed (progress: %s); update bench/harness", after, strings.Join(progress, " | "))
+		return fmt.Errorf("sanbao import failed: %v: %s", err, strings.Join(lines, " | "))
+	}
+	var fire <-chan time.Time
+	if delay >= 0 {
+		select {
+		case <-armed:
+			fire = time.After(delay)
+		case err := <-exited:
+			if err != nil {
+				return false, time.Since(start), progress, failed(err)
+			}
+			return false, time.Since(start), progress, fmt.Errorf("the import never printed a progress line starting %q, so the kill could not be aimed; update bench/harness", after)
+		}
 	}
 	select {
-	case <-time.After(delay):
+	case <-fire:
 		cmd.Process.Signal(syscall.SIGKILL)
 		<-exited
-		return true, time.Since(start), nil
+		return true, time.Since(start), progress, nil
 	case err := <-exited:
-		took = time.Since(start)
 		if err != nil {
-			return false, took, fmt.Errorf("sanbao import failed: %v: %s", err, strings.Join(progress, " | "))
+			return false, time.Since(start), progress, failed(err)
 		}
-		return false, took, nil
+		return false, time.Since(start), progress, nil
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sanbao/sanbao/registry"
 )
@@ -163,5 +164,39 @@ func TestRevertMetaGoesBackOneTransaction(t *testing.T) {
 	}
 	if len(keys) != 1 || keys[0].Name != "first" {
 		t.Errorf("keys after the revert: %+v, want only the first", keys)
+	}
+}
+
+// TestPhaseWindowAimsInsideThePhase checks how the import kills are aimed.
+func TestPhaseWindowAimsInsideThePhase(t *testing.T) {
+	run := []progressLine{
+		{100 * time.Millisecond, "read and sorted 600000 rows (0.1s)"},
+		{300 * time.Millisecond, "checked: 600000 new, 0 already registered (0.3s)"},
+		{1000 * time.Millisecond, "wrote 250000 of 600000 rows, 250000 rows/s (1.0s)"},
+		{1600 * time.Millisecond, "wrote 500000 of 600000 rows, 312500 rows/s (1.6s)"},
+		{1800 * time.Millisecond, "wrote 600000 of 600000 rows, 333333 rows/s (1.8s)"},
+		{1800 * time.Millisecond, "imported: 600000 created, 0 unchanged (1.8s)"},
+	}
+	oneChunk := []progressLine{run[0], run[1], {900 * time.Millisecond, "wrote 100000 of 100000 rows"}, {900 * time.Millisecond, "imported: 100000 created"}}
+	tests := []struct {
+		name         string
+		run          []progressLine
+		after, until string
+		want         time.Duration
+		ok           bool
+	}{
+		{"reading lasts until checked", run, "", "checked:", 300 * time.Millisecond, true},
+		{"the first chunk lasts from checked to the first wrote", run, "checked:", "", 700 * time.Millisecond, true},
+		{"the second chunk lasts from the first wrote to the second", run, "wrote ", "", 600 * time.Millisecond, true},
+		{"one chunk has no second", oneChunk, "wrote ", "", 0, false},
+		{"a phase whose line never came is not there", run, "merged:", "", 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := phaseWindow(tt.run, tt.after, tt.until)
+			if got != tt.want || ok != tt.ok {
+				t.Errorf("phaseWindow = %v, %v; want %v, %v", got, ok, tt.want, tt.ok)
+			}
+		})
 	}
 }
