@@ -24,17 +24,23 @@ type csvDecoder struct {
 	// dates remembers parsed production dates: a file holds few distinct
 	// ones, and parsing is a good part of reading a row.
 	dates map[string]policy.Date
+	// names holds one copy of each SKU and batch read (see intern).
+	names map[string]string
 }
 
-// maxDates bounds csvDecoder.dates.
-const maxDates = 4096
+// Bounds of csvDecoder.dates and csvDecoder.names.
+const (
+	maxDates = 1 << 12
+	maxNames = 1 << 16
+)
 
 func newCSVDecoder(r io.Reader) (*csvDecoder, error) {
 	br := bufio.NewReaderSize(r, 1<<16)
 	if bom, err := br.Peek(3); err == nil && bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
 		br.Discard(3)
 	}
-	d := &csvDecoder{r: csv.NewReader(br), serial: -1, sku: -1, batch: -1, produced: -1, acc: -1, dates: map[string]policy.Date{}}
+	d := &csvDecoder{r: csv.NewReader(br), serial: -1, sku: -1, batch: -1, produced: -1, acc: -1,
+		dates: map[string]policy.Date{}, names: map[string]string{}}
 	d.r.FieldsPerRecord = -1
 	d.r.ReuseRecord = true
 	header, err := d.r.Read()
@@ -176,7 +182,7 @@ func (d *csvDecoder) row(line *csvLine) (Row, int, *policy.RowError) {
 	if pe := line.err; pe != nil {
 		return Row{}, n, &policy.RowError{Row: n, Code: policy.EInvalid, Field: "csv", Message: fmt.Sprintf("line %d: %v", pe.Line, pe.Err)}
 	}
-	r := Row{Serial: line.serial, SKU: line.sku, Batch: line.batch}
+	r := Row{Serial: line.serial, SKU: d.intern(line.sku), Batch: d.intern(line.batch)}
 	if line.fields <= max(d.serial, d.sku, d.batch) {
 		return r, n, &policy.RowError{Row: n, Serial: strings.TrimSpace(r.Serial), Code: policy.EInvalid, Field: "csv",
 			Message: fmt.Sprintf("the row has %d fields; the header names %d", line.fields, d.max+1)}
@@ -204,10 +210,26 @@ func (d *csvDecoder) row(line *csvLine) (Row, int, *policy.RowError) {
 				return r, n, &policy.RowError{Row: n, Serial: strings.TrimSpace(r.Serial), Code: policy.EInvalid, Field: "accessories",
 					Message: fmt.Sprintf("accessories must read SKU:BATCH;SKU:BATCH, not %q", part)}
 			}
-			r.Accessories = append(r.Accessories, Bundle{SKU: sku, Batch: batch})
+			r.Accessories = append(r.Accessories, Bundle{SKU: d.intern(sku), Batch: d.intern(batch)})
 		}
 	}
 	return r, n, checkRow(n, &r)
+}
+
+// intern returns the decoder's copy of s, so that the rows naming one SKU
+// or batch share it: passes over the rows in serial order then read a few
+// strings kept in cache, not a piece of each row's line from wherever it
+// was allocated.
+func (d *csvDecoder) intern(s string) string {
+	if c, ok := d.names[s]; ok {
+		return c
+	}
+	if len(d.names) >= maxNames {
+		return s
+	}
+	c := strings.Clone(s)
+	d.names[c] = c
+	return c
 }
 
 // ParseCSV decodes a registration CSV (header serial,sku,batch

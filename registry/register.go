@@ -360,35 +360,44 @@ func sortRows(n int, at func(i int) *Row, ok func(i int) bool, errs *[]policy.Ro
 		}
 		kept = append(kept, k)
 	}
-	// Gathering reads the rows in a random order: a cache miss or two per
-	// row, so both cores take half.
+	// Gathering reads the rows in a random order, a cache miss per row, so
+	// both cores take half. The serials are copied next to each other, so
+	// that the passes after read them in order too; most are rebuilt from
+	// their keys, sparing a second miss on the text of each row's line.
 	s := sortedRows{rows: make([]Row, len(kept)), nums: make([]int32, len(kept))}
+	prefix := first[:max(common, 0)]
 	inHalves(len(kept), func(from, to int) {
 		var text textArena
+		var b [16]byte
 		for j, k := range kept[from:to] {
-			r := at(int(k.i))
 			row := &s.rows[from+j]
-			*row = *r
-			row.Serial, row.SKU, row.Batch = text.clone(r.Serial), text.clone(r.SKU), text.clone(r.Batch)
+			*row = *at(int(k.i))
+			if tail := len(row.Serial) - len(prefix); tail <= len(b) {
+				binary.BigEndian.PutUint64(b[:8], k.hi)
+				binary.BigEndian.PutUint64(b[8:], k.lo)
+				row.Serial = text.join(prefix, b[:tail])
+			} else {
+				row.Serial = text.join(row.Serial, nil)
+			}
 			s.nums[from+j] = k.i + 1
 		}
 	})
 	return s
 }
 
-// textArena copies strings next to each other in large blocks, so that
-// passes over rows in serial order read their text in order too, not from
-// wherever each input line was allocated. The strings stay valid: a
-// strings.Builder never changes bytes it has handed out.
+// textArena copies strings next to each other in large blocks. The strings
+// stay valid: a strings.Builder never changes bytes it has handed out.
 type textArena struct{ b strings.Builder }
 
-func (a *textArena) clone(s string) string {
-	if a.b.Cap()-a.b.Len() < len(s) {
+// join returns a copy of s followed by t.
+func (a *textArena) join(s string, t []byte) string {
+	if n := len(s) + len(t); a.b.Cap()-a.b.Len() < n {
 		a.b = strings.Builder{}
-		a.b.Grow(max(1<<20, len(s)))
+		a.b.Grow(max(1<<20, n))
 	}
 	start := a.b.Len()
 	a.b.WriteString(s)
+	a.b.Write(t)
 	return a.b.String()[start:]
 }
 
