@@ -38,9 +38,11 @@ type Accessory struct {
 // NewCertificate assembles the certificate of item it, of model m, under
 // policy p: the check code from secret, the check URL under publicURL (a GS1
 // Digital Link when m has a GTIN), the terms from the warranty months copied
-// onto the item and the policy's return and replacement windows, and the
-// policy's service contact. It does no validation; the renderers do.
-func NewCertificate(p *policy.Policy, m policy.Model, it policy.Item, publicURL string, secret []byte) Certificate {
+// onto the item and the policy's return and replacement windows, the
+// policy's service contact, and the bundled accessories with the batches on
+// record after history (a reprint after an exchange shows the new batch).
+// It does no validation; the renderers do.
+func NewCertificate(p *policy.Policy, m policy.Model, it policy.Item, history []policy.Event, publicURL string, secret []byte) Certificate {
 	code := CheckCode(secret, it.Serial)
 	c := Certificate{
 		ModelName: m.Name,
@@ -53,7 +55,7 @@ func NewCertificate(p *policy.Policy, m policy.Model, it policy.Item, publicURL 
 		Mailbox:   p.Contact.Mailbox,
 		Phone:     p.Contact.Phone,
 	}
-	for _, a := range it.Accessories {
+	for _, a := range p.AccessoriesOnRecord(it, history) {
 		c.Accessories = append(c.Accessories, Accessory{SKU: a.SKU, Batch: a.Batch})
 	}
 	return c

@@ -337,7 +337,7 @@ func TestNewCertificateTakesTheTermsFixedOnTheItem(t *testing.T) {
 	m := policy.Model{SKU: "MASK-PRO", Name: "IMASK 智能口罩 Pro", Kind: policy.KindProduct, GTIN: "06901234567892", WarrantyMonths: 24}
 	it := policy.Item{Serial: "SN0012345678", SKU: "MASK-PRO", Kind: policy.KindProduct, WarrantyMonths: 12, Batch: "B2411",
 		Accessories: []policy.Accessory{{SKU: "CHG-1", Batch: "CB2411", Kind: policy.KindAccessory, WarrantyMonths: 12}}}
-	c := NewCertificate(p, m, it, "https://check.imask.com.cn/", testSecret)
+	c := NewCertificate(p, m, it, nil, "https://check.imask.com.cn/", testSecret)
 	want := Certificate{
 		ModelName:   "IMASK 智能口罩 Pro",
 		SKU:         "MASK-PRO",

@@ -477,6 +477,22 @@ func TestAccessoryBatchOnTheCertificateAndTheDesk(t *testing.T) {
 	b.mustSignIn(e.service)
 	wantPage(t, b.get("/console/items/S1"), http.StatusOK, "Bundled accessories", `<td class="mono batchno">CB2411</td>`)
 	wantPage(t, b.get("/console/items/S2"), http.StatusOK, "None: nothing was bundled with this unit.")
+
+	// After an exchange, a reprint prints the charger now in the box.
+	must(t, e.event("S1", e.service, map[string]any{"type": "accessory_replaced", "sku": "CHG-1", "new_batch": "CB2509"}), http.StatusCreated)
+	console := b.get("/console/items/S1/label?format=zpl")
+	if console.Status != http.StatusOK {
+		t.Fatalf("console reprint: %v", console)
+	}
+	for name, label := range map[string]string{
+		"single":  string(must(t, e.get("/api/v1/items/S1/label?format=zpl", e.service), http.StatusOK).Body),
+		"batch":   string(must(t, e.post("/api/v1/labels", e.warehouse, map[string]any{"serials": []string{"S1"}, "format": "zpl"}), http.StatusOK).Body),
+		"console": console.Body,
+	} {
+		if !strings.Contains(label, "CHG-1: CB2509") || strings.Contains(label, "CB2411") {
+			t.Errorf("%s reprint after the exchange should print CHG-1: CB2509 only:\n%s", name, label)
+		}
+	}
 }
 
 // registerCarriers registers n products of M1 in batch PB, each carrying a charger

@@ -344,15 +344,16 @@ func printer(c echo.Context) (labels.Size, int, error) {
 	return size, dpi, nil
 }
 
-// certificate is the label of item it of model m: check code under the
+// certificate is the label of rec's item of model m: check code under the
 // current secret, check URL under the public URL (or, when none is
-// configured, the address this request came to).
-func (s *Server) certificate(c echo.Context, m policy.Model, it policy.Item) labels.Certificate {
+// configured, the address this request came to), accessory batches as on
+// record after its history.
+func (s *Server) certificate(c echo.Context, m policy.Model, rec registry.Record) labels.Certificate {
 	public := s.cfg.PublicURL
 	if public == "" {
 		public = c.Scheme() + "://" + c.Request().Host
 	}
-	return labels.NewCertificate(s.policy, m, it, public, s.db.CheckSecrets()[0])
+	return labels.NewCertificate(s.policy, m, rec.Item, rec.History, public, s.db.CheckSecrets()[0])
 }
 
 // download sends a file as an attachment.

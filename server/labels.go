@@ -92,7 +92,7 @@ func (s *Server) itemLabel(c echo.Context) error {
 		return err
 	}
 	var buf bytes.Buffer
-	if err := f.single(&buf, s.certificate(c, m, rec.Item), size, dpi); err != nil {
+	if err := f.single(&buf, s.certificate(c, m, rec), size, dpi); err != nil {
 		return err
 	}
 	return download(c, f.contentType, "label-"+serial+"."+f.ext, buf.Bytes())
@@ -193,7 +193,7 @@ func (s *Server) labelFile(c echo.Context, job *labelJob) error {
 		spool.Close()
 		os.Remove(spool.Name())
 	}()
-	cert := func(m policy.Model, it policy.Item) labels.Certificate { return s.certificate(c, m, it) }
+	cert := func(m policy.Model, rec registry.Record) labels.Certificate { return s.certificate(c, m, rec) }
 	n, err := s.renderLabels(c.Request().Context(), job, cert, spool)
 	if err != nil {
 		return err
@@ -342,7 +342,7 @@ var errStopChecking = errors.New("enough labels failed")
 // maxLabelFaults); EUnavailable when w's disk is full; EBadRequest when the
 // client gave up waiting; ETooLarge when the batch grew past MaxLabels
 // meanwhile; the registry's errors.
-func (s *Server) renderLabels(ctx context.Context, job *labelJob, cert func(policy.Model, policy.Item) labels.Certificate, w io.Writer) (int, error) {
+func (s *Server) renderLabels(ctx context.Context, job *labelJob, cert func(policy.Model, registry.Record) labels.Certificate, w io.Writer) (int, error) {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var sink labelSink
 	if job.format.ext == "pdf" {
@@ -376,7 +376,7 @@ func (s *Server) renderLabels(ctx context.Context, job *labelJob, cert func(poli
 		if err != nil {
 			return err
 		}
-		err = sink.Add(cert(m, rec.Item))
+		err = sink.Add(cert(m, rec))
 		var pe *policy.Error
 		if errors.As(err, &pe) && pe.Code != policy.EInternal {
 			faults = append(faults, policy.RowError{Row: n, Serial: serial, Code: pe.Code, Field: pe.Field, Message: pe.Message})

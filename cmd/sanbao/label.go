@@ -90,7 +90,7 @@ func (m *Main) setupLabel(f *flags) runFunc {
 		if err != nil {
 			return fmt.Errorf("model %s of serial %s: %w", rec.Item.SKU, s, err)
 		}
-		cert := labels.NewCertificate(pol, model, rec.Item, base, reg.CheckSecrets()[0])
+		cert := labels.NewCertificate(pol, model, rec.Item, rec.History, base, reg.CheckSecrets()[0])
 
 		// Render whole before writing, so a refused label leaves no file.
 		var buf bytes.Buffer
