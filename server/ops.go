@@ -1,8 +1,12 @@
 package server
 
 import (
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -127,7 +131,33 @@ type metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+
+	// byRoute holds each method and route's collectors with their labels
+	// resolved (WithLabelValues formats the code and hashes the labels on
+	// every call). Readers load the map; a new pair copies it, under mu.
+	byRoute atomic.Pointer[map[routeKey]*routeMetrics]
+	mu      sync.Mutex
 }
+
+type routeKey struct{ method, route string }
+
+// routeMetrics are one method and route's collectors.
+type routeMetrics struct {
+	latency prometheus.Observer
+	counts  *prometheus.CounterVec // curried: the code is the label left
+	// codes are the counters of the codes seen so far (a route answers a
+	// handful), copied on a new one, under metrics.mu.
+	codes atomic.Pointer[[]codeCounter]
+}
+
+type codeCounter struct {
+	code    int
+	counter prometheus.Counter
+}
+
+// maxRouteMetrics bounds byRoute: a method the routes do not know (they are
+// labels as sent) past it is counted through the vectors directly.
+const maxRouteMetrics = 512
 
 func newMetrics(db *registry.DB) *metrics {
 	m := &metrics{
@@ -148,8 +178,68 @@ func newMetrics(db *registry.DB) *metrics {
 }
 
 func (m *metrics) observe(method, route string, status int, d time.Duration) {
-	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
-	m.latency.WithLabelValues(method, route).Observe(d.Seconds())
+	rm := m.route(method, route)
+	if rm == nil {
+		m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+		m.latency.WithLabelValues(method, route).Observe(d.Seconds())
+		return
+	}
+	rm.counter(m, status).Inc()
+	rm.latency.Observe(d.Seconds())
+}
+
+// route returns the collectors of method and route, nil once byRoute is full.
+func (m *metrics) route(method, route string) *routeMetrics {
+	k := routeKey{method, route}
+	if p := m.byRoute.Load(); p != nil {
+		if rm := (*p)[k]; rm != nil {
+			return rm
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old := map[routeKey]*routeMetrics{}
+	if p := m.byRoute.Load(); p != nil {
+		old = *p
+	}
+	if rm := old[k]; rm != nil {
+		return rm
+	}
+	if len(old) >= maxRouteMetrics {
+		return nil
+	}
+	labels := prometheus.Labels{"method": method, "route": route}
+	rm := &routeMetrics{latency: m.latency.With(labels), counts: m.requests.MustCurryWith(labels)}
+	next := maps.Clone(old)
+	next[k] = rm
+	m.byRoute.Store(&next)
+	return rm
+}
+
+// counter returns the requests counter of code.
+func (rm *routeMetrics) counter(m *metrics, code int) prometheus.Counter {
+	if p := rm.codes.Load(); p != nil {
+		for _, c := range *p {
+			if c.code == code {
+				return c.counter
+			}
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var old []codeCounter
+	if p := rm.codes.Load(); p != nil {
+		old = *p
+	}
+	for _, c := range old {
+		if c.code == code {
+			return c.counter
+		}
+	}
+	c := rm.counts.WithLabelValues(strconv.Itoa(code))
+	next := append(slices.Clip(old), codeCounter{code, c})
+	rm.codes.Store(&next)
+	return c
 }
 
 var (
