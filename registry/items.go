@@ -73,13 +73,16 @@ func putItem(tx *bolt.Tx, r *itemRec) error {
 	return tx.Bucket(bucketItems).Put([]byte(r.Serial), r.append(nil))
 }
 
-// history reads an item's events in seq order. seq is the item's last
-// (its count of events): room is made for one more, which an append adds.
+// history reads an item's events in seq order. seq is the item's last:
+// its count of events, none when 0 (appendTx, the one writer of events,
+// keeps it in the same transaction), so most items of a large registry,
+// never dispatched, cost no read here. Room is made for one more event,
+// which an append adds.
 func history(tx *bolt.Tx, serial string, seq uint64) ([]policy.Event, error) {
-	var hist []policy.Event
-	if seq > 0 {
-		hist = make([]policy.Event, 0, min(seq, maxHistoryHint)+1)
+	if seq == 0 {
+		return nil, nil
 	}
+	hist := make([]policy.Event, 0, min(seq, maxHistoryHint)+1)
 	p := prefix(serial)
 	c := tx.Bucket(bucketEvents).Cursor()
 	for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
