@@ -131,6 +131,9 @@ func identParam(c echo.Context, name string) (string, error) {
 // queryDate is the YYYY-MM-DD query parameter name, or def when absent.
 // Errors: EInvalid (400).
 func queryDate(c echo.Context, name string, def policy.Date) (policy.Date, error) {
+	if c.Request().URL.RawQuery == "" {
+		return def, nil // most lookups have no query: nothing to parse
+	}
 	v := strings.TrimSpace(c.QueryParam(name))
 	if v == "" {
 		return def, nil

@@ -25,13 +25,12 @@ func (v itemView) MarshalJSON() ([]byte, error) { return v.appendJSON(nil), nil 
 // sendItem answers v with status as c.JSON would (indented with ?pretty).
 func sendItem(c echo.Context, status int, v *itemView) error {
 	if c.Echo().Debug || c.Request().URL.RawQuery != "" && c.QueryParams().Has("pretty") {
-		return c.JSON(status, v)
+		return c.JSON(status, *v) // a copy, so that v stays off the heap on the usual path
 	}
 	bp := jsonBuffers.Get().(*[]byte)
-	b := append(v.appendJSON((*bp)[:0]), '\n') // as json.Encoder ends it
-	err := c.Blob(status, echo.MIMEApplicationJSON, b)
-	if cap(b) <= maxPooledJSON {
-		*bp = b
+	*bp = append(v.appendJSON((*bp)[:0]), '\n') // as json.Encoder ends it
+	err := c.Blob(status, echo.MIMEApplicationJSON, *bp)
+	if cap(*bp) <= maxPooledJSON {
 		jsonBuffers.Put(bp)
 	}
 	return err

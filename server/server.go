@@ -132,7 +132,8 @@ func New(cfg Config) (*Server, error) {
 		if r.Path == "/metrics" && cfg.MetricsPublic {
 			roles = public
 		}
-		e.Add(r.Method, r.Path, h, s.authorize(roles))
+		// Wrapped here, once: echo would apply a route's middleware on every request.
+		e.Add(r.Method, r.Path, s.authorize(roles)(h))
 		s.routes[r.Path] = true
 	}
 	for key := range handlers {
