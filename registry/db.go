@@ -85,9 +85,11 @@ type DB struct {
 	secrets  [][]byte
 	readOnly bool // opened read-only: every write is refused
 
-	// fault is the last storage failure of a write (*policy.Error), nil once
-	// a write succeeds again.
-	fault atomic.Pointer[policy.Error]
+	// fault is the last storage failure of a write, nil once a write
+	// succeeds again.
+	fault atomic.Pointer[storageFault]
+	// probed is when Ready last tried a write to see a fault cleared (unix nanos).
+	probed atomic.Int64
 	// writers counts single appends in flight: alone, one goes straight to
 	// Update; with company, they are grouped with bolt's Batch.
 	writers atomic.Int32
@@ -108,8 +110,21 @@ type DB struct {
 // Errors: EUnavailable when another process holds the file, when the file's
 // schema is newer than this program, or when an older file must be migrated
 // but cannot be written; ENotFound when a read-only open finds no file;
-// EInternal when the file is not a sanbao database or cannot be read.
-func Open(path string, o Options) (*DB, error) {
+// EInternal when the file is not a sanbao database, cannot be read, or is
+// damaged (an error, never a panic).
+func Open(path string, o Options) (db *DB, err error) {
+	// bbolt panics on some damaged pages (a zeroed freelist or root page)
+	// rather than returning an error: a damaged file must get a clear
+	// answer, not a crash.
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, fmt.Errorf("database %s is damaged (%v): restore the latest backup; the file was left as it is", path, r)
+		}
+	}()
+	return open(path, o)
+}
+
+func open(path string, o Options) (*DB, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = defaultTimeout
 	}
@@ -129,6 +144,12 @@ func Open(path string, o Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			bdb.Close()
+			panic(r)
+		}
+	}()
 	bdb.MaxBatchSize = o.MaxBatchSize
 	bdb.MaxBatchDelay = o.MaxBatchDelay
 	db := &DB{bolt: bdb, path: path, policy: o.Policy, now: o.Now, readOnly: readOnly}
@@ -323,11 +344,23 @@ func (db *DB) Check() error {
 	return errors.Join(errs...)
 }
 
+// storageFault is a write's storage failure, remembered for Ready.
+type storageFault struct {
+	err *policy.Error
+	// full: the file system ran out of space, which statfs can see cleared.
+	// Otherwise (read-only, I/O error) only a write that succeeds proves the
+	// storage healthy again: a file system that turned read-only after an
+	// error may still call itself writable (ext4's emergency_ro).
+	full bool
+}
+
 // Ready is nil when the database accepts writes. Otherwise it returns
-// EUnavailable: "database is read-only", or, after a write failed for lack
-// of space (or on a file system remounted read-only), that failure — until
-// the file system has room (readyMinFree) and is writable again, or a write
-// succeeds.
+// EUnavailable: "database is read-only", or the last write's storage
+// failure — a full disk until the file system has room (readyMinFree)
+// again; a read-only or failing one until a write succeeds. So that a
+// server taken out of rotation by its readiness probe can come back, Ready
+// itself tries a tiny write at most once per readyProbeEvery while such a
+// fault is remembered.
 func (db *DB) Ready() error {
 	if db.readOnly {
 		return errReadOnly
@@ -336,15 +369,38 @@ func (db *DB) Ready() error {
 	if fault == nil {
 		return nil
 	}
-	if free, readOnly, ok := fsSpace(filepath.Dir(db.path)); ok && (readOnly || free < readyMinFree) {
-		return fault
+	if fault.full {
+		if free, readOnly, ok := fsSpace(filepath.Dir(db.path)); ok && (readOnly || free < readyMinFree) {
+			return fault.err
+		}
+		db.fault.CompareAndSwap(fault, nil)
+		return nil
 	}
-	db.fault.CompareAndSwap(fault, nil)
+	now := db.now().UnixNano()
+	last := db.probed.Load()
+	if now-last < int64(readyProbeEvery) || !db.probed.CompareAndSwap(last, now) {
+		return fault.err
+	}
+	err := db.update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMeta).Put(metaProbe, be64(uint64(now)))
+	})
+	if err != nil {
+		if f := db.fault.Load(); f != nil {
+			return f.err
+		}
+		return err
+	}
 	return nil
 }
 
 // readyMinFree is the free space after which a full disk counts as usable again.
 const readyMinFree = 1 << 20
+
+// readyProbeEvery spaces Ready's trial writes while the storage is failing.
+const readyProbeEvery = time.Second
+
+// metaProbe holds the time of Ready's last trial write.
+var metaProbe = []byte("ready_probe")
 
 var errReadOnly = policy.Errorf(policy.EUnavailable, "", "database is read-only")
 
@@ -369,14 +425,30 @@ func (db *DB) storageErr(err error) error {
 	case errors.As(err, &pe):
 		return err
 	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT), errors.Is(err, berrors.ErrMaxSizeReached):
-		pe = policy.Errorf(policy.EUnavailable, "", "storage is full: nothing was written (%v)", err)
+		pe = policy.Errorf(policy.EUnavailable, "", "storage is full: nothing was written (%s)", cause(err))
+		db.fault.Store(&storageFault{err: pe, full: true})
+		return pe
 	case errors.Is(err, syscall.EROFS), errors.Is(err, berrors.ErrDatabaseReadOnly):
-		pe = policy.Errorf(policy.EUnavailable, "", "database is read-only: nothing was written (%v)", err)
+		pe = policy.Errorf(policy.EUnavailable, "", "database is read-only: nothing was written (%s)", cause(err))
+	case errors.Is(err, syscall.EIO):
+		// fsync failing is the disk (or the file system aborting its
+		// journal), not a bug: the transaction was not acknowledged.
+		pe = policy.Errorf(policy.EUnavailable, "", "storage failed: nothing was written (%s)", cause(err))
 	default:
 		return fmt.Errorf("registry: %w", err)
 	}
-	db.fault.Store(pe)
+	db.fault.Store(&storageFault{err: pe})
 	return pe
+}
+
+// cause is the operating system's words for err without the file path,
+// which callers of the API have no business seeing.
+func cause(err error) string {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno.Error()
+	}
+	return err.Error()
 }
 
 // Backup writes a consistent snapshot of the database to w and returns the

@@ -292,3 +292,66 @@ func TestNotADatabase(t *testing.T) {
 		t.Fatalf("Open(junk) = %v; want a 'not a sanbao database' error", err)
 	}
 }
+
+func TestDamagedFileIsAnErrorNotAPanic(t *testing.T) {
+	page := os.Getpagesize()
+	for _, tt := range []struct {
+		name   string
+		damage func(data []byte)
+		// released: the failed open let go of the file (a panic inside
+		// bbolt's own Open leaves its handle open until the process
+		// exits, which sanbao does on this error).
+		released bool
+	}{
+		{"every page but the meta pages zeroed", func(data []byte) { clear(data[2*page:]) }, false},
+		{"the root page zeroed", func(data []byte) {
+			meta := data[:page]
+			if txid := func(m []byte) uint64 { return binary.LittleEndian.Uint64(m[64:]) }; txid(data[page:]) > txid(meta) {
+				meta = data[page : 2*page]
+			}
+			root := int(binary.LittleEndian.Uint64(meta[32:]))
+			clear(data[root*page : (root+1)*page])
+		}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "sanbao.db")
+			db, err := Open(path, Options{})
+			must(t, err)
+			_, _, err = db.PutModel(admin, policy.Model{SKU: "M1", Name: "Model", Kind: policy.KindProduct})
+			must(t, err)
+			must(t, db.Close())
+			data, err := os.ReadFile(path)
+			must(t, err)
+			tt.damage(data)
+			must(t, os.WriteFile(path, data, 0o600))
+
+			_, err = Open(path, Options{})
+			if err == nil || !strings.Contains(err.Error(), "is damaged") || !strings.Contains(err.Error(), "backup") {
+				t.Fatalf("Open(damaged) = %v; want an error saying the file is damaged and to restore a backup", err)
+			}
+			if !tt.released {
+				return
+			}
+			if _, err := Open(path, Options{Timeout: 200 * time.Millisecond}); err == nil || !strings.Contains(err.Error(), "is damaged") {
+				t.Fatalf("second Open(damaged) = %v; want the same damaged error (the first open must release the file)", err)
+			}
+		})
+	}
+}
+
+func TestReadinessFaultClearsOnceATrialWriteSucceeds(t *testing.T) {
+	db := MustOpen(t)
+	fault := &storageFault{err: policy.Errorf(policy.EUnavailable, "", "storage failed: nothing was written (input/output error)")}
+	db.fault.Store(fault)
+	db.probed.Store(db.now().UnixNano())
+	if err := db.Ready(); policy.ErrorCode(err) != policy.EUnavailable {
+		t.Fatalf("Ready() right after a failed write = %v; want the remembered fault until the next trial", err)
+	}
+	db.clock.Advance(readyProbeEvery)
+	if err := db.Ready(); err != nil {
+		t.Fatalf("Ready() once a trial write succeeds = %v; want nil", err)
+	}
+	if db.fault.Load() != nil {
+		t.Fatal("the fault is still remembered after a successful write")
+	}
+}
