@@ -1,13 +1,19 @@
 package server
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/labstack/echo/v4"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/sanbao/sanbao/policy"
 	"github.com/sanbao/sanbao/registry"
@@ -61,15 +67,20 @@ func benchItems(b *testing.B, n, withHistory int) (*env, []string) {
 // BenchmarkGetItem serves GET /api/v1/items/{serial} through the whole
 // handler (middleware, key check, lookup, policy, JSON, log line, metrics)
 // without the network: a freshly registered item (what bench/lookup asks
-// for) and one with a 9-event history and an open case.
+// for) and one with a 9-event history and an open case. "floor" is
+// bench/lookup's baseline in process: a bare echo route doing one bbolt Get
+// on a copy of the same file.
 func BenchmarkGetItem(b *testing.B) {
 	for _, bc := range []struct {
 		name    string
 		history int
-	}{{"registered", 0}, {"history", 1000}} {
+	}{{"floor", 0}, {"registered", 0}, {"history", 1000}} {
 		b.Run(bc.name, func(b *testing.B) {
 			e, serials := benchItems(b, 1000, bc.history)
 			h := e.srv.Handler()
+			if bc.name == "floor" {
+				h = floorHandler(b, e)
+			}
 			reqs := make([]*http.Request, len(serials))
 			for i, s := range serials {
 				reqs[i] = httptest.NewRequest(http.MethodGet, "/api/v1/items/"+s, nil)
@@ -113,4 +124,35 @@ func BenchmarkItemView(b *testing.B) {
 			}
 		})
 	}
+}
+
+// floorHandler is bench/lookup/baseline's route over a snapshot of e's file.
+func floorHandler(b *testing.B, e *env) http.Handler {
+	path := filepath.Join(b.TempDir(), "floor.db")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := e.db.Backup(f); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	h := echo.New()
+	h.GET("/api/v1/items/:serial", func(c echo.Context) error {
+		var v []byte
+		err := db.View(func(tx *bolt.Tx) error {
+			v = bytes.Clone(tx.Bucket([]byte("items")).Get([]byte(c.Param("serial"))))
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return c.Blob(http.StatusOK, "application/octet-stream", v)
+	})
+	return h
 }

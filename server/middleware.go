@@ -145,7 +145,9 @@ func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 			return policy.Errorf(policy.ETooLarge, "", "the request body (%s bytes) is larger than the limit of %d bytes",
 				strconv.FormatInt(req.ContentLength, 10), s.cfg.MaxBodyBytes)
 		}
-		req.Body = http.MaxBytesReader(c.Response(), req.Body, s.cfg.MaxBodyBytes)
+		if req.Body != http.NoBody { // no body (most GETs): nothing to cap
+			req.Body = http.MaxBytesReader(c.Response(), req.Body, s.cfg.MaxBodyBytes)
+		}
 		return next(c)
 	}
 }
