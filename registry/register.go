@@ -442,7 +442,7 @@ func rowsError(errs []policy.RowError) error {
 	return policy.RowsError(errs)
 }
 
-// prepared is a run of new items encoded for writing: built and sorted
+// prepared is a run of new items encoded for writing: built and indexed
 // outside the write transaction (Import prepares the next chunk while the
 // current one commits), stored by write.
 type prepared struct {
