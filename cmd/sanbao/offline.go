@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/user"
-	"runtime/debug"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -188,14 +187,6 @@ func (m *Main) setupImport(f *flags) runFunc {
 			return err
 		}
 		defer closeDB(d, *db, &err)
-		// An import holds every parsed row until it is written: with the
-		// default GC target the collector rescans that live heap again and
-		// again for garbage that is small beside it. A one-shot process can
-		// trade memory for that CPU (bench/import/run.sh measures it). An
-		// explicit GOGC still wins.
-		if os.Getenv("GOGC") == "" {
-			defer debug.SetGCPercent(debug.SetGCPercent(400))
-		}
 		res, err := d.Import(cliActor(), in, stderr)
 		if err != nil {
 			writeRowErrors(stderr, err)
