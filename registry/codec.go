@@ -272,15 +272,7 @@ func (d *decoder) date() policy.Date {
 }
 
 func (d *decoder) time() time.Time {
-	if d.err != nil {
-		return time.Time{}
-	}
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.err = errShort
-		return time.Time{}
-	}
-	d.b = d.b[n:]
+	v := d.varint()
 	if v == 0 {
 		return time.Time{}
 	}
