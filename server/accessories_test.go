@@ -635,14 +635,5 @@ func BenchmarkAccessoryBatchCarriersPage(b *testing.B) {
 	if err := json.Unmarshal(w.Body.Bytes(), &page); err != nil || w.Code != http.StatusOK || page.Carriers != n || len(page.CarriedBy) != 1000 || page.CarriedBy[0] != rows[5000].Serial {
 		b.Fatalf("page 6: %d %v %.300s", w.Code, err, w.Body)
 	}
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, reqs[i%len(reqs)])
-		if w.Code != http.StatusOK {
-			b.Fatalf("%d %s", w.Code, w.Body)
-		}
-		i++
-	}
+	serveLoop(b, h, reqs)
 }
