@@ -45,7 +45,7 @@ func (p *Policy) Coverage(item Item, history []Event, on Date) Coverage {
 		cv.DaysLeft = max(0, on.DaysUntil(f.until))
 	}
 	if f.open {
-		c := p.caseOf(&f.cur, f.z.startOf(on.days()+1))
+		c := p.caseOf(&f.cur, on.AddDays(1).Start(p.loc))
 		cv.OpenCase = &c
 	}
 	return cv

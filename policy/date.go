@@ -71,20 +71,13 @@ func (d Date) days() int {
 	if m <= 2 {
 		y--
 	}
-	mp := (m + 9) % 12 // March = 0
-	doy := (153*mp+2)/5 + d.Day - 1
-	if y >= 0 {
-		// Every date this service sees: unsigned division is cheaper.
-		uy := uint(y)
-		yoe := uy % 400
-		doe := int(yoe*365+yoe/4-yoe/100) + doy
-		return int(uy/400)*146097 + doe - 719468
-	}
 	era := y / 400
-	if y%400 != 0 {
+	if y < 0 && y%400 != 0 {
 		era--
 	}
 	yoe := y - era*400
+	mp := (m + 9) % 12 // March = 0
+	doy := (153*mp+2)/5 + d.Day - 1
 	doe := yoe*365 + yoe/4 - yoe/100 + doy
 	return era*146097 + doe - 719468
 }
@@ -92,31 +85,20 @@ func (d Date) days() int {
 // dateOfDays is the Date of day number z.
 func dateOfDays(z int) Date {
 	z += 719468
-	if z >= 0 {
-		// Days from 0000-03-01 on, every date this service sees: the
-		// unsigned divisions are cheaper.
-		uz := uint(z)
-		return civil(int(uz/146097), uz%146097)
-	}
 	era := z / 146097
-	if z%146097 != 0 {
+	if z < 0 && z%146097 != 0 {
 		era--
 	}
-	return civil(era, uint(z-era*146097))
-}
-
-// civil is the Date of day doe (0 to 146096) of 400-year era era, counted
-// from 0000-03-01.
-func civil(era int, doe uint) Date {
+	doe := z - era*146097
 	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
 	doy := doe - (365*yoe + yoe/4 - yoe/100)
 	mp := (5*doy + 2) / 153
-	day := int(doy-(153*mp+2)/5) + 1
-	m := int(mp) + 3
+	day := doy - (153*mp+2)/5 + 1
+	m := mp + 3
 	if m > 12 {
 		m -= 12
 	}
-	y := int(yoe) + era*400
+	y := yoe + era*400
 	if m <= 2 {
 		y++
 	}

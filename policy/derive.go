@@ -40,7 +40,6 @@ type facts struct {
 	open           bool        // cur is open
 	parts          []PartCoverage
 	acc            []AccessoryCoverage
-	z              zone // the zone period and date cached by the fold
 }
 
 // caseFacts is one service case as folded from its events.
@@ -275,7 +274,6 @@ func (p *Policy) derive(item *Item, eff []Event, upTo, on Date, f *facts) {
 			f.cases = append(f.cases, *c)
 		}
 	}
-	f.z = z
 	if !f.start.IsZero() {
 		f.until = dateOfDays(p.shift(baseDay + f.repairDays))
 	}
@@ -363,20 +361,6 @@ func (z *zone) day(ev *Event) int {
 	return int(d)
 }
 
-// startOf is the first instant of day number d in z.loc, as Date.Start
-// gives it. When the zone period cached by day spans the day before to the
-// day after, midnight has one reading in it, and the zone lookup of
-// time.Date (a tenth of a Coverage) is not needed.
-func (z *zone) startOf(d int) time.Time {
-	if z.set && d > -1<<32 && d < 1<<32 { // no overflow below
-		u := int64(d)*86400 - z.off
-		if u-86400 >= z.start && u+86400 < z.end {
-			return time.Unix(u, 0).In(z.loc)
-		}
-	}
-	return dateOfDays(d).Start(z.loc)
-}
-
 // zeroDay is the day number of the zero Date.
 var zeroDay = Date{}.days()
 
@@ -393,17 +377,7 @@ func (z *zone) date(d int) Date {
 
 // shift moves a last day (a day number) that falls inside a rest-day period
 // to the day after the period (again, should that day start another period).
-// It is small enough to inline, so a policy without rest days (the default)
-// pays no call for each of the several shifts of every fold.
 func (p *Policy) shift(d int) int {
-	if len(p.RestDays) == 0 {
-		return d
-	}
-	return p.shiftRest(d)
-}
-
-// shiftRest is shift for a policy with rest days.
-func (p *Policy) shiftRest(d int) int {
 	for moved := true; moved; {
 		moved = false
 		for _, r := range p.RestDays {
