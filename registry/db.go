@@ -121,10 +121,10 @@ func Open(path string, o Options) (db *DB, err error) {
 			db, err = nil, fmt.Errorf("database %s is damaged (%v): restore the latest backup; the file was left as it is", path, r)
 		}
 	}()
-	return open(path, o)
+	return openDB(path, o)
 }
 
-func open(path string, o Options) (*DB, error) {
+func openDB(path string, o Options) (*DB, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = defaultTimeout
 	}
