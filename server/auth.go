@@ -128,8 +128,6 @@ var eventAccess = map[policy.EventType][]registry.Role{
 	policy.EvCorrected:         adminOnly,
 }
 
-const keyContext = "sanbao.key"
-
 // authorize returns the middleware enforcing roles on one route: no or bad
 // key -> 401 unauthorized, a key of another role -> 403 forbidden.
 func (s *Server) authorize(roles []registry.Role) echo.MiddlewareFunc {
@@ -146,7 +144,7 @@ func (s *Server) authorize(roles []registry.Role) echo.MiddlewareFunc {
 			if err != nil {
 				return err
 			}
-			c.Set(keyContext, key)
+			exchangeOf(c).key = key
 			if !slices.Contains(roles, key.Role) {
 				return policy.Errorf(policy.EForbidden, "", "a %s key may not %s %s", key.Role, c.Request().Method, c.Path())
 			}
@@ -167,10 +165,7 @@ func bearer(h string) (string, bool) {
 }
 
 // keyOf is the authenticated key of the request (zero on public routes).
-func keyOf(c echo.Context) registry.Key {
-	k, _ := c.Get(keyContext).(registry.Key)
-	return k
-}
+func keyOf(c echo.Context) registry.Key { return exchangeOf(c).key }
 
 // actorOf is who the registry records for the request.
 func actorOf(c echo.Context) registry.Actor {

@@ -215,7 +215,7 @@ type page struct {
 // render executes a page template into a buffer (a template failure is a
 // 500 page, never half a page) and sends it with status.
 func (s *Server) render(c echo.Context, status int, name string, p page) error {
-	if sess, ok := c.Get(sessionContext).(session); ok {
+	if sess, ok := sessionOn(c); ok {
 		p.Key = keyOf(c)
 		p.CSRF = cmp.Or(p.CSRF, sess.CSRF)
 		if c.Request().Method == http.MethodGet {
@@ -235,7 +235,7 @@ func (s *Server) render(c echo.Context, status int, name string, p page) error {
 // with the same code and message the API would send. handleError calls it
 // for console paths, so unknown console URLs get a page too.
 func (s *Server) consoleError(c echo.Context, status int, d errorDetail) error {
-	if _, ok := c.Get(sessionContext).(session); !ok {
+	if _, ok := sessionOn(c); !ok {
 		// An unrouted path never ran the session middleware: show the
 		// navigation anyway when the visitor is signed in.
 		s.attachSession(c)

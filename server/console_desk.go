@@ -220,7 +220,7 @@ func (s *Server) itemPage(c echo.Context, status int, rec registry.Record, st it
 	if f := rec.Scans.First; !f.IsZero() && !v.ReceivedOn.IsZero() && f.Before(v.ReceivedOn.Start(s.policy.Location())) {
 		b.EarlyCheck = true
 	}
-	sess, _ := c.Get(sessionContext).(session)
+	sess, _ := sessionOn(c)
 	b.CSRF = sess.CSRF
 	b.Forms = s.eventForms(rec, v, sess, st)
 	if st.Err != nil {
@@ -537,7 +537,7 @@ func (s *Server) consoleEvent(c echo.Context) error {
 		return fail(err)
 	}
 	if t == policy.EvIntake {
-		if sess, ok := c.Get(sessionContext).(session); ok {
+		if sess, ok := sessionOn(c); ok {
 			s.console.sessions.update(sess.ID, func(x *session) { x.Center = strings.TrimSpace(values["center"]) })
 		}
 	}

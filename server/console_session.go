@@ -43,8 +43,6 @@ const (
 	// csrfField and nonceField are the hidden fields of every console form.
 	csrfField  = "csrf"
 	nonceField = "nonce"
-
-	sessionContext = "sanbao.console.session"
 )
 
 // session is one signed-in browser. The key's role is not kept: it is read
@@ -57,6 +55,18 @@ type session struct {
 	Expires time.Time
 	Flash   string // one-time message shown by the next page
 	Center  string // last service centre used, to prefill the intake form
+}
+
+// signIn puts a live session and its key on c's request.
+func signIn(c echo.Context, sess session, k registry.Key) {
+	x := exchangeOf(c)
+	x.session, x.signedIn, x.key = sess, true, k
+}
+
+// sessionOn is the live session of c's request, if one was signed in.
+func sessionOn(c echo.Context) (session, bool) {
+	x := exchangeOf(c)
+	return x.session, x.signedIn
 }
 
 // sessionStore keeps sessions in memory, safe for concurrent use.
@@ -212,8 +222,7 @@ func (s *Server) attachSession(c echo.Context) {
 		return
 	}
 	if k, err := s.activeKey(sess); err == nil {
-		c.Set(sessionContext, sess)
-		c.Set(keyContext, k)
+		signIn(c, sess, k)
 	}
 }
 
@@ -241,8 +250,7 @@ func (s *Server) consoleAuth(roles []registry.Role) echo.MiddlewareFunc {
 			if err != nil {
 				return err
 			}
-			c.Set(sessionContext, sess)
-			c.Set(keyContext, key)
+			signIn(c, sess, key)
 			if !slices.Contains(roles, key.Role) {
 				return policy.Errorf(policy.EForbidden, "", "A %s key may not use %s. Sign in with a key of another role if you need it.",
 					key.Role, section(c.Path()))
@@ -321,7 +329,7 @@ type signInBody struct {
 // signed in). Codes: 200; 303.
 func (s *Server) consoleSignInPage(c echo.Context) error {
 	next := safeNext(c.QueryParam("next"))
-	if _, ok := c.Get(sessionContext).(session); ok {
+	if _, ok := sessionOn(c); ok {
 		return c.Redirect(http.StatusSeeOther, cmp.Or(next, s.home(keyOf(c))))
 	}
 	return s.signInForm(c, http.StatusOK, signInBody{Next: next, Message: endedWords[c.QueryParam("ended")]})
@@ -363,14 +371,14 @@ func (s *Server) consoleSignIn(c echo.Context) error {
 	sess := s.console.sessions.create(key.ID)
 	c.SetCookie(s.cookie(sessionCookie, sess.ID, sessionTTL))
 	c.SetCookie(s.cookie(signInCookie, "", -1))
-	c.Set(keyContext, key)
+	exchangeOf(c).key = key
 	consoleHeaders(c.Response().Header())
 	return c.Redirect(http.StatusSeeOther, cmp.Or(next, s.home(key)))
 }
 
 // consoleSignOut ends the session. Codes: 303.
 func (s *Server) consoleSignOut(c echo.Context) error {
-	if sess, ok := c.Get(sessionContext).(session); ok {
+	if sess, ok := sessionOn(c); ok {
 		s.console.sessions.end(sess.ID)
 	}
 	c.SetCookie(s.cookie(sessionCookie, "", -1))
@@ -394,7 +402,7 @@ func (s *Server) home(k registry.Key) string {
 
 // flash leaves a one-time message for the session's next page.
 func (s *Server) flash(c echo.Context, msg string) {
-	if sess, ok := c.Get(sessionContext).(session); ok {
+	if sess, ok := sessionOn(c); ok {
 		s.console.sessions.update(sess.ID, func(x *session) { x.Flash = msg })
 	}
 }

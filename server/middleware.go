@@ -9,26 +9,66 @@ import (
 	"net/http"
 	"runtime"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
+
 	"github.com/sanbao/sanbao/policy"
+	"github.com/sanbao/sanbao/registry"
 )
 
-const requestIDContext = "sanbao.request_id"
+// exchange is one request as the handlers see it: echo's context with the
+// request's id and, once a key or console session has been checked, who is
+// calling. Every route's chain hands it down in place of echo's context; it
+// stands in for echo's per-request map (c.Set and c.Get), which cost an
+// allocation of some 300 bytes on every lookup, and it is recycled.
+type exchange struct {
+	echo.Context
+	id       string
+	key      registry.Key
+	session  session
+	signedIn bool // session is set
+}
 
-// requestIDs takes the caller's X-Request-ID when it is a sane token (so a
-// request can be followed through a proxy) and makes one otherwise; the id
-// goes back in the response header and into every log line.
-func requestIDs(next echo.HandlerFunc) echo.HandlerFunc {
+var exchanges = sync.Pool{New: func() any { return new(exchange) }}
+
+// exchangeOf is c's exchange; every route runs behind serve, which makes one.
+func exchangeOf(c echo.Context) *exchange {
+	if x, ok := c.(*exchange); ok {
+		return x
+	}
+	return &exchange{Context: c} // unreachable through Handler: state set on it is dropped
+}
+
+// serve is the one middleware of every route, unmatched ones included.
+// echo builds a route's middleware chain again on every request, one
+// closure per middleware, so request ids, body limits, panics, errors, logs
+// and metrics are all here rather than in a middleware each.
+//
+// It takes the caller's X-Request-ID when it is a sane token (so a request
+// can be followed through a proxy) and makes one otherwise; the id goes back
+// in the response header and into every log line. It hands errors to the
+// error handler itself, so the status it records is the one sent.
+func (s *Server) serve(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		start := time.Now()
 		id := c.Request().Header.Get(echo.HeaderXRequestID)
 		if !visibleASCII(id, 128) {
 			id = newRequestID()
 		}
-		c.Set(requestIDContext, id)
 		c.Response().Header().Set(echo.HeaderXRequestID, id)
-		return next(c)
+		x := exchanges.Get().(*exchange)
+		*x = exchange{Context: c, id: id}
+		err := s.guard(next, x)
+		if err != nil {
+			s.handleError(err, x)
+		}
+		s.observe(x, err, time.Since(start))
+		*x = exchange{}
+		exchanges.Put(x)
+		return nil
 	}
 }
 
@@ -59,95 +99,88 @@ func visibleASCII(s string, max int) bool {
 	return true
 }
 
-func requestID(c echo.Context) string {
-	id, _ := c.Get(requestIDContext).(string)
-	return id
-}
-
-// observe logs one line per request and feeds the request metrics. It hands
-// errors to the error handler itself so the status it records is the one
-// sent. A read that succeeded (a GET below 400) is logged at Debug:
-// reads are most of the traffic, and a line per lookup cost as much as the
-// lookup; writes, refusals and failures stay at Info and above.
-func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		start := time.Now()
-		err := next(c)
-		if err != nil {
-			c.Error(err)
-		}
-		req, res := c.Request(), c.Response()
-		route := c.Path()
-		if _, ok := s.routes[route]; !ok {
-			route = "unmatched" // keeps label cardinality bounded
-		}
-		elapsed := time.Since(start)
-		s.metrics.observe(req.Method, route, res.Status, elapsed)
-		level := slog.LevelInfo
-		switch {
-		case res.Status == http.StatusServiceUnavailable || res.Status == http.StatusInsufficientStorage:
-			level = slog.LevelWarn // the storage's state, logged once by whoever changed it
-		case res.Status >= 500:
-			level = slog.LevelError
-		case res.Status < 400 && req.Method == http.MethodGet:
-			level = slog.LevelDebug
-		}
-		if !s.log.Enabled(req.Context(), level) {
-			return nil
-		}
-		attrs := []slog.Attr{
-			slog.String("request_id", requestID(c)),
-			slog.String("method", req.Method),
-			slog.String("path", req.URL.Path),
-			slog.String("route", route),
-			slog.Int("status", res.Status),
-			slog.Int64("bytes", res.Size),
-			slog.Duration("duration", elapsed),
-			slog.String("remote", c.RealIP()),
-		}
-		if k := keyOf(c); k.ID != "" {
-			attrs = append(attrs, slog.String("key_id", k.ID))
-		}
-		if err != nil && res.Status < 500 {
-			attrs = append(attrs, slog.String("err", err.Error()))
-		}
-		s.log.LogAttrs(req.Context(), level, "request", attrs...)
-		return nil
+// observe logs one line per request and feeds the request metrics. A read
+// that succeeded (a GET below 400) is logged at Debug: reads are most of
+// the traffic, and a line per lookup cost as much as the lookup; writes,
+// refusals and failures stay at Info and above.
+func (s *Server) observe(c *exchange, err error, elapsed time.Duration) {
+	req, res := c.Request(), c.Response()
+	route := c.Path()
+	if _, ok := s.routes[route]; !ok {
+		route = "unmatched" // keeps label cardinality bounded
 	}
+	s.metrics.observe(req.Method, route, res.Status, elapsed)
+	level := slog.LevelInfo
+	switch {
+	case res.Status == http.StatusServiceUnavailable || res.Status == http.StatusInsufficientStorage:
+		level = slog.LevelWarn // the storage's state, logged once by whoever changed it
+	case res.Status >= 500:
+		level = slog.LevelError
+	case res.Status < 400 && req.Method == http.MethodGet:
+		level = slog.LevelDebug
+	}
+	if !s.log.Enabled(req.Context(), level) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("request_id", c.id),
+		slog.String("method", req.Method),
+		slog.String("path", req.URL.Path),
+		slog.String("route", route),
+		slog.Int("status", res.Status),
+		slog.Int64("bytes", res.Size),
+		slog.Duration("duration", elapsed),
+		slog.String("remote", c.RealIP()),
+	}
+	if c.key.ID != "" {
+		attrs = append(attrs, slog.String("key_id", c.key.ID))
+	}
+	if err != nil && res.Status < 500 {
+		attrs = append(attrs, slog.String("err", err.Error()))
+	}
+	s.log.LogAttrs(req.Context(), level, "request", attrs...)
 }
 
-// recoverPanics turns a panic into a 500 internal error (logged with its
-// stack by the error handler) so no panic escapes to net/http, which would
-// drop the connection without an answer.
-func recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) (err error) {
-		defer func() {
-			if r := recover(); r != nil {
-				if r == http.ErrAbortHandler {
-					panic(r)
-				}
-				buf := make([]byte, 8<<10)
-				buf = buf[:runtime.Stack(buf, false)]
-				err = fmt.Errorf("panic: %v\n%s", r, buf)
+// guard calls next with the request body capped, turning a panic into a
+// 500 internal error (logged with its stack by the error handler) so that
+// no panic escapes to net/http, which would drop the connection without an
+// answer. A declared length over the limit is refused before anything is
+// read; a body that grows past it fails its read with *http.MaxBytesError,
+// which the error handler maps to 413 too_large.
+func (s *Server) guard(next echo.HandlerFunc, c echo.Context) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if r == http.ErrAbortHandler {
+				panic(r)
 			}
-		}()
-		return next(c)
+			buf := make([]byte, 8<<10)
+			buf = buf[:runtime.Stack(buf, false)]
+			err = fmt.Errorf("panic: %v\n%s", r, buf)
+		}
+	}()
+	req := c.Request()
+	if req.ContentLength > s.cfg.MaxBodyBytes {
+		return policy.Errorf(policy.ETooLarge, "", "the request body (%s bytes) is larger than the limit of %d bytes",
+			strconv.FormatInt(req.ContentLength, 10), s.cfg.MaxBodyBytes)
 	}
+	if req.Body != http.NoBody { // no body (most GETs): nothing to cap
+		req.Body = http.MaxBytesReader(c.Response(), req.Body, s.cfg.MaxBodyBytes)
+	}
+	return next(c)
 }
 
-// limitBody caps every request body: a declared length over the limit is
-// refused before anything is read; a body that grows past it fails its read
-// with *http.MaxBytesError, which the error handler maps to 413 too_large.
-func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		req := c.Request()
-		if req.ContentLength > s.cfg.MaxBodyBytes {
-			return policy.Errorf(policy.ETooLarge, "", "the request body (%s bytes) is larger than the limit of %d bytes",
-				strconv.FormatInt(req.ContentLength, 10), s.cfg.MaxBodyBytes)
+// requestID is the id of c's request.
+func requestID(c echo.Context) string { return exchangeOf(c).id }
+
+// trimSlash serves a path with a trailing slash as the path without it
+// (/api/v1/items/ is /api/v1/items), before echo routes it.
+func trimSlash(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; len(p) > 1 && p[len(p)-1] == '/' {
+			r.URL.Path = p[:len(p)-1]
+			r.URL.RawPath = strings.TrimSuffix(r.URL.RawPath, "/")
+			r.RequestURI = r.URL.RequestURI()
 		}
-		if req.Body != http.NoBody { // no body (most GETs): nothing to cap
-			req.Body = http.MaxBytesReader(c.Response(), req.Body, s.cfg.MaxBodyBytes)
-		}
-		return next(c)
-	}
+		h.ServeHTTP(w, r)
+	})
 }

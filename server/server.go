@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 	"github.com/sanbao/sanbao/policy"
 	"github.com/sanbao/sanbao/registry"
 )
@@ -67,6 +66,7 @@ type Server struct {
 	log     *slog.Logger
 	now     func() time.Time
 	echo    *echo.Echo
+	handler http.Handler // echo behind trimSlash
 	metrics *metrics
 	routes  map[string]bool // route templates, for bounded metric labels
 	limiter *rateLimiter    // public routes, per client; nil: unlimited
@@ -116,9 +116,8 @@ func New(cfg Config) (*Server, error) {
 	e.Logger.SetOutput(io.Discard) // everything is logged through slog
 	e.HTTPErrorHandler = s.handleError
 	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
-	e.Pre(middleware.RemoveTrailingSlash())
-	e.Use(requestIDs, s.observe, recoverPanics, s.limitBody)
-	s.echo = e
+	e.Use(s.serve)
+	s.echo, s.handler = e, trimSlash(e)
 
 	handlers := s.handlers()
 	for _, r := range access {
@@ -186,7 +185,7 @@ func (s *Server) handlers() map[string]echo.HandlerFunc {
 }
 
 // Handler is the whole application: API, operations endpoints, metrics.
-func (s *Server) Handler() http.Handler { return s.echo }
+func (s *Server) Handler() http.Handler { return s.handler }
 
 // Close stops background work (none is started by the API routes; the
 // public routes' rate limiters hook in here). It does not close the DB,
