@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -77,6 +78,40 @@ func TestRequestLinesOfSuccessfulReadsAreDebug(t *testing.T) {
 					!strings.Contains(lines[0], "request_id="+res.Header.Get("X-Request-Id"))):
 					t.Errorf("%s at %s: lines %q, want one at %s with the request id", tc.name, level, lines, want)
 				}
+			}
+		})
+	}
+}
+
+// TestTrailingSlashIsTheSamePath: a path ending in a slash is served as the
+// path without it, query kept, with the request id and log line of any
+// other request.
+func TestTrailingSlashIsTheSamePath(t *testing.T) {
+	e := newEnv(t)
+	e.seedModels()
+	e.register("B1", "S1")
+	for _, tc := range []struct {
+		name, path string
+		status     int
+		want       string // in the body
+	}{
+		{"an item", "/api/v1/items/S1/", http.StatusOK, `"serial":"S1"`},
+		{"with its query", "/api/v1/items/S1/?on=2026-11-03", http.StatusOK, `"days_left":`},
+		{"a bad query still named", "/api/v1/items/S1/?on=tomorrow", http.StatusBadRequest, `"field":"on"`},
+		{"an escaped serial", "/api/v1/items/S%31/", http.StatusOK, `"serial":"S1"`},
+		{"a list", "/api/v1/models/", http.StatusOK, `"sku":"M1"`},
+		{"the root is not trimmed", "/", http.StatusNotFound, `"not_found"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, tc.path, nil)
+			r.Header.Set("Authorization", "Bearer "+e.admin)
+			w := httptest.NewRecorder()
+			e.srv.Handler().ServeHTTP(w, r)
+			if w.Code != tc.status || !strings.Contains(w.Body.String(), tc.want) {
+				t.Fatalf("GET %s: %d %s, want %d with %s", tc.path, w.Code, w.Body, tc.status, tc.want)
+			}
+			if w.Header().Get("X-Request-Id") == "" {
+				t.Errorf("GET %s: no X-Request-Id", tc.path)
 			}
 		})
 	}
