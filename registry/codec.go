@@ -32,6 +32,10 @@ type itemRec struct {
 	SupersededBy string
 	Seq          uint64 // seq of the last event
 	OpenCase     uint64 // id of the open service case, 0 when none
+	// Scanned is set once the scans bucket holds counts for the item, so
+	// that a lookup of an item never viewed (most of a big registry) skips
+	// that bucket.
+	Scanned bool
 }
 
 // Sections of an item record present after the registration terms, so a
@@ -39,6 +43,7 @@ type itemRec struct {
 const (
 	itemHasExchange = 1 << iota // Replaces, ExchangedOn, Exchanges
 	itemHasDerived              // fields derived from a history
+	itemScanned                 // no fields: Scanned
 )
 
 // Words that fill most enumerated fields, stored as one byte (their index
@@ -55,7 +60,7 @@ const enumOther = 0xff
 
 // append encodes r (its serial is the key):
 //
-//	version, sections,
+//	version, sections (itemScanned has no fields),
 //	sku, kind, months, batch, produced_on, [accessory: sku, batch, name, kind, months]..., registered_at,
 //	[replaces, exchanged_on, exchanges]                                   if itemHasExchange
 //	[state, dispatched_on, order, received_on, evidence, superseded_by, seq, open_case] if itemHasDerived
@@ -67,6 +72,9 @@ func (r *itemRec) append(b []byte) []byte {
 	if (r.State != "" && r.State != policy.Registered) || !r.DispatchedOn.IsZero() || r.Order != "" || !r.ReceivedOn.IsZero() ||
 		r.Evidence != "" || r.SupersededBy != "" || r.Seq != 0 || r.OpenCase != 0 {
 		sections |= itemHasDerived
+	}
+	if r.Scanned {
+		sections |= itemScanned
 	}
 	b = append(b, itemV1, sections)
 	b = appendStr(b, r.SKU)
@@ -136,6 +144,7 @@ func decodeItem(serial string, v []byte) (itemRec, error) {
 		r.Exchanges = int(d.uvarint())
 	}
 	r.State = policy.Registered
+	r.Scanned = sections&itemScanned != 0
 	if sections&itemHasDerived != 0 {
 		r.State = policy.State(d.enum())
 		r.DispatchedOn = d.date()

@@ -53,16 +53,16 @@ var (
 	secretLength = 32
 )
 
-// SchemaVersion is the layout this package reads and writes.
-const SchemaVersion = 1
-
 // migrations[i] upgrades a file from schema version i+1 to i+2, inside one
 // write transaction. Open runs the ones a file needs after copying it to a
-// backup beside it. Version 1 is the first layout, so none exist yet.
-var migrations []func(tx *bolt.Tx) error
+// backup beside it.
+var migrations = []func(tx *bolt.Tx) error{
+	markScanned, // 1 → 2
+}
 
-// schemaVersion is what this build writes: the first layout plus one per migration.
-func schemaVersion() uint64 { return uint64(SchemaVersion + len(migrations)) }
+// schemaVersion is the layout this build reads and writes: the first (1)
+// plus one per migration.
+func schemaVersion() uint64 { return uint64(1 + len(migrations)) }
 
 // Group-commit defaults, from BenchmarkAppend on this kind of machine (a
 // commit costs about a millisecond of fsync): a group starts its commit when

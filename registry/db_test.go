@@ -71,19 +71,20 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 	db := MustOpen(t)
 	path := db.Path()
 	must(t, db.Close())
-	setSchema(t, path, SchemaVersion+1)
+	setSchema(t, path, schemaVersion()+1)
 	_, err := Open(path, Options{})
-	wantCode(t, err, policy.EUnavailable, "schema version 2", "upgrade sanbao")
-	setSchema(t, path, SchemaVersion) // let the cleanup check open it
+	wantCode(t, err, policy.EUnavailable, fmt.Sprintf("schema version %d", schemaVersion()+1), "upgrade sanbao")
+	setSchema(t, path, schemaVersion()) // let the cleanup check open it
 }
 
-// TestOlderSchemaIsBackedUpThenMigrated runs the real migration path with a
-// test migration (there is no older layout than version 1 yet).
+// TestOlderSchemaIsBackedUpThenMigrated runs the migration path with a
+// test migration from version 1 to 2.
 func TestOlderSchemaIsBackedUpThenMigrated(t *testing.T) {
 	db := MustOpen(t)
 	seedModels(t, db)
 	path := db.Path()
 	must(t, db.Close())
+	setSchema(t, path, 1)
 
 	saved := migrations
 	defer func() { migrations = saved }()
@@ -119,7 +120,7 @@ func TestOlderSchemaIsBackedUpThenMigrated(t *testing.T) {
 	if ms, _ := b.Models(); len(ms) != 4 {
 		t.Fatalf("the backup holds %d models; want 4", len(ms))
 	}
-	setSchema(t, path, SchemaVersion) // let the cleanup check open it
+	setSchema(t, path, schemaVersion()) // let the cleanup check open it
 }
 
 func TestReadOnlyRefusesWritesAndServesReads(t *testing.T) {

@@ -371,7 +371,7 @@ func (db *DB) appendTx(tx *bolt.Tx, a Actor, serial string, ev policy.Event, now
 	if err := putItem(tx, &rec); err != nil {
 		return Appended{}, err
 	}
-	sc, err := storedScans(tx, serial)
+	sc, err := storedScans(tx, &rec)
 	if err != nil {
 		return Appended{}, err
 	}

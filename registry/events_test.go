@@ -372,14 +372,80 @@ func TestScansAreBufferedAndFlushed(t *testing.T) {
 	}
 }
 
+// storedScansOf reads serial's counts from the scans bucket itself,
+// whatever its item's Scanned says.
 func storedScansOf(db *testDB, serial string) (Scans, error) {
 	var s Scans
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		var err error
-		s, err = storedScans(tx, serial)
+		s, err = decodeScans(tx.Bucket(bucketScans).Get([]byte(serial)))
 		return err
 	})
 	return s, err
+}
+
+// scannedFlag reads the Scanned flag of serial's stored item.
+func scannedFlag(t *testing.T, db *testDB, serial string) bool {
+	t.Helper()
+	var r itemRec
+	must(t, db.bolt.View(func(tx *bolt.Tx) error {
+		var err error
+		r, err = getItem(tx, serial)
+		return err
+	}))
+	return r.Scanned
+}
+
+// TestOnlyScannedItemsReadTheScansBucket: the first flushed count of an
+// item marks it, so lookups of the others skip the bucket; a file of
+// schema 1, whose items carry no mark, is migrated to mark those with
+// stored counts, which lookups then still show.
+func TestOnlyScannedItemsReadTheScansBucket(t *testing.T) {
+	db := MustOpen(t)
+	seedModels(t, db)
+	register(t, db, "P1", "B1", "S1", "S2")
+	t0 := db.clock.Now()
+	db.Scan("S1", t0)
+	if scannedFlag(t, db, "S1") {
+		t.Fatal("marked before its count was flushed")
+	}
+	must(t, db.scans.flush())
+	if !scannedFlag(t, db, "S1") || scannedFlag(t, db, "S2") {
+		t.Fatalf("after flush S1 marked %v, S2 marked %v; want true, false", scannedFlag(t, db, "S1"), scannedFlag(t, db, "S2"))
+	}
+	db.Scan("S1", t0.Add(time.Minute))
+	must(t, db.scans.flush()) // a second flush of a marked item
+	if rec, _ := db.Get("S1"); rec.Scans.Count != 2 {
+		t.Fatalf("S1 scans %+v; want 2", rec.Scans)
+	}
+
+	// A schema-1 file: counts stored, no marks.
+	must(t, db.bolt.Update(func(tx *bolt.Tx) error {
+		r, err := getItem(tx, "S1")
+		if err != nil {
+			return err
+		}
+		r.Scanned = false
+		return putItem(tx, &r)
+	}))
+	if rec, _ := db.Get("S1"); rec.Scans.Count != 0 {
+		t.Fatalf("an unmarked item showed stored counts %+v: the mark is not what lookups go by", rec.Scans)
+	}
+	path := db.Path()
+	must(t, db.DB.Close())
+	setSchema(t, path, 1)
+	m, err := Open(path, Options{Now: db.clock.Now})
+	must(t, err)
+	defer m.Close()
+	rec, err := m.Get("S1")
+	must(t, err)
+	if rec.Scans.Count != 2 || !rec.Scans.First.Equal(t0) {
+		t.Fatalf("after migration S1 scans %+v; want 2 from %v", rec.Scans, t0)
+	}
+	if rec, _ := m.Get("S2"); rec.Scans.Count != 0 {
+		t.Fatalf("after migration S2 scans %+v; want none", rec.Scans)
+	}
+	must(t, m.Check())
 }
 
 // TestConcurrentWritersAndReaders runs single appends from 32 goroutines

@@ -54,7 +54,7 @@ func record(tx *bolt.Tx, r itemRec) (Record, error) {
 	if err != nil {
 		return Record{}, err
 	}
-	sc, err := storedScans(tx, r.Serial)
+	sc, err := storedScans(tx, &r)
 	if err != nil {
 		return Record{}, err
 	}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/sanbao/sanbao/policy"
 )
 
 // Public views are counted in memory and written in one transaction every
@@ -144,17 +146,27 @@ func (s *scanBuffer) flush() error {
 		s.mu.Lock()
 		s.inflightTx = uint64(tx.ID())
 		s.mu.Unlock()
-		items, b := tx.Bucket(bucketItems), tx.Bucket(bucketScans)
+		b := tx.Bucket(bucketScans)
 		for _, serial := range serials {
-			if items.Get([]byte(serial)) == nil {
+			r, err := getItem(tx, serial)
+			if policy.ErrorCode(err) == policy.ENotFound {
 				continue // never registered: nothing to count
 			}
-			stored, err := decodeScans(b.Get([]byte(serial)))
+			if err != nil {
+				return err
+			}
+			stored, err := storedScans(tx, &r)
 			if err != nil {
 				return err
 			}
 			if err := b.Put([]byte(serial), encodeScans(addScan(stored, batch[serial]))); err != nil {
 				return err
+			}
+			if !r.Scanned {
+				r.Scanned = true
+				if err := putItem(tx, &r); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -170,8 +182,12 @@ func (s *scanBuffer) flush() error {
 	return err
 }
 
-func storedScans(tx *bolt.Tx, serial string) (Scans, error) {
-	return decodeScans(tx.Bucket(bucketScans).Get([]byte(serial)))
+// storedScans reads r's flushed counts; an item never flushed has none.
+func storedScans(tx *bolt.Tx, r *itemRec) (Scans, error) {
+	if !r.Scanned {
+		return Scans{}, nil
+	}
+	return decodeScans(tx.Bucket(bucketScans).Get([]byte(r.Serial)))
 }
 
 func encodeScans(s Scans) []byte {
@@ -191,4 +207,20 @@ func decodeScans(v []byte) (Scans, error) {
 	d := decoder{b: v[1:]}
 	s := Scans{Count: d.uvarint(), First: d.time(), Last: d.time()}
 	return s, d.err
+}
+
+// markScanned sets Scanned on every item with stored counts: files of
+// schema 1 read the scans bucket on every lookup and never set it.
+func markScanned(tx *bolt.Tx) error {
+	return tx.Bucket(bucketScans).ForEach(func(k, _ []byte) error {
+		r, err := getItem(tx, string(k))
+		if policy.ErrorCode(err) == policy.ENotFound {
+			return nil // counts are only kept for registered serials
+		}
+		if err != nil || r.Scanned {
+			return err
+		}
+		r.Scanned = true
+		return putItem(tx, &r)
+	})
 }
