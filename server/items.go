@@ -149,7 +149,11 @@ func (s *Server) itemView(rec registry.Record, on policy.Date, now time.Time) it
 			WarrantyUntil: a.WarrantyUntil, Replacements: a.Replacements}
 	}
 	open := cov.OpenCase
-	if on == s.policy.Today(now) {
+	if open != nil && on == s.policy.Today(now) {
+		// Today's case with its clock read now rather than at the end of
+		// the day. Which case is open is as of the end of today either
+		// way, as the view's state is: only an event up to
+		// policy.FutureSlack ahead of the clock can be dated later.
 		open = s.policy.OpenCase(it, rec.History, now)
 	}
 	if open != nil {
