@@ -29,12 +29,21 @@ func sendItem(c echo.Context, status int, v *itemView) error {
 	}
 	bp := jsonBuffers.Get().(*[]byte)
 	*bp = append(v.appendJSON((*bp)[:0]), '\n') // as json.Encoder ends it
-	err := c.Blob(status, echo.MIMEApplicationJSON, *bp)
+	res := c.Response()
+	// Set as c.Blob would, without its header canonicalisations and
+	// allocation: net/http copies the map when the header is written.
+	res.Header()[echo.HeaderContentType] = jsonContentType
+	res.WriteHeader(status)
+	_, err := res.Write(*bp)
 	if cap(*bp) <= maxPooledJSON {
 		jsonBuffers.Put(bp)
 	}
 	return err
 }
+
+// jsonContentType is the Content-Type value of a JSON answer, shared by
+// every one: its length equals its capacity, so an Add copies it.
+var jsonContentType = []string{echo.MIMEApplicationJSON}
 
 var jsonBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 

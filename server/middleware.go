@@ -58,7 +58,7 @@ func (s *Server) serve(next echo.HandlerFunc) echo.HandlerFunc {
 		if !visibleASCII(id, 128) {
 			id = newRequestID()
 		}
-		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		c.Response().Header()[echo.HeaderXRequestID] = []string{id} // the canonical key: no Set canonicalisation per request
 		x := exchanges.Get().(*exchange)
 		*x = exchange{Context: c, id: id}
 		err := s.guard(next, x)
