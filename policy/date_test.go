@@ -100,3 +100,21 @@ func TestDateTextAndJSON(t *testing.T) {
 		}
 	}
 }
+
+// Day numbers must hold over the whole range the day arithmetic claims, at
+// its ends and at the year and leap-day boundaries in between.
+func TestDayNumbersOverTheirRange(t *testing.T) {
+	dates := []Date{{-32800, 3, 1}, {2906944, 12, 31}}
+	for y := -32799; y <= 2906944; y += 997 {
+		dates = append(dates, Date{y, 1, 1}, Date{y, 2, 28}, Date{y, 3, 1}, Date{y, 12, 31})
+	}
+	for _, d := range dates {
+		want := int(time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC).Unix() / 86400) // midnight: exact
+		if got := d.days(); got != want {
+			t.Fatalf("%#v: day number %d, want %d", d, got, want)
+		}
+		if got := dateOfDays(want); got != d {
+			t.Fatalf("day number %d is %#v, want %#v", want, got, d)
+		}
+	}
+}
