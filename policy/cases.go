@@ -47,7 +47,8 @@ func (c *caseFacts) inWarranty() bool {
 
 // caseOf renders a case with its clock as of now.
 func (p *Policy) caseOf(c *caseFacts, now time.Time) Case {
-	out := Case{ID: c.id, Center: c.center, Complaint: c.complaint, Contact: c.contact, OpenedAt: c.intakeAt,
+	in := c.intake
+	out := Case{ID: in.Seq, Center: in.Center, Complaint: in.Complaint, Contact: in.Contact, OpenedAt: in.At,
 		Finding: c.finding, Part: c.part, Stage: c.stage, Paused: c.paused, InWarranty: c.inWarranty()}
 	if c.closed {
 		out.ClosedAt = c.closedAt
@@ -58,9 +59,9 @@ func (p *Policy) caseOf(c *caseFacts, now time.Time) Case {
 	case c.paused:
 		// The clock stands still while the centre waits on the customer.
 	case out.InWarranty:
-		out.DueAt = c.intakeAt.Add(hours + c.pauseAll)
+		out.DueAt = in.At.Add(hours + c.pauseAll)
 	case !c.quoted:
-		out.DueAt = c.intakeAt.Add(hours + c.pauseBefore)
+		out.DueAt = in.At.Add(hours + c.pauseBefore)
 	case !c.secondAt.IsZero():
 		out.DueAt = c.secondAt.Add(hours + c.pauseSecond)
 	}

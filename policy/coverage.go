@@ -10,7 +10,7 @@ import (
 // A correction has no date of its own (the zero Date).
 func (p *Policy) EventDate(ev Event) Date {
 	z := zone{loc: p.loc}
-	return z.date(z.day(&ev))
+	return z.date(z.day(&ev, codeOf(ev.Type)))
 }
 
 // Coverage is what item's history says as of date on, counting only events

@@ -68,7 +68,7 @@ func TestZoneDatesAgreeWithDateOf(t *testing.T) {
 		for _, start := range []time.Time{time.Date(1986, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), {}} {
 			for i := 0; i < 3000; i++ {
 				ev := Event{Type: EvIntake, At: start.Add(time.Duration(i) * 7 * time.Hour / 3)}
-				if got, want := z.date(z.day(&ev)), DateOf(ev.At, loc); got != want {
+				if got, want := z.date(z.day(&ev, evIntake)), DateOf(ev.At, loc); got != want {
 					t.Fatalf("%s: date of %v = %s, want %s", name, ev.At, got, want)
 				}
 			}

@@ -42,28 +42,25 @@ type facts struct {
 	acc            []AccessoryCoverage
 }
 
-// caseFacts is one service case as folded from its events.
+// caseFacts is one service case as folded from its events. It is rebuilt at
+// every intake, so it keeps the intake event rather than copies of its fields.
 type caseFacts struct {
-	id                     uint64
-	center, complaint      string
-	contact                string
-	intakeAt               time.Time
-	intakeDay              int // day number of the intake's date
+	intake                 *Event // ID, centre, complaint, contact and opening instant
+	intakeDay              int    // day number of the intake's date
 	finding                Finding
 	part                   string
 	stage, resumeStage     string
 	secondAt               time.Time // first payment or refusal
+	pausedAt               time.Time
+	closedAt               time.Time
+	pauseAll, pauseBefore  time.Duration // all pauses; pauses before the quotation
+	pauseSecond            time.Duration // pauses after payment or refusal
+	firstPart, partsOfCase int           // parts[firstPart:firstPart+partsOfCase] were fitted in this case
 	quoted, paid, declined bool
 	freeRepair             bool
 	inWarrantyAtIntake     bool
 	paused                 bool
-	pausedAt               time.Time
-	pauseAll, pauseBefore  time.Duration // all pauses; pauses before the quotation
-	pauseSecond            time.Duration // pauses after payment or refusal
 	closed                 bool
-	closedAt               time.Time
-	lastAt                 time.Time
-	firstPart, partsOfCase int // parts[firstPart:firstPart+partsOfCase] were fitted in this case
 }
 
 // lastDate is later than any event.
@@ -71,20 +68,21 @@ var lastDate = Date{9999, 12, 31}
 
 // derive folds item's effective history into f. Only events dated on or
 // before upTo count; on is the evaluation date (an open case counts repair
-// days up to it). It runs for every view and claim, so it works on day
-// numbers, takes each event's date once, turns into Dates only what it
-// returns, and allocates only the part and accessory lists.
+// days up to it). It runs for every view and claim, so it takes each event's
+// type code and day number once, works on those, turns into Dates only what
+// it returns, and allocates only the part and accessory lists.
 func (p *Policy) derive(item *Item, eff []Event, upTo, on Date, f *facts) {
 	f.on = on
 	f.months = item.WarrantyMonths
 	if f.months <= 0 {
 		f.months = p.Months(item.Kind)
 	}
-	var buf [32]int
-	days := buf[:0]
+	var buf [32]evKey
+	keys := buf[:]
 	if len(eff) > len(buf) {
-		days = make([]int, 0, len(eff))
+		keys = make([]evKey, len(eff))
 	}
+	keys = keys[:len(eff)]
 	upToDay, onDay := upTo.days(), on.days()
 	z := zone{loc: p.loc}
 
@@ -92,30 +90,31 @@ func (p *Policy) derive(item *Item, eff []Event, upTo, on Date, f *facts) {
 	nparts := 0
 	for i := range eff {
 		ev := &eff[i]
-		d := z.day(ev)
-		days = append(days, d)
+		k := codeOf(ev.Type)
+		d := z.day(ev, k)
+		keys[i] = evKey{d, k}
 		if d > upToDay {
 			continue
 		}
-		switch ev.Type {
-		case EvRepaired:
+		switch k {
+		case evRepaired:
 			nparts += len(ev.Parts)
-		case EvDispatched:
+		case evDispatched:
 			if f.dispatchedOn.IsZero() {
 				f.dispatchedOn, f.order = ev.On, ev.Order
 			}
-		case EvReceived:
+		case evReceived:
 			if f.receivedOn.IsZero() {
 				f.receivedOn, f.evidence = ev.On, ev.Evidence
 			}
-		case EvDiagnosed:
+		case evDiagnosed:
 			if ev.Finding.Voids() && f.voidOn.IsZero() {
 				f.voidOn, f.voidSeq, f.voidFinding = z.date(d), ev.Seq, ev.Finding
 			}
-		case EvReplaced, EvReturned:
+		case evReplaced, evReturned:
 			if f.retired == "" {
 				f.retired, f.retiredOn, f.successor = ev.Type, z.date(d), ev.NewSerial
-				if ev.Type == EvReturned {
+				if k == evReturned {
 					f.successor = ""
 				}
 			}
@@ -163,13 +162,14 @@ func (p *Policy) derive(item *Item, eff []Event, upTo, on Date, f *facts) {
 
 	// Pass 2: service cases, parts and accessory exchanges, in order.
 	for i := range eff {
-		ev, d := &eff[i], days[i]
+		ev, k, d := &eff[i], keys[i].code, keys[i].day
 		if d > upToDay {
 			continue
 		}
-		if ev.Type == EvAccessoryReplaced && f.acc != nil {
-			if k := accessoryIndex(item, ev.SKU); k >= 0 {
-				ac := &f.acc[k]
+		switch {
+		case k == evAccessoryReplaced && f.acc != nil:
+			if a := accessoryIndex(item, ev.SKU); a >= 0 {
+				ac := &f.acc[a]
 				ac.Replacements++
 				// History is in the order recorded: an exchange back-filled
 				// with an earlier date counts, but the accessory in the
@@ -177,74 +177,72 @@ func (p *Policy) derive(item *Item, eff []Event, upTo, on Date, f *facts) {
 				if ac.Replacements == 1 || d >= ac.Start.days() {
 					ac.Batch = ev.NewBatch
 					ac.Start = z.date(d)
-					ac.WarrantyUntil = dateOfDays(p.shift(ac.Start.AddMonths(p.accessoryMonths(&item.Accessories[k])).days()))
+					ac.WarrantyUntil = dateOfDays(p.shift(ac.Start.AddMonths(p.accessoryMonths(&item.Accessories[a])).days()))
 				}
 			}
-		}
-		if ev.Type == EvIntake {
-			if f.open {
-				continue
-			}
-			f.cur = caseFacts{id: ev.Seq, center: ev.Center, complaint: ev.Complaint, contact: ev.Contact,
-				intakeAt: ev.At, intakeDay: d, stage: string(EvIntake), lastAt: ev.At, firstPart: len(f.parts),
-				inWarrantyAtIntake: d >= startDay && d <= p.shift(baseDay+f.repairDays) && d < voidDay}
+			continue
+		case k == evIntake && !f.open:
+			// Cleared in place and filled: a composite literal would be
+			// built aside and copied, and this runs for every case.
+			c := &f.cur
+			*c = caseFacts{}
+			c.intake, c.intakeDay, c.stage, c.firstPart = ev, d, string(EvIntake), len(f.parts)
+			c.inWarrantyAtIntake = d >= startDay && d <= p.shift(baseDay+f.repairDays) && d < voidDay
 			f.open = true
 			continue
-		}
-		if !f.open || !serviceStep(ev.Type) {
+		case !f.open || !k.serviceStep():
 			continue
 		}
 		c := &f.cur
-		if ev.At.After(c.lastAt) {
-			c.lastAt = ev.At
-		}
-		switch ev.Type {
-		case EvDiagnosed:
+		switch k {
+		case evDiagnosed:
 			c.finding, c.part = ev.Finding, ev.Part
-		case EvQuoted:
+		case evQuoted:
 			c.quoted = true
-		case EvPaid, EvDeclined:
+		case evPaid, evDeclined:
 			if c.secondAt.IsZero() {
 				c.secondAt = ev.At
 			}
-			if ev.Type == EvPaid {
+			if k == evPaid {
 				c.paid = true
 			} else {
 				c.declined = true
 			}
-		case EvRepaired:
+		case evRepaired:
 			if !ev.Paid {
 				c.freeRepair = true
 			}
 			if f.parts != nil {
 				for _, part := range ev.Parts {
-					f.parts = append(f.parts, PartCoverage{Part: part, ReplacedOn: z.date(d), Paid: ev.Paid, Case: c.id})
+					f.parts = append(f.parts, PartCoverage{Part: part, ReplacedOn: z.date(d), Paid: ev.Paid, Case: c.intake.Seq})
 					c.partsOfCase++
 				}
 			}
-		case EvPaused:
+		case evPaused:
 			if !c.paused {
 				c.paused, c.pausedAt, c.resumeStage = true, ev.At, c.stage
 			}
 			c.stage = string(EvPaused)
 			continue
-		case EvResumed:
+		case evResumed:
 			if c.paused {
 				c.endPause(ev.At)
 				c.stage = c.resumeStage
 			}
 			continue
-		case EvShipped, EvReplaced, EvReturned:
+		case evShipped, evReplaced, evReturned:
 			if c.paused {
 				c.endPause(ev.At)
 			}
 			c.closed, c.closedAt = true, ev.At
 			f.open = false
-			if ev.Type == EvShipped {
-				for k := c.firstPart; k < c.firstPart+c.partsOfCase; k++ {
-					// "Back" is the CST date of shipping (never before the
-					// fitting); kept in CoveredUntil until the end is known.
-					f.parts[k].CoveredUntil = z.date(max(d, f.parts[k].ReplacedOn.days()))
+			if k == evShipped {
+				for j := c.firstPart; j < c.firstPart+c.partsOfCase; j++ {
+					// Covered from "back", the date of shipping (never
+					// before the fitting); a free part at least as long
+					// as the unit, once its end is known.
+					pc := &f.parts[j]
+					pc.CoveredUntil = dateOfDays(p.shift(max(d, pc.ReplacedOn.days()) + p.PartCoverageDays))
 				}
 				if c.freeRepair && c.inWarrantyAtIntake {
 					f.repairDays += max(0, d-c.intakeDay)
@@ -278,12 +276,7 @@ func (p *Policy) derive(item *Item, eff []Event, upTo, on Date, f *facts) {
 		f.until = dateOfDays(p.shift(baseDay + f.repairDays))
 	}
 	for k := range f.parts {
-		pc := &f.parts[k]
-		if pc.CoveredUntil.IsZero() {
-			continue
-		}
-		pc.CoveredUntil = dateOfDays(p.shift(pc.CoveredUntil.days() + p.PartCoverageDays))
-		if !pc.Paid && pc.CoveredUntil.Before(f.until) {
+		if pc := &f.parts[k]; !pc.Paid && !pc.CoveredUntil.IsZero() && pc.CoveredUntil.Before(f.until) {
 			pc.CoveredUntil = f.until
 		}
 	}
@@ -297,26 +290,95 @@ func (c *caseFacts) endPause(t time.Time) {
 	if !t.After(s) {
 		return
 	}
-	c.pauseAll += t.Sub(s)
+	d := t.Sub(s)
+	c.pauseAll += d
 	if !c.quoted {
 		// Once quoted the first clock has stopped: later pauses do not matter to it.
-		c.pauseBefore += t.Sub(s)
+		c.pauseBefore += d
 	}
 	if !c.secondAt.IsZero() && t.After(c.secondAt) {
 		if s.Before(c.secondAt) {
-			s = c.secondAt
+			d = t.Sub(c.secondAt)
 		}
-		c.pauseSecond += t.Sub(s)
+		c.pauseSecond += d
 	}
 }
 
-// serviceStep reports whether t belongs to an open service case.
-func serviceStep(t EventType) bool {
+// evCode is an event type as a small integer: the fold maps each event's
+// type once and then compares integers, where its string compares were much
+// of its cost. The service steps come last, from evDiagnosed on.
+type evCode uint8
+
+const (
+	evUnknown evCode = iota // not a type of the contract: counts for nothing
+	evDispatched
+	evReceived
+	evTransferred
+	evIntake
+	evAccessoryReplaced
+	evCorrected
+	evDiagnosed
+	evQuoted
+	evPaid
+	evDeclined
+	evRepaired
+	evReplaced
+	evReturned
+	evPaused
+	evResumed
+	evShipped
+)
+
+// codeOf is the code of event type t.
+func codeOf(t EventType) evCode {
 	switch t {
-	case EvDiagnosed, EvQuoted, EvPaid, EvDeclined, EvRepaired, EvReplaced, EvReturned, EvPaused, EvResumed, EvShipped:
-		return true
+	case EvDispatched:
+		return evDispatched
+	case EvReceived:
+		return evReceived
+	case EvTransferred:
+		return evTransferred
+	case EvIntake:
+		return evIntake
+	case EvAccessoryReplaced:
+		return evAccessoryReplaced
+	case EvCorrected:
+		return evCorrected
+	case EvDiagnosed:
+		return evDiagnosed
+	case EvQuoted:
+		return evQuoted
+	case EvPaid:
+		return evPaid
+	case EvDeclined:
+		return evDeclined
+	case EvRepaired:
+		return evRepaired
+	case EvReplaced:
+		return evReplaced
+	case EvReturned:
+		return evReturned
+	case EvPaused:
+		return evPaused
+	case EvResumed:
+		return evResumed
+	case EvShipped:
+		return evShipped
 	}
-	return false
+	return evUnknown
+}
+
+// dated reports whether events of this type carry a calendar date rather
+// than an instant.
+func (k evCode) dated() bool { return k >= evDispatched && k <= evTransferred }
+
+// serviceStep reports whether events of this type belong to an open service case.
+func (k evCode) serviceStep() bool { return k >= evDiagnosed }
+
+// evKey is what the fold's first pass takes of an event for the second.
+type evKey struct {
+	day  int
+	code evCode
 }
 
 // zone takes the day numbers of events in loc with one zone lookup per zone
@@ -324,34 +386,25 @@ func serviceStep(t EventType) bool {
 // into Dates with the last one cached (a case's steps share days).
 type zone struct {
 	loc        *time.Location
-	start, end int64 // Unix seconds of the cached period, end exclusive
+	start, end int64 // Unix seconds of the cached period, end exclusive; empty at first
 	off        int64
-	set        bool
 	lastDay    int
 	last       Date
 }
 
-// day is the day number of ev's date: On for dated types, the date of At
-// in the zone otherwise, and the zero Date's for a correction.
-func (z *zone) day(ev *Event) int {
+// day is the day number of ev's date (k is the code of its type): On for
+// dated types, the date of At in the zone otherwise, and the zero Date's for
+// a correction.
+func (z *zone) day(ev *Event, k evCode) int {
 	switch {
-	case ev.Type.Dated():
+	case k.dated():
 		return ev.On.days()
-	case ev.Type == EvCorrected:
+	case k == evCorrected:
 		return zeroDay
 	}
 	u := ev.At.Unix()
-	if !z.set || u < z.start || u >= z.end {
-		lt := ev.At.In(z.loc)
-		_, off := lt.Zone()
-		s, e := lt.ZoneBounds()
-		z.off, z.start, z.end, z.set = int64(off), math.MinInt64, math.MaxInt64, true
-		if !s.IsZero() {
-			z.start = s.Unix()
-		}
-		if !e.IsZero() {
-			z.end = e.Unix()
-		}
+	if u < z.start || u >= z.end {
+		z.period(ev.At)
 	}
 	local := u + z.off
 	d := local / 86400
@@ -359,6 +412,20 @@ func (z *zone) day(ev *Event) int {
 		d--
 	}
 	return int(d)
+}
+
+// period looks up and caches the zone period of t.
+func (z *zone) period(t time.Time) {
+	lt := t.In(z.loc)
+	_, off := lt.Zone()
+	s, e := lt.ZoneBounds()
+	z.off, z.start, z.end = int64(off), math.MinInt64, math.MaxInt64
+	if !s.IsZero() {
+		z.start = s.Unix()
+	}
+	if !e.IsZero() {
+		z.end = e.Unix()
+	}
 }
 
 // zeroDay is the day number of the zero Date.

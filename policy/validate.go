@@ -180,7 +180,7 @@ func (h *hist) apply(ev *Event) {
 			h.caseAt = ev.At
 		}
 	}
-	if !h.open || !serviceStep(ev.Type) {
+	if !h.open || !codeOf(ev.Type).serviceStep() {
 		return
 	}
 	if ev.At.After(h.caseAt) {
