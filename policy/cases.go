@@ -6,7 +6,7 @@ import "time"
 // overdue flags as of now. Every event counts, whatever its date; repair days
 // of an open case run to today.
 func (p *Policy) Cases(item Item, history []Event, now time.Time) []Case {
-	f := facts{keep: true}
+	f := facts{keep: true, noParts: true, noAcc: true}
 	p.derive(&item, Effective(history), lastDate, p.Today(now), &f)
 	out := make([]Case, len(f.cases))
 	for i := range f.cases {
@@ -18,7 +18,7 @@ func (p *Policy) Cases(item Item, history []Event, now time.Time) []Case {
 // OpenCase returns the open service case with its due time as of now, or nil
 // when none is open.
 func (p *Policy) OpenCase(item Item, history []Event, now time.Time) *Case {
-	var f facts
+	f := facts{noParts: true, noAcc: true}
 	p.derive(&item, Effective(history), lastDate, p.Today(now), &f)
 	if !f.open {
 		return nil

@@ -154,8 +154,9 @@ func (p *Policy) Entitlements(item Item, history []Event, c Claim) (Entitlement,
 			return Entitlement{}, Errorf(EInvalid, "part", "part names a part of the product, not of a bundled accessory: pass part or accessory, not both")
 		}
 	}
-	f := facts{noParts: c.Part == "", noAcc: acc < 0}
-	p.derive(&item, Effective(history), c.On, c.On, &f)
+	eff := Effective(history)
+	f := facts{noParts: true, noAcc: acc < 0}
+	p.derive(&item, eff, c.On, c.On, &f)
 	e := Entitlement{On: c.On, Reasons: make([]string, 0, 4), DeadlineHours: p.ServiceHours}
 	st := f.status()
 	if c.Finding == "" {
@@ -165,6 +166,12 @@ func (p *Policy) Entitlements(item Item, history []Event, c Claim) (Entitlement,
 		if c.Finding == "" && st != Retired && st != Void {
 			return Entitlement{}, Errorf(EInvalid, "finding", "no diagnosis on record: pass finding")
 		}
+	}
+	if st == Expired && c.Part != "" {
+		// Only past the warranty does a part's own coverage count: most
+		// claims skip the parts, and this one folds again with them.
+		f = facts{noAcc: acc < 0}
+		p.derive(&item, eff, c.On, c.On, &f)
 	}
 	r := rules{p: p, f: &f, c: &c, e: &e, item: &item, w: &writer{}}
 	r.w.b.Grow(256)

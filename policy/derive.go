@@ -34,7 +34,7 @@ type facts struct {
 	freeRepairs  int
 
 	keep           bool        // keep every case in cases (only Cases needs them)
-	noParts, noAcc bool        // leave out parts or accessories (a claim that needs neither)
+	noParts, noAcc bool        // leave out parts or accessories (for views and claims that need neither)
 	cases          []caseFacts // with keep: every case, the open one last
 	cur            caseFacts   // the case being folded
 	open           bool        // cur is open

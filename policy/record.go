@@ -9,7 +9,7 @@ func (p *Policy) AccessoriesOnRecord(item Item, history []Event) []Accessory {
 	if len(item.Accessories) == 0 {
 		return nil
 	}
-	var f facts
+	f := facts{noParts: true}
 	p.derive(&item, Effective(history), lastDate, lastDate, &f)
 	out := slices.Clone(item.Accessories)
 	for i := range f.acc {
