@@ -7,7 +7,7 @@ import "time"
 // of an open case run to today.
 func (p *Policy) Cases(item Item, history []Event, now time.Time) []Case {
 	f := facts{keep: true, noParts: true, noAcc: true}
-	p.derive(&item, Effective(history), lastDate, p.Today(now), &f)
+	p.derive(&item, history, lastDate, p.Today(now), &f)
 	out := make([]Case, len(f.cases))
 	for i := range f.cases {
 		out[i] = p.caseOf(&f.cases[i], now)
@@ -19,7 +19,7 @@ func (p *Policy) Cases(item Item, history []Event, now time.Time) []Case {
 // when none is open.
 func (p *Policy) OpenCase(item Item, history []Event, now time.Time) *Case {
 	f := facts{noParts: true, noAcc: true}
-	p.derive(&item, Effective(history), lastDate, p.Today(now), &f)
+	p.derive(&item, history, lastDate, p.Today(now), &f)
 	if !f.open {
 		return nil
 	}

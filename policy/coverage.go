@@ -19,7 +19,7 @@ func (p *Policy) EventDate(ev Event) Date {
 // as of the end of on; OpenCase gives it as of an instant.
 func (p *Policy) Coverage(item Item, history []Event, on Date) Coverage {
 	var f facts
-	p.derive(&item, Effective(history), on, on, &f)
+	p.derive(&item, history, on, on, &f)
 	cv := Coverage{
 		On:            on,
 		State:         f.state(&item),
@@ -154,9 +154,8 @@ func (p *Policy) Entitlements(item Item, history []Event, c Claim) (Entitlement,
 			return Entitlement{}, Errorf(EInvalid, "part", "part names a part of the product, not of a bundled accessory: pass part or accessory, not both")
 		}
 	}
-	eff := Effective(history)
 	f := facts{noParts: true, noAcc: acc < 0}
-	p.derive(&item, eff, c.On, c.On, &f)
+	p.derive(&item, history, c.On, c.On, &f)
 	e := Entitlement{On: c.On, Reasons: make([]string, 0, 4), DeadlineHours: p.ServiceHours}
 	st := f.status()
 	if c.Finding == "" {
@@ -171,7 +170,7 @@ func (p *Policy) Entitlements(item Item, history []Event, c Claim) (Entitlement,
 		// Only past the warranty does a part's own coverage count: most
 		// claims skip the parts, and this one folds again with them.
 		f = facts{noAcc: acc < 0}
-		p.derive(&item, eff, c.On, c.On, &f)
+		p.derive(&item, history, c.On, c.On, &f)
 	}
 	r := rules{p: p, f: &f, c: &c, e: &e, item: &item, w: &writer{}}
 	r.w.b.Grow(256)

@@ -33,13 +33,15 @@ type facts struct {
 	repairDays   int
 	freeRepairs  int
 
-	keep           bool        // keep every case in cases (only Cases needs them)
-	noParts, noAcc bool        // leave out parts or accessories (for views and claims that need neither)
-	cases          []caseFacts // with keep: every case, the open one last
-	cur            caseFacts   // the case being folded
-	open           bool        // cur is open
-	parts          []PartCoverage
-	acc            []AccessoryCoverage
+	// What the caller asks for (derive keeps it when it starts over).
+	keep           bool // keep every case in cases (only Cases needs them)
+	noParts, noAcc bool // leave out parts or accessories (for views and claims that need neither)
+
+	cases []caseFacts // with keep: every case, the open one last
+	cur   caseFacts   // the case being folded
+	open  bool        // cur is open
+	parts []PartCoverage
+	acc   []AccessoryCoverage
 }
 
 // caseFacts is one service case as folded from its events. It is rebuilt at
@@ -66,12 +68,13 @@ type caseFacts struct {
 // lastDate is later than any event.
 var lastDate = Date{9999, 12, 31}
 
-// derive folds item's effective history into f. Only events dated on or
-// before upTo count; on is the evaluation date (an open case counts repair
-// days up to it). It runs for every view and claim, so it takes each event's
-// type code and day number once, works on those, turns into Dates only what
-// it returns, and allocates only the part and accessory lists.
-func (p *Policy) derive(item *Item, eff []Event, upTo, on Date, f *facts) {
+// derive folds item's history, corrections applied, into f. Only events
+// dated on or before upTo count; on is the evaluation date (an open case
+// counts repair days up to it). It runs for every view and claim, so it
+// takes each event's type code and day number once, works on those, turns
+// into Dates only what it returns, and allocates only the part and
+// accessory lists.
+func (p *Policy) derive(item *Item, history []Event, upTo, on Date, f *facts) {
 	f.on = on
 	f.months = item.WarrantyMonths
 	if f.months <= 0 {
@@ -79,18 +82,26 @@ func (p *Policy) derive(item *Item, eff []Event, upTo, on Date, f *facts) {
 	}
 	var buf [32]evKey
 	keys := buf[:]
-	if len(eff) > len(buf) {
-		keys = make([]evKey, len(eff))
+	if len(history) > len(buf) {
+		keys = make([]evKey, len(history))
 	}
-	keys = keys[:len(eff)]
+	keys = keys[:len(history)]
 	upToDay, onDay := upTo.days(), on.days()
 	z := zone{loc: p.loc}
 
 	// Pass 1: the facts that do not depend on the start.
 	nparts := 0
-	for i := range eff {
-		ev := &eff[i]
+	for i := range history {
+		ev := &history[i]
 		k := codeOf(ev.Type)
+		if k == evCorrected {
+			// Corrections are rare: rather than look for them in every
+			// history first, the fold starts over on the corrected history
+			// (which has none) when it meets one.
+			*f = facts{keep: f.keep, noParts: f.noParts, noAcc: f.noAcc}
+			p.derive(item, Effective(history), upTo, on, f)
+			return
+		}
 		d := z.day(ev, k)
 		keys[i] = evKey{d, k}
 		if d > upToDay {
@@ -161,8 +172,8 @@ func (p *Policy) derive(item *Item, eff []Event, upTo, on Date, f *facts) {
 	}
 
 	// Pass 2: service cases, parts and accessory exchanges, in order.
-	for i := range eff {
-		ev, k, d := &eff[i], keys[i].code, keys[i].day
+	for i := range history {
+		ev, k, d := &history[i], keys[i].code, keys[i].day
 		if d > upToDay {
 			continue
 		}

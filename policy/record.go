@@ -10,7 +10,7 @@ func (p *Policy) AccessoriesOnRecord(item Item, history []Event) []Accessory {
 		return nil
 	}
 	f := facts{noParts: true}
-	p.derive(&item, Effective(history), lastDate, lastDate, &f)
+	p.derive(&item, history, lastDate, lastDate, &f)
 	out := slices.Clone(item.Accessories)
 	for i := range f.acc {
 		out[i].Batch = f.acc[i].Batch
