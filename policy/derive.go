@@ -60,7 +60,7 @@ type caseFacts struct {
 	firstPart, partsOfCase int           // parts[firstPart:firstPart+partsOfCase] were fitted in this case
 	quoted, paid, declined bool
 	freeRepair             bool
-	inWarrantyAtIntake     bool
+	inWarrantyAtIntake     bool // set once the history has given the start
 	paused                 bool
 	closed                 bool
 }
@@ -71,26 +71,29 @@ var lastDate = Date{9999, 12, 31}
 // derive folds item's history, corrections applied, into f. Only events
 // dated on or before upTo count; on is the evaluation date (an open case
 // counts repair days up to it). It runs for every view and claim, so it
-// takes each event's type code and day number once, works on those, turns
-// into Dates only what it returns, and allocates only the part and
-// accessory lists.
+// goes through the history once, takes each event's type code and day
+// number once and works on those, turns into Dates only what it returns,
+// and allocates only the part and accessory lists.
 func (p *Policy) derive(item *Item, history []Event, upTo, on Date, f *facts) {
 	f.on = on
 	f.months = item.WarrantyMonths
 	if f.months <= 0 {
 		f.months = p.Months(item.Kind)
 	}
-	var buf [32]evKey
-	keys := buf[:]
-	if len(history) > len(buf) {
-		keys = make([]evKey, len(history))
-	}
-	keys = keys[:len(history)]
 	upToDay, onDay := upTo.days(), on.days()
 	z := zone{loc: p.loc}
+	if len(item.Accessories) > 0 && !f.noAcc {
+		// Bundled accessories: dated from their last exchange, or from the
+		// start once it is known.
+		f.acc = make([]AccessoryCoverage, len(item.Accessories))
+		for i := range item.Accessories {
+			a := &item.Accessories[i]
+			f.acc[i] = AccessoryCoverage{SKU: a.SKU, Name: a.Name, Kind: a.Kind, Batch: a.Batch}
+		}
+	}
+	var w pending
+	w.parts, w.spans = w.partBuf[:0], w.spanBuf[:0]
 
-	// Pass 1: the facts that do not depend on the start.
-	nparts := 0
 	for i := range history {
 		ev := &history[i]
 		k := codeOf(ev.Type)
@@ -103,13 +106,10 @@ func (p *Policy) derive(item *Item, history []Event, upTo, on Date, f *facts) {
 			return
 		}
 		d := z.day(ev, k)
-		keys[i] = evKey{d, k}
 		if d > upToDay {
 			continue
 		}
 		switch k {
-		case evRepaired:
-			nparts += len(ev.Parts)
 		case evDispatched:
 			if f.dispatchedOn.IsZero() {
 				f.dispatchedOn, f.order = ev.On, ev.Order
@@ -118,67 +118,10 @@ func (p *Policy) derive(item *Item, history []Event, upTo, on Date, f *facts) {
 			if f.receivedOn.IsZero() {
 				f.receivedOn, f.evidence = ev.On, ev.Evidence
 			}
-		case evDiagnosed:
-			if ev.Finding.Voids() && f.voidOn.IsZero() {
-				f.voidOn, f.voidSeq, f.voidFinding = z.date(d), ev.Seq, ev.Finding
+		case evAccessoryReplaced:
+			if f.acc == nil {
+				break
 			}
-		case evReplaced, evReturned:
-			if f.retired == "" {
-				f.retired, f.retiredOn, f.successor = ev.Type, z.date(d), ev.NewSerial
-				if k == evReturned {
-					f.successor = ""
-				}
-			}
-		}
-	}
-
-	// The start and its basis.
-	switch {
-	case !f.receivedOn.IsZero():
-		f.start, f.basis, f.windows = f.receivedOn, Basis(f.evidence), item.Replaces == ""
-	case item.Replaces != "":
-		if !item.ExchangedOn.IsZero() && !item.ExchangedOn.After(on) {
-			f.start, f.basis = item.ExchangedOn, BasisExchange
-		}
-	case !item.ProducedOn.IsZero():
-		f.start, f.basis = item.ProducedOn.AddDays(p.EstimatedStartDays), BasisEstimated
-	}
-	startDay, baseDay, voidDay := math.MinInt, 0, math.MaxInt
-	if !f.start.IsZero() {
-		startDay, baseDay = f.start.days(), f.start.AddMonths(f.months).days()
-		if f.windows {
-			f.returnUntil = dateOfDays(p.shift(startDay + p.ReturnDays))
-			f.replaceUntil = dateOfDays(p.shift(startDay + p.ReplaceDays))
-		}
-	}
-	if !f.voidOn.IsZero() {
-		voidDay = f.voidOn.days()
-	}
-	if nparts > 0 && !f.noParts {
-		f.parts = make([]PartCoverage, 0, nparts)
-	}
-	if len(item.Accessories) > 0 && !f.noAcc {
-		f.acc = make([]AccessoryCoverage, 0, len(item.Accessories))
-		// Bundled accessories: from the start, or from their last exchange.
-		for i := range item.Accessories {
-			a := &item.Accessories[i]
-			ac := AccessoryCoverage{SKU: a.SKU, Name: a.Name, Kind: a.Kind, Batch: a.Batch}
-			if !f.start.IsZero() {
-				ac.Start = f.start
-				ac.WarrantyUntil = dateOfDays(p.shift(f.start.AddMonths(p.accessoryMonths(a)).days()))
-			}
-			f.acc = append(f.acc, ac)
-		}
-	}
-
-	// Pass 2: service cases, parts and accessory exchanges, in order.
-	for i := range history {
-		ev, k, d := &history[i], keys[i].code, keys[i].day
-		if d > upToDay {
-			continue
-		}
-		switch {
-		case k == evAccessoryReplaced && f.acc != nil:
 			if a := accessoryIndex(item, ev.SKU); a >= 0 {
 				ac := &f.acc[a]
 				ac.Replacements++
@@ -188,22 +131,37 @@ func (p *Policy) derive(item *Item, history []Event, upTo, on Date, f *facts) {
 				if ac.Replacements == 1 || d >= ac.Start.days() {
 					ac.Batch = ev.NewBatch
 					ac.Start = z.date(d)
-					ac.WarrantyUntil = dateOfDays(p.shift(ac.Start.AddMonths(p.accessoryMonths(&item.Accessories[a])).days()))
+					ac.WarrantyUntil = p.accessoryUntil(&item.Accessories[a], ac.Start)
 				}
 			}
-			continue
-		case k == evIntake && !f.open:
-			// Cleared in place and filled: a composite literal would be
-			// built aside and copied, and this runs for every case.
-			c := &f.cur
-			*c = caseFacts{}
-			c.intake, c.intakeDay, c.stage, c.firstPart = ev, d, string(EvIntake), len(f.parts)
-			c.inWarrantyAtIntake = d >= startDay && d <= p.shift(baseDay+f.repairDays) && d < voidDay
-			f.open = true
-			continue
-		case !f.open || !k.serviceStep():
+		case evIntake:
+			if !f.open {
+				// Cleared in place and filled: a composite literal would be
+				// built aside and copied, and this runs for every case.
+				c := &f.cur
+				*c = caseFacts{}
+				c.intake, c.intakeDay, c.stage, c.firstPart = ev, d, string(EvIntake), len(w.parts)
+				f.open = true
+			}
+		case evDiagnosed:
+			if ev.Finding.Voids() && f.voidOn.IsZero() {
+				f.voidOn, f.voidSeq, f.voidFinding = z.date(d), ev.Seq, ev.Finding
+			}
+		case evRepaired:
+			w.nparts += len(ev.Parts)
+		case evReplaced, evReturned:
+			if f.retired == "" {
+				f.retired, f.retiredOn, f.successor = ev.Type, z.date(d), ev.NewSerial
+				if k == evReturned {
+					f.successor = ""
+				}
+			}
+		}
+		if !f.open || !k.serviceStep() {
 			continue
 		}
+
+		// A step of the open case.
 		c := &f.cur
 		switch k {
 		case evDiagnosed:
@@ -223,9 +181,9 @@ func (p *Policy) derive(item *Item, history []Event, upTo, on Date, f *facts) {
 			if !ev.Paid {
 				c.freeRepair = true
 			}
-			if f.parts != nil {
+			if !f.noParts {
 				for _, part := range ev.Parts {
-					f.parts = append(f.parts, PartCoverage{Part: part, ReplacedOn: z.date(d), Paid: ev.Paid, Case: c.intake.Seq})
+					w.parts = append(w.parts, PartCoverage{Part: part, ReplacedOn: z.date(d), Paid: ev.Paid, Case: c.intake.Seq})
 					c.partsOfCase++
 				}
 			}
@@ -247,19 +205,20 @@ func (p *Policy) derive(item *Item, history []Event, upTo, on Date, f *facts) {
 			}
 			c.closed, c.closedAt = true, ev.At
 			f.open = false
+			w.spans = append(w.spans, caseSpan{intake: c.intakeDay})
 			if k == evShipped {
 				for j := c.firstPart; j < c.firstPart+c.partsOfCase; j++ {
 					// Covered from "back", the date of shipping (never
 					// before the fitting); a free part at least as long
 					// as the unit, once its end is known.
-					pc := &f.parts[j]
+					pc := &w.parts[j]
 					pc.CoveredUntil = dateOfDays(p.shift(max(d, pc.ReplacedOn.days()) + p.PartCoverageDays))
 				}
-				if c.freeRepair && c.inWarrantyAtIntake {
-					f.repairDays += max(0, d-c.intakeDay)
-				}
-				if c.freeRepair && c.finding == QualityProblem {
-					f.freeRepairs++
+				if c.freeRepair {
+					w.spans[len(w.spans)-1].days = max(0, d-c.intakeDay)
+					if c.finding == QualityProblem {
+						f.freeRepairs++
+					}
 				}
 			}
 		}
@@ -272,10 +231,54 @@ func (p *Policy) derive(item *Item, history []Event, upTo, on Date, f *facts) {
 			f.cases = append(f.cases, *c)
 		}
 	}
+
+	// The start and its basis.
+	switch {
+	case !f.receivedOn.IsZero():
+		f.start, f.basis, f.windows = f.receivedOn, Basis(f.evidence), item.Replaces == ""
+	case item.Replaces != "":
+		if !item.ExchangedOn.IsZero() && !item.ExchangedOn.After(on) {
+			f.start, f.basis = item.ExchangedOn, BasisExchange
+		}
+	case !item.ProducedOn.IsZero():
+		f.start, f.basis = item.ProducedOn.AddDays(p.EstimatedStartDays), BasisEstimated
+	}
+	startDay, baseDay, voidDay := math.MinInt, 0, math.MaxInt
+	if !f.start.IsZero() {
+		startDay, baseDay = f.start.days(), f.start.AddMonths(f.months).days()
+		if f.windows {
+			f.returnUntil = dateOfDays(p.shift(startDay + p.ReturnDays))
+			f.replaceUntil = dateOfDays(p.shift(startDay + p.ReplaceDays))
+		}
+		for i := range f.acc {
+			if ac := &f.acc[i]; ac.Replacements == 0 {
+				ac.Start = f.start
+				ac.WarrantyUntil = p.accessoryUntil(&item.Accessories[i], f.start)
+			}
+		}
+	}
+	if !f.voidOn.IsZero() {
+		voidDay = f.voidOn.days()
+	}
+
+	// The cases in the order recorded: one in warranty at intake and shipped
+	// after a free repair extends the warranty by its days in service, for
+	// the cases after it too.
+	inWarranty := func(d int) bool { return d >= startDay && d <= p.shift(baseDay+f.repairDays) && d < voidDay }
+	for i, s := range w.spans {
+		in := inWarranty(s.intake)
+		if f.keep {
+			f.cases[i].inWarrantyAtIntake = in
+		}
+		if in {
+			f.repairDays += s.days
+		}
+	}
 	if f.open {
 		// An open case counts its days so far while it is headed for a free
 		// repair: in warranty at intake, no quotation, no exclusion or no-fault finding.
 		c := &f.cur
+		c.inWarrantyAtIntake = inWarranty(c.intakeDay)
 		if c.inWarrantyAtIntake && !c.quoted && !c.paid && (c.freeRepair || c.finding == "" || c.finding == QualityProblem) {
 			f.repairDays += max(0, onDay-c.intakeDay)
 		}
@@ -286,12 +289,33 @@ func (p *Policy) derive(item *Item, history []Event, upTo, on Date, f *facts) {
 	if !f.start.IsZero() {
 		f.until = dateOfDays(p.shift(baseDay + f.repairDays))
 	}
+	if w.nparts > 0 && !f.noParts {
+		f.parts = append(make([]PartCoverage, 0, w.nparts), w.parts...)
+	}
 	for k := range f.parts {
 		if pc := &f.parts[k]; !pc.Paid && !pc.CoveredUntil.IsZero() && pc.CoveredUntil.Before(f.until) {
 			pc.CoveredUntil = f.until
 		}
 	}
 }
+
+// pending is what derive keeps until the end of the history: the parts
+// fitted, until their list can be sized, and the closed cases, until the
+// start is known. It lives on the stack for ordinary histories, and in
+// memory rather than in registers: the fold's calls would spill and reload
+// every slice of it at every event.
+type pending struct {
+	parts   []PartCoverage
+	spans   []caseSpan
+	nparts  int // parts in repaired events: the list's capacity, none if 0
+	partBuf [8]PartCoverage
+	spanBuf [8]caseSpan
+}
+
+// caseSpan is a closed case as the repair days need it: its intake's day
+// number and the days it adds if it was in warranty at intake (those in
+// service, for a case shipped back after a free repair).
+type caseSpan struct{ intake, days int }
 
 // endPause ends the pause running since c.pausedAt at t, charging it to the
 // clocks it overlaps.
@@ -386,12 +410,6 @@ func (k evCode) dated() bool { return k >= evDispatched && k <= evTransferred }
 // serviceStep reports whether events of this type belong to an open service case.
 func (k evCode) serviceStep() bool { return k >= evDiagnosed }
 
-// evKey is what the fold's first pass takes of an event for the second.
-type evKey struct {
-	day  int
-	code evCode
-}
-
 // zone takes the day numbers of events in loc with one zone lookup per zone
 // period (one in all for Asia/Shanghai since 1991), and turns day numbers
 // into Dates with the last one cached (a case's steps share days).
@@ -467,11 +485,13 @@ func (p *Policy) shift(d int) int {
 	return d
 }
 
-func (p *Policy) accessoryMonths(a *Accessory) int {
-	if a.WarrantyMonths > 0 {
-		return a.WarrantyMonths
+// accessoryUntil is the last day of bundled accessory a's warranty from start.
+func (p *Policy) accessoryUntil(a *Accessory, start Date) Date {
+	months := a.WarrantyMonths
+	if months <= 0 {
+		months = p.Months(a.Kind)
 	}
-	return p.Months(a.Kind)
+	return dateOfDays(p.shift(start.AddMonths(months).days()))
 }
 
 // accessoryIndex returns the index of the first bundled accessory with sku, or -1.
