@@ -91,8 +91,9 @@ func (p *Policy) derive(item *Item, history []Event, upTo, on Date, f *facts) {
 			f.acc[i] = AccessoryCoverage{SKU: a.SKU, Name: a.Name, Kind: a.Kind, Batch: a.Batch}
 		}
 	}
-	var w pending
-	w.parts, w.spans = w.partBuf[:0], w.spanBuf[:0]
+	var partBuf [8]PartCoverage
+	var spanBuf [8]caseSpan
+	w := pending{parts: partBuf[:0], spans: spanBuf[:0]}
 
 	for i := range history {
 		ev := &history[i]
@@ -301,15 +302,13 @@ func (p *Policy) derive(item *Item, history []Event, upTo, on Date, f *facts) {
 
 // pending is what derive keeps until the end of the history: the parts
 // fitted, until their list can be sized, and the closed cases, until the
-// start is known. It lives on the stack for ordinary histories, and in
-// memory rather than in registers: the fold's calls would spill and reload
-// every slice of it at every event.
+// start is known. As one variable too large for registers it stays in
+// memory, where the fold's calls (which clobber every register) do not make
+// the compiler spill and reload each of its slices at every event.
 type pending struct {
-	parts   []PartCoverage
-	spans   []caseSpan
-	nparts  int // parts in repaired events: the list's capacity, none if 0
-	partBuf [8]PartCoverage
-	spanBuf [8]caseSpan
+	parts  []PartCoverage
+	spans  []caseSpan
+	nparts int // parts in repaired events: the list's capacity, none if 0
 }
 
 // caseSpan is a closed case as the repair days need it: its intake's day
