@@ -38,7 +38,7 @@ func (c *caseFacts) inWarranty() bool {
 		return false
 	case c.freeRepair:
 		return true
-	case c.finding.Excluded():
+	case c.finding().Excluded():
 		return false
 	default:
 		return c.inWarrantyAtIntake
@@ -49,9 +49,12 @@ func (c *caseFacts) inWarranty() bool {
 func (p *Policy) caseOf(c *caseFacts, now time.Time) Case {
 	in := c.intake
 	out := Case{ID: in.Seq, Center: in.Center, Complaint: in.Complaint, Contact: in.Contact, OpenedAt: in.At,
-		Finding: c.finding, Part: c.part, Stage: c.stage, Paused: c.paused, InWarranty: c.inWarranty()}
-	if c.closed {
-		out.ClosedAt = c.closedAt
+		Stage: c.stage, Paused: c.paused, InWarranty: c.inWarranty()}
+	if c.diag != nil {
+		out.Finding, out.Part = c.diag.Finding, c.diag.Part
+	}
+	if c.closedBy != nil {
+		out.ClosedAt = c.closedBy.At
 		return out
 	}
 	hours := time.Duration(p.ServiceHours) * time.Hour

@@ -160,7 +160,7 @@ func (p *Policy) Entitlements(item Item, history []Event, c Claim) (Entitlement,
 	st := f.status()
 	if c.Finding == "" {
 		if f.open {
-			c.Finding = f.cur.finding
+			c.Finding = f.cur.finding()
 		}
 		if c.Finding == "" && st != Retired && st != Void {
 			return Entitlement{}, Errorf(EInvalid, "finding", "no diagnosis on record: pass finding")
@@ -339,7 +339,6 @@ func (r *rules) unit(st Status) {
 		return
 	}
 	r.e.InWarranty = true
-	day := f.start.DaysUntil(c.On)
 	switch {
 	case f.basis == BasisEstimated:
 		r.s("start estimated from the production date ").d(r.item.ProducedOn).s(" + ").n(p.EstimatedStartDays).
@@ -350,9 +349,9 @@ func (r *rules) unit(st Status) {
 	case !c.On.After(f.returnUntil):
 		if c.Intact && c.Complete {
 			r.ret = true
-			r.dayOf(day, p.ReturnDays, f.returnUntil).s(", intact and complete: return allowed").end()
+			r.dayOf(p.ReturnDays, f.returnUntil).s(", intact and complete: return allowed").end()
 		} else {
-			r.dayOf(day, p.ReturnDays, f.returnUntil).s(", but not ", missing(c.Intact, c.Complete), ": no return").end()
+			r.dayOf(p.ReturnDays, f.returnUntil).s(", but not ", missing(c.Intact, c.Complete), ": no return").end()
 		}
 	}
 	if c.Finding == NoFault {
@@ -370,7 +369,7 @@ func (r *rules) unit(st Status) {
 	}
 	if f.windows && !c.On.After(f.replaceUntil) {
 		r.replace, r.repair = true, true
-		r.dayOf(day, p.ReplaceDays, f.replaceUntil).s(", quality problem: replacement or free repair").end()
+		r.dayOf(p.ReplaceDays, f.replaceUntil).s(", quality problem: replacement or free repair").end()
 	} else {
 		r.repair = true
 		r.s("quality problem within the warranty (until ").d(f.until).s("): free repair").end()
@@ -391,8 +390,8 @@ func (r *rules) exchanges() int {
 }
 
 // dayOf writes the claim's day within an n-day window after the receipt.
-func (r *rules) dayOf(day, n int, until Date) *rules {
-	r.s("day ").n(day).s(" of ").n(n).s(" after receipt on ").d(r.f.start)
+func (r *rules) dayOf(n int, until Date) *rules {
+	r.s("day ").n(r.f.start.DaysUntil(r.c.On)).s(" of ").n(n).s(" after receipt on ").d(r.f.start)
 	if until != r.f.start.AddDays(n) {
 		r.s(" (window extended past rest days to ").d(until).s(")")
 	}

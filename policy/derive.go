@@ -44,17 +44,17 @@ type facts struct {
 	acc   []AccessoryCoverage
 }
 
-// caseFacts is one service case as folded from its events. It is rebuilt at
-// every intake, so it keeps the intake event rather than copies of its fields.
+// caseFacts is one service case as folded from its events. It is cleared at
+// every intake, so it keeps the events it reports (intake, latest diagnosis,
+// closing) rather than copies of their fields.
 type caseFacts struct {
 	intake                 *Event // ID, centre, complaint, contact and opening instant
 	intakeDay              int    // day number of the intake's date
-	finding                Finding
-	part                   string
+	diag                   *Event // the latest diagnosis, nil before one
+	closedBy               *Event // the shipping, replacement or return, nil while open
 	stage, resumeStage     string
 	secondAt               time.Time // first payment or refusal
 	pausedAt               time.Time
-	closedAt               time.Time
 	pauseAll, pauseBefore  time.Duration // all pauses; pauses before the quotation
 	pauseSecond            time.Duration // pauses after payment or refusal
 	firstPart, partsOfCase int           // parts[firstPart:firstPart+partsOfCase] were fitted in this case
@@ -62,7 +62,14 @@ type caseFacts struct {
 	freeRepair             bool
 	inWarrantyAtIntake     bool // set once the history has given the start
 	paused                 bool
-	closed                 bool
+}
+
+// finding is the case's latest diagnosis, "" before one.
+func (c *caseFacts) finding() Finding {
+	if c.diag == nil {
+		return ""
+	}
+	return c.diag.Finding
 }
 
 // lastDate is later than any event.
@@ -166,7 +173,7 @@ func (p *Policy) derive(item *Item, history []Event, upTo, on Date, f *facts) {
 		c := &f.cur
 		switch k {
 		case evDiagnosed:
-			c.finding, c.part = ev.Finding, ev.Part
+			c.diag = ev
 		case evQuoted:
 			c.quoted = true
 		case evPaid, evDeclined:
@@ -204,9 +211,9 @@ func (p *Policy) derive(item *Item, history []Event, upTo, on Date, f *facts) {
 			if c.paused {
 				c.endPause(ev.At)
 			}
-			c.closed, c.closedAt = true, ev.At
+			c.closedBy = ev
 			f.open = false
-			w.spans = append(w.spans, caseSpan{intake: c.intakeDay})
+			span := caseSpan{intake: c.intakeDay}
 			if k == evShipped {
 				for j := c.firstPart; j < c.firstPart+c.partsOfCase; j++ {
 					// Covered from "back", the date of shipping (never
@@ -216,19 +223,20 @@ func (p *Policy) derive(item *Item, history []Event, upTo, on Date, f *facts) {
 					pc.CoveredUntil = dateOfDays(p.shift(max(d, pc.ReplacedOn.days()) + p.PartCoverageDays))
 				}
 				if c.freeRepair {
-					w.spans[len(w.spans)-1].days = max(0, d-c.intakeDay)
-					if c.finding == QualityProblem {
+					span.days = max(0, d-c.intakeDay)
+					if c.finding() == QualityProblem {
 						f.freeRepairs++
 					}
 				}
 			}
+			w.spans = append(w.spans, span)
 		}
 		if c.paused {
 			c.resumeStage = string(ev.Type)
 		} else {
 			c.stage = string(ev.Type)
 		}
-		if c.closed && f.keep {
+		if c.closedBy != nil && f.keep {
 			f.cases = append(f.cases, *c)
 		}
 	}
@@ -280,7 +288,7 @@ func (p *Policy) derive(item *Item, history []Event, upTo, on Date, f *facts) {
 		// repair: in warranty at intake, no quotation, no exclusion or no-fault finding.
 		c := &f.cur
 		c.inWarrantyAtIntake = inWarranty(c.intakeDay)
-		if c.inWarrantyAtIntake && !c.quoted && !c.paid && (c.freeRepair || c.finding == "" || c.finding == QualityProblem) {
+		if c.inWarrantyAtIntake && !c.quoted && !c.paid && (c.freeRepair || c.finding() == "" || c.finding() == QualityProblem) {
 			f.repairDays += max(0, onDay-c.intakeDay)
 		}
 		if f.keep {
