@@ -49,7 +49,7 @@ func (c *caseFacts) inWarranty() bool {
 func (p *Policy) caseOf(c *caseFacts, now time.Time) Case {
 	in := c.intake
 	out := Case{ID: in.Seq, Center: in.Center, Complaint: in.Complaint, Contact: in.Contact, OpenedAt: in.At,
-		Stage: c.stage, Paused: c.paused, InWarranty: c.inWarranty()}
+		Stage: string(c.stage.Type), Paused: c.paused, InWarranty: c.inWarranty()}
 	if c.diag != nil {
 		out.Finding, out.Part = c.diag.Finding, c.diag.Part
 	}

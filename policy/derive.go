@@ -46,13 +46,13 @@ type facts struct {
 
 // caseFacts is one service case as folded from its events. It is cleared at
 // every intake, so it keeps the events it reports (intake, latest diagnosis,
-// closing) rather than copies of their fields.
+// stage, closing) rather than copies of their fields.
 type caseFacts struct {
-	intake                 *Event // ID, centre, complaint, contact and opening instant
-	intakeDay              int    // day number of the intake's date
-	diag                   *Event // the latest diagnosis, nil before one
-	closedBy               *Event // the shipping, replacement or return, nil while open
-	stage, resumeStage     string
+	intake                 *Event    // ID, centre, complaint, contact and opening instant
+	intakeDay              int       // day number of the intake's date
+	diag                   *Event    // the latest diagnosis, nil before one
+	closedBy               *Event    // the shipping, replacement or return, nil while open
+	stage, resumeStage     *Event    // the steps whose types are the stage and the stage to resume
 	secondAt               time.Time // first payment or refusal
 	pausedAt               time.Time
 	pauseAll, pauseBefore  time.Duration // all pauses; pauses before the quotation
@@ -148,7 +148,7 @@ func (p *Policy) derive(item *Item, history []Event, upTo, on Date, f *facts) {
 				// built aside and copied, and this runs for every case.
 				c := &f.cur
 				*c = caseFacts{}
-				c.intake, c.intakeDay, c.stage, c.firstPart = ev, d, string(EvIntake), len(w.parts)
+				c.intake, c.intakeDay, c.stage, c.firstPart = ev, d, ev, len(w.parts)
 				f.open = true
 			}
 		case evDiagnosed:
@@ -199,7 +199,7 @@ func (p *Policy) derive(item *Item, history []Event, upTo, on Date, f *facts) {
 			if !c.paused {
 				c.paused, c.pausedAt, c.resumeStage = true, ev.At, c.stage
 			}
-			c.stage = string(EvPaused)
+			c.stage = ev
 			continue
 		case evResumed:
 			if c.paused {
@@ -232,9 +232,9 @@ func (p *Policy) derive(item *Item, history []Event, upTo, on Date, f *facts) {
 			w.spans = append(w.spans, span)
 		}
 		if c.paused {
-			c.resumeStage = string(ev.Type)
+			c.resumeStage = ev
 		} else {
-			c.stage = string(ev.Type)
+			c.stage = ev
 		}
 		if c.closedBy != nil && f.keep {
 			f.cases = append(f.cases, *c)
