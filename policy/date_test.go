@@ -57,7 +57,7 @@ func TestMonthEnds(t *testing.T) {
 	}
 }
 
-// The zone cache must give DateOf's answer, across DST changes too.
+// The zone cache must give DateOf's answer, across DST changes and 1970 too.
 func TestZoneDatesAgreeWithDateOf(t *testing.T) {
 	for _, name := range []string{"Asia/Shanghai", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe"} {
 		loc, err := time.LoadLocation(name)
@@ -65,7 +65,7 @@ func TestZoneDatesAgreeWithDateOf(t *testing.T) {
 			t.Fatal(err)
 		}
 		z := zone{loc: loc}
-		for _, start := range []time.Time{time.Date(1986, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), {}} {
+		for _, start := range []time.Time{time.Date(1969, 12, 1, 0, 0, 0, 0, time.UTC), time.Date(1986, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), {}} {
 			for i := 0; i < 3000; i++ {
 				ev := Event{Type: EvIntake, At: start.Add(time.Duration(i) * 7 * time.Hour / 3)}
 				if got, want := z.date(z.day(&ev, evIntake)), DateOf(ev.At, loc); got != want {

@@ -94,8 +94,8 @@ func (p *Policy) derive(item *Item, history []Event, upTo, on Date, f *facts) {
 		// start once it is known.
 		f.acc = make([]AccessoryCoverage, len(item.Accessories))
 		for i := range item.Accessories {
-			a := &item.Accessories[i]
-			f.acc[i] = AccessoryCoverage{SKU: a.SKU, Name: a.Name, Kind: a.Kind, Batch: a.Batch}
+			a, ac := &item.Accessories[i], &f.acc[i]
+			ac.SKU, ac.Name, ac.Kind, ac.Batch = a.SKU, a.Name, a.Kind, a.Batch
 		}
 	}
 	var partBuf [8]PartCoverage
@@ -442,12 +442,11 @@ func (z *zone) day(ev *Event, k evCode) int {
 	if u < z.start || u >= z.end {
 		z.period(ev.At)
 	}
-	local := u + z.off
-	d := local / 86400
-	if local%86400 < 0 {
-		d--
-	}
-	return int(d)
+	// The floor division done unsigned, which needs no rounding fix: shifted
+	// by a whole number of days, every local time is non-negative but those
+	// of the first 16 hours int64 seconds can hold (year -292 billion).
+	const shift = math.MaxInt64 / 86400
+	return int((uint64(u+z.off)+shift*86400)/86400) - shift
 }
 
 // period looks up and caches the zone period of t.
