@@ -98,9 +98,12 @@ func (p *Policy) derive(item *Item, history []Event, upTo, on Date, f *facts) {
 			ac.SKU, ac.Name, ac.Kind, ac.Batch = a.SKU, a.Name, a.Kind, a.Batch
 		}
 	}
-	var partBuf [8]PartCoverage
 	var spanBuf [8]caseSpan
-	w := pending{parts: partBuf[:0], spans: spanBuf[:0]}
+	w := pending{spans: spanBuf[:0]}
+	if !f.noParts {
+		var partBuf [8]PartCoverage // cleared only for a fold that lists parts
+		w.parts = partBuf[:0]
+	}
 
 	for i := range history {
 		ev := &history[i]
@@ -165,7 +168,7 @@ func (p *Policy) derive(item *Item, history []Event, upTo, on Date, f *facts) {
 				}
 			}
 		}
-		if !f.open || !k.serviceStep() {
+		if !k.serviceStep() || !f.open {
 			continue
 		}
 
