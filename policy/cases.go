@@ -6,8 +6,8 @@ import "time"
 // overdue flags as of now. Every event counts, whatever its date; repair days
 // of an open case run to today.
 func (p *Policy) Cases(item Item, history []Event, now time.Time) []Case {
-	f := facts{keep: true}
-	p.derive(&item, Effective(history), lastDate, p.Today(now), &f)
+	f := facts{keep: true, noParts: true, noAcc: true}
+	p.derive(&item, history, lastDate, p.Today(now), &f)
 	out := make([]Case, len(f.cases))
 	for i := range f.cases {
 		out[i] = p.caseOf(&f.cases[i], now)
@@ -18,8 +18,8 @@ func (p *Policy) Cases(item Item, history []Event, now time.Time) []Case {
 // OpenCase returns the open service case with its due time as of now, or nil
 // when none is open.
 func (p *Policy) OpenCase(item Item, history []Event, now time.Time) *Case {
-	var f facts
-	p.derive(&item, Effective(history), lastDate, p.Today(now), &f)
+	f := facts{noParts: true, noAcc: true}
+	p.derive(&item, history, lastDate, p.Today(now), &f)
 	if !f.open {
 		return nil
 	}
@@ -38,7 +38,7 @@ func (c *caseFacts) inWarranty() bool {
 		return false
 	case c.freeRepair:
 		return true
-	case c.finding.Excluded():
+	case c.finding().Excluded():
 		return false
 	default:
 		return c.inWarrantyAtIntake
@@ -47,10 +47,14 @@ func (c *caseFacts) inWarranty() bool {
 
 // caseOf renders a case with its clock as of now.
 func (p *Policy) caseOf(c *caseFacts, now time.Time) Case {
-	out := Case{ID: c.id, Center: c.center, Complaint: c.complaint, Contact: c.contact, OpenedAt: c.intakeAt,
-		Finding: c.finding, Part: c.part, Stage: c.stage, Paused: c.paused, InWarranty: c.inWarranty()}
-	if c.closed {
-		out.ClosedAt = c.closedAt
+	in := c.intake
+	out := Case{ID: in.Seq, Center: in.Center, Complaint: in.Complaint, Contact: in.Contact, OpenedAt: in.At,
+		Stage: string(c.stage.Type), Paused: c.paused, InWarranty: c.inWarranty()}
+	if c.diag != nil {
+		out.Finding, out.Part = c.diag.Finding, c.diag.Part
+	}
+	if c.closedBy != nil {
+		out.ClosedAt = c.closedBy.At
 		return out
 	}
 	hours := time.Duration(p.ServiceHours) * time.Hour
@@ -58,9 +62,9 @@ func (p *Policy) caseOf(c *caseFacts, now time.Time) Case {
 	case c.paused:
 		// The clock stands still while the centre waits on the customer.
 	case out.InWarranty:
-		out.DueAt = c.intakeAt.Add(hours + c.pauseAll)
+		out.DueAt = in.At.Add(hours + c.pauseAll)
 	case !c.quoted:
-		out.DueAt = c.intakeAt.Add(hours + c.pauseBefore)
+		out.DueAt = in.At.Add(hours + c.pauseBefore)
 	case !c.secondAt.IsZero():
 		out.DueAt = c.secondAt.Add(hours + c.pauseSecond)
 	}

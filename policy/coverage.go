@@ -10,7 +10,7 @@ import (
 // A correction has no date of its own (the zero Date).
 func (p *Policy) EventDate(ev Event) Date {
 	z := zone{loc: p.loc}
-	return z.date(z.day(&ev))
+	return z.date(z.day(&ev, codeOf(ev.Type)))
 }
 
 // Coverage is what item's history says as of date on, counting only events
@@ -19,7 +19,7 @@ func (p *Policy) EventDate(ev Event) Date {
 // as of the end of on; OpenCase gives it as of an instant.
 func (p *Policy) Coverage(item Item, history []Event, on Date) Coverage {
 	var f facts
-	p.derive(&item, Effective(history), on, on, &f)
+	p.derive(&item, history, on, on, &f)
 	cv := Coverage{
 		On:            on,
 		State:         f.state(&item),
@@ -154,19 +154,26 @@ func (p *Policy) Entitlements(item Item, history []Event, c Claim) (Entitlement,
 			return Entitlement{}, Errorf(EInvalid, "part", "part names a part of the product, not of a bundled accessory: pass part or accessory, not both")
 		}
 	}
-	f := facts{noParts: c.Part == "", noAcc: acc < 0}
-	p.derive(&item, Effective(history), c.On, c.On, &f)
+	f := facts{noParts: true, noAcc: acc < 0}
+	p.derive(&item, history, c.On, c.On, &f)
 	e := Entitlement{On: c.On, Reasons: make([]string, 0, 4), DeadlineHours: p.ServiceHours}
 	st := f.status()
 	if c.Finding == "" {
 		if f.open {
-			c.Finding = f.cur.finding
+			c.Finding = f.cur.finding()
 		}
 		if c.Finding == "" && st != Retired && st != Void {
 			return Entitlement{}, Errorf(EInvalid, "finding", "no diagnosis on record: pass finding")
 		}
 	}
-	r := rules{p: p, f: &f, c: &c, e: &e, item: &item, w: &writer{make([]byte, 0, 256)}}
+	if st == Expired && c.Part != "" {
+		// Only past the warranty does a part's own coverage count: most
+		// claims skip the parts, and this one folds again with them.
+		f = facts{noAcc: acc < 0}
+		p.derive(&item, history, c.On, c.On, &f)
+	}
+	r := rules{p: p, f: &f, c: &c, e: &e, item: &item, w: &writer{}}
+	r.w.b.Grow(256)
 	switch {
 	case st == Retired:
 		r.retired()
@@ -191,32 +198,45 @@ type rules struct {
 	e                    *Entitlement
 	item                 *Item
 	ret, replace, repair bool
-	w                    *writer // the reason being written
+	w                    *writer // the reasons
 }
 
-// writer holds the reason being written. It is kept apart from rules so that
-// escape analysis sends only its buffer to the heap, not the facts and the
+// writer holds a claim's reasons, written one after another into one
+// buffer: each reason is a slice of its text, so the reasons cost one
+// allocation rather than one each. It is kept apart from rules so that
+// escape analysis sends only the buffer to the heap, not the facts and the
 // entitlement that rules points to.
-type writer struct{ b []byte }
+type writer struct {
+	b    strings.Builder
+	mark int // where the reason being written starts
+}
 
-// A reason is written into r.w piece by piece and added by end: one
-// allocation per sentence, where fmt would box every date and number on
-// this path, which runs for every claim.
+// A reason is written into r.w piece by piece and added by end, where fmt
+// would box every date and number on this path, which runs for every claim.
 
 func (r *rules) s(parts ...string) *rules {
 	for _, p := range parts {
-		r.w.b = append(r.w.b, p...)
+		r.w.b.WriteString(p)
 	}
 	return r
 }
 
-func (r *rules) d(d Date) *rules { r.w.b = d.appendTo(r.w.b); return r }
+func (r *rules) d(d Date) *rules {
+	var buf [10]byte
+	r.w.b.Write(d.appendTo(buf[:0]))
+	return r
+}
 
-func (r *rules) n(n int) *rules { r.w.b = strconv.AppendInt(r.w.b, int64(n), 10); return r }
+func (r *rules) n(n int) *rules {
+	var buf [20]byte
+	r.w.b.Write(strconv.AppendInt(buf[:0], int64(n), 10))
+	return r
+}
 
 func (r *rules) end() {
-	r.e.Reasons = append(r.e.Reasons, string(r.w.b))
-	r.w.b = r.w.b[:0]
+	text := r.w.b.String()
+	r.e.Reasons = append(r.e.Reasons, text[r.w.mark:])
+	r.w.mark = len(text)
 }
 
 // remedySets holds every list of remedies, in the contract's order, indexed
@@ -319,7 +339,6 @@ func (r *rules) unit(st Status) {
 		return
 	}
 	r.e.InWarranty = true
-	day := f.start.DaysUntil(c.On)
 	switch {
 	case f.basis == BasisEstimated:
 		r.s("start estimated from the production date ").d(r.item.ProducedOn).s(" + ").n(p.EstimatedStartDays).
@@ -330,9 +349,9 @@ func (r *rules) unit(st Status) {
 	case !c.On.After(f.returnUntil):
 		if c.Intact && c.Complete {
 			r.ret = true
-			r.dayOf(day, p.ReturnDays, f.returnUntil).s(", intact and complete: return allowed").end()
+			r.dayOf(p.ReturnDays, f.returnUntil).s(", intact and complete: return allowed").end()
 		} else {
-			r.dayOf(day, p.ReturnDays, f.returnUntil).s(", but not ", missing(c.Intact, c.Complete), ": no return").end()
+			r.dayOf(p.ReturnDays, f.returnUntil).s(", but not ", missing(c.Intact, c.Complete), ": no return").end()
 		}
 	}
 	if c.Finding == NoFault {
@@ -350,7 +369,7 @@ func (r *rules) unit(st Status) {
 	}
 	if f.windows && !c.On.After(f.replaceUntil) {
 		r.replace, r.repair = true, true
-		r.dayOf(day, p.ReplaceDays, f.replaceUntil).s(", quality problem: replacement or free repair").end()
+		r.dayOf(p.ReplaceDays, f.replaceUntil).s(", quality problem: replacement or free repair").end()
 	} else {
 		r.repair = true
 		r.s("quality problem within the warranty (until ").d(f.until).s("): free repair").end()
@@ -371,8 +390,8 @@ func (r *rules) exchanges() int {
 }
 
 // dayOf writes the claim's day within an n-day window after the receipt.
-func (r *rules) dayOf(day, n int, until Date) *rules {
-	r.s("day ").n(day).s(" of ").n(n).s(" after receipt on ").d(r.f.start)
+func (r *rules) dayOf(n int, until Date) *rules {
+	r.s("day ").n(r.f.start.DaysUntil(r.c.On)).s(" of ").n(n).s(" after receipt on ").d(r.f.start)
 	if until != r.f.start.AddDays(n) {
 		r.s(" (window extended past rest days to ").d(until).s(")")
 	}

@@ -62,47 +62,50 @@ func (d Date) appendTo(b []byte) []byte {
 }
 
 // Day arithmetic is done on day numbers (days since 1970-01-01 in the
-// proleptic Gregorian calendar, H. Hinnant's civil algorithms): it runs for
-// every event of every view, where time.Time conversions were the cost.
+// proleptic Gregorian calendar): it runs for every event of every view, where
+// time.Time conversions were the cost. Both directions are C. Neri and
+// L. Schneider's Euclidean affine functions ("Euclidean affine functions and
+// their application to calendar algorithms", 2022): unsigned 32-bit
+// arithmetic whose divisions by constants compile to multiplications and
+// shifts. Counting from 1 March of year -civilYears keeps every value
+// unsigned; the conversions hold from 1 March -32800 to the end of year
+// 2,906,944, far beyond any date the registry accepts (ParseDate reads years
+// 0000 to 9999).
+const (
+	civilYears = 400 * 82           // a whole number of 400-year cycles, so the calendar repeats
+	civilDays  = 719468 + 146097*82 // days from 1 March of year -civilYears to 1970-01-01
+)
 
 // days is d's day number.
 func (d Date) days() int {
-	y, m := d.Year, int(d.Month)
+	y, m := uint32(d.Year+civilYears), uint32(d.Month)
 	if m <= 2 {
-		y--
+		// January and February end the computational year, which starts in March.
+		y, m = y-1, m+12
 	}
-	era := y / 400
-	if y < 0 && y%400 != 0 {
-		era--
-	}
-	yoe := y - era*400
-	mp := (m + 9) % 12 // March = 0
-	doy := (153*mp+2)/5 + d.Day - 1
-	doe := yoe*365 + yoe/4 - yoe/100 + doy
-	return era*146097 + doe - 719468
+	c := y / 100
+	n := 1461*y/4 - c + c/4 + (979*m-2919)/32 + uint32(d.Day) - 1
+	return int(int32(n - civilDays))
 }
 
 // dateOfDays is the Date of day number z.
 func dateOfDays(z int) Date {
-	z += 719468
-	era := z / 146097
-	if z < 0 && z%146097 != 0 {
-		era--
+	n := uint32(z) + civilDays
+	// The century and the day within it.
+	n1 := 4*n + 3
+	c := n1 / 146097
+	nc := n1 % 146097 / 4
+	// The year within the century and the day within that year.
+	p := 2939745 * uint64(4*nc+3)
+	y := 100*c + uint32(p>>32)
+	ny := uint32(p) / 2939745 / 4
+	// The month (March = 3 to February = 14) and the day.
+	n3 := 2141*ny + 197913
+	m, day := n3>>16, n3&0xffff/2141+1
+	if ny >= 306 {
+		y, m = y+1, m-12
 	}
-	doe := z - era*146097
-	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
-	doy := doe - (365*yoe + yoe/4 - yoe/100)
-	mp := (5*doy + 2) / 153
-	day := doy - (153*mp+2)/5 + 1
-	m := mp + 3
-	if m > 12 {
-		m -= 12
-	}
-	y := yoe + era*400
-	if m <= 2 {
-		y++
-	}
-	return Date{y, time.Month(m), day}
+	return Date{int(y) - civilYears, time.Month(m), int(day)}
 }
 
 // AddDays returns d moved n days (n may be negative).

@@ -57,7 +57,7 @@ func TestMonthEnds(t *testing.T) {
 	}
 }
 
-// The zone cache must give DateOf's answer, across DST changes too.
+// The zone cache must give DateOf's answer, across DST changes and 1970 too.
 func TestZoneDatesAgreeWithDateOf(t *testing.T) {
 	for _, name := range []string{"Asia/Shanghai", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe"} {
 		loc, err := time.LoadLocation(name)
@@ -65,10 +65,10 @@ func TestZoneDatesAgreeWithDateOf(t *testing.T) {
 			t.Fatal(err)
 		}
 		z := zone{loc: loc}
-		for _, start := range []time.Time{time.Date(1986, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), {}} {
+		for _, start := range []time.Time{time.Date(1969, 12, 1, 0, 0, 0, 0, time.UTC), time.Date(1986, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), {}} {
 			for i := 0; i < 3000; i++ {
 				ev := Event{Type: EvIntake, At: start.Add(time.Duration(i) * 7 * time.Hour / 3)}
-				if got, want := z.date(z.day(&ev)), DateOf(ev.At, loc); got != want {
+				if got, want := z.date(z.day(&ev, evIntake)), DateOf(ev.At, loc); got != want {
 					t.Fatalf("%s: date of %v = %s, want %s", name, ev.At, got, want)
 				}
 			}
@@ -97,6 +97,24 @@ func TestDateTextAndJSON(t *testing.T) {
 		var back Date
 		if err := json.Unmarshal(j, &back); tc.d.Year <= 9999 && (err != nil || back != tc.d) {
 			t.Errorf("%s reads back as %#v, %v", j, back, err)
+		}
+	}
+}
+
+// Day numbers must hold over the whole range the day arithmetic claims, at
+// its ends and at the year and leap-day boundaries in between.
+func TestDayNumbersOverTheirRange(t *testing.T) {
+	dates := []Date{{-32800, 3, 1}, {2906944, 12, 31}}
+	for y := -32799; y <= 2906944; y += 997 {
+		dates = append(dates, Date{y, 1, 1}, Date{y, 2, 28}, Date{y, 3, 1}, Date{y, 12, 31})
+	}
+	for _, d := range dates {
+		want := int(time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC).Unix() / 86400) // midnight: exact
+		if got := d.days(); got != want {
+			t.Fatalf("%#v: day number %d, want %d", d, got, want)
+		}
+		if got := dateOfDays(want); got != d {
+			t.Fatalf("day number %d is %#v, want %#v", want, got, d)
 		}
 	}
 }

@@ -9,8 +9,8 @@ func (p *Policy) AccessoriesOnRecord(item Item, history []Event) []Accessory {
 	if len(item.Accessories) == 0 {
 		return nil
 	}
-	var f facts
-	p.derive(&item, Effective(history), lastDate, lastDate, &f)
+	f := facts{noParts: true}
+	p.derive(&item, history, lastDate, lastDate, &f)
 	out := slices.Clone(item.Accessories)
 	for i := range f.acc {
 		out[i].Batch = f.acc[i].Batch

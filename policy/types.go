@@ -52,7 +52,7 @@ var EventTypes = []EventType{EvDispatched, EvReceived, EvTransferred, EvIntake, 
 
 // Dated reports whether events of type t carry a calendar date (`on`)
 // rather than an instant (`at`). Corrections carry neither.
-func (t EventType) Dated() bool { return t == EvDispatched || t == EvReceived || t == EvTransferred }
+func (t EventType) Dated() bool { return codeOf(t).dated() }
 
 // Finding is a service centre's diagnosis.
 type Finding string

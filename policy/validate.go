@@ -180,7 +180,7 @@ func (h *hist) apply(ev *Event) {
 			h.caseAt = ev.At
 		}
 	}
-	if !h.open || !serviceStep(ev.Type) {
+	if !h.open || !codeOf(ev.Type).serviceStep() {
 		return
 	}
 	if ev.At.After(h.caseAt) {
@@ -395,16 +395,25 @@ func partName(field, s string) (string, error) {
 	if s == "" {
 		return "", Errorf(EInvalid, field, "%s: a part name is required", field)
 	}
-	if !utf8.ValidString(s) {
-		return "", Errorf(EInvalid, field, "%s is not valid UTF-8", field)
+	// One pass (every claim on a part checks its name): invalid UTF-8 is
+	// reported first, then the length, then the first character not allowed.
+	n, bad := 0, rune(-1)
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
+				return "", Errorf(EInvalid, field, "%s is not valid UTF-8", field)
+			}
+		}
+		n++
+		if bad < 0 && !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune(" -._/", r) {
+			bad = r
+		}
 	}
-	if n := utf8.RuneCountInString(s); n > MaxPartName {
+	if n > MaxPartName {
 		return "", Errorf(EInvalid, field, "%s: part name %q is %d characters long; at most %d are allowed", field, s, n, MaxPartName)
 	}
-	for _, r := range s {
-		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune(" -._/", r) {
-			return "", Errorf(EInvalid, field, "%s: part name %q may hold only letters, digits, spaces and - . _ / (found %q)", field, s, r)
-		}
+	if bad >= 0 {
+		return "", Errorf(EInvalid, field, "%s: part name %q may hold only letters, digits, spaces and - . _ / (found %q)", field, s, bad)
 	}
 	return s, nil
 }
