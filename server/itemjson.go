@@ -296,8 +296,12 @@ func appendJSONList[T any](b []byte, list []T, appendOne func(*T, []byte) []byte
 // ASCII but U+2028 and U+2029) is copied; anything else is left to
 // encoding/json itself, so every escape stays exactly its own.
 func appendJSONString(b []byte, s string) []byte {
+	i := 0
+	for i < len(s) && jsonPlain[s[i]] { // most text: one table load per byte
+		i++
+	}
 	ascii := true
-	for i := 0; i < len(s); i++ {
+	for ; i < len(s); i++ {
 		switch c := s[i]; {
 		case c >= utf8.RuneSelf:
 			ascii = false
@@ -312,6 +316,15 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, s...)
 	return append(b, '"')
 }
+
+// jsonPlain marks the bytes encoding/json writes as they are: printable
+// ASCII but " \ < > &.
+var jsonPlain = func() (t [256]bool) {
+	for c := ' '; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
 
 func appendJSONEscaped(b []byte, s string) []byte {
 	j, err := json.Marshal(s)

@@ -135,3 +135,19 @@ func TestItemAnswerIsEncodingJSONs(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryByteIsWrittenAsEncodingJSONWritesIt: each byte value, alone and
+// between plain text, comes out exactly as encoding/json writes it.
+func TestEveryByteIsWrittenAsEncodingJSONWritesIt(t *testing.T) {
+	for c := range 256 {
+		for _, s := range []string{string([]byte{byte(c)}), "ab" + string([]byte{byte(c)}) + "cd"} {
+			want, err := json.Marshal(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
+				t.Errorf("byte %#x in %q: got %s, want %s", c, s, got, want)
+			}
+		}
+	}
+}
