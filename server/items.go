@@ -38,8 +38,8 @@ func (s *Server) getItem(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	today := s.today()
-	on, err := queryDate(c, "on", today)
+	now := s.now()
+	on, err := queryDate(c, "on", s.policy.Today(now))
 	if err != nil {
 		return err
 	}
@@ -47,7 +47,7 @@ func (s *Server) getItem(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := s.itemView(rec, on, s.now())
+	v := s.itemView(rec, on, now)
 	return sendItem(c, http.StatusOK, &v)
 }
 
