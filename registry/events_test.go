@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -403,8 +404,12 @@ func scannedFlag(t *testing.T, db *testDB, serial string) bool {
 func TestOnlyScannedItemsReadTheScansBucket(t *testing.T) {
 	db := MustOpen(t)
 	seedModels(t, db)
-	register(t, db, "P1", "B1", "S1", "S2")
+	register(t, db, "P1", "B1", "S1", "S2", "S3")
+	// S3's record is damaged: its counts are kept, unmarked, and neither a
+	// flush nor the migration stops at it.
+	must(t, db.bolt.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketItems).Put([]byte("S3"), []byte{itemV1, 0}) }))
 	t0 := db.clock.Now()
+	db.Scan("S3", t0)
 	db.Scan("S1", t0)
 	if scannedFlag(t, db, "S1") {
 		t.Fatal("marked before its count was flushed")
@@ -413,7 +418,11 @@ func TestOnlyScannedItemsReadTheScansBucket(t *testing.T) {
 	if !scannedFlag(t, db, "S1") || scannedFlag(t, db, "S2") {
 		t.Fatalf("after flush S1 marked %v, S2 marked %v; want true, false", scannedFlag(t, db, "S1"), scannedFlag(t, db, "S2"))
 	}
+	if st, _ := storedScansOf(db, "S3"); st.Count != 1 {
+		t.Fatalf("the damaged item's stored counts %+v; want 1", st)
+	}
 	db.Scan("S1", t0.Add(time.Minute))
+	db.Scan("S3", t0.Add(time.Minute))
 	must(t, db.scans.flush()) // a second flush of a marked item
 	if rec, _ := db.Get("S1"); rec.Scans.Count != 2 {
 		t.Fatalf("S1 scans %+v; want 2", rec.Scans)
@@ -444,6 +453,9 @@ func TestOnlyScannedItemsReadTheScansBucket(t *testing.T) {
 	}
 	if rec, _ := m.Get("S2"); rec.Scans.Count != 0 {
 		t.Fatalf("after migration S2 scans %+v; want none", rec.Scans)
+	}
+	if _, err := m.Get("S3"); err == nil || !strings.Contains(err.Error(), "damaged record") {
+		t.Fatalf("after migration the damaged S3: %v; want its damaged-record error", err)
 	}
 	must(t, m.Check())
 }

@@ -152,17 +152,18 @@ func (s *scanBuffer) flush() error {
 			if policy.ErrorCode(err) == policy.ENotFound {
 				continue // never registered: nothing to count
 			}
-			if err != nil {
-				return err
-			}
-			stored, err := storedScans(tx, &r)
+			// A damaged item record keeps its counts all the same (its
+			// lookups fail until it is mended) rather than stopping every
+			// flush; only a sound one can be marked.
+			sound := err == nil
+			stored, err := decodeScans(b.Get([]byte(serial)))
 			if err != nil {
 				return err
 			}
 			if err := b.Put([]byte(serial), encodeScans(addScan(stored, batch[serial]))); err != nil {
 				return err
 			}
-			if !r.Scanned {
+			if sound && !r.Scanned {
 				r.Scanned = true
 				if err := putItem(tx, &r); err != nil {
 					return err
@@ -210,15 +211,14 @@ func decodeScans(v []byte) (Scans, error) {
 }
 
 // markScanned sets Scanned on every item with stored counts: files of
-// schema 1 read the scans bucket on every lookup and never set it.
+// schema 1 read the scans bucket on every lookup and never set it. An item
+// that is not registered or whose record is damaged is left as it is (a
+// damaged record must not make the whole file unopenable).
 func markScanned(tx *bolt.Tx) error {
 	return tx.Bucket(bucketScans).ForEach(func(k, _ []byte) error {
 		r, err := getItem(tx, string(k))
-		if policy.ErrorCode(err) == policy.ENotFound {
-			return nil // counts are only kept for registered serials
-		}
 		if err != nil || r.Scanned {
-			return err
+			return nil
 		}
 		r.Scanned = true
 		return putItem(tx, &r)
