@@ -29,21 +29,12 @@ func sendItem(c echo.Context, status int, v *itemView) error {
 	}
 	bp := jsonBuffers.Get().(*[]byte)
 	*bp = append(v.appendJSON((*bp)[:0]), '\n') // as json.Encoder ends it
-	res := c.Response()
-	// Set as c.Blob would, without its header canonicalisations and
-	// allocation: net/http copies the map when the header is written.
-	res.Header()[echo.HeaderContentType] = jsonContentType
-	res.WriteHeader(status)
-	_, err := res.Write(*bp)
+	err := sendJSON(c, status, *bp)
 	if cap(*bp) <= maxPooledJSON {
 		jsonBuffers.Put(bp)
 	}
 	return err
 }
-
-// jsonContentType is the Content-Type value of a JSON answer, shared by
-// every one: its length equals its capacity, so an Add copies it.
-var jsonContentType = []string{echo.MIMEApplicationJSON}
 
 var jsonBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
@@ -296,16 +287,13 @@ func appendJSONList[T any](b []byte, list []T, appendOne func(*T, []byte) []byte
 // ASCII but U+2028 and U+2029) is copied; anything else is left to
 // encoding/json itself, so every escape stays exactly its own.
 func appendJSONString(b []byte, s string) []byte {
-	i := 0
-	for i < len(s) && jsonPlain[s[i]] { // most text: one table load per byte
-		i++
-	}
 	ascii := true
-	for ; i < len(s); i++ {
+	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
+		case jsonPlain[c]: // most text: one table load per byte
 		case c >= utf8.RuneSelf:
 			ascii = false
-		case c < ' ', c == '"', c == '\\', c == '<', c == '>', c == '&':
+		default: // a control character or one of " \ < > &
 			return appendJSONEscaped(b, s)
 		}
 	}
