@@ -18,13 +18,13 @@ func (s *Server) getBatch(c echo.Context) error {
 		return err
 	}
 	out := struct {
-		Batch     string   `json:"batch"`
-		Count     int      `json:"count"`
-		Carriers  int      `json:"carriers"`
-		Serials   []string `json:"serials"`
-		CarriedBy []string `json:"carried_by"`
-		Next      *string  `json:"next"`
-	}{p.Batch, p.Count, p.Carriers, nonNil(p.Serials), nonNil(p.CarriedBy), nullable(p.Next)}
+		Batch     string     `json:"batch"`
+		Count     int        `json:"count"`
+		Carriers  int        `json:"carriers"`
+		Serials   []string   `json:"serials"`
+		CarriedBy []string   `json:"carried_by"`
+		Next      nullString `json:"next"`
+	}{p.Batch, p.Count, p.Carriers, nonNil(p.Serials), nonNil(p.CarriedBy), nullString(p.Next)}
 	return c.JSON(http.StatusOK, out)
 }
 

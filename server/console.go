@@ -281,12 +281,6 @@ func clockText(t time.Time) string {
 // or remedy) into the words the desk shows; unknown codes are shown with
 // underscores as spaces.
 func words(code any) string {
-	if p, ok := code.(*string); ok {
-		if p == nil {
-			return ""
-		}
-		code = *p
-	}
 	s := fmt.Sprint(code)
 	if w, ok := codeWords[s]; ok {
 		return w

@@ -248,8 +248,8 @@ func (s *Server) itemPage(c echo.Context, status int, rec registry.Record, st it
 // windows are the return, replacement and warranty periods with days left.
 func windows(v itemView, today policy.Date) []window {
 	none := "no receipt on record"
-	if e := v.ReceiptEvidence; e != nil {
-		switch policy.Basis(*e) {
+	if e := v.ReceiptEvidence; e != "" {
+		switch policy.Basis(e) {
 		case policy.BasisEstimated:
 			none = "start estimated from production: no return or replacement"
 		case policy.BasisExchange:

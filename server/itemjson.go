@@ -57,11 +57,11 @@ func (v *itemView) appendJSON(b []byte) []byte {
 	b = append(b, `,"dispatched_on":`...)
 	b = appendJSONDate(b, v.DispatchedOn)
 	b = append(b, `,"order":`...)
-	b = appendJSONNullable(b, v.Order)
+	b = appendJSONNullString(b, v.Order)
 	b = append(b, `,"received_on":`...)
 	b = appendJSONDate(b, v.ReceivedOn)
 	b = append(b, `,"receipt_evidence":`...)
-	b = appendJSONNullable(b, v.ReceiptEvidence)
+	b = appendJSONNullString(b, v.ReceiptEvidence)
 	b = append(b, `,"warranty":`...)
 	b = v.Warranty.appendJSON(b)
 	b = append(b, `,"parts":`...)
@@ -69,9 +69,9 @@ func (v *itemView) appendJSON(b []byte) []byte {
 	b = append(b, `,"accessories":`...)
 	b = appendJSONList(b, v.Accessories, (*accessoryView).appendJSON)
 	b = append(b, `,"replaces":`...)
-	b = appendJSONNullable(b, v.Replaces)
+	b = appendJSONNullString(b, v.Replaces)
 	b = append(b, `,"superseded_by":`...)
-	b = appendJSONNullable(b, v.SupersededBy)
+	b = appendJSONNullString(b, v.SupersededBy)
 	b = append(b, `,"scans":{"count":`...)
 	b = strconv.AppendUint(b, v.Scans.Count, 10)
 	b = append(b, `,"first":`...)
@@ -103,7 +103,7 @@ func (w *warrantyView) appendJSON(b []byte) []byte {
 	b = append(b, `,"days_left":`...)
 	b = strconv.AppendInt(b, int64(w.DaysLeft), 10)
 	b = append(b, `,"basis":`...)
-	b = appendJSONNullable(b, w.Basis)
+	b = appendJSONNullString(b, w.Basis)
 	b = append(b, `,"free_repairs":`...)
 	b = strconv.AppendInt(b, int64(w.FreeRepairs), 10)
 	b = append(b, `,"repair_days":`...)
@@ -240,11 +240,11 @@ func appendJSONDate(b []byte, d policy.Date) []byte {
 	return append(b, '"')
 }
 
-func appendJSONNullable(b []byte, s *string) []byte {
-	if s == nil {
+func appendJSONNullString(b []byte, s nullString) []byte {
+	if s == "" {
 		return append(b, "null"...)
 	}
-	return appendJSONString(b, *s)
+	return appendJSONString(b, string(s))
 }
 
 // appendJSONOmitEmpty writes key and s unless s is "" (omitempty).

@@ -60,14 +60,14 @@ type itemView struct {
 	State           policy.State    `json:"state"`
 	ProducedOn      policy.Date     `json:"produced_on"`
 	DispatchedOn    policy.Date     `json:"dispatched_on"`
-	Order           *string         `json:"order"`
+	Order           nullString      `json:"order"`
 	ReceivedOn      policy.Date     `json:"received_on"`
-	ReceiptEvidence *string         `json:"receipt_evidence"`
+	ReceiptEvidence nullString      `json:"receipt_evidence"`
 	Warranty        warrantyView    `json:"warranty"`
 	Parts           []partView      `json:"parts"`
 	Accessories     []accessoryView `json:"accessories"`
-	Replaces        *string         `json:"replaces"`
-	SupersededBy    *string         `json:"superseded_by"`
+	Replaces        nullString      `json:"replaces"`
+	SupersededBy    nullString      `json:"superseded_by"`
 	Scans           scansView       `json:"scans"`
 	OpenCase        *caseView       `json:"open_case"`
 	History         []eventView     `json:"history"`
@@ -80,7 +80,7 @@ type warrantyView struct {
 	ReplaceUntil  policy.Date   `json:"replace_until"`
 	WarrantyUntil policy.Date   `json:"warranty_until"`
 	DaysLeft      int           `json:"days_left"`
-	Basis         *string       `json:"basis"`
+	Basis         nullString    `json:"basis"`
 	FreeRepairs   int           `json:"free_repairs"`
 	RepairDays    int           `json:"repair_days"`
 }
@@ -120,9 +120,9 @@ func (s *Server) itemView(rec registry.Record, on policy.Date, now time.Time) it
 		State:           cov.State,
 		ProducedOn:      it.ProducedOn,
 		DispatchedOn:    cov.DispatchedOn,
-		Order:           nullable(cov.Order),
+		Order:           nullString(cov.Order),
 		ReceivedOn:      cov.ReceivedOn,
-		ReceiptEvidence: nullable(string(cov.Basis)),
+		ReceiptEvidence: nullString(cov.Basis),
 		Warranty: warrantyView{
 			Status:        cov.Status,
 			Start:         cov.Start,
@@ -130,14 +130,14 @@ func (s *Server) itemView(rec registry.Record, on policy.Date, now time.Time) it
 			ReplaceUntil:  cov.ReplaceUntil,
 			WarrantyUntil: cov.WarrantyUntil,
 			DaysLeft:      max(cov.DaysLeft, 0),
-			Basis:         nullable(cov.BasisText),
+			Basis:         nullString(cov.BasisText),
 			FreeRepairs:   cov.FreeRepairs,
 			RepairDays:    cov.RepairDays,
 		},
 		Parts:        make([]partView, len(cov.Parts)),
 		Accessories:  make([]accessoryView, len(cov.Accessories)),
-		Replaces:     nullable(it.Replaces),
-		SupersededBy: nullable(cov.SupersededBy),
+		Replaces:     nullString(it.Replaces),
+		SupersededBy: nullString(cov.SupersededBy),
 		Scans:        scansView{Count: rec.Scans.Count, First: s.stamp(rec.Scans.First), Last: s.stamp(rec.Scans.Last)},
 		History:      make([]eventView, len(rec.History)),
 	}

@@ -13,7 +13,7 @@ type modelView struct {
 	SKU            string      `json:"sku"`
 	Name           string      `json:"name"`
 	Kind           policy.Kind `json:"kind"`
-	GTIN           *string     `json:"gtin"`
+	GTIN           nullString  `json:"gtin"`
 	WarrantyMonths int         `json:"warranty_months"`
 	// OwnMonths says whether warranty_months is the model's own (true) or
 	// the policy's default for the kind.
@@ -22,7 +22,7 @@ type modelView struct {
 }
 
 func (s *Server) modelView(m policy.Model) modelView {
-	v := modelView{SKU: m.SKU, Name: m.Name, Kind: m.Kind, GTIN: nullable(m.GTIN),
+	v := modelView{SKU: m.SKU, Name: m.Name, Kind: m.Kind, GTIN: nullString(m.GTIN),
 		WarrantyMonths: m.WarrantyMonths, OwnMonths: m.WarrantyMonths != 0, UpdatedAt: s.stamp(m.UpdatedAt)}
 	if m.WarrantyMonths == 0 {
 		v.WarrantyMonths = s.policy.Months(m.Kind)

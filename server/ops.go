@@ -62,8 +62,8 @@ func (s *Server) audit(c echo.Context) error {
 	}
 	out := struct {
 		Entries []auditEntryView `json:"entries"`
-		Next    *string          `json:"next"`
-	}{Entries: make([]auditEntryView, len(entries)), Next: nullable(next)}
+		Next    nullString       `json:"next"`
+	}{Entries: make([]auditEntryView, len(entries)), Next: nullString(next)}
 	for i, e := range entries {
 		out.Entries[i] = auditEntryView{ID: e.ID, At: s.stamp(e.At), KeyID: e.KeyID, Name: e.Name,
 			Action: e.Action, Target: e.Target, Detail: e.Detail}

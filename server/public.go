@@ -258,7 +258,7 @@ type publicCoverage struct {
 	Model         string        `json:"model"`
 	Kind          policy.Kind   `json:"kind"`
 	Status        policy.Status `json:"status"`
-	Basis         *string       `json:"basis"`
+	Basis         nullString    `json:"basis"`
 	WarrantyUntil policy.Date   `json:"warranty_until"`
 	ReturnUntil   policy.Date   `json:"return_until"`
 	ReplaceUntil  policy.Date   `json:"replace_until"`
@@ -331,10 +331,6 @@ func (s *Server) publicView(rec registry.Record, model policy.Model, now time.Ti
 	if first.IsZero() {
 		first = now
 	}
-	var basis *string
-	if cov.Basis != "" {
-		basis = nullable(string(cov.Basis))
-	}
 	ct := s.policy.Contact
 	v := publicView{
 		Coverage: publicCoverage{
@@ -342,7 +338,7 @@ func (s *Server) publicView(rec registry.Record, model policy.Model, now time.Ti
 			Model:         model.Name,
 			Kind:          rec.Item.Kind,
 			Status:        cov.Status,
-			Basis:         basis,
+			Basis:         nullString(cov.Basis),
 			WarrantyUntil: cov.WarrantyUntil,
 			ReturnUntil:   cov.ReturnUntil,
 			ReplaceUntil:  cov.ReplaceUntil,
@@ -523,9 +519,9 @@ func (s *Server) publicCoveragePageData(v publicView, t *publicTexts, f publicFr
 		}
 	}
 	if cv.Status == policy.Active || cv.Status == policy.Expired || dated {
-		if cv.Basis != nil {
-			d.StartLine = fmt.Sprintf(t.StartF, t.Date(v.Start), t.Basis(policy.Basis(*cv.Basis)))
-			if *cv.Basis == string(policy.BasisEstimated) {
+		if cv.Basis != "" {
+			d.StartLine = fmt.Sprintf(t.StartF, t.Date(v.Start), t.Basis(policy.Basis(cv.Basis)))
+			if cv.Basis == nullString(policy.BasisEstimated) {
 				d.EstimatedNote = t.EstimatedNote
 			}
 		}

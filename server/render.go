@@ -26,12 +26,17 @@ func (st stamp) MarshalJSON() ([]byte, error) {
 	return json.Marshal(st.t.Format(time.RFC3339Nano))
 }
 
-// nullable is s, or nil (JSON null) for "".
-func nullable(s string) *string {
+// nullString is a string that JSON answers write as null when it is empty:
+// the contract's nullable strings. A value rather than a *string, which
+// cost an allocation per field on every item lookup.
+type nullString string
+
+// MarshalJSON writes null for "" and the string as encoding/json does.
+func (s nullString) MarshalJSON() ([]byte, error) {
 	if s == "" {
-		return nil
+		return []byte("null"), nil
 	}
-	return &s
+	return json.Marshal(string(s))
 }
 
 // jsonBytes renders v as the API sends it (one trailing newline, like
