@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -677,11 +678,16 @@ func TestConsolePagesAreStrict(t *testing.T) {
 			t.Errorf("%s: Content-Type %q", path, p.Header.Get("Content-Type"))
 		}
 	}
-	// The static files are content-addressed and cached for good.
+	// The static files are content-addressed and cached for good, with
+	// the type of their extension whatever the host's MIME database says.
+	types := map[string]string{".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 	for plain, u := range e.srv.console.assetURL {
 		p := b.get(u)
 		if p.Status != http.StatusOK || !strings.Contains(p.Header.Get("Cache-Control"), "immutable") {
 			t.Errorf("%s: %s", plain, p)
+		}
+		if got, want := p.Header.Get("Content-Type"), types[path.Ext(plain)]; got != want {
+			t.Errorf("%s: Content-Type %q, want %q", plain, got, want)
 		}
 	}
 	wantPage(t, b.get("/console/static/console.css"), http.StatusNotFound)

@@ -12,6 +12,11 @@
 #   N=100000 DURATION=5s bench/lookup/run.sh
 #
 #   PROFILE=1 bench/lookup/run.sh       # also CPU-profile serve's last round
+#   PIN=1 bench/lookup/run.sh           # servers on CPU 0, wrk (1 thread) on CPU 1
+#
+# PIN=1 is a diagnostic, not the target's setting: with wrk on its own core
+# it no longer preempts the server, so p99 shows the server's own queueing
+# (on one core) rather than the two sharing both.
 #
 # Variables: N (serials, 1000000), CONNS (64), THREADS (2), DURATION (10s
 # per round and server), ROUNDS (3), WARMUP (5s), LOG_LEVEL (serve's, info),
@@ -20,6 +25,11 @@ set -euo pipefail
 
 N=${N:-1000000}
 CONNS=${CONNS:-64}
+SRV_PIN=() WRK_PIN=()
+if [[ "${PIN:-0}" == 1 ]]; then
+  command -v taskset >/dev/null || { echo "run.sh: PIN=1 needs taskset (util-linux)" >&2; exit 1; }
+  SRV_PIN=(taskset -c 0) WRK_PIN=(taskset -c 1) THREADS=${THREADS:-1}
+fi
 THREADS=${THREADS:-2}
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-5s}
@@ -81,7 +91,7 @@ free_port() {
 # lookup of a registered serial.
 start() {
   local name=$1 url="http://127.0.0.1:$2" pid probe=""; shift 2
-  "$@" >"$WORK/$name.log" 2>&1 &
+  "${SRV_PIN[@]}" "$@" >"$WORK/$name.log" 2>&1 &
   pid=$!
   PIDS+=("$pid")
   printf -v "${name}_PID" %s "$pid"
@@ -96,7 +106,7 @@ start() {
   tail -5 "$WORK/$name.log" >&2; exit 1
 }
 
-load() { wrk -t"$THREADS" -c"$CONNS" -d"$1" --latency -s "$HERE/lookup.lua" "$2"; }
+load() { "${WRK_PIN[@]}" wrk -t"$THREADS" -c"$CONNS" -d"$1" --latency -s "$HERE/lookup.lua" "$2"; }
 
 # cpu PID: user+system CPU time the process has used, in clock ticks. CPU
 # per request is the figure least disturbed by other load on the machine.
