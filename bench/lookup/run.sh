@@ -18,7 +18,7 @@
 # it no longer preempts the server, so p99 shows the server's own queueing
 # (on one core) rather than the two sharing both.
 #
-# Variables: N (serials, 1000000), CONNS (64), THREADS (2), DURATION (10s
+# Variables: N (serials, 1000000), CONNS (64), THREADS (2; 1 with PIN=1), DURATION (10s
 # per round and server), ROUNDS (3), WARMUP (5s), LOG_LEVEL (serve's, info),
 # WORK (/tmp/sanbao-bench-lookup: binaries, CSV, database, logs).
 set -euo pipefail
