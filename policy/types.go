@@ -111,15 +111,50 @@ const (
 // Valid reports whether e is one of the three kinds of receipt evidence.
 func (e Evidence) Valid() bool { return e == Courier || e == Invoice || e == Customer }
 
+// Supersedes reports whether a receipt with evidence e replaces one with
+// evidence old on record: only stronger evidence does (courier > invoice >
+// customer), and any evidence supersedes none.
+func (e Evidence) Supersedes(old Evidence) bool { return e.weight() > old.weight() }
+
+func (e Evidence) weight() int {
+	switch e {
+	case Courier:
+		return 3
+	case Invoice:
+		return 2
+	case Customer:
+		return 1
+	}
+	return 0
+}
+
+// Channel is whom a unit was dispatched to. An event without one (all those
+// recorded before channels existed) was dispatched directly.
+type Channel string
+
+// Dispatch channels.
+const (
+	// Direct is a dispatch to the customer: until a receipt is recorded,
+	// its date stands in for the receipt's (a lower bound of the windows).
+	Direct Channel = "direct"
+	// Reseller is a dispatch to a reseller: the customer's receipt is
+	// unknown, so the start is estimated from the production date.
+	Reseller Channel = "reseller"
+)
+
+// Valid reports whether c is direct or reseller.
+func (c Channel) Valid() bool { return c == Direct || c == Reseller }
+
 // Basis is where a warranty's start date comes from: a receipt's evidence,
-// an exchange (a replacement unit before its own receipt), or an estimate
-// from the production date.
+// an exchange (a replacement unit before its own receipt), a direct
+// dispatch (no receipt yet), or an estimate from the production date.
 type Basis string
 
 // Bases that are not receipt evidence.
 const (
-	BasisExchange  Basis = "exchange"
-	BasisEstimated Basis = "estimated"
+	BasisExchange   Basis = "exchange"
+	BasisDispatched Basis = "dispatched"
+	BasisEstimated  Basis = "estimated"
 )
 
 // Status is the warranty status of an item on a date.
@@ -201,6 +236,7 @@ type Event struct {
 	On        Date      `json:"on,omitzero"`
 	At        time.Time `json:"at,omitzero"`
 	Order     string    `json:"order,omitempty"`
+	Channel   Channel   `json:"channel,omitempty"` // dispatched: "" reads as direct
 	Evidence  Evidence  `json:"evidence,omitempty"`
 	Note      string    `json:"note,omitempty"`
 	Center    string    `json:"center,omitempty"`
