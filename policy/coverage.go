@@ -363,9 +363,9 @@ func (r *rules) unit(st Status) {
 	if r.item.Kind.Bundleable() {
 		r.replace = true
 		r.s(string(r.item.Kind), " with a quality problem within its warranty (until ").d(f.until).s("): free replacement").end()
-		if n := r.exchanges(); n >= p.ReplacementsBeforeRefund {
+		if n := r.item.Exchanges; n >= p.ReplacementsBeforeRefund {
 			r.ret = true
-			r.n(n).s(" earlier replacements in this line still did not work: return (refund) or another replacement").end()
+			r.n(n).s(" earlier replacements in this line for a quality problem still did not work: return (refund) or another replacement").end()
 		}
 		return
 	}
@@ -380,15 +380,6 @@ func (r *rules) unit(st Status) {
 		r.replace = true
 		r.n(f.freeRepairs).s(" earlier free repairs for quality problems and it still fails: replacement or continued free repair").end()
 	}
-}
-
-// exchanges counts the earlier replacements in a stand-alone item's line.
-func (r *rules) exchanges() int {
-	n := r.item.Exchanges
-	if n == 0 && r.item.Replaces != "" {
-		n = 1
-	}
-	return n
 }
 
 // dayOf writes the claim's day within an n-day window after the receipt
@@ -445,9 +436,9 @@ func (r *rules) accessory(k int) {
 	}
 	r.replace = true
 	r.s(name, " has a quality problem within its warranty (until ").d(ac.WarrantyUntil).s("): free replacement").end()
-	if ac.Replacements >= r.p.ReplacementsBeforeRefund {
+	if ac.QualityReplacements >= r.p.ReplacementsBeforeRefund {
 		r.ret = true
-		r.n(ac.Replacements).s(" earlier replacements of ", ac.SKU, " still did not work: return (refund) or another replacement").end()
+		r.n(ac.QualityReplacements).s(" earlier replacements of ", ac.SKU, " for a quality problem still did not work: return (refund) or another replacement").end()
 	}
 }
 

@@ -137,6 +137,9 @@ func (p *Policy) derive(item *Item, history []Event, upTo, on Date, f *facts) {
 			if a := accessoryIndex(item, ev.SKU); a >= 0 {
 				ac := &f.acc[a]
 				ac.Replacements++
+				if f.open && f.cur.finding() == QualityProblem {
+					ac.QualityReplacements++
+				}
 				// History is in the order recorded: an exchange back-filled
 				// with an earlier date counts, but the accessory in the
 				// customer's hands is still the one of the latest exchange.
@@ -296,11 +299,13 @@ func (p *Policy) derive(item *Item, history []Event, upTo, on Date, f *facts) {
 		}
 	}
 	if f.open {
-		// An open case counts its days so far while it is headed for a free
-		// repair: in warranty at intake, no quotation, no exclusion or no-fault finding.
+		// An open case counts its days so far once it is headed for a free
+		// repair: in warranty at intake, diagnosed quality_problem, not
+		// quoted. Counting from intake before a diagnosis would move the
+		// warranty end back again when the case then closes without one.
 		c := &f.cur
 		c.inWarrantyAtIntake = inWarranty(c.intakeDay)
-		if c.inWarrantyAtIntake && !c.quoted && !c.paid && (c.freeRepair || c.finding() == "" || c.finding() == QualityProblem) {
+		if c.inWarrantyAtIntake && !c.quoted && !c.paid && c.finding() == QualityProblem {
 			f.repairDays += max(0, onDay-c.intakeDay)
 		}
 		if f.keep {

@@ -47,7 +47,11 @@ type AccessoryCoverage struct {
 	Batch         string // batch on record (changes with each exchange)
 	Start         Date   // the product's start, or the date of the last exchange
 	WarrantyUntil Date
-	Replacements  int
+	Replacements  int // every exchange
+	// QualityReplacements are the exchanges made in a service case
+	// diagnosed quality_problem: the ones rule 4's refund counts (an
+	// exchange after no_fault or an exclusion is goodwill).
+	QualityReplacements int
 }
 
 // Case is a service case: opened by `intake` (ID = its seq), closed by

@@ -209,10 +209,11 @@ type Item struct {
 	// transaction as the old unit's `replaced` event.
 	Replaces    string `json:"replaces,omitempty"`
 	ExchangedOn Date   `json:"exchanged_on,omitzero"`
-	// Exchanges counts the units of this line exchanged before this one: 0
-	// for an original unit, the old unit's Exchanges + 1 for its replacement.
-	// It lets a stand-alone accessory reach the refund after two
-	// replacements; a replacement with 0 here counts as 1.
+	// Exchanges counts the free replacements in this unit's line, before
+	// it, that followed a quality_problem diagnosis (SuccessorExchanges):
+	// 0 for an original unit. It lets a stand-alone accessory reach the
+	// refund after two replacements (rule 4); goodwill exchanges after
+	// no_fault or an exclusion do not count.
 	Exchanges int `json:"exchanges,omitempty"`
 }
 

@@ -27,7 +27,7 @@ const (
 // actor, RecordedAt now. In the same transaction the item's derived fields
 // and the order, open-case and batch indexes are updated; a `replaced`
 // event also marks the new serial as the replacement (Replaces,
-// ExchangedOn, Exchanges = the old unit's + 1) and the old one as
+// ExchangedOn, Exchanges = policy.SuccessorExchanges) and the old one as
 // superseded; an audit entry is written.
 // Concurrent Appends are committed together (group commit); each returns
 // once its event is durable.
@@ -359,7 +359,7 @@ func (db *DB) appendTx(tx *bolt.Tx, a Actor, serial string, ev policy.Event, now
 		}
 	}
 	if repl != nil && nev.Type == policy.EvReplaced {
-		repl.Replaces, repl.ExchangedOn, repl.Exchanges = serial, db.policy.EventDate(nev), rec.Exchanges+1
+		repl.Replaces, repl.ExchangedOn, repl.Exchanges = serial, db.policy.EventDate(nev), db.policy.SuccessorExchanges(rec.Item, hist)
 		if err := db.derive(tx, repl, replHist, now); err != nil {
 			return Appended{}, err
 		}
