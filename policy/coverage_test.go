@@ -61,6 +61,16 @@ func checkCov(t *testing.T, cv Coverage, w wantCov) {
 	}
 }
 
+// covCase is an item viewed on a date under the default policy and what
+// the view must show.
+type covCase struct {
+	name    string
+	item    Item
+	history []Event
+	on      string
+	want    wantCov
+}
+
 func TestCoverage(t *testing.T) {
 	rest := Default()
 	rest.RestDays = []DateRange{{From: day("2026-10-01"), To: day("2026-10-07"), Name: "National Day"}}

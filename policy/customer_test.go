@@ -29,13 +29,7 @@ func TestCoverageWithoutReceipt(t *testing.T) {
 	produced := product()
 	produced.ProducedOn = day("2026-10-01") // estimated start 2026-10-01 + 90 days = 2026-12-30
 	produced.Accessories = nil
-	for _, tc := range []struct {
-		name    string
-		item    Item
-		history []Event
-		on      string
-		want    wantCov
-	}{
+	for _, tc := range []covCase{
 		{"direct dispatch, day 0: dated from the dispatch", product(), seq(dispatched("2026-11-01")), "2026-11-01",
 			wantCov{Active, Dispatched, BasisDispatched, "2026-11-01", "2026-11-08", "2026-11-16", "2027-11-01", 365, 0, 0, "dispatched directly to the customer on 2026-11-01"}},
 		{"direct dispatch: last day of the 12 months", product(), seq(dispatched("2026-11-01")), "2027-11-01",
@@ -75,13 +69,7 @@ func TestEntitlementsOnTheDispatchBasis(t *testing.T) {
 	produced.ProducedOn = day("2025-01-01") // estimated start 2025-04-01
 	nf := func(on string) Claim { return Claim{On: day(on), Finding: NoFault, Intact: true, Complete: true} }
 	qp := func(on string) Claim { return Claim{On: day(on), Finding: QualityProblem} }
-	for _, tc := range []struct {
-		name    string
-		item    Item
-		history []Event
-		claim   Claim
-		want    wantEnt
-	}{
+	for _, tc := range []entCase{
 		{"dispatch + 7, no fault, intact and complete: return", product(), direct, nf("2025-03-10"),
 			wantEnt{"return", false, true, "day 7 of 7 after the direct dispatch on 2025-03-03, intact and complete: return allowed"}},
 		{"dispatch + 8, no fault: nothing", product(), direct, nf("2025-03-11"), wantEnt{"", false, true, "no fault found"}},
@@ -102,20 +90,7 @@ func TestEntitlementsOnTheDispatchBasis(t *testing.T) {
 		{"reseller dispatch: a quality problem before the estimated start gets free repair", produced, seq(resellerDispatch("2025-02-01")), qp("2025-02-05"),
 			wantEnt{"repair", false, true, "quality problem within the warranty (until 2026-04-01): free repair"}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			e, err := Default().Entitlements(tc.item, tc.history, tc.claim)
-			if err != nil {
-				t.Fatal(err)
-			}
-			reasons := strings.Join(e.Reasons, " | ")
-			if got := remedies(e.Remedies); got != tc.want.remedies || e.PaidRepair != tc.want.paidRepair || e.InWarranty != tc.want.inWarranty {
-				t.Errorf("remedies %q paid %v in warranty %v, want %q %v %v (reasons: %s)", got, e.PaidRepair, e.InWarranty,
-					tc.want.remedies, tc.want.paidRepair, tc.want.inWarranty, reasons)
-			}
-			if !strings.Contains(reasons, tc.want.reason) {
-				t.Errorf("reasons = %q, want one containing %q", reasons, tc.want.reason)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { checkEnt(t, tc) })
 	}
 }
 

@@ -35,13 +35,7 @@ func TestEntitlements(t *testing.T) {
 	tamperedCase := concat(recv("2025-03-03"), []Event{intake("2025-03-05 10:00"), diagnosed("2025-03-06 10:00", Tampered, ""), shipped("2025-03-06 12:00")})
 	openQP := concat(recv("2025-03-03"), []Event{intake("2025-03-05 10:00"), diagnosed("2025-03-05 11:00", QualityProblem, "")})
 
-	for _, tc := range []struct {
-		name    string
-		item    Item
-		history []Event
-		claim   Claim
-		want    wantEnt
-	}{
+	for _, tc := range []entCase{
 		// The worked examples of policy.md.
 		{"example: day 7, no fault, intact and complete: return", product(), recv("2025-03-03"), nf("2025-03-10", true, true),
 			wantEnt{"return", false, true, "day 7 of 7 after receipt on 2025-03-03, intact and complete: return allowed"}},
@@ -214,28 +208,41 @@ func TestEntitlements(t *testing.T) {
 		{"the open case's latest diagnosis wins", product(), append(openQP, diagnosed("2025-03-05 12:00", HumanDamage, "")), Claim{On: day("2025-03-06")},
 			wantEnt{"", true, true, "human_damage"}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			e, err := Default().Entitlements(tc.item, tc.history, tc.claim)
-			if err != nil {
-				t.Fatalf("err = %v", err)
-			}
-			reasons := strings.Join(e.Reasons, " | ")
-			if got := remedies(e.Remedies); got != tc.want.remedies {
-				t.Errorf("remedies = %q, want %q (reasons: %s)", got, tc.want.remedies, reasons)
-			}
-			if e.PaidRepair != tc.want.paidRepair {
-				t.Errorf("paid_repair = %v, want %v (reasons: %s)", e.PaidRepair, tc.want.paidRepair, reasons)
-			}
-			if e.InWarranty != tc.want.inWarranty {
-				t.Errorf("in_warranty = %v, want %v (reasons: %s)", e.InWarranty, tc.want.inWarranty, reasons)
-			}
-			if !strings.Contains(reasons, tc.want.reason) {
-				t.Errorf("reasons = %q, want one containing %q", reasons, tc.want.reason)
-			}
-			if len(e.Reasons) == 0 || e.Remedies == nil || e.DeadlineHours != 24 || e.On != tc.claim.On {
-				t.Errorf("incomplete entitlement: %+v", e)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { checkEnt(t, tc) })
+	}
+}
+
+// entCase is one claim of an entitlements table and what it must answer.
+type entCase struct {
+	name    string
+	item    Item
+	history []Event
+	claim   Claim
+	want    wantEnt
+}
+
+// checkEnt checks the answer to tc's claim under the default policy.
+func checkEnt(t *testing.T, tc entCase) {
+	t.Helper()
+	e, err := Default().Entitlements(tc.item, tc.history, tc.claim)
+	if err != nil {
+		t.Fatalf("err = %v", err)
+	}
+	reasons := strings.Join(e.Reasons, " | ")
+	if got := remedies(e.Remedies); got != tc.want.remedies {
+		t.Errorf("remedies = %q, want %q (reasons: %s)", got, tc.want.remedies, reasons)
+	}
+	if e.PaidRepair != tc.want.paidRepair {
+		t.Errorf("paid_repair = %v, want %v (reasons: %s)", e.PaidRepair, tc.want.paidRepair, reasons)
+	}
+	if e.InWarranty != tc.want.inWarranty {
+		t.Errorf("in_warranty = %v, want %v (reasons: %s)", e.InWarranty, tc.want.inWarranty, reasons)
+	}
+	if !strings.Contains(reasons, tc.want.reason) {
+		t.Errorf("reasons = %q, want one containing %q", reasons, tc.want.reason)
+	}
+	if len(e.Reasons) == 0 || e.Remedies == nil || e.DeadlineHours != 24 || e.On != tc.claim.On {
+		t.Errorf("incomplete entitlement: %+v", e)
 	}
 }
 

@@ -402,10 +402,11 @@ func (s *Server) postEvents(c echo.Context) error {
 // receiveOrder records receipt for every serial dispatched under an order
 // ({"on": "YYYY-MM-DD", "evidence": "courier|invoice|customer"}): one courier
 // confirmation starts the warranty of the products and their bundled
-// accessories; serials already received are left as they are. Codes: 201
+// accessories; a weaker receipt on record is superseded, a serial with one
+// at least as strong is left as it is. Codes: 201
 // {"order","count","events"}; 400 (malformed order or body); 401; 403; 404
 // (nothing dispatched under the order); 409 (every serial already has a
-// receipt, or an Idempotency-Key reused); 422 (with rows when a serial's
+// receipt at least as strong, or an Idempotency-Key reused); 422 (with rows when a serial's
 // receipt breaks a rule); 503/507.
 func (s *Server) receiveOrder(c echo.Context) error {
 	order, err := identParam(c, "order")
