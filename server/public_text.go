@@ -104,7 +104,7 @@ var textsZH = &publicTexts{
 	BasisEstimated: "无收货记录，按生产日期推算",
 	EstimatedNote:  "没有收货记录时，保修起始按生产日期推算，只提供免费维修，不能退货或换货。登记收货日期请联系客服。",
 
-	BasisDispatched: "尚无签收记录，按发货日期起算（实际期限只会更长）",
+	BasisDispatched: "尚无签收记录，按发货日期起算，实际期限只会更长",
 
 	AccessoriesTitle: "随附配件",
 
@@ -191,7 +191,7 @@ var textsEN = &publicTexts{
 	BasisEstimated: "no receipt on record: estimated from the production date",
 	EstimatedNote:  "With no receipt on record the start is estimated from the production date, and only free repair is offered: no return or replacement. Contact our service team to record your receipt.",
 
-	BasisDispatched: "no receipt on record yet: counted from the dispatch date (your real periods are no shorter)",
+	BasisDispatched: "no receipt on record yet: counted from the dispatch date, your real periods are no shorter",
 
 	AccessoriesTitle: "Accessories in the box",
 
