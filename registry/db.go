@@ -425,7 +425,7 @@ func (db *DB) storageErr(err error) error {
 	case errors.As(err, &pe):
 		return err
 	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT), errors.Is(err, berrors.ErrMaxSizeReached):
-		pe = policy.Errorf(policy.EUnavailable, "", "storage is full: nothing was written (%s)", cause(err))
+		pe = policy.Errorf(policy.EUnavailable, "", "%s: nothing was written (%s)", StorageFull, cause(err))
 		db.fault.Store(&storageFault{err: pe, full: true})
 		return pe
 	case errors.Is(err, syscall.EROFS), errors.Is(err, berrors.ErrDatabaseReadOnly):
@@ -473,7 +473,7 @@ func (db *DB) Backup(w io.Writer) (int64, error) {
 	})
 	if err != nil {
 		if errors.Is(err, syscall.ENOSPC) {
-			return 0, policy.Errorf(policy.EUnavailable, "", "storage is full: the backup snapshot could not be written")
+			return 0, policy.Errorf(policy.EUnavailable, "", "%s: the backup snapshot could not be written", StorageFull)
 		}
 		return 0, fmt.Errorf("backup snapshot: %w", err)
 	}

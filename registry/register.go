@@ -50,10 +50,13 @@ func checkRow(n int, r *Row) *policy.RowError {
 // registration resolves rows against the models and items of one
 // transaction, collecting row errors.
 type registration struct {
-	db     *DB
+	policy *policy.Policy
 	now    time.Time
 	today  policy.Date
 	models map[string]*policy.Model // nil value: no such model
+	// allModels: models holds every model of the store, so a SKU missing
+	// from it has none (a store that read them all up front).
+	allModels bool
 	// recent holds the models last looked up, so most rows skip hashing
 	// their SKU (a file holds runs of few models).
 	recent [4]recentModel
@@ -62,9 +65,10 @@ type registration struct {
 	errs     []policy.RowError
 }
 
-func (db *DB) newRegistration() *registration {
-	now := db.now()
-	return &registration{db: db, now: now, today: db.policy.Today(now), models: map[string]*policy.Model{}}
+func (db *DB) newRegistration() *registration { return newRegistration(db.policy, db.now()) }
+
+func newRegistration(p *policy.Policy, now time.Time) *registration {
+	return &registration{policy: p, now: now, today: p.Today(now), models: map[string]*policy.Model{}}
 }
 
 // check runs checkRow and checkClock.
@@ -101,7 +105,7 @@ func (g *registration) model(tx *bolt.Tx, sku string) (*policy.Model, error) {
 		}
 	}
 	m, ok := g.models[sku]
-	if !ok {
+	if !ok && !g.allModels {
 		mv, found, err := getModel(tx, sku)
 		if err != nil {
 			return nil, err
@@ -126,10 +130,10 @@ const (
 )
 
 // resolve checks row n (already through check) against the models and the
-// item on record (stored, nil when none), and says whether the row is new,
+// item on record (old, nil when none), and says whether the row is new,
 // identical to the registered item, or bad (the error is recorded); for a
 // row not bad, it returns the row's model.
-func (g *registration) resolve(tx *bolt.Tx, n int, r *Row, stored []byte) (int, *policy.Model, error) {
+func (g *registration) resolve(tx *bolt.Tx, n int, r *Row, old *policy.Item) (int, *policy.Model, error) {
 	m, err := g.model(tx, r.SKU)
 	if err != nil {
 		return rowBad, nil, err
@@ -156,18 +160,14 @@ func (g *registration) resolve(tx *bolt.Tx, n int, r *Row, stored []byte) (int, 
 			return rowBad, nil, nil
 		}
 	}
-	if stored == nil {
+	if old == nil {
 		return rowNew, m, nil
 	}
-	old, err := decodeItem(r.Serial, stored)
-	if err != nil {
-		return rowBad, nil, err
-	}
-	if sameRegistration(old.Item, r) {
+	if sameRegistration(*old, r) {
 		return rowUnchanged, m, nil
 	}
 	g.fail(n, r, policy.EConflict, "serial", "serial %s is already registered with other data (sku %s, batch %s%s)",
-		r.Serial, old.SKU, old.Batch, describeDiff(old.Item, r))
+		r.Serial, old.SKU, old.Batch, describeDiff(*old, r))
 	return rowBad, nil, nil
 }
 
@@ -175,12 +175,29 @@ func (g *registration) resolve(tx *bolt.Tx, n int, r *Row, stored []byte) (int, 
 // s.rows of the new ones and the count of identical ones; bad rows go to
 // g.errs.
 func (g *registration) plan(tx *bolt.Tx, s *sortedRows) (fresh []int32, unchanged int, err error) {
+	probe := newProber(tx.Bucket(bucketItems))
+	return g.planWith(tx, s, func(r *Row) (*policy.Item, error) {
+		v := probe.get(r.Serial)
+		if v == nil {
+			return nil, nil
+		}
+		old, err := decodeItem(r.Serial, v)
+		return &old.Item, err
+	})
+}
+
+// planWith is plan with stored(r) giving the item on record for a row (nil
+// when none), asked in serial order.
+func (g *registration) planWith(tx *bolt.Tx, s *sortedRows, stored func(r *Row) (*policy.Item, error)) (fresh []int32, unchanged int, err error) {
 	fresh = make([]int32, 0, len(s.rows))
 	g.rowModel = make([]*policy.Model, len(s.rows))
-	probe := newProber(tx.Bucket(bucketItems))
 	for j := range s.rows {
 		r := &s.rows[j]
-		kind, m, err := g.resolve(tx, int(s.nums[j]), r, probe.get(r.Serial))
+		old, err := stored(r)
+		if err != nil {
+			return nil, 0, err
+		}
+		kind, m, err := g.resolve(tx, int(s.nums[j]), r, old)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -203,7 +220,7 @@ func (g *registration) build(s *sortedRows, j int, rec *itemRec) {
 	r, m := &s.rows[j], g.rowModel[j]
 	acc := rec.Accessories[:0]
 	*rec = itemRec{Item: policy.Item{Serial: r.Serial, SKU: r.SKU, Kind: m.Kind, WarrantyMonths: g.months(m),
-		Batch: r.Batch, ProducedOn: r.ProducedOn, RegisteredAt: g.now.UTC()}, State: policy.Registered}
+		Batch: r.Batch, ProducedOn: r.ProducedOn, RegisteredAt: Instant(g.now)}, State: policy.Registered}
 	for _, b := range r.Accessories {
 		am := g.models[b.SKU]
 		acc = append(acc, policy.Accessory{SKU: b.SKU, Batch: b.Batch, Name: am.Name, Kind: am.Kind, WarrantyMonths: g.months(am)})
@@ -246,7 +263,7 @@ func (g *registration) months(m *policy.Model) int {
 	if m.WarrantyMonths > 0 {
 		return m.WarrantyMonths
 	}
-	return g.db.policy.Months(m.Kind)
+	return g.policy.Months(m.Kind)
 }
 
 // sameRegistration reports whether row r registers exactly what it is on record.
@@ -554,16 +571,23 @@ func (p *prepared) write(tx *bolt.Tx, fill, indexFill float64) error {
 
 // summary names the batches written with their new members, for the audit log.
 func (p *prepared) summary() string {
+	return batchSummary(len(p.batches), func(i int) (string, int) { return p.batches[i].batch, p.batches[i].members })
+}
+
+// batchSummary names n batches (batch(i), in batch order) with their new
+// members, the first ten only.
+func batchSummary(n int, batch func(i int) (string, int)) string {
 	var s strings.Builder
-	for i, b := range p.batches {
+	for i := range n {
 		if i == 10 {
-			fmt.Fprintf(&s, " and %d more", len(p.batches)-10)
+			fmt.Fprintf(&s, " and %d more", n-10)
 			break
 		}
 		if i > 0 {
 			s.WriteString(", ")
 		}
-		fmt.Fprintf(&s, "%s (%d)", b.batch, b.members)
+		name, members := batch(i)
+		fmt.Fprintf(&s, "%s (%d)", name, members)
 	}
 	return s.String()
 }

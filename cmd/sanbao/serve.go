@@ -207,7 +207,7 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) (err error) {
 	}
 	srv, err := server.New(server.Config{
 		DB:             db,
-		Policy:         db.Policy(),
+		Policy:         cfg.policy,
 		PublicURL:      publicURL,
 		TrustedProxies: cfg.trusted,
 		Logger:         log,

@@ -1,0 +1,109 @@
+package registry
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/sanbao/sanbao/policy"
+)
+
+// Registration is a registration request checked and put in serial order,
+// for a store other than the bbolt file to resolve against what it holds
+// and write: the rules (row checks, terms copied from the models, what
+// counts as the same registration) stay here, the store does the I/O.
+type Registration struct {
+	g *registration
+	s sortedRows
+	// fresh are the positions in s.rows of the rows to create, set by Plan.
+	fresh []int32
+}
+
+// NewRegistration trims and checks rows (identifiers, the production date
+// against now, a serial repeated in the request) and sorts them by serial.
+// models must be every model of the store. Errors found so far are
+// returned by Plan, all rows' together.
+func NewRegistration(p *policy.Policy, now time.Time, models []policy.Model, rows []Row) *Registration {
+	g := newRegistration(p, now)
+	g.allModels = true
+	for i := range models {
+		g.models[models[i].SKU] = &models[i]
+	}
+	rows = slices.Clone(rows)
+	checked := make([]bool, len(rows))
+	for i := range rows {
+		rows[i].Accessories = slices.Clone(rows[i].Accessories)
+		checked[i] = g.check(i+1, &rows[i])
+	}
+	s := sortRows(len(rows), func(i int) *Row { return &rows[i] }, func(i int) bool { return checked[i] }, &g.errs)
+	return &Registration{g: g, s: s}
+}
+
+// Serials are the serials of the rows that passed their checks, in serial
+// order, each once: the items a store must read (and lock) for Plan.
+func (r *Registration) Serials() []string {
+	out := make([]string, len(r.s.rows))
+	for j := range r.s.rows {
+		out[j] = r.s.rows[j].Serial
+	}
+	return out
+}
+
+// Plan resolves the rows against the store's items (stored: the items on
+// record among Serials) and returns the counts of rows to create and of
+// rows identical to what is on record. Errors: EInvalid with Rows, as
+// Register (code EConflict for a serial registered with other data).
+func (r *Registration) Plan(stored map[string]policy.Item) (RegisterResult, error) {
+	fresh, unchanged, err := r.g.planWith(nil, &r.s, func(row *Row) (*policy.Item, error) {
+		if it, ok := stored[row.Serial]; ok {
+			return &it, nil
+		}
+		return nil, nil
+	})
+	if err != nil {
+		return RegisterResult{}, err
+	}
+	if len(r.g.errs) > 0 {
+		return RegisterResult{}, rowsError(r.g.errs)
+	}
+	r.fresh = fresh
+	return RegisterResult{Created: len(fresh), Unchanged: unchanged}, nil
+}
+
+// Items calls fn with each item Plan found new, in serial order, with its
+// terms: the model's kind and months, each bundled accessory's name, kind
+// and months, registered now. The item is reused between calls.
+func (r *Registration) Items(fn func(it *policy.Item)) {
+	var rec itemRec
+	for _, j := range r.fresh {
+		r.g.build(&r.s, int(j), &rec)
+		fn(&rec.Item)
+	}
+}
+
+// Audit is the audit line of the registration Plan resolved, written by
+// action ("items.register", "items.import").
+func (r *Registration) Audit(action string, res RegisterResult) AuditLine {
+	members := map[string]int{}
+	for _, j := range r.fresh {
+		members[r.s.rows[j].Batch]++
+	}
+	names := slices.Sorted(maps.Keys(members))
+	target := batchSummary(len(names), func(i int) (string, int) { return names[i], members[names[i]] })
+	first, last := "", ""
+	if len(r.fresh) > 0 {
+		first, last = r.s.rows[r.fresh[0]].Serial, r.s.rows[r.fresh[len(r.fresh)-1]].Serial
+	}
+	detail := fmt.Sprintf("created %d, unchanged %d; serials %s … %s", res.Created, res.Unchanged, first, last)
+	if action == ActionImport {
+		detail = fmt.Sprintf("created %d; serials %s … %s", res.Created, first, last)
+	}
+	return AuditLine{action, target, detail}
+}
+
+// The audit actions of registrations: Register, and each chunk of Import.
+const (
+	ActionRegister = "items.register"
+	ActionImport   = "items.import"
+)

@@ -1,0 +1,154 @@
+package registry
+
+import (
+	"io"
+	"time"
+
+	"github.com/sanbao/sanbao/policy"
+)
+
+// Store is the registry as the server and the command line use it,
+// whichever store holds it: the bbolt file (*DB, the embedded default) or
+// PostgreSQL (registry/postgres). Every method of every store answers the
+// same for the same calls; registry/storetest is the suite that says so.
+//
+// Methods take no context.Context yet: the server's call sites are being
+// changed by other work at the same time, and a store bounds each of its own
+// waits (bbolt's lock timeout, PostgreSQL's statement timeout). Consumers
+// that need only a part take the role interface below.
+type Store interface {
+	ItemStore
+	EventStore
+	ModelStore
+	KeyStore
+	AuditLog
+	Operations
+	Importer
+	io.Closer
+}
+
+// ItemStore registers serials and reads items, batches and the service queue.
+type ItemStore interface {
+	// Register registers rows in one transaction, all or nothing (see
+	// DB.Register for the checks). Errors: EInvalid with Rows (code
+	// EConflict for a serial registered with other data); EInvalid "no
+	// rows"; EUnavailable.
+	Register(a Actor, rows []Row) (RegisterResult, error)
+	// Get returns an item's record with its full history and scan counts.
+	// Errors: EInvalid for a malformed serial; ENotFound.
+	Get(serial string) (Record, error)
+	// Scan counts one public view of serial at instant at. It never fails
+	// and never waits on storage: counts are buffered per process and may
+	// be lost in a crash.
+	Scan(serial string, at time.Time)
+	// Batch returns one page of a batch's members and carriers. Errors:
+	// EInvalid for a malformed batch, cursor or limit; ENotFound.
+	Batch(batch, after string, limit int) (BatchPage, error)
+	// Batches lists every batch with its counts. Errors: internal only.
+	Batches() ([]BatchCount, error)
+	// OpenCases returns the items with an open service case, in serial
+	// order. Errors: internal only.
+	OpenCases() ([]Record, error)
+}
+
+// EventStore appends events. Write.Answer runs inside the write's
+// transaction and may run more than once (a grouped bbolt commit rerun, a
+// PostgreSQL retry after a serialisation failure or deadlock): it must be
+// a pure function of its Outcome.
+type EventStore interface {
+	// Append validates and appends one event. Errors: EInvalid; ENotFound;
+	// EConflict (the history forbids it, or the Idempotency-Key was used
+	// with another request); EUnavailable.
+	Append(w Write, serial string, ev policy.Event) (Outcome, error)
+	// AppendMany appends events in order, all or nothing. Errors: EInvalid
+	// "no events"; EInvalid with Rows; key errors as Append; EUnavailable.
+	AppendMany(w Write, rows []EventRow) (Outcome, error)
+	// ReceiveOrder records the receipt of every serial dispatched under an
+	// order. Errors: EInvalid; ENotFound (nothing dispatched under it);
+	// EConflict; key errors as Append; EUnavailable.
+	ReceiveOrder(w Write, order string, on policy.Date, ev policy.Evidence) (Outcome, error)
+}
+
+// ModelStore keeps the models.
+type ModelStore interface {
+	// PutModel creates or replaces a model; the bool reports creation.
+	// Errors: EInvalid naming the field; EUnavailable.
+	PutModel(a Actor, m policy.Model) (policy.Model, bool, error)
+	// Model returns one model. Errors: EInvalid for a malformed SKU; ENotFound.
+	Model(sku string) (policy.Model, error)
+	// Models returns every model in SKU order. Errors: internal only.
+	Models() ([]policy.Model, error)
+}
+
+// KeyStore keeps the API keys (their secrets' SHA-256, never the secrets).
+type KeyStore interface {
+	// Authenticate returns the key of a token "<id>.<secret>". Errors:
+	// EUnauthorized for a malformed, unknown, wrong or revoked token.
+	Authenticate(token string) (Key, error)
+	// KeyByID returns a key, revoked or not. Errors: ENotFound.
+	KeyByID(id string) (Key, error)
+	// CreateKey creates a key and returns its token, shown once. Errors:
+	// EInvalid for the name or role; EUnavailable.
+	CreateKey(a Actor, name string, role Role) (Key, string, error)
+	// Keys lists every key, oldest first. Errors: internal only.
+	Keys() ([]Key, error)
+	// RevokeKey revokes a key. Errors: ENotFound; EConflict for the last
+	// active admin key; EUnavailable.
+	RevokeKey(a Actor, id string) error
+}
+
+// AuditLog reads the audit log, which every write adds to in its own
+// transaction.
+type AuditLog interface {
+	// Audit lists entries oldest first after the cursor `after` ("" = from
+	// the first); the string returned is the next page's cursor, "" on the
+	// last. Cursors are opaque and belong to one store. Errors: EInvalid
+	// for a malformed cursor or a negative limit.
+	Audit(after string, limit int) ([]AuditEntry, string, error)
+}
+
+// Operations are what the operations endpoints ask of a store.
+type Operations interface {
+	// Ready is nil when the store accepts writes, else EUnavailable.
+	Ready() error
+	// Stats returns the counters kept by every write. Errors: internal only.
+	Stats() (Stats, error)
+	// CheckSecrets returns the check-code secrets, the current one first.
+	// Callers must not modify them.
+	CheckSecrets() [][]byte
+}
+
+// Importer is the offline bulk registration of `sanbao import`.
+type Importer interface {
+	// Import registers the rows of a registration CSV (see ParseCSV): all
+	// checked before any is written, then written in chunks; progress (may
+	// be nil) gets a line per phase. Errors: as Register, plus EBadRequest
+	// for a bad header.
+	Import(a Actor, r io.Reader, progress io.Writer) (RegisterResult, error)
+}
+
+// Backuper is a store that can stream a consistent snapshot of itself (the
+// bbolt file). A store without it is backed up with its own tools
+// (pg_dump for PostgreSQL).
+type Backuper interface {
+	// Backup writes a snapshot to w and returns the bytes written. Errors:
+	// EUnavailable when no snapshot can be taken.
+	Backup(w io.Writer) (int64, error)
+}
+
+// Checker is a store that can check its own consistency (bbolt's page check).
+type Checker interface {
+	// Check returns every problem found, joined; nil when there is none.
+	Check() error
+}
+
+// StorageFull starts the message of the EUnavailable a store returns when
+// its storage has no room (a full disk, PostgreSQL's 53100 disk_full); the
+// server answers it with 507.
+const StorageFull = "storage is full"
+
+var (
+	_ Store    = (*DB)(nil)
+	_ Backuper = (*DB)(nil)
+	_ Checker  = (*DB)(nil)
+)
