@@ -170,3 +170,7 @@ func ManyAudit(aps []Appended) AuditLine {
 func ReceiptAudit(order string, aps []Appended, on policy.Date, ev policy.Evidence) AuditLine {
 	return AuditLine{"order.received", order, fmt.Sprintf("%d serials received on %s (%s)", len(aps), on, ev)}
 }
+
+// PageLimit is the page size of a limit asked for: DefaultLimit for 0, at
+// most MaxLimit. Errors: EInvalid for a negative limit.
+func PageLimit(limit int) (int, error) { return pageLimit(limit) }

@@ -134,6 +134,10 @@ func openDB(path string, o Options) (*DB, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	// Every instant stored is to the microsecond, as on PostgreSQL, so the
+	// two stores answer alike.
+	clock := o.Now
+	o.Now = func() time.Time { return Instant(clock()) }
 	if o.MaxBatchSize <= 0 {
 		o.MaxBatchSize = defaultMaxBatchSize
 	}

@@ -41,23 +41,31 @@ func (db *DB) PutModel(a Actor, m policy.Model) (policy.Model, bool, error) {
 		if err := b.Put([]byte(m.SKU), v); err != nil {
 			return err
 		}
-		action := "model.update"
 		if created {
-			action = "model.create"
 			if err := addCounter(tx, countModels, 1); err != nil {
 				return err
 			}
 		}
-		detail := fmt.Sprintf("%s %q, %d months", m.Kind, m.Name, m.WarrantyMonths)
-		if m.GTIN != "" {
-			detail += ", GTIN " + m.GTIN
-		}
-		return db.audit(tx, a, action, m.SKU, detail, now)
+		line := ModelAudit(m, created)
+		return db.audit(tx, a, line.Action, line.Target, line.Detail, now)
 	})
 	if err != nil {
 		return policy.Model{}, false, err
 	}
 	return m, created, nil
+}
+
+// ModelAudit is the audit line of a model created or changed.
+func ModelAudit(m policy.Model, created bool) AuditLine {
+	action := "model.update"
+	if created {
+		action = "model.create"
+	}
+	detail := fmt.Sprintf("%s %q, %d months", m.Kind, m.Name, m.WarrantyMonths)
+	if m.GTIN != "" {
+		detail += ", GTIN " + m.GTIN
+	}
+	return AuditLine{action, m.SKU, detail}
 }
 
 func getModel(tx *bolt.Tx, sku string) (policy.Model, bool, error) {

@@ -1,0 +1,136 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sanbao/sanbao/policy"
+	"github.com/sanbao/sanbao/registry"
+)
+
+// PutModel creates or replaces a model, validated with policy.CheckModel;
+// the bool reports creation. Identical data writes nothing and keeps
+// UpdatedAt. Errors: EInvalid naming the field; EUnavailable.
+func (s *Store) PutModel(a registry.Actor, m policy.Model) (policy.Model, bool, error) {
+	m, err := s.policy.CheckModel(m)
+	if err != nil {
+		return policy.Model{}, false, err
+	}
+	var out policy.Model
+	var created bool
+	err = s.write(func(ctx context.Context, tx pgx.Tx) error {
+		now := s.now()
+		out, created = m, false
+		var raw []byte
+		err := tx.QueryRow(ctx, `SELECT model FROM models WHERE sku = $1 FOR UPDATE`, m.SKU).Scan(&raw)
+		switch {
+		case err == pgx.ErrNoRows:
+			created = true
+		case err != nil:
+			return err
+		default:
+			var old policy.Model
+			if err := json.Unmarshal(raw, &old); err != nil {
+				return fmt.Errorf("model %s: %w", m.SKU, err)
+			}
+			old.UpdatedAt = old.UpdatedAt.UTC()
+			out.UpdatedAt = old.UpdatedAt
+			if out == old {
+				return nil
+			}
+		}
+		out.UpdatedAt = now
+		v, err := json.Marshal(out)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO models (sku, model) VALUES ($1, $2) ON CONFLICT (sku) DO UPDATE SET model = $2`, m.SKU, v); err != nil {
+			return err
+		}
+		if created {
+			if err := addCount(ctx, tx, "models", 1); err != nil {
+				return err
+			}
+		}
+		return s.audit(ctx, tx, a, registry.ModelAudit(out, created), now)
+	})
+	if err != nil {
+		return policy.Model{}, false, err
+	}
+	return out, created, nil
+}
+
+// Model returns one model. Errors: EInvalid for a malformed SKU; ENotFound;
+// EUnavailable.
+func (s *Store) Model(sku string) (policy.Model, error) {
+	sku, err := policy.Ident("sku", sku)
+	if err != nil {
+		return policy.Model{}, err
+	}
+	var m policy.Model
+	err = s.read(func(ctx context.Context) error {
+		var raw []byte
+		if err := s.pool.QueryRow(ctx, `SELECT model FROM models WHERE sku = $1`, sku).Scan(&raw); err == pgx.ErrNoRows {
+			return policy.Errorf(policy.ENotFound, "sku", "no model %s", sku)
+		} else if err != nil {
+			return err
+		}
+		return decodeModel(raw, &m)
+	})
+	return m, err
+}
+
+// Models returns every model in SKU order. Errors: EUnavailable; internal ones.
+func (s *Store) Models() ([]policy.Model, error) {
+	var out []policy.Model
+	err := s.read(func(ctx context.Context) error {
+		var err error
+		out, err = s.models(ctx, s.pool)
+		return err
+	})
+	if out == nil {
+		out = []policy.Model{}
+	}
+	return out, err
+}
+
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+func (s *Store) models(ctx context.Context, q querier) ([]policy.Model, error) {
+	rows, err := q.Query(ctx, `SELECT model FROM models ORDER BY sku`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []policy.Model
+	for rows.Next() {
+		var raw []byte
+		if err := rows.Scan(&raw); err != nil {
+			return nil, err
+		}
+		var m policy.Model
+		if err := decodeModel(raw, &m); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+func decodeModel(raw []byte, m *policy.Model) error {
+	if err := json.Unmarshal(raw, m); err != nil {
+		return fmt.Errorf("model: %w", err)
+	}
+	m.UpdatedAt = m.UpdatedAt.UTC()
+	return nil
+}
+
+func fmtProgress(w io.Writer, format string, args ...any) {
+	fmt.Fprintf(w, format+"\n", args...)
+}
