@@ -1,7 +1,11 @@
 package server
 
 import (
+	"encoding/json"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -138,5 +142,50 @@ func TestProbesAnswerTooLargeForABodyOverTheLimit(t *testing.T) {
 	for _, path := range []string{"/healthz", "/readyz", "/openapi.json"} {
 		res := e.do(req{Method: http.MethodGet, Path: path, Body: strings.Repeat("x", 2000)})
 		wantError(t, res, http.StatusRequestEntityTooLarge, policy.ETooLarge, "")
+	}
+}
+
+// TestOpenAPIDocumentPassesRedoclyLint lints the served document with
+// Redocly CLI's recommended rules as redocly.yaml (at the repository's
+// root) sets them: no error and no warning. .ci/run installs the pinned
+// @redocly/cli; without redocly the test is skipped, except under CI.
+func TestOpenAPIDocumentPassesRedoclyLint(t *testing.T) {
+	redocly, err := exec.LookPath("redocly")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("redocly is required under CI: .ci/run installs it (npm install -g @redocly/cli)")
+		}
+		t.Skip("redocly not found (npm install -g @redocly/cli): the served OpenAPI document is not linted")
+	}
+	e := newEnv(t)
+	doc := filepath.Join(t.TempDir(), "openapi.json")
+	if err := os.WriteFile(doc, must(t, e.get("/openapi.json", ""), http.StatusOK).Body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(redocly, "lint", "--config", filepath.Join("..", "redocly.yaml"), "--format", "json", doc)
+	cmd.Env = append(os.Environ(), "REDOCLY_TELEMETRY=off", "REDOCLY_SUPPRESS_UPDATE_NOTICE=true")
+	out, err := cmd.Output()
+	var report struct {
+		Totals   struct{ Errors, Warnings int }
+		Version  string
+		Problems []struct {
+			RuleID   string
+			Severity string
+			Message  string
+			Location []struct{ Pointer string }
+		}
+	}
+	if jerr := json.Unmarshal(out, &report); jerr != nil {
+		t.Fatalf("redocly lint: %v (%v)\n%s", err, jerr, out)
+	}
+	for _, p := range report.Problems {
+		where := ""
+		if len(p.Location) > 0 {
+			where = p.Location[0].Pointer
+		}
+		t.Errorf("redocly %s %s at %s: %s", p.Severity, p.RuleID, where, p.Message)
+	}
+	if report.Totals.Errors+report.Totals.Warnings > 0 || err != nil {
+		t.Errorf("redocly %s: %d errors, %d warnings (exit: %v)", report.Version, report.Totals.Errors, report.Totals.Warnings, err)
 	}
 }
