@@ -8,6 +8,11 @@ package goclient
 // or answer schema in the document fails here. Expected values are the
 // README's and the policy's (receipt on 2026-11-22: return until 11-29,
 // replacement until 12-07, warranty 12 months).
+//
+// By hand, against a fresh server's database: put its document here as
+// openapi.json, run go tool oapi-codegen -config oapi-codegen.yaml
+// openapi.json, then go test with SANBAO_URL, SANBAO_WAREHOUSE_KEY and
+// SANBAO_SERVICE_KEY set.
 
 import (
 	"bytes"
