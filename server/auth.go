@@ -148,6 +148,7 @@ func (s *Server) authorize(roles []registry.Role) echo.MiddlewareFunc {
 			if !slices.Contains(roles, key.Role) {
 				return policy.Errorf(policy.EForbidden, "", "a %s key may not %s %s", key.Role, c.Request().Method, c.Path())
 			}
+			s.extendStream(c)
 			return next(c)
 		}
 	}
