@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -402,9 +404,22 @@ func loadPolicy(f *flags, file string) (*policy.Policy, error) {
 	if file == "" {
 		return policy.Default(), nil
 	}
+	if _, err := os.Stat(file); err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, f.errorf("policy", "cannot read %s: %v", file, err)
+	}
 	p, err := policy.LoadFile(file)
 	if err != nil {
-		return nil, f.errorf("policy", "%s: %v", file, err)
+		// The policy's errors name the file already, with a machine code a
+		// person does not need.
+		msg := message(err)
+		if !strings.Contains(msg, file) {
+			msg = file + ": " + msg
+		}
+		return nil, f.errorf("policy", "%s", msg)
 	}
 	return p, nil
 }
