@@ -315,13 +315,26 @@ func writeCommandUsage(w io.Writer, c *command) {
 	tw.Flush()
 }
 
-// version is the module version and VCS revision the binary was built from.
+// buildVersion is the version stamped at build time, where the module
+// version and VCS information are missing (a container build's context has
+// no .git): go build -ldflags "-X main.buildVersion=v1.4.0" (the
+// Dockerfile's VERSION build argument).
+var buildVersion string
+
+// version is the stamped version, or else the module version and VCS
+// revision the binary was built from, with the Go release.
 func version() string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
+		if buildVersion != "" {
+			return "sanbao " + buildVersion
+		}
 		return "sanbao (unknown version)"
 	}
 	v := "sanbao " + bi.Main.Version
+	if buildVersion != "" {
+		v = "sanbao " + buildVersion
+	}
 	for _, s := range bi.Settings {
 		switch s.Key {
 		case "vcs.revision":

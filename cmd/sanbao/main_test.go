@@ -378,3 +378,15 @@ func TestPolicyFileErrorsNameTheFileOnceWithoutCodes(t *testing.T) {
 		}
 	}
 }
+
+// A version stamped at build time (-ldflags -X main.buildVersion=…, as the
+// Dockerfile does from its VERSION argument) is what "version" prints.
+func TestVersionPrintsTheStampedVersion(t *testing.T) {
+	old := buildVersion
+	t.Cleanup(func() { buildVersion = old })
+	buildVersion = "v9.8.7-test"
+	out := mustRun(t, "version")
+	if !strings.HasPrefix(out, "sanbao v9.8.7-test") {
+		t.Errorf("version = %q, want it to start with the stamped sanbao v9.8.7-test", out)
+	}
+}
