@@ -197,6 +197,10 @@ func (s *Server) handlers() map[string]echo.HandlerFunc {
 		"GET /c/:serial":              s.publicRoute(true, s.coveragePage),
 		"GET /01/:gtin14/21/:serial":  s.publicRoute(true, s.coveragePage),
 		"GET /api/v1/public/coverage": s.publicRoute(false, s.publicCoverage),
+
+		"GET /api/v1/orders/:order":    s.getOrder,
+		"DELETE /api/v1/items/:serial": s.deleteItem,
+		"DELETE /api/v1/models/:sku":   s.deleteModel,
 	}
 }
 
