@@ -175,3 +175,17 @@ func TestSmallFormsHaveSmallBodyLimits(t *testing.T) {
 		t.Errorf("a 1 MiB registration was refused as too large: %s", res2)
 	}
 }
+
+// The API reads JSON whatever the client labels it: curl -d sends
+// application/x-www-form-urlencoded, and the body must not be taken for a
+// form (and found empty) by the small-form check.
+func TestAPIBodiesLabelledAsFormsAreReadAsJSON(t *testing.T) {
+	e := newEnv(t)
+	for _, ct := range []string{"application/x-www-form-urlencoded", "multipart/form-data; boundary=x"} {
+		r := e.do(req{Method: "PUT", Path: "/api/v1/models/M1", Token: e.warehouse, Body: `{"name":"IMASK Pro","kind":"product"}`,
+			Header: map[string]string{"Content-Type": ct}})
+		if r.Status != http.StatusCreated && r.Status != http.StatusOK {
+			t.Errorf("PUT a model as %s: %s", ct, r)
+		}
+	}
+}

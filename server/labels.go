@@ -348,7 +348,7 @@ func (s *Server) renderLabels(ctx context.Context, job *labelJob, cert func(poli
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var sink labelSink
 	if job.format.ext == zipFormat.ext {
-		sink = newPNGZip(bw, job.size, job.dpi)
+		sink = newPNGZip(bw, job.size, job.dpi, s.now())
 	} else if job.format.ext == "pdf" {
 		select {
 		case sheetSlots <- struct{}{}:

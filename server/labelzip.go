@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"io"
 	"strconv"
+	"time"
 
 	"github.com/sanbao/sanbao/labels"
 )
@@ -20,12 +21,13 @@ type pngZip struct {
 	zw   *zip.Writer
 	size labels.Size
 	dpi  int
+	at   time.Time // the files' modification time
 	buf  bytes.Buffer
 	seen map[string]int
 }
 
-func newPNGZip(w io.Writer, size labels.Size, dpi int) *pngZip {
-	return &pngZip{zw: zip.NewWriter(w), size: size, dpi: dpi, seen: map[string]int{}}
+func newPNGZip(w io.Writer, size labels.Size, dpi int, at time.Time) *pngZip {
+	return &pngZip{zw: zip.NewWriter(w), size: size, dpi: dpi, at: at, seen: map[string]int{}}
 }
 
 // Add draws c whole before its entry is started, so that a label that
@@ -41,7 +43,7 @@ func (z *pngZip) Add(c labels.Certificate) error {
 	if n := z.seen[c.Serial]; n > 1 {
 		name += "-" + strconv.Itoa(n)
 	}
-	w, err := z.zw.CreateHeader(&zip.FileHeader{Name: name + ".png", Method: zip.Store})
+	w, err := z.zw.CreateHeader(&zip.FileHeader{Name: name + ".png", Method: zip.Store, Modified: z.at})
 	if err != nil {
 		return err
 	}

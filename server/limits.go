@@ -52,7 +52,7 @@ func (s *Server) bodyLimit(c echo.Context) int64 {
 	return s.cfg.SmallBodyBytes
 }
 
-// parseSmallForm parses a form body of a small-body route before any
+// parseSmallForm parses a form body of a small-body page route before any
 // handler or session check reads it, so that a form past the limit is a 413
 // rather than the empty values net/http's FormValue makes of a failed parse.
 // Errors: ETooLarge (as *http.MaxBytesError), EBadRequest for a form that
