@@ -58,65 +58,51 @@ func (h *Harness) startExhaust(name string, serveArgs ...string) (*exhaust, *Res
 // inventedMetricsBytes, the log at most inventedLogBytes a request, the
 // peak RSS at most peakRSSSlack.
 func (h *Harness) InventedMethods() *Result {
-	x, res := h.startExhaust("invented methods", "--log-level", "info")
-	if x == nil {
-		return res
-	}
-	defer x.e.close()
-	before, err := x.snapshot()
-	if err != nil {
-		res.Failf("before: %v", err)
-		return res
-	}
 	n := h.cfg.InventedMethods
-	path := "/x/" + strings.Repeat("p", 4000)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 16)
-	var mu sync.Mutex
 	statuses := map[int]int{}
-	for i := range n {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			method := fmt.Sprintf("M%07d%s", i, strings.Repeat("X", 1000))
-			a, err := rawRequest(x.e.srv.Addr, rawHTTP(method, path, nil), 10*time.Second)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				res.Failf("invented method %d: no answer: %v", i, err)
-				return
-			}
-			statuses[a.Status]++
-			if a.Status >= 500 {
-				res.Failf("invented method %d: %d", i, a.Status)
-			}
-		}()
-	}
-	wg.Wait()
-	after, err := x.snapshot()
-	if err != nil {
-		res.Failf("after: %v", err)
-		return res
-	}
-	perRequest := float64(after.logBytes-before.logBytes) / float64(n)
-	res.Figuref("%d requests of 1 KB invented methods on a 4 KB path, answered %v", n, statuses)
-	res.Figuref("request series %d → %d, /metrics %.1f → %.1f KiB, serve log +%.0f bytes a request, RSS %.1f → %.1f MiB, peak RSS %.1f → %.1f MiB",
-		before.series, after.series, float64(before.metricsBytes)/1024, float64(after.metricsBytes)/1024, perRequest,
-		mib(before.rss), mib(after.rss), mib(before.peakRSS), mib(after.peakRSS))
-	if d := after.series - before.series; d > inventedSeriesSlack {
-		res.Failf("invented methods added %d request series (bound %d)", d, inventedSeriesSlack)
-	}
-	if d := after.metricsBytes - before.metricsBytes; d > inventedMetricsBytes {
-		res.Failf("/metrics grew by %d bytes (bound %d)", d, inventedMetricsBytes)
-	}
-	if perRequest > inventedLogBytes {
-		res.Failf("the serve log grew by %.0f bytes a request (bound %d)", perRequest, inventedLogBytes)
-	}
-	x.checkPeak(before, after)
-	x.e.stop()
-	return res
+	return h.measure("invented methods", []string{"--log-level", "info"}, func(x *exhaust) {
+		path := "/x/" + strings.Repeat("p", 4000)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		sem := make(chan struct{}, 16)
+		for i := range n {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				method := fmt.Sprintf("M%07d%s", i, strings.Repeat("X", 1000))
+				a, err := rawRequest(x.e.srv.Addr, rawHTTP(method, path, nil), 10*time.Second)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					x.res.Failf("invented method %d: no answer: %v", i, err)
+					return
+				}
+				statuses[a.Status]++
+				if a.Status >= 500 {
+					x.res.Failf("invented method %d: %d", i, a.Status)
+				}
+			}()
+		}
+		wg.Wait()
+	}, func(x *exhaust, before, after snapshot) {
+		res := x.res
+		perRequest := float64(after.logBytes-before.logBytes) / float64(n)
+		res.Figuref("%d requests of 1 KB invented methods on a 4 KB path, answered %v", n, statuses)
+		res.Figuref("request series %d → %d, /metrics %.1f → %.1f KiB, serve log +%.0f bytes a request, RSS %.1f → %.1f MiB, peak RSS %.1f → %.1f MiB",
+			before.series, after.series, float64(before.metricsBytes)/1024, float64(after.metricsBytes)/1024, perRequest,
+			mib(before.rss), mib(after.rss), mib(before.peakRSS), mib(after.peakRSS))
+		if d := after.series - before.series; d > inventedSeriesSlack {
+			res.Failf("invented methods added %d request series (bound %d)", d, inventedSeriesSlack)
+		}
+		if d := after.metricsBytes - before.metricsBytes; d > inventedMetricsBytes {
+			res.Failf("/metrics grew by %d bytes (bound %d)", d, inventedMetricsBytes)
+		}
+		if perRequest > inventedLogBytes {
+			res.Failf("the serve log grew by %.0f bytes a request (bound %d)", perRequest, inventedLogBytes)
+		}
+	})
 }
 
 // BigForms sends oversized console sign-in forms at once, half declaring
@@ -124,7 +110,52 @@ func (h *Harness) InventedMethods() *Result {
 // at the small-form limit): every one must be a 413, and the peak RSS must
 // not grow by more than peakRSSSlack.
 func (h *Harness) BigForms() *Result {
-	x, res := h.startExhaust("big forms")
+	n := h.cfg.BigForms
+	statuses := map[string]int{}
+	var sent int64
+	return h.measure("big forms", nil, func(x *exhaust) {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				form := "Content-Type: application/x-www-form-urlencoded"
+				var a rawAnswer
+				var k int64
+				var err error
+				kind := "declared"
+				if i%2 == 0 {
+					head := fmt.Sprintf("POST /console/sign-in HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\nContent-Length: %d\r\n\r\nkey=", form, bigFormBytes)
+					a, err = rawRequest(x.e.srv.Addr, []byte(head), 30*time.Second)
+				} else {
+					kind = "chunked"
+					a, k, err = streamBody(x.e.srv.Addr, "POST", "/console/sign-in", bigFormBytes, 30*time.Second, form)
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				sent += k
+				if err != nil {
+					x.res.Failf("%s %d MiB sign-in form: no answer: %v", kind, bigFormBytes>>20, err)
+					return
+				}
+				statuses[kind+" "+strconv.Itoa(a.Status)]++
+				if a.Status != 413 {
+					x.res.Failf("%s %d MiB sign-in form: %d, want 413", kind, bigFormBytes>>20, a.Status)
+				}
+			}()
+		}
+		wg.Wait()
+	}, func(x *exhaust, before, after snapshot) {
+		x.res.Figuref("%d sign-in forms of %d MiB at once: %v; %.1f MiB of the chunked ones sent before the answer", n, bigFormBytes>>20, statuses, mib(float64(sent)))
+		x.res.Figuref("RSS %.1f → %.1f MiB, peak RSS %.1f → %.1f MiB", mib(before.rss), mib(after.rss), mib(before.peakRSS), mib(after.peakRSS))
+	})
+}
+
+// measure runs attack on a server of its own between two snapshots, hands
+// both to report and checks the peak RSS.
+func (h *Harness) measure(name string, serveArgs []string, attack func(*exhaust), report func(x *exhaust, before, after snapshot)) *Result {
+	x, res := h.startExhaust(name, serveArgs...)
 	if x == nil {
 		return res
 	}
@@ -134,48 +165,13 @@ func (h *Harness) BigForms() *Result {
 		res.Failf("before: %v", err)
 		return res
 	}
-	n := h.cfg.BigForms
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	statuses := map[string]int{}
-	var sent int64
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			form := "Content-Type: application/x-www-form-urlencoded"
-			var a rawAnswer
-			var k int64
-			var err error
-			kind := "declared"
-			if i%2 == 0 {
-				head := fmt.Sprintf("POST /console/sign-in HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\nContent-Length: %d\r\n\r\nkey=", form, bigFormBytes)
-				a, err = rawRequest(x.e.srv.Addr, []byte(head), 30*time.Second)
-			} else {
-				kind = "chunked"
-				a, k, err = streamBody(x.e.srv.Addr, "POST", "/console/sign-in", bigFormBytes, 30*time.Second, form)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			sent += k
-			if err != nil {
-				res.Failf("%s %d MiB sign-in form: no answer: %v", kind, bigFormBytes>>20, err)
-				return
-			}
-			statuses[kind+" "+strconv.Itoa(a.Status)]++
-			if a.Status != 413 {
-				res.Failf("%s %d MiB sign-in form: %d, want 413", kind, bigFormBytes>>20, a.Status)
-			}
-		}()
-	}
-	wg.Wait()
+	attack(x)
 	after, err := x.snapshot()
 	if err != nil {
 		res.Failf("after: %v", err)
 		return res
 	}
-	res.Figuref("%d sign-in forms of %d MiB at once: %v; %.1f MiB of the chunked ones sent before the answer", n, bigFormBytes>>20, statuses, mib(float64(sent)))
-	res.Figuref("RSS %.1f → %.1f MiB, peak RSS %.1f → %.1f MiB", mib(before.rss), mib(after.rss), mib(before.peakRSS), mib(after.peakRSS))
+	report(x, before, after)
 	x.checkPeak(before, after)
 	x.e.stop()
 	return res
