@@ -27,7 +27,7 @@ const (
 // actor, RecordedAt now. In the same transaction the item's derived fields
 // and the order, open-case and batch indexes are updated; a `replaced`
 // event also marks the new serial as the replacement (Replaces,
-// ExchangedOn, Exchanges = the old unit's + 1) and the old one as
+// ExchangedOn, Exchanges = policy.SuccessorExchanges) and the old one as
 // superseded; an audit entry is written.
 // Concurrent Appends are committed together (group commit); each returns
 // once its event is durable.
@@ -96,12 +96,14 @@ func rowError(errs []policy.RowError, n int, serial string, err error) ([]policy
 }
 
 // ReceiveOrder appends a `received` event (on, evidence) to every serial
-// dispatched under order that has no receipt yet, in serial order, all or
-// nothing: one courier confirmation starts a product with its separately
-// serialised accessories and adapters.
+// dispatched under order that has no receipt yet or only one with weaker
+// evidence (which it supersedes), in serial order, all or nothing: one
+// courier confirmation starts a product with its separately serialised
+// accessories and adapters.
 // Errors: EInvalid for a malformed order, a missing date or unknown
 // evidence (or with Rows when a serial's receipt is refused); ENotFound when nothing was dispatched under the
-// order; EConflict when every serial of the order already has a receipt;
+// order; EConflict when every serial of the order already has a receipt
+// at least as strong;
 // key errors as Append; EUnavailable.
 func (db *DB) ReceiveOrder(w Write, order string, on policy.Date, ev policy.Evidence) (Outcome, error) {
 	if err := checkWrite(w); err != nil {
@@ -135,7 +137,7 @@ func (db *DB) ReceiveOrder(w Write, order string, on policy.Date, ev policy.Evid
 			if err != nil {
 				return nil, auditLine{}, fmt.Errorf("order index: %w", err)
 			}
-			if !rec.ReceivedOn.IsZero() {
+			if !rec.ReceivedOn.IsZero() && !ev.Supersedes(rec.Evidence) {
 				continue
 			}
 			ap, err := db.appendTx(tx, w.Actor, serial, policy.Event{Type: policy.EvReceived, On: on, Evidence: ev}, now)
@@ -151,7 +153,7 @@ func (db *DB) ReceiveOrder(w Write, order string, on policy.Date, ev policy.Evid
 			return nil, auditLine{}, rowsError(errs)
 		}
 		if len(out) == 0 {
-			return nil, auditLine{}, policy.Errorf(policy.EConflict, "order", "every serial dispatched under order %s already has a receipt", order)
+			return nil, auditLine{}, policy.Errorf(policy.EConflict, "order", "every serial dispatched under order %s already has a receipt with evidence as strong as %s or stronger (courier > invoice > customer)", order, ev)
 		}
 		return out, auditLine{"order.received", order, fmt.Sprintf("%d serials received on %s (%s)", len(out), on, ev)}, nil
 	})
@@ -357,7 +359,7 @@ func (db *DB) appendTx(tx *bolt.Tx, a Actor, serial string, ev policy.Event, now
 		}
 	}
 	if repl != nil && nev.Type == policy.EvReplaced {
-		repl.Replaces, repl.ExchangedOn, repl.Exchanges = serial, db.policy.EventDate(nev), rec.Exchanges+1
+		repl.Replaces, repl.ExchangedOn, repl.Exchanges = serial, db.policy.EventDate(nev), db.policy.SuccessorExchanges(rec.Item, hist)
 		if err := db.derive(tx, repl, replHist, now); err != nil {
 			return Appended{}, err
 		}

@@ -36,6 +36,8 @@ type publicTexts struct {
 	BasisCourier, BasisInvoice, BasisCustomer, BasisExchange, BasisEstimated      string
 	EstimatedNote, AccessoriesTitle                                               string
 
+	BasisDispatched string
+
 	RepairsTitle, RepairsF, RepairsRuleF string
 
 	ChecksTitle, ChecksF, FirstCheck, ChecksNote string
@@ -101,6 +103,8 @@ var textsZH = &publicTexts{
 	BasisExchange:  "换新日期，新机收货后以收货日期为准",
 	BasisEstimated: "无收货记录，按生产日期推算",
 	EstimatedNote:  "没有收货记录时，保修起始按生产日期推算，只提供免费维修，不能退货或换货。登记收货日期请联系客服。",
+
+	BasisDispatched: "尚无签收记录，按发货日期起算，实际期限只会更长",
 
 	AccessoriesTitle: "随附配件",
 
@@ -186,6 +190,8 @@ var textsEN = &publicTexts{
 	BasisExchange:  "date of the exchange, until your receipt of the new unit is recorded",
 	BasisEstimated: "no receipt on record: estimated from the production date",
 	EstimatedNote:  "With no receipt on record the start is estimated from the production date, and only free repair is offered: no return or replacement. Contact our service team to record your receipt.",
+
+	BasisDispatched: "no receipt on record yet: counted from the dispatch date, your real periods are no shorter",
 
 	AccessoriesTitle: "Accessories in the box",
 
@@ -308,6 +314,8 @@ func (t *publicTexts) Basis(b policy.Basis) string {
 		return t.BasisExchange
 	case policy.BasisEstimated:
 		return t.BasisEstimated
+	case policy.BasisDispatched:
+		return t.BasisDispatched
 	}
 	return ""
 }
