@@ -59,3 +59,55 @@ func TestDocumentationLinksStayInTheRepository(t *testing.T) {
 		}
 	}
 }
+
+// The README's tutorial writes its files in a temporary folder, never in
+// the checkout: it changes into one before its first command that writes.
+func TestTutorialRunsInATemporaryFolder(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(b), "## Five minutes with curl")
+	if !ok {
+		t.Fatal("the README has no section \"Five minutes with curl\"")
+	}
+	_, block, _ := strings.Cut(after, "```sh\n")
+	block, _, _ = strings.Cut(block, "```")
+	cd := strings.Index(block, `cd "$(mktemp -d)"`)
+	if cd < 0 {
+		t.Fatalf("the tutorial does not change into a temporary folder:\n%s", block)
+	}
+	for _, w := range []string{" -o ", " > ", "build -o", "2> "} {
+		if i := strings.Index(block, w); i >= 0 && i < cd {
+			t.Errorf("the tutorial writes (%q) before it changes into a temporary folder", w)
+		}
+	}
+}
+
+// The README names every package .ci/run installs.
+func TestReadmeListsWhatCIInstalls(t *testing.T) {
+	ci, err := os.ReadFile(filepath.Join(repoRoot, ".ci", "run"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// "command:package" pairs and missing+=(package) lines.
+	var pkgs []string
+	for _, m := range regexp.MustCompile(`[a-z0-9]+:([a-z0-9-]+)`).FindAllStringSubmatch(string(ci), -1) {
+		pkgs = append(pkgs, m[1])
+	}
+	for _, m := range regexp.MustCompile(`missing\+=\(([a-z0-9-]+)\)`).FindAllStringSubmatch(string(ci), -1) {
+		pkgs = append(pkgs, m[1])
+	}
+	if len(pkgs) < 2 {
+		t.Fatalf("found no packages in .ci/run (%q)", pkgs)
+	}
+	for _, p := range pkgs {
+		if !strings.Contains(string(readme), "`"+p+"`") {
+			t.Errorf(".ci/run installs %s; the README does not name it", p)
+		}
+	}
+}
