@@ -20,8 +20,9 @@ import (
 	"github.com/sanbao/sanbao/registry"
 )
 
-// DefaultMaxBodyBytes bounds a request body: a 100,000-row registration CSV
-// is about 5 MB, JSON about 10 MB.
+// DefaultMaxBodyBytes bounds the body of the routes that take large ones
+// (largeBodies): a 100,000-row registration CSV is about 5 MB, JSON about
+// 10 MB. Every other route has DefaultSmallBodyBytes.
 const DefaultMaxBodyBytes = 64 << 20
 
 // Config configures a Server. DB is required; the rest have defaults.
