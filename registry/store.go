@@ -49,6 +49,13 @@ type ItemStore interface {
 	// OpenCases returns the items with an open service case, in serial
 	// order. Errors: internal only.
 	OpenCases() ([]Record, error)
+	// Order lists the serials dispatched under an order, in serial order.
+	// Errors: EInvalid for a malformed order; ENotFound.
+	Order(order string) ([]OrderLine, error)
+	// DeleteItem unregisters a serial registered by mistake. Errors:
+	// EInvalid (serial, reason); ENotFound; EConflict when it has events
+	// or replaced another unit; EUnavailable.
+	DeleteItem(a Actor, serial, reason string) error
 }
 
 // EventStore appends events. Write.Answer runs inside the write's
@@ -78,6 +85,9 @@ type ModelStore interface {
 	Model(sku string) (policy.Model, error)
 	// Models returns every model in SKU order. Errors: internal only.
 	Models() ([]policy.Model, error)
+	// DeleteModel deletes a model no item uses. Errors: EInvalid;
+	// ENotFound; EConflict naming a serial that uses it; EUnavailable.
+	DeleteModel(a Actor, sku string) error
 }
 
 // KeyStore keeps the API keys (their secrets' SHA-256, never the secrets).

@@ -102,8 +102,14 @@ type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
+// models reads every model; with tx a pgx.Tx (a registration), FOR SHARE:
+// no model the registration relies on is deleted before it commits.
 func (s *Store) models(ctx context.Context, q querier) ([]policy.Model, error) {
-	rows, err := q.Query(ctx, `SELECT model FROM models ORDER BY sku`)
+	lockClause := ""
+	if _, ok := q.(pgx.Tx); ok {
+		lockClause = " FOR SHARE"
+	}
+	rows, err := q.Query(ctx, `SELECT model FROM models ORDER BY sku`+lockClause)
 	if err != nil {
 		return nil, err
 	}

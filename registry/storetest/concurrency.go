@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -78,33 +79,45 @@ func testAppenders(t *testing.T, h Harness) {
 }
 
 // testRegistrationsRacing: 32 writers register the same serials at once:
-// one creates each, the others find them unchanged; a racer with other
-// data gets a conflict.
+// one creates each, the others find them unchanged; and 32 register one
+// serial with two kinds of data: one kind wins, every writer of the other
+// gets a conflict, nothing is written twice.
 func testRegistrationsRacing(t *testing.T, h Harness) {
 	e := open(t, h)
 	e.seedModels()
-	rows := []registry.Row{{Serial: "R1", SKU: "P1", Batch: "B1"}, {Serial: "R2", SKU: "P1", Batch: "B1"}}
+	same := []registry.Row{{Serial: "R1", SKU: "P1", Batch: "B1"}, {Serial: "R2", SKU: "P1", Batch: "B1"}}
+	skus := []string{"P1", "P24"}
 	var mu sync.Mutex
-	created, unchanged, conflicts := 0, 0, 0
+	created, unchanged := 0, 0
+	won := map[string]int{}       // SKU -> writers whose R3 was written or found unchanged
+	conflicts := map[string]int{} // SKU -> writers refused with a conflict on R3
 	var wg sync.WaitGroup
-	errs := make(chan error, writers)
+	errs := make(chan error, 2*writers)
 	for w := range writers {
 		wg.Go(func() {
-			rs := rows
-			if w == writers-1 {
-				rs = []registry.Row{{Serial: "R2", SKU: "P24", Batch: "B1"}}
-			}
-			res, err := e.s.Register(admin, rs)
+			res, err := e.s.Register(admin, same)
 			mu.Lock()
 			defer mu.Unlock()
+			if err != nil {
+				errs <- fmt.Errorf("writer %d: %v", w, err)
+				return
+			}
+			created += res.Created
+			unchanged += res.Unchanged
+		})
+		wg.Go(func() {
+			sku := skus[w%2]
+			_, err := e.s.Register(admin, []registry.Row{{Serial: "R3", SKU: sku, Batch: "B3"}})
+			mu.Lock()
+			defer mu.Unlock()
+			var pe *policy.Error
 			switch {
 			case err == nil:
-				created += res.Created
-				unchanged += res.Unchanged
-			case w == writers-1 && policy.ErrorCode(err) == policy.EInvalid && len(rowErrors(t, err)) == 1 && rowErrors(t, err)[0].Code == policy.EConflict:
-				conflicts++
+				won[sku]++
+			case errors.As(err, &pe) && len(pe.Rows) == 1 && pe.Rows[0].Code == policy.EConflict:
+				conflicts[sku]++
 			default:
-				errs <- fmt.Errorf("writer %d: %v", w, err)
+				errs <- fmt.Errorf("R3 writer %d: %v", w, err)
 			}
 		})
 	}
@@ -113,19 +126,25 @@ func testRegistrationsRacing(t *testing.T, h Harness) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	// The odd writer may have come first and registered R2 as P24; then
-	// every other writer's R2 is the conflict instead.
-	if r2 := e.get("R2").Item; r2.SKU == "P24" {
-		t.Skip("the odd writer won the race; the conflicts are the others'")
+	if created != 2 || unchanged != 2*writers-2 {
+		t.Fatalf("created %d, unchanged %d; want 2, %d", created, unchanged, 2*writers-2)
 	}
-	if created != 2 || unchanged != 2*(writers-1)-2 || conflicts != 1 {
-		t.Fatalf("created %d, unchanged %d, conflicts %d; want 2, %d, 1", created, unchanged, conflicts, 2*(writers-1)-2)
+	winner := e.get("R3").Item.SKU
+	loser := skus[0]
+	if winner == loser {
+		loser = skus[1]
 	}
-	if st, _ := e.s.Stats(); st.Items != 2 {
-		t.Fatalf("stats count %d items; want 2", st.Items)
+	if won[winner] != writers/2 || conflicts[winner] != 0 || won[loser] != 0 || conflicts[loser] != writers/2 {
+		t.Fatalf("R3 is %s; writers that succeeded %v, refused %v", winner, won, conflicts)
+	}
+	if st, _ := e.s.Stats(); st.Items != 3 {
+		t.Fatalf("stats count %d items; want 3", st.Items)
 	}
 	if p, _ := e.s.Batch("B1", "", 0); p.Count != 2 {
 		t.Fatalf("batch B1 counts %d members; want 2", p.Count)
+	}
+	if p, _ := e.s.Batch("B3", "", 0); p.Count != 1 {
+		t.Fatalf("batch B3 counts %d members; want 1", p.Count)
 	}
 }
 

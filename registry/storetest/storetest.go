@@ -210,6 +210,8 @@ func Run(t *testing.T, h Harness) {
 		{"ModelsCreateUpdateAndKeepTime", testModels},
 		{"ScanCountsSurviveReopen", testScans},
 		{"SecretIsKeptAndOverridden", testSecret},
+		{"OrderListsItsSerials", testOrder},
+		{"MistakesAreDeletedWhileUnused", testDeletes},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -729,5 +731,69 @@ func testSecret(t *testing.T, h Harness) {
 	e.reopen()
 	if got := e.s.CheckSecrets(); len(got) != 2 || string(got[0]) != "new-secret-of-at-least-some-size" || string(got[1]) != kept {
 		t.Fatalf("secrets with options %q", got)
+	}
+}
+
+func testOrder(t *testing.T, h Harness) {
+	e := open(t, h)
+	e.seedModels()
+	e.register("P1", "B1", "S2", "S1", "S3")
+	_, err := e.s.AppendMany(registry.Write{Actor: desk}, []registry.EventRow{
+		{Serial: "S2", Event: dispatch("2026-11-15", "O1")},
+		{Serial: "S1", Event: dispatch("2026-11-16", "O1")},
+		{Serial: "S1", Event: receive("2026-11-18")},
+		{Serial: "S3", Event: dispatch("2026-11-15", "O2")},
+	})
+	must(t, err)
+	lines, err := e.s.Order("O1")
+	must(t, err)
+	want := []registry.OrderLine{
+		{Serial: "S1", SKU: "P1", Kind: policy.KindProduct, State: policy.InUse, DispatchedOn: date("2026-11-16"), ReceivedOn: date("2026-11-18")},
+		{Serial: "S2", SKU: "P1", Kind: policy.KindProduct, State: policy.Dispatched, DispatchedOn: date("2026-11-15")},
+	}
+	if !slices.Equal(lines, want) {
+		t.Fatalf("order O1 %+v; want %+v", lines, want)
+	}
+	_, err = e.s.Order("O9")
+	wantCode(t, err, policy.ENotFound, "O9")
+	_, err = e.s.Order("O 9")
+	wantCode(t, err, policy.EInvalid, "order")
+}
+
+func testDeletes(t *testing.T, h Harness) {
+	e := open(t, h)
+	e.seedModels()
+	_, err := e.s.Register(admin, []registry.Row{
+		{Serial: "S1", SKU: "P1", Batch: "B1", Accessories: []registry.Bundle{{SKU: "CHG", Batch: "CB1"}}},
+		{Serial: "S2", SKU: "P1", Batch: "B1"},
+	})
+	must(t, err)
+	e.append("S2", dispatch("2026-11-15", "O1"))
+	wantCode(t, e.s.DeleteItem(admin, "S1", ""), policy.EInvalid, "reason")
+	wantCode(t, e.s.DeleteItem(admin, "S2", "typo"), policy.EConflict, "events")
+	wantCode(t, e.s.DeleteItem(admin, "S404", "typo"), policy.ENotFound)
+	wantCode(t, e.s.DeleteModel(admin, "CHG"), policy.EConflict, "S1")
+	must(t, e.s.DeleteItem(admin, "S1", "registered twice"))
+	if _, err := e.s.Get("S1"); policy.ErrorCode(err) != policy.ENotFound {
+		t.Fatalf("S1 after its deletion: %v", err)
+	}
+	if _, err := e.s.Batch("CB1", "", 0); policy.ErrorCode(err) != policy.ENotFound {
+		t.Fatalf("batch CB1 after its only carrier went: %v", err)
+	}
+	if p, _ := e.s.Batch("B1", "", 0); p.Count != 1 || !slices.Equal(p.Serials, []string{"S2"}) {
+		t.Fatalf("batch B1 %+v", p)
+	}
+	must(t, e.s.DeleteModel(admin, "CHG"))
+	wantCode(t, e.s.DeleteModel(admin, "CHG"), policy.ENotFound)
+	wantCode(t, e.s.DeleteModel(admin, "P1"), policy.EConflict, "S2")
+	if st, _ := e.s.Stats(); st.Items != 1 || st.Models != 3 {
+		t.Fatalf("stats %+v; want 1 item, 3 models", st)
+	}
+	all := e.auditAll()
+	if l := all[len(all)-1]; l.Action != "model.delete" || l.Target != "CHG" {
+		t.Fatalf("last audit entry %+v", l)
+	}
+	if l := all[len(all)-2]; l.Action != "item.delete" || !strings.Contains(l.Detail, "registered twice") {
+		t.Fatalf("item deletion audit entry %+v", l)
 	}
 }
