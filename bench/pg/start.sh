@@ -8,6 +8,9 @@
 #   eval "$(bench/pg/start.sh)"        # exports SANBAO_TEST_POSTGRES and SANBAO_PG_DIR
 #   bench/pg/stop.sh "$SANBAO_PG_DIR"
 #
+# Given a DIR holding a cluster already (stopped with stop.sh --keep), it
+# starts that cluster again.
+#
 # fsync stays on (the tests check that nothing acknowledged is lost);
 # synchronous_commit too.
 set -euo pipefail
@@ -23,11 +26,15 @@ if [ "$(id -u)" = 0 ]; then
   chown postgres: "$dir"
   as=(runuser -u postgres --)
 fi
-"${as[@]}" "$bin/initdb" -D "$dir/data" -U sanbao --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
-  { cat "$dir/initdb.log" >&2; exit 1; }
+fresh=
+if [ ! -d "$dir/data" ]; then
+  fresh=1
+  "${as[@]}" "$bin/initdb" -D "$dir/data" -U sanbao --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
+    { cat "$dir/initdb.log" >&2; exit 1; }
+fi
 "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start \
   -o "-c listen_addresses='' -c unix_socket_directories='$dir' -c max_connections=200 -c shared_buffers=128MB" >/dev/null ||
   { cat "$dir/server.log" >&2; exit 1; }
-"${as[@]}" "$bin/createdb" -h "$dir" -U sanbao sanbao
+[ -z "$fresh" ] || "${as[@]}" "$bin/createdb" -h "$dir" -U sanbao sanbao
 echo "export SANBAO_PG_DIR='$dir'"
 echo "export SANBAO_TEST_POSTGRES='postgres://sanbao@/sanbao?host=$dir'"

@@ -1,0 +1,263 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// postgresDSN is a schema of its own on the test database
+// (SANBAO_TEST_POSTGRES, which bench/pg/start.sh starts), dropped at the
+// end. Without the variable the test skips, except under CI=true.
+func postgresDSN(t *testing.T) string {
+	t.Helper()
+	dsn := os.Getenv("SANBAO_TEST_POSTGRES")
+	if dsn == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("SANBAO_TEST_POSTGRES is not set: CI must run the PostgreSQL tests (see .ci/run)")
+		}
+		t.Skip("SANBAO_TEST_POSTGRES is not set (eval \"$(bench/pg/start.sh)\" starts a database)")
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "t_" + hex.EncodeToString(b)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if conn, err := pgx.Connect(ctx, dsn); err == nil {
+			conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+			conn.Close(ctx)
+		}
+	})
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	return dsn + sep + "search_path=" + url.QueryEscape(schema)
+}
+
+// replica is a serve process of the test.
+type replica struct {
+	cmd *startedCmd
+	URL string
+}
+
+type startedCmd struct {
+	kill func()
+	done chan error
+}
+
+// startReplica starts `sanbao serve` on dsn as a process of its own.
+func startReplica(t *testing.T, dsn string) *replica {
+	t.Helper()
+	cmd := sanbaoCommand(t, []string{"SANBAO_DB=" + dsn}, "serve", "--addr", "127.0.0.1:0", "--public-rate", "-1")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	lines := bufio.NewScanner(stderr)
+	listening := regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)`)
+	var u string
+	for u == "" && lines.Scan() {
+		if m := listening.FindStringSubmatch(lines.Text()); m != nil {
+			u = m[1]
+		}
+	}
+	if u == "" {
+		t.Fatal("serve never logged its address")
+	}
+	done := make(chan error, 1)
+	go func() {
+		for lines.Scan() {
+		}
+		done <- cmd.Wait()
+	}()
+	return &replica{cmd: &startedCmd{kill: func() { cmd.Process.Kill() }, done: done}, URL: u}
+}
+
+// TestReplicasShareOnePostgreSQL: two serve processes on one database;
+// writes through one are read through the other at once; one is killed
+// (SIGKILL) under load and no acknowledged write is lost.
+func TestReplicasShareOnePostgreSQL(t *testing.T) {
+	dsn := postgresDSN(t)
+	key := strings.TrimSpace(mustRun(t, "keys", "create", "--db", dsn, "--role", "admin", "--name", "replicas test"))
+	a, b := startReplica(t, dsn), startReplica(t, dsn)
+	putModel(t, a.URL, key, "M1")
+	const writers = 8
+	var serials []map[string]string
+	for w := range writers {
+		serials = append(serials, map[string]string{"serial": fmt.Sprintf("R%d", w), "sku": "M1", "batch": "B1"})
+	}
+	if status, body := call(t, http.MethodPost, b.URL+"/api/v1/items", key, map[string]any{"items": serials}); status != http.StatusCreated {
+		t.Fatalf("register through the second replica: %d %s", status, body)
+	}
+	history := func(r *replica, serial string) []string {
+		status, body := call(t, http.MethodGet, r.URL+"/api/v1/items/"+serial, key, nil)
+		if status != http.StatusOK {
+			t.Fatalf("GET %s from %s: %d %s", serial, r.URL, status, body)
+		}
+		var rec struct {
+			History []struct {
+				Note string `json:"note"`
+			} `json:"history"`
+		}
+		if err := json.Unmarshal(body, &rec); err != nil {
+			t.Fatal(err)
+		}
+		var notes []string
+		for _, ev := range rec.History {
+			notes = append(notes, ev.Note)
+		}
+		return notes
+	}
+
+	var (
+		mu    sync.Mutex
+		acked = map[string][]string{} // serial -> notes of the acknowledged events
+		wg    sync.WaitGroup
+	)
+	enough := make(chan struct{})
+	var enoughOnce sync.Once
+	for w := range writers {
+		serial := fmt.Sprintf("R%d", w)
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				note := fmt.Sprintf("%d", i)
+				status, _, err := tryCall(http.MethodPost, a.URL+"/api/v1/items/"+serial+"/events", key,
+					map[string]any{"type": "transferred", "on": "2026-01-02", "note": note})
+				if err != nil || status >= 500 {
+					return // the replica is gone: this write was not acknowledged
+				}
+				if status != http.StatusCreated {
+					t.Errorf("event on %s: %d", serial, status)
+					return
+				}
+				mu.Lock()
+				acked[serial] = append(acked[serial], note)
+				n := len(acked[serial])
+				mu.Unlock()
+				// Read through the other replica at once: the write is there.
+				if got := history(b, serial); len(got) < n {
+					t.Errorf("%s: the other replica shows %d events right after the %dth was acknowledged", serial, len(got), n)
+					return
+				}
+				if i == 20 {
+					enoughOnce.Do(func() { close(enough) })
+				}
+			}
+		})
+	}
+	select {
+	case <-enough:
+	case <-time.After(60 * time.Second):
+		t.Fatal("writes were not acknowledged")
+	}
+	a.cmd.kill() // SIGKILL, in the middle of writes
+	<-a.cmd.done
+	wg.Wait()
+	for serial, notes := range acked {
+		got := history(b, serial)
+		have := map[string]int{}
+		for _, n := range got {
+			have[n]++
+		}
+		for _, n := range notes {
+			if have[n] != 1 {
+				t.Errorf("%s: acknowledged event %q is there %d times after the kill", serial, n, have[n])
+			}
+		}
+	}
+	if status, _ := call(t, http.MethodGet, b.URL+"/readyz", "", nil); status != http.StatusOK {
+		t.Fatalf("the surviving replica is not ready: %d", status)
+	}
+}
+
+// pgScript runs bench/pg/<name> with args and returns its output.
+func pgScript(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("../../bench/pg/"+name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("bench/pg/%s: %v\n%s", name, err, out)
+	}
+	return string(out)
+}
+
+// TestDatabaseAwayAnswers503AndRecovers: with its own cluster stopped
+// under a running serve, /readyz and writes answer 503 in the contract's
+// shape; once the cluster is back, serve recovers without a restart.
+func TestDatabaseAwayAnswers503AndRecovers(t *testing.T) {
+	postgresDSN(t) // skips without PostgreSQL
+	// A folder of its own under /tmp, not t.TempDir(): the postgres user
+	// must reach it.
+	out := pgScript(t, "start.sh")
+	dsn := regexp.MustCompile(`SANBAO_TEST_POSTGRES='([^']+)'`).FindStringSubmatch(out)
+	pgDir := regexp.MustCompile(`SANBAO_PG_DIR='([^']+)'`).FindStringSubmatch(out)
+	if dsn == nil || pgDir == nil {
+		t.Fatalf("start.sh printed no DSN:\n%s", out)
+	}
+	dir := pgDir[1]
+	t.Cleanup(func() { pgScript(t, "stop.sh", dir) })
+	key := strings.TrimSpace(mustRun(t, "keys", "create", "--db", dsn[1], "--role", "admin", "--name", "fault test"))
+	r := startReplica(t, dsn[1])
+	putModel(t, r.URL, key, "M1")
+	if status, body := call(t, http.MethodPost, r.URL+"/api/v1/items", key,
+		map[string]any{"items": []map[string]string{{"serial": "F1", "sku": "M1", "batch": "B1"}}}); status != http.StatusCreated {
+		t.Fatalf("register: %d %s", status, body)
+	}
+	event := func() (int, []byte) {
+		return call(t, http.MethodPost, r.URL+"/api/v1/items/F1/events", key, map[string]any{"type": "transferred", "on": "2026-01-02"})
+	}
+	pgScript(t, "stop.sh", "--keep", dir)
+	for _, check := range []func() (int, []byte){
+		func() (int, []byte) { return call(t, http.MethodGet, r.URL+"/readyz", "", nil) },
+		event,
+	} {
+		status, body := check()
+		var e struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		if status != http.StatusServiceUnavailable || json.Unmarshal(body, &e) != nil || e.Error.Code != "unavailable" || !strings.Contains(e.Error.Message, "PostgreSQL") {
+			t.Fatalf("with the database away: %d %s; want 503 unavailable naming PostgreSQL", status, body)
+		}
+	}
+	pgScript(t, "start.sh", dir)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		status, _ := call(t, http.MethodGet, r.URL+"/readyz", "", nil)
+		if status == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz still %d 30s after the database came back", status)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if status, body := event(); status != http.StatusCreated {
+		t.Fatalf("a write after the database came back: %d %s", status, body)
+	}
+}
