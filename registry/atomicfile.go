@@ -34,8 +34,8 @@ var files atomicFS = osFS{}
 type osFS struct{}
 
 func (osFS) CreateTemp(dir, pattern string) (atomicFile, error) { return os.CreateTemp(dir, pattern) }
-func (osFS) Rename(oldpath, newpath string) error              { return os.Rename(oldpath, newpath) }
-func (osFS) Remove(name string) error                          { return os.Remove(name) }
+func (osFS) Rename(oldpath, newpath string) error               { return os.Rename(oldpath, newpath) }
+func (osFS) Remove(name string) error                           { return os.Remove(name) }
 
 func (osFS) SyncDir(dir string) error {
 	d, err := os.Open(dir)

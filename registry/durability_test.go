@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/sanbao/sanbao/policy"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -225,5 +226,18 @@ func TestAnAtomicFileThatCannotBeSyncedIsNeverInPlace(t *testing.T) {
 		if left, _ := os.ReadDir(dir); len(left) != 1 {
 			t.Errorf("%s: files left in the directory: %v", name, left)
 		}
+	}
+}
+
+// TestIOErrorsAreUnavailable: a disk answering EIO (a failed fsync, a
+// journal aborted) is the contract's "unavailable" (503: nothing was
+// written, try again), not an internal error and not "storage is full"
+// (507).
+func TestIOErrorsAreUnavailable(t *testing.T) {
+	db := MustOpen(t)
+	err := db.storageErr(&os.PathError{Op: "fdatasync", Path: db.Path(), Err: syscall.EIO})
+	wantCode(t, err, policy.EUnavailable, "storage failed", "nothing was written")
+	if strings.Contains(err.Error(), "storage is full") || strings.Contains(err.Error(), db.Path()) {
+		t.Errorf("EIO answered as %q: not a full disk, and no file path", err)
 	}
 }
