@@ -82,7 +82,7 @@ func measureQR(t *testing.T, img image.Image, x0, y0 int) {
 	need := standardQRQuiet * q
 	for i := 0; i < d; i++ {
 		for _, s := range []struct {
-			side        string
+			side         string
 			x, y, dx, dy int
 		}{
 			{"left", x0 - 1, y0 + i, -1, 0}, {"right", x0 + d, y0 + i, 1, 0},
