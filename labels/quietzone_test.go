@@ -17,13 +17,7 @@ const (
 )
 
 // inkRun counts printed pixels from (x, y) stepping by (dx, dy).
-func inkRun(img image.Image, x, y, dx, dy int) int {
-	n := 0
-	for p := (image.Point{x, y}); p.In(img.Bounds()) && ink(img, p.X, p.Y); p = p.Add(image.Point{dx, dy}) {
-		n++
-	}
-	return n
-}
+func inkRun(img image.Image, x, y, dx, dy int) int { return pixelRun(img, x, y, dx, dy, true) }
 
 func TestQuietZonesMeasuredOnThePrintAreTheStandards(t *testing.T) {
 	for _, z := range Sizes() {

@@ -105,27 +105,23 @@ func array(name string, n int) func(*testing.T, *roleFixture, response) {
 	}
 }
 
-// starts checks a non-JSON answer's first bytes and media type.
+// starts checks a non-JSON answer's media type and first bytes.
 func starts(contentType, prefix string) func(*testing.T, *roleFixture, response) {
-	return func(t *testing.T, _ *roleFixture, r response) {
-		t.Helper()
-		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, contentType) {
-			t.Errorf("Content-Type %q, want %s", ct, contentType)
-		}
-		if !bytes.HasPrefix(r.Body, []byte(prefix)) {
-			t.Errorf("answer does not start with %q: %q", prefix, short(r.Body))
-		}
-	}
+	return content(contentType, prefix, bytes.HasPrefix)
 }
 
-// contains checks a non-JSON answer holds text.
+// contains checks a non-JSON answer's media type and that it holds text.
 func contains(contentType, text string) func(*testing.T, *roleFixture, response) {
+	return content(contentType, text, bytes.Contains)
+}
+
+func content(contentType, text string, holds func(b, text []byte) bool) func(*testing.T, *roleFixture, response) {
 	return func(t *testing.T, _ *roleFixture, r response) {
 		t.Helper()
 		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, contentType) {
 			t.Errorf("Content-Type %q, want %s", ct, contentType)
 		}
-		if !bytes.Contains(r.Body, []byte(text)) {
+		if !holds(r.Body, []byte(text)) {
 			t.Errorf("answer lacks %q: %s", text, short(r.Body))
 		}
 	}
