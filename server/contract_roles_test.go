@@ -471,3 +471,53 @@ func TestContractConsoleRoleMatrix(t *testing.T) {
 		})
 	}
 }
+
+// TestContractConsoleEventFormsFollowTheEventRoles: the desk's event form
+// admits the roles of the contract per type, as the API does: service
+// records transfers, not dispatches or corrections; admin records all (the
+// console has no corrections form: admin's gets past the role check to the
+// missing seq, 422).
+func TestContractConsoleEventFormsFollowTheEventRoles(t *testing.T) {
+	for _, tc := range []struct {
+		typ, serial    string
+		form           url.Values
+		admin, service int
+	}{
+		{"dispatched", "G1S", url.Values{"on": {"2026-11-06"}, "order": {"O8"}}, seeOther, denied},
+		{"transferred", "S1", url.Values{"on": {"2026-11-06"}, "note": {"resold"}}, seeOther, seeOther},
+		{"corrected", "S1", url.Values{"reason": {"typo in the date"}, "on": {"2026-11-04"}}, 422, denied},
+	} {
+		for _, who := range []struct {
+			role string
+			want int
+		}{{"admin", tc.admin}, {"service", tc.service}} {
+			f := newRoleFixture(t)
+			must(t, f.event("S1", f.admin, evReceipt), http.StatusCreated)
+			before := func() int { rec, _ := f.db.Get(tc.serial); return len(rec.History) }()
+			b := f.browser()
+			b.mustSignIn(map[string]string{"admin": f.admin, "service": f.service}[who.role])
+			b.get("/console/items/" + tc.serial)
+			form := url.Values{"type": {tc.typ}, nonceField: {nonceValue()}}
+			for k, v := range tc.form {
+				form[k] = v
+			}
+			res := b.post("/console/items/"+tc.serial+"/events", form)
+			rec, _ := f.db.Get(tc.serial)
+			switch who.want {
+			case seeOther:
+				if res.Status != http.StatusSeeOther || len(rec.History) != before+1 {
+					t.Errorf("%s %s: %s; want it recorded", who.role, tc.typ, res)
+				}
+			case denied:
+				wantPage(t, res, http.StatusForbidden, "may not record "+tc.typ)
+			default:
+				if res.Status != who.want {
+					t.Errorf("%s %s: %s; want %d", who.role, tc.typ, res, who.want)
+				}
+			}
+			if who.want != seeOther && len(rec.History) != before {
+				t.Errorf("%s %s refused but written", who.role, tc.typ)
+			}
+		}
+	}
+}
