@@ -253,3 +253,96 @@ func TestStorageRefusalsCarryRetryAfter(t *testing.T) {
 	}
 	want(res, http.StatusServiceUnavailable)
 }
+
+// TestEveryAcknowledgedWriteFollowsASyncedCommit watches serve's system
+// calls (strace): before each 201 is written to the socket, the database
+// file was synced (an fdatasync returned 0) since the previous answer. A
+// SIGKILL keeps the page cache, so this is the only way a test sees that
+// "acknowledged" means "on the disk".
+func TestEveryAcknowledgedWriteFollowsASyncedCommit(t *testing.T) {
+	strace, err := exec.LookPath("strace")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("strace is required under CI (Debian package strace)")
+		}
+		t.Skip("strace not found (Debian package strace)")
+	}
+	db := tempDB(t)
+	key := newKey(t, db, "admin")
+	trace := filepath.Join(t.TempDir(), "strace.log")
+	self := sanbaoCommand(t, nil, "serve", "--addr", "127.0.0.1:0", "--db", db)
+	cmd := exec.Command(strace, append([]string{"-f", "-qq", "-e", "trace=fdatasync,fsync,write", "-e", "signal=none", "-o", trace}, self.Args...)...)
+	cmd.Env = self.Env
+	p := &serveProcess{cmd: cmd, seen: make(chan string, 100)}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	lines := bufio.NewScanner(stderr)
+	listening := regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)`)
+	for p.URL == "" && lines.Scan() {
+		if m := listening.FindStringSubmatch(lines.Text()); m != nil {
+			p.URL = m[1]
+		}
+	}
+	if p.URL == "" {
+		t.Skip("serve did not start under strace (ptrace not permitted here?)")
+	}
+	go io.Copy(io.Discard, stderr)
+	putModel(t, p.URL, key, "M1")
+	const writes = 5
+	for i := range writes {
+		status, body := call(t, http.MethodPost, p.URL+"/api/v1/items", key,
+			map[string]any{"items": []map[string]string{{"serial": fmt.Sprintf("F%d", i), "sku": "M1", "batch": "B1"}}})
+		if status != http.StatusCreated {
+			t.Fatalf("register F%d: %d %s", i, status, body)
+		}
+	}
+	// Stop serve (strace's child) gracefully; strace ends with it.
+	children, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", cmd.Process.Pid, cmd.Process.Pid))
+	pid, perr := strconvAtoi(strings.Fields(string(children)))
+	if err != nil || perr != nil {
+		t.Fatalf("serve's pid under strace: %v %v", err, perr)
+	}
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("strace/serve: %v", err)
+	}
+	log, err := os.ReadFile(trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	synced, answers := false, 0
+	syncDone := regexp.MustCompile(`(^\d+ +(fdatasync|fsync)\(\d+\)|<\.\.\. (fdatasync|fsync) resumed>\)) += 0$`)
+	for _, line := range strings.Split(string(log), "\n") {
+		switch {
+		case syncDone.MatchString(line):
+			synced = true
+		case strings.Contains(line, `write(`) && strings.Contains(line, `"HTTP/1.1 201 `):
+			answers++
+			if !synced {
+				t.Errorf("answer %d (a 201) was written before any sync of its commit", answers)
+			}
+			synced = false
+		}
+	}
+	if answers != writes+1 {
+		t.Errorf("%d answers of 201 seen in the trace, want %d (the model and %d registrations)", answers, writes+1, writes)
+	}
+}
+
+// strconvAtoi reads the one pid of a children file.
+func strconvAtoi(f []string) (int, error) {
+	if len(f) != 1 {
+		return 0, fmt.Errorf("children %q", f)
+	}
+	var n int
+	_, err := fmt.Sscanf(f[0], "%d", &n)
+	return n, err
+}
