@@ -21,16 +21,6 @@ import (
 // as literal expectations. These tests never read access, eventAccess or
 // consoleAccess: a change to the router's tables must break them.
 
-// Cell values: the status each caller gets.
-const (
-	ok       = 200
-	created  = 201
-	noBody   = 204
-	seeOther = 303
-	unauth   = 401
-	denied   = 403
-)
-
 // roleFixture is the registry every cell of the matrix starts from: models
 // M1 (product), CHG-1 (adapter), CBL-2 (accessory) and G1 (product with GTIN
 // 06901234567892); S1, S2 of M1 in batch B1 with a CB2411 charger; G1S of G1
@@ -55,8 +45,8 @@ func newRoleFixture(t *testing.T) *roleFixture {
 	return &roleFixture{env: e, spareID: id}
 }
 
-// apiCell is one route of the contract with the status of each caller and
-// what a successful answer must hold.
+// apiCell is one route of the contract with the status each caller gets
+// (no key, admin, warehouse, service) and what a successful answer holds.
 type apiCell struct {
 	method, path                    string
 	body                            any
@@ -64,29 +54,29 @@ type apiCell struct {
 	check                           func(t *testing.T, f *roleFixture, r response)
 }
 
-// field checks a decoded JSON answer's top-level field.
-func field(name string, want any) func(*testing.T, *roleFixture, response) {
+// wantField checks a decoded JSON answer's top-level field.
+func wantField(name string, want any) func(*testing.T, *roleFixture, response) {
 	return func(t *testing.T, _ *roleFixture, r response) {
 		t.Helper()
-		if got := r.JSON(t)[name]; !jsonEqual(got, want) {
-			t.Errorf("%s = %v, want %v: %s", name, got, want, short(r.Body))
+		if got := r.JSON(t)[name]; !sameJSON(got, want) {
+			t.Errorf("%s = %v, want %v: %s", name, got, want, shortBody(r.Body))
 		}
 	}
 }
 
-// nested checks a field of a top-level object of a JSON answer.
-func nested(obj, name string, want any) func(*testing.T, *roleFixture, response) {
+// wantNested checks a field of a top-level object of a JSON answer.
+func wantNested(obj, name string, want any) func(*testing.T, *roleFixture, response) {
 	return func(t *testing.T, _ *roleFixture, r response) {
 		t.Helper()
 		o, _ := r.JSON(t)[obj].(map[string]any)
-		if got := o[name]; !jsonEqual(got, want) {
-			t.Errorf("%s.%s = %v, want %v: %s", obj, name, got, want, short(r.Body))
+		if got := o[name]; !sameJSON(got, want) {
+			t.Errorf("%s.%s = %v, want %v: %s", obj, name, got, want, shortBody(r.Body))
 		}
 	}
 }
 
-// hasKey checks a top-level object of a JSON answer has a key.
-func hasKey(obj, key string) func(*testing.T, *roleFixture, response) {
+// wantKey checks a top-level object of a JSON answer has a key.
+func wantKey(obj, key string) func(*testing.T, *roleFixture, response) {
 	return func(t *testing.T, _ *roleFixture, r response) {
 		t.Helper()
 		if o, _ := r.JSON(t)[obj].(map[string]any); o[key] == nil {
@@ -95,46 +85,46 @@ func hasKey(obj, key string) func(*testing.T, *roleFixture, response) {
 	}
 }
 
-// array checks a JSON answer's field is an array of at least n elements.
-func array(name string, n int) func(*testing.T, *roleFixture, response) {
+// wantArray checks a JSON answer's field is an array of at least n elements.
+func wantArray(name string, n int) func(*testing.T, *roleFixture, response) {
 	return func(t *testing.T, _ *roleFixture, r response) {
 		t.Helper()
-		if l, ok := r.JSON(t)[name].([]any); !ok || len(l) < n {
-			t.Errorf("%s: want an array of at least %d: %s", name, n, short(r.Body))
+		if l, isArray := r.JSON(t)[name].([]any); !isArray || len(l) < n {
+			t.Errorf("%s: want an array of at least %d: %s", name, n, shortBody(r.Body))
 		}
 	}
 }
 
-// starts checks a non-JSON answer's media type and first bytes.
-func starts(contentType, prefix string) func(*testing.T, *roleFixture, response) {
-	return content(contentType, prefix, bytes.HasPrefix)
+// wantStart checks a non-JSON answer's media type and first bytes.
+func wantStart(contentType, prefix string) func(*testing.T, *roleFixture, response) {
+	return wantContent(contentType, prefix, bytes.HasPrefix)
 }
 
-// contains checks a non-JSON answer's media type and that it holds text.
-func contains(contentType, text string) func(*testing.T, *roleFixture, response) {
-	return content(contentType, text, bytes.Contains)
+// wantHolds checks a non-JSON answer's media type and that it holds text.
+func wantHolds(contentType, text string) func(*testing.T, *roleFixture, response) {
+	return wantContent(contentType, text, bytes.Contains)
 }
 
-func content(contentType, text string, holds func(b, text []byte) bool) func(*testing.T, *roleFixture, response) {
+func wantContent(contentType, text string, holds func(b, text []byte) bool) func(*testing.T, *roleFixture, response) {
 	return func(t *testing.T, _ *roleFixture, r response) {
 		t.Helper()
 		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, contentType) {
 			t.Errorf("Content-Type %q, want %s", ct, contentType)
 		}
 		if !holds(r.Body, []byte(text)) {
-			t.Errorf("answer lacks %q: %s", text, short(r.Body))
+			t.Errorf("answer lacks %q: %s", text, shortBody(r.Body))
 		}
 	}
 }
 
-func short(b []byte) string {
+func shortBody(b []byte) string {
 	if len(b) > 300 {
 		return string(b[:300]) + "..."
 	}
 	return string(b)
 }
 
-func jsonEqual(a, b any) bool {
+func sameJSON(a, b any) bool {
 	x, _ := json.Marshal(a)
 	y, _ := json.Marshal(b)
 	return bytes.Equal(x, y)
@@ -142,49 +132,49 @@ func jsonEqual(a, b any) bool {
 
 // contractRoutes is every API route of the contract that this build serves.
 var contractRoutes = []apiCell{
-	{"GET", "/healthz", nil, ok, ok, ok, ok, field("status", "ok")},
-	{"GET", "/readyz", nil, ok, ok, ok, ok, field("status", "ready")},
-	{"GET", "/openapi.json", nil, ok, ok, ok, ok, hasKey("paths", "/api/v1/items/{serial}")},
-	{"GET", "/metrics", nil, unauth, ok, ok, ok, contains("text/plain", "# TYPE ")},
+	{"GET", "/healthz", nil, 200, 200, 200, 200, wantField("status", "ok")},
+	{"GET", "/readyz", nil, 200, 200, 200, 200, wantField("status", "ready")},
+	{"GET", "/openapi.json", nil, 200, 200, 200, 200, wantKey("paths", "/api/v1/items/{serial}")},
+	{"GET", "/metrics", nil, 401, 200, 200, 200, wantHolds("text/plain", "# TYPE ")},
 
-	{"GET", "/api/v1/models", nil, unauth, ok, ok, ok, array("models", 4)},
-	{"GET", "/api/v1/models/M1", nil, unauth, ok, ok, ok, field("sku", "M1")},
-	{"PUT", "/api/v1/models/M9", map[string]any{"name": "IMASK Max", "kind": "product"}, unauth, created, created, denied, field("name", "IMASK Max")},
+	{"GET", "/api/v1/models", nil, 401, 200, 200, 200, wantArray("models", 4)},
+	{"GET", "/api/v1/models/M1", nil, 401, 200, 200, 200, wantField("sku", "M1")},
+	{"PUT", "/api/v1/models/M9", map[string]any{"name": "IMASK Max", "kind": "product"}, 401, 201, 201, 403, wantField("name", "IMASK Max")},
 
 	{"POST", "/api/v1/items", map[string]any{"items": []map[string]any{{"serial": "S9", "sku": "M1", "batch": "B9", "produced_on": "2026-10-01"}}},
-		unauth, created, created, denied, field("created", 1)},
-	{"GET", "/api/v1/items/S1", nil, unauth, ok, ok, ok, field("serial", "S1")},
+		401, 201, 201, 403, wantField("created", 1)},
+	{"GET", "/api/v1/items/S1", nil, 401, 200, 200, 200, wantField("serial", "S1")},
 	{"POST", "/api/v1/items/S1/events", map[string]any{"type": "received", "on": "2026-11-05", "evidence": "courier"},
-		unauth, created, created, created, nested("event", "type", "received")},
-	{"GET", "/api/v1/items/S1/entitlements?finding=quality_problem&intact=true&complete=true", nil, unauth, ok, denied, ok, field("serial", "S1")},
+		401, 201, 201, 201, wantNested("event", "type", "received")},
+	{"GET", "/api/v1/items/S1/entitlements?finding=quality_problem&intact=true&complete=true", nil, 401, 200, 403, 200, wantField("serial", "S1")},
 	{"POST", "/api/v1/events", map[string]any{"events": []map[string]any{{"serial": "S1", "type": "received", "on": "2026-11-05", "evidence": "invoice"}}},
-		unauth, created, created, created, array("events", 1)},
-	{"POST", "/api/v1/orders/O1/received", map[string]any{"on": "2026-11-05", "evidence": "courier"}, unauth, created, created, created, array("events", 1)},
+		401, 201, 201, 201, wantArray("events", 1)},
+	{"POST", "/api/v1/orders/O1/received", map[string]any{"on": "2026-11-05", "evidence": "courier"}, 401, 201, 201, 201, wantArray("events", 1)},
 
-	{"GET", "/api/v1/batches", nil, unauth, ok, ok, denied, array("batches", 2)},
-	{"GET", "/api/v1/batches/B1", nil, unauth, ok, ok, denied, field("count", 2)},
+	{"GET", "/api/v1/batches", nil, 401, 200, 200, 403, wantArray("batches", 2)},
+	{"GET", "/api/v1/batches/B1", nil, 401, 200, 200, 403, wantField("count", 2)},
 
-	{"GET", "/api/v1/items/S1/label", nil, unauth, ok, ok, ok, starts("image/png", "\x89PNG\r\n")},
-	{"POST", "/api/v1/labels", map[string]any{"batch": "B1", "format": "zpl"}, unauth, ok, ok, denied, starts("", "^XA")},
+	{"GET", "/api/v1/items/S1/label", nil, 401, 200, 200, 200, wantStart("image/png", "\x89PNG\r\n")},
+	{"POST", "/api/v1/labels", map[string]any{"batch": "B1", "format": "zpl"}, 401, 200, 200, 403, wantStart("", "^XA")},
 
-	{"GET", "/api/v1/service/open", nil, unauth, ok, denied, ok, array("cases", 0)},
+	{"GET", "/api/v1/service/open", nil, 401, 200, 403, 200, wantArray("cases", 0)},
 
-	{"POST", "/api/v1/keys", map[string]any{"name": "dock-2", "role": "service"}, unauth, created, denied, denied, field("role", "service")},
-	{"GET", "/api/v1/keys", nil, unauth, ok, denied, denied, array("keys", 4)},
-	{"DELETE", "/api/v1/keys/{spare}", nil, unauth, noBody, denied, denied, nil},
-	{"GET", "/api/v1/audit", nil, unauth, ok, denied, denied, array("entries", 1)},
-	{"GET", "/api/v1/admin/backup", nil, unauth, ok, denied, denied, func(t *testing.T, f *roleFixture, r response) {
-		starts("application/octet-stream", "")(t, f, r)
+	{"POST", "/api/v1/keys", map[string]any{"name": "dock-2", "role": "service"}, 401, 201, 403, 403, wantField("role", "service")},
+	{"GET", "/api/v1/keys", nil, 401, 200, 403, 403, wantArray("keys", 4)},
+	{"DELETE", "/api/v1/keys/{spare}", nil, 401, 204, 403, 403, nil},
+	{"GET", "/api/v1/audit", nil, 401, 200, 403, 403, wantArray("entries", 1)},
+	{"GET", "/api/v1/admin/backup", nil, 401, 200, 403, 403, func(t *testing.T, f *roleFixture, r response) {
+		wantStart("application/octet-stream", "")(t, f, r)
 		// A bbolt file: its first page's meta holds the magic 0xED0CDAED.
 		if len(r.Body) < 4096 || !bytes.Contains(r.Body[:4096], []byte{0xED, 0xDA, 0x0C, 0xED}) {
 			t.Errorf("backup of %d bytes is not a bbolt file", len(r.Body))
 		}
 	}},
 
-	{"GET", "/c", nil, ok, ok, ok, ok, contains("text/html", "<form")},
-	{"GET", "/c/S1?k={code:S1}", nil, ok, ok, ok, ok, contains("text/html", "S1")},
-	{"GET", "/01/06901234567892/21/G1S?k={code:G1S}", nil, ok, ok, ok, ok, contains("text/html", "G1S")},
-	{"GET", "/api/v1/public/coverage?serial=S1&k={code:S1}", nil, ok, ok, ok, ok, field("serial", "S1")},
+	{"GET", "/c", nil, 200, 200, 200, 200, wantHolds("text/html", "<form")},
+	{"GET", "/c/S1?k={code:S1}", nil, 200, 200, 200, 200, wantHolds("text/html", "S1")},
+	{"GET", "/01/06901234567892/21/G1S?k={code:G1S}", nil, 200, 200, 200, 200, wantHolds("text/html", "G1S")},
+	{"GET", "/api/v1/public/coverage?serial=S1&k={code:S1}", nil, 200, 200, 200, 200, wantField("serial", "S1")},
 }
 
 // concretePath fills the fixture's values into a matrix path.
@@ -255,9 +245,9 @@ func TestContractRoleMatrix(t *testing.T) {
 				token := map[string]string{"no key": "", "admin": f.admin, "warehouse": f.warehouse, "service": f.service}[who.name]
 				res := f.do(req{Method: c.method, Path: f.concretePath(c.path), Token: token, Body: c.body})
 				switch who.want {
-				case unauth:
+				case 401:
 					wantError(t, res, http.StatusUnauthorized, policy.EUnauthorized, "")
-				case denied:
+				case 403:
 					wantError(t, res, http.StatusForbidden, policy.EForbidden, "")
 				default:
 					if res.Status != who.want {
@@ -375,31 +365,31 @@ type consoleCell struct {
 
 // consoleRoutes is every console page and form.
 var consoleRoutes = []consoleCell{
-	{"GET", "/console/static/{file}", nil, ok, ok, ok, ok, ""},
+	{"GET", "/console/static/{file}", nil, 200, 200, 200, 200, ""},
 	// Signed in, the sign-in page sends the caller home; the sign-in form
 	// is posted by a browser without a session, with the role's key.
-	{"GET", "/console/sign-in", nil, ok, seeOther, seeOther, seeOther, "/console/"},
-	{"POST", "/console/sign-in", url.Values{"key": {"{token}"}}, seeOther, seeOther, seeOther, seeOther, "/console/"},
-	{"POST", "/console/sign-out", nil, seeOther, seeOther, seeOther, seeOther, "/console/sign-in?ended=signed-out"},
-	{"GET", "/console", nil, seeOther, seeOther, seeOther, seeOther, "/console/"},
+	{"GET", "/console/sign-in", nil, 200, 303, 303, 303, "/console/"},
+	{"POST", "/console/sign-in", url.Values{"key": {"{token}"}}, 303, 303, 303, 303, "/console/"},
+	{"POST", "/console/sign-out", nil, 303, 303, 303, 303, "/console/sign-in?ended=signed-out"},
+	{"GET", "/console", nil, 303, 303, 303, 303, "/console/"},
 
-	{"GET", "/console/models", nil, seeOther, ok, ok, denied, "IMASK Pro"},
-	{"GET", "/console/models/M1", nil, seeOther, ok, ok, denied, `value="IMASK Pro"`},
-	{"POST", "/console/models", url.Values{"sku": {"M9"}, "name": {"IMASK Max"}, "kind": {"product"}}, seeOther, seeOther, seeOther, denied, "/console/models"},
-	{"GET", "/console/batches", nil, seeOther, ok, ok, denied, "B1"},
-	{"POST", "/console/batches", nil, seeOther, seeOther, seeOther, denied, "/console/batches/B9"}, // a CSV upload, see consoleSend
-	{"GET", "/console/batches/B1", nil, seeOther, ok, ok, denied, "S2"},
-	{"GET", "/console/batches/B1/labels?format=zpl", nil, seeOther, ok, ok, denied, "^XA"},
-	{"GET", "/console/dispatch", nil, seeOther, ok, ok, denied, `name="order"`},
-	{"POST", "/console/dispatch", url.Values{"serials": {"S1"}, "order": {"O5"}, "on": {"2026-11-02"}}, seeOther, seeOther, seeOther, denied, "/console/dispatch"},
-	{"POST", "/console/receipts", url.Values{"order": {"O1"}, "on": {"2026-11-05"}, "evidence": {"courier"}}, seeOther, seeOther, seeOther, denied, "/console/dispatch"},
-	{"GET", "/console/items/S1/label", nil, seeOther, ok, ok, ok, ""},
+	{"GET", "/console/models", nil, 303, 200, 200, 403, "IMASK Pro"},
+	{"GET", "/console/models/M1", nil, 303, 200, 200, 403, `value="IMASK Pro"`},
+	{"POST", "/console/models", url.Values{"sku": {"M9"}, "name": {"IMASK Max"}, "kind": {"product"}}, 303, 303, 303, 403, "/console/models"},
+	{"GET", "/console/batches", nil, 303, 200, 200, 403, "B1"},
+	{"POST", "/console/batches", nil, 303, 303, 303, 403, "/console/batches/B9"}, // a CSV upload, see consoleSend
+	{"GET", "/console/batches/B1", nil, 303, 200, 200, 403, "S2"},
+	{"GET", "/console/batches/B1/labels?format=zpl", nil, 303, 200, 200, 403, "^XA"},
+	{"GET", "/console/dispatch", nil, 303, 200, 200, 403, `name="order"`},
+	{"POST", "/console/dispatch", url.Values{"serials": {"S1"}, "order": {"O5"}, "on": {"2026-11-02"}}, 303, 303, 303, 403, "/console/dispatch"},
+	{"POST", "/console/receipts", url.Values{"order": {"O1"}, "on": {"2026-11-05"}, "evidence": {"courier"}}, 303, 303, 303, 403, "/console/dispatch"},
+	{"GET", "/console/items/S1/label", nil, 303, 200, 200, 200, ""},
 
-	{"GET", "/console/desk", nil, seeOther, ok, denied, ok, `name="serial"`},
-	{"GET", "/console/items/S1", nil, seeOther, ok, denied, ok, "S1"},
-	{"POST", "/console/items/S1/events", url.Values{"type": {"received"}, "on": {"2026-11-05"}, "evidence": {"courier"}}, seeOther, seeOther, denied, seeOther, "/console/items/S1"},
-	{"GET", "/console/items/S1/entitlements?finding=quality_problem", nil, seeOther, ok, denied, ok, "S1"},
-	{"GET", "/console/queue", nil, seeOther, ok, denied, ok, "<main"},
+	{"GET", "/console/desk", nil, 303, 200, 403, 200, `name="serial"`},
+	{"GET", "/console/items/S1", nil, 303, 200, 403, 200, "S1"},
+	{"POST", "/console/items/S1/events", url.Values{"type": {"received"}, "on": {"2026-11-05"}, "evidence": {"courier"}}, 303, 303, 403, 303, "/console/items/S1"},
+	{"GET", "/console/items/S1/entitlements?finding=quality_problem", nil, 303, 200, 403, 200, "S1"},
+	{"GET", "/console/queue", nil, 303, 200, 403, 200, "<main"},
 }
 
 // consoleSend sends one console cell's request as b (signed in or not).
@@ -425,12 +415,12 @@ func consoleSend(f *roleFixture, b *browser, c consoleCell, token string) pageRe
 	if form.Get("key") == "{token}" {
 		form.Set("key", token)
 	}
-	form.Set(nonceField, nonceValue())
+	form.Set(nonceField, freshNonce())
 	return b.post(path, form)
 }
 
-// nonceValue is a fresh form nonce of the console's form.
-func nonceValue() string { return token() }
+// freshNonce is a fresh form nonce of the console's form.
+func freshNonce() string { return token() }
 
 func TestContractConsoleRoleMatrix(t *testing.T) {
 	for _, c := range consoleRoutes {
@@ -454,17 +444,17 @@ func TestContractConsoleRoleMatrix(t *testing.T) {
 				}
 				loc := res.Header.Get("Location")
 				switch {
-				case who.want == denied:
+				case who.want == 403:
 					wantPage(t, res, http.StatusForbidden, "may not use")
-				case who.name == "no session" && who.want == seeOther && c.path != "/console/sign-in":
+				case who.name == "no session" && who.want == 303 && c.path != "/console/sign-in":
 					if !strings.HasPrefix(loc, "/console/sign-in") {
 						t.Errorf("no session: sent to %q, want the sign-in page", loc)
 					}
-				case who.want == seeOther:
+				case who.want == 303:
 					if !strings.HasPrefix(loc, c.where) {
 						t.Errorf("%s: sent to %q, want %s", who.name, loc, c.where)
 					}
-				case who.want == ok && c.where != "":
+				case who.want == 200 && c.where != "":
 					wantPage(t, res, http.StatusOK, c.where)
 				}
 			}
@@ -483,9 +473,9 @@ func TestContractConsoleEventFormsFollowTheEventRoles(t *testing.T) {
 		form           url.Values
 		admin, service int
 	}{
-		{"dispatched", "G1S", url.Values{"on": {"2026-11-06"}, "order": {"O8"}}, seeOther, denied},
-		{"transferred", "S1", url.Values{"on": {"2026-11-06"}, "note": {"resold"}}, seeOther, seeOther},
-		{"corrected", "S1", url.Values{"reason": {"typo in the date"}, "on": {"2026-11-04"}}, 422, denied},
+		{"dispatched", "G1S", url.Values{"on": {"2026-11-06"}, "order": {"O8"}}, 303, 403},
+		{"transferred", "S1", url.Values{"on": {"2026-11-06"}, "note": {"resold"}}, 303, 303},
+		{"corrected", "S1", url.Values{"reason": {"typo in the date"}, "on": {"2026-11-04"}}, 422, 403},
 	} {
 		for _, who := range []struct {
 			role string
@@ -497,25 +487,25 @@ func TestContractConsoleEventFormsFollowTheEventRoles(t *testing.T) {
 			b := f.browser()
 			b.mustSignIn(map[string]string{"admin": f.admin, "service": f.service}[who.role])
 			b.get("/console/items/" + tc.serial)
-			form := url.Values{"type": {tc.typ}, nonceField: {nonceValue()}}
+			form := url.Values{"type": {tc.typ}, nonceField: {freshNonce()}}
 			for k, v := range tc.form {
 				form[k] = v
 			}
 			res := b.post("/console/items/"+tc.serial+"/events", form)
 			rec, _ := f.db.Get(tc.serial)
 			switch who.want {
-			case seeOther:
+			case 303:
 				if res.Status != http.StatusSeeOther || len(rec.History) != before+1 {
 					t.Errorf("%s %s: %s; want it recorded", who.role, tc.typ, res)
 				}
-			case denied:
+			case 403:
 				wantPage(t, res, http.StatusForbidden, "may not record "+tc.typ)
 			default:
 				if res.Status != who.want {
 					t.Errorf("%s %s: %s; want %d", who.role, tc.typ, res, who.want)
 				}
 			}
-			if who.want != seeOther && len(rec.History) != before {
+			if who.want != 303 && len(rec.History) != before {
 				t.Errorf("%s %s refused but written", who.role, tc.typ)
 			}
 		}
