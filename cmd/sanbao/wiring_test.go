@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -28,8 +27,6 @@ import (
 type serveProcess struct {
 	cmd  *exec.Cmd
 	URL  string
-	mu   sync.Mutex
-	log  strings.Builder
 	seen chan string // stderr lines after the listening line
 }
 
@@ -37,7 +34,13 @@ type serveProcess struct {
 // listens.
 func startProcess(t *testing.T, args ...string) *serveProcess {
 	t.Helper()
-	cmd := sanbaoCommand(t, nil, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	return startCmd(t, sanbaoCommand(t, nil, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...))
+}
+
+// startCmd starts cmd, a serve on a free port (perhaps under another
+// program), and waits until it logs its address.
+func startCmd(t *testing.T, cmd *exec.Cmd) *serveProcess {
+	t.Helper()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -59,9 +62,6 @@ func startProcess(t *testing.T, args ...string) *serveProcess {
 	}
 	go func() {
 		for lines.Scan() {
-			p.mu.Lock()
-			p.log.WriteString(lines.Text() + "\n")
-			p.mu.Unlock()
 			select {
 			case p.seen <- lines.Text():
 			default:
@@ -273,26 +273,7 @@ func TestEveryAcknowledgedWriteFollowsASyncedCommit(t *testing.T) {
 	self := sanbaoCommand(t, nil, "serve", "--addr", "127.0.0.1:0", "--db", db)
 	cmd := exec.Command(strace, append([]string{"-f", "-qq", "-e", "trace=fdatasync,fsync,write", "-e", "signal=none", "-o", trace}, self.Args...)...)
 	cmd.Env = self.Env
-	p := &serveProcess{cmd: cmd, seen: make(chan string, 100)}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	lines := bufio.NewScanner(stderr)
-	listening := regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)`)
-	for p.URL == "" && lines.Scan() {
-		if m := listening.FindStringSubmatch(lines.Text()); m != nil {
-			p.URL = m[1]
-		}
-	}
-	if p.URL == "" {
-		t.Skip("serve did not start under strace (ptrace not permitted here?)")
-	}
-	go io.Copy(io.Discard, stderr)
+	p := startCmd(t, cmd)
 	putModel(t, p.URL, key, "M1")
 	const writes = 5
 	for i := range writes {
@@ -304,7 +285,7 @@ func TestEveryAcknowledgedWriteFollowsASyncedCommit(t *testing.T) {
 	}
 	// Stop serve (strace's child) gracefully; strace ends with it.
 	children, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", cmd.Process.Pid, cmd.Process.Pid))
-	pid, perr := strconvAtoi(strings.Fields(string(children)))
+	pid, perr := onePid(strings.Fields(string(children)))
 	if err != nil || perr != nil {
 		t.Fatalf("serve's pid under strace: %v %v", err, perr)
 	}
@@ -337,8 +318,8 @@ func TestEveryAcknowledgedWriteFollowsASyncedCommit(t *testing.T) {
 	}
 }
 
-// strconvAtoi reads the one pid of a children file.
-func strconvAtoi(f []string) (int, error) {
+// onePid reads the one pid of a /proc children file.
+func onePid(f []string) (int, error) {
 	if len(f) != 1 {
 		return 0, fmt.Errorf("children %q", f)
 	}
