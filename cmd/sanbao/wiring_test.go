@@ -91,21 +91,34 @@ func (p *serveProcess) waitFor(t *testing.T, text string) {
 	}
 }
 
-// rawRequest opens a connection and sends a request's head and the first
-// part of its body, keeping the rest for later.
-func rawRequest(t *testing.T, base, method, path, key string, body []byte, sendFirst int) net.Conn {
+// rawRequest opens a connection and sends a request's head, asking for
+// "100 Continue", which the server sends once the handler reads the body:
+// from then on the request is in flight (accepted, authenticated, being
+// handled). Then it sends the first part of the body, keeping the rest for
+// later, and returns the connection and its reader.
+func rawRequest(t *testing.T, base, method, path, key string, body []byte, sendFirst int) (net.Conn, *bufio.Reader) {
 	t.Helper()
 	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	head := fmt.Sprintf("%s %s HTTP/1.1\r\nHost: sanbao\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n",
+	head := fmt.Sprintf("%s %s HTTP/1.1\r\nHost: sanbao\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n",
 		method, path, key, len(body))
-	if _, err := conn.Write(append([]byte(head), body[:sendFirst]...)); err != nil {
+	if _, err := conn.Write([]byte(head)); err != nil {
 		t.Fatal(err)
 	}
-	return conn
+	rd := bufio.NewReader(conn)
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	res, err := http.ReadResponse(rd, nil)
+	if err != nil || res.StatusCode != http.StatusContinue {
+		t.Fatalf("want 100 Continue to %s %s: %v %v", method, path, res, err)
+	}
+	conn.SetReadDeadline(time.Time{})
+	if _, err := conn.Write(body[:sendFirst]); err != nil {
+		t.Fatal(err)
+	}
+	return conn, rd
 }
 
 // TestInFlightRequestCompletesAfterSIGTERM: a registration whose body is
@@ -119,7 +132,7 @@ func TestInFlightRequestCompletesAfterSIGTERM(t *testing.T) {
 	putModel(t, p.URL, key, "M1")
 
 	body := []byte(`{"items": [{"serial": "T1", "sku": "M1", "batch": "B1", "produced_on": "2026-10-01"}]}`)
-	conn := rawRequest(t, p.URL, "POST", "/api/v1/items", key, body, 20)
+	conn, rd := rawRequest(t, p.URL, "POST", "/api/v1/items", key, body, 20)
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +153,7 @@ func TestInFlightRequestCompletesAfterSIGTERM(t *testing.T) {
 		t.Fatalf("the in-flight request was cut at SIGTERM: %v", err)
 	}
 	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
-	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	res, err := http.ReadResponse(rd, nil)
 	if err != nil {
 		t.Fatalf("the in-flight request got no answer after SIGTERM: %v", err)
 	}
@@ -166,7 +179,7 @@ func TestReadTimeoutCutsAStalledBody(t *testing.T) {
 	key := newKey(t, db, "admin")
 	srv := startServe(t, nil, "--addr", "127.0.0.1:0", "--db", db, "--read-timeout", "1s")
 	body := []byte(`{"items": [{"serial": "T1", "sku": "M1", "batch": "B1"}]}`)
-	conn := rawRequest(t, srv.URL, "POST", "/api/v1/items", key, body, 10)
+	conn, _ := rawRequest(t, srv.URL, "POST", "/api/v1/items", key, body, 10)
 	// Far beyond the 1s timeout, far below the default of ten minutes.
 	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
 	_, err := io.ReadAll(conn)
