@@ -171,21 +171,34 @@ func TestInFlightRequestCompletesAfterSIGTERM(t *testing.T) {
 	}
 }
 
-// TestReadTimeoutCutsAStalledBody: --read-timeout reaches http.Server: a
-// request whose declared body stops arriving is cut at the timeout, not
-// held for the default ten minutes.
+// TestReadTimeoutCutsAStalledBody: --read-timeout and --stream-timeout
+// reach the server: a request whose declared body stops arriving is cut at
+// its route's timeout (the stream timeout for an authenticated
+// registration, the read timeout for any other), not held for minutes.
 func TestReadTimeoutCutsAStalledBody(t *testing.T) {
-	db := tempDB(t)
-	key := newKey(t, db, "admin")
-	srv := startServe(t, nil, "--addr", "127.0.0.1:0", "--db", db, "--read-timeout", "1s")
-	body := []byte(`{"items": [{"serial": "T1", "sku": "M1", "batch": "B1"}]}`)
-	conn, _ := rawRequest(t, srv.URL, "POST", "/api/v1/items", key, body, 10)
-	// Far beyond the 1s timeout, far below the default of ten minutes.
-	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
-	_, err := io.ReadAll(conn)
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		t.Fatal("a request with a stalled body was still held after 20s with --read-timeout 1s")
+	for _, tc := range []struct {
+		name, method, path string
+		body               string
+		flags              []string
+	}{
+		{"a model under --read-timeout", "PUT", "/api/v1/models/M1", `{"name": "IMASK X1", "kind": "product"}`,
+			[]string{"--read-timeout", "1s"}},
+		{"a registration under --stream-timeout", "POST", "/api/v1/items", `{"items": [{"serial": "T1", "sku": "M1", "batch": "B1"}]}`,
+			[]string{"--stream-timeout", "1s"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := tempDB(t)
+			key := newKey(t, db, "admin")
+			srv := startServe(t, nil, append([]string{"--addr", "127.0.0.1:0", "--db", db}, tc.flags...)...)
+			conn, _ := rawRequest(t, srv.URL, tc.method, tc.path, key, []byte(tc.body), 10)
+			// Well beyond the 1s timeout, below the defaults (10s, 10m).
+			conn.SetReadDeadline(time.Now().Add(6 * time.Second))
+			_, err := io.ReadAll(conn)
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Fatalf("a request with a stalled body was still held after 6s with %v", tc.flags)
+			}
+		})
 	}
 }
 
