@@ -184,7 +184,7 @@ func (db *DB) writeEvents(w Write, single bool, fn func(tx *bolt.Tx, now time.Ti
 		now := db.now()
 		err := func() error {
 			if w.IdempotencyKey != "" {
-				replay, err := lookupKey(tx, w.IdempotencyKey, w.RequestHash)
+				replay, err := lookupKey(tx, w.Actor, w.IdempotencyKey, w.RequestHash)
 				if err != nil || replay != nil {
 					out.Replay = replay
 					return err
@@ -200,7 +200,7 @@ func (db *DB) writeEvents(w Write, single bool, fn func(tx *bolt.Tx, now time.Ti
 				if err != nil {
 					return fmt.Errorf("registry: the answer to store under the idempotency key: %w", err)
 				}
-				if err := storeKey(tx, w.IdempotencyKey, w.RequestHash, answer, now); err != nil {
+				if err := storeKey(tx, scopedKey(w.Actor, w.IdempotencyKey), w.RequestHash, answer, now); err != nil {
 					return err
 				}
 			}
@@ -251,10 +251,34 @@ func (db *DB) group(fn func(tx *bolt.Tx, grouped bool) error) error {
 	return db.storageErr(db.bolt.Batch(func(tx *bolt.Tx) error { return fn(tx, true) }))
 }
 
-// lookupKey returns the stored answer of key, nil when the key is new.
+// scopedKey is where an Idempotency-Key is stored: under its caller, so
+// two callers choosing the same key (every client's first key is "1") never
+// see each other's answers. The separator is not a visible ASCII character,
+// so a scoped key never equals a key stored before keys were scoped.
+func scopedKey(a Actor, key string) []byte {
+	return []byte(IdempotencyCaller(a) + "\x00" + key)
+}
+
+// IdempotencyCaller is whose an Idempotency-Key is: the caller's key id,
+// or "name:" and its name for a caller without a key (a customer's
+// confirmation). Every store keeps keys under it.
+func IdempotencyCaller(a Actor) string {
+	if a.KeyID == "" {
+		return "name:" + a.Name
+	}
+	return a.KeyID
+}
+
+// lookupKey returns the stored answer of caller's key, nil when the key is
+// new. A key stored unscoped by an earlier version (kept 24 hours) still
+// answers its retries, so an upgrade never turns a retry into a second write.
 // Errors: EConflict when key was used with another request.
-func lookupKey(tx *bolt.Tx, key string, hash [32]byte) ([]byte, error) {
-	v := tx.Bucket(bucketIdempotency).Get([]byte(key))
+func lookupKey(tx *bolt.Tx, caller Actor, key string, hash [32]byte) ([]byte, error) {
+	b := tx.Bucket(bucketIdempotency)
+	v := b.Get(scopedKey(caller, key))
+	if v == nil {
+		v = b.Get([]byte(key))
+	}
 	if v == nil {
 		return nil, nil
 	}
@@ -268,7 +292,7 @@ func lookupKey(tx *bolt.Tx, key string, hash [32]byte) ([]byte, error) {
 }
 
 // storeKey remembers key's answer and prunes a few expired keys.
-func storeKey(tx *bolt.Tx, key string, hash [32]byte, answer []byte, now time.Time) error {
+func storeKey(tx *bolt.Tx, key []byte, hash [32]byte, answer []byte, now time.Time) error {
 	keys, times := tx.Bucket(bucketIdempotency), tx.Bucket(bucketIdemTime)
 	cutoff := uint64(now.Add(-IdempotencyTTL).UnixNano())
 	c := times.Cursor()
@@ -286,7 +310,7 @@ func storeKey(tx *bolt.Tx, key string, hash [32]byte, answer []byte, now time.Ti
 	v = binary.BigEndian.AppendUint64(v, nanos)
 	v = append(v, hash[:]...)
 	v = append(v, answer...)
-	if err := keys.Put([]byte(key), v); err != nil {
+	if err := keys.Put(key, v); err != nil {
 		return err
 	}
 	return times.Put(append(be64(nanos), key...), nil)

@@ -162,9 +162,10 @@ func (s *Store) writeEvents(w registry.Write, fn func(ctx context.Context, tx pg
 	err := s.write(func(ctx context.Context, tx pgx.Tx) error {
 		out = registry.Outcome{}
 		now := s.now()
+		caller := registry.IdempotencyCaller(w.Actor)
 		if w.IdempotencyKey != "" {
 			var hash, answer []byte
-			err := tx.QueryRow(ctx, `SELECT request_hash, answer FROM idempotency WHERE key = $1`, w.IdempotencyKey).Scan(&hash, &answer)
+			err := tx.QueryRow(ctx, `SELECT request_hash, answer FROM idempotency WHERE caller = $1 AND key = $2`, caller, w.IdempotencyKey).Scan(&hash, &answer)
 			switch {
 			case err == nil && string(hash) != string(w.RequestHash[:]):
 				return policy.Errorf(policy.EConflict, "Idempotency-Key", "Idempotency-Key reused with a different request")
@@ -185,12 +186,13 @@ func (s *Store) writeEvents(w registry.Write, fn func(ctx context.Context, tx pg
 			if err != nil {
 				return fmt.Errorf("registry: the answer to store under the idempotency key: %w", err)
 			}
-			if _, err := tx.Exec(ctx, `DELETE FROM idempotency WHERE key IN (SELECT key FROM idempotency WHERE at < $1 ORDER BY at LIMIT 64 FOR UPDATE SKIP LOCKED)`,
+			if _, err := tx.Exec(ctx, `DELETE FROM idempotency WHERE (caller, key) IN
+				(SELECT caller, key FROM idempotency WHERE at < $1 ORDER BY at LIMIT 64 FOR UPDATE SKIP LOCKED)`,
 				now.Add(-registry.IdempotencyTTL)); err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO idempotency (key, at, request_hash, answer) VALUES ($1, $2, $3, $4)`,
-				w.IdempotencyKey, now, w.RequestHash[:], answer); err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO idempotency (caller, key, at, request_hash, answer) VALUES ($1, $2, $3, $4, $5)`,
+				caller, w.IdempotencyKey, now, w.RequestHash[:], answer); err != nil {
 				return err
 			}
 		}

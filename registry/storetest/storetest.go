@@ -204,6 +204,7 @@ func Run(t *testing.T, h Harness) {
 		{"CorrectionsAndOrderReceipts", testReceiveOrder},
 		{"ServiceQueueReplacementAndAccessories", testServiceQueue},
 		{"IdempotencyKeysAnswerOnce", testIdempotency},
+		{"IdempotencyKeysAreTheCallers", testKeysAreTheCallers},
 		{"KeysAuthenticateAndRevoke", testKeys},
 		{"AuditCursorYieldsEachEntryOnce", testAudit},
 		{"BatchPages", testBatchPages},
@@ -795,5 +796,43 @@ func testDeletes(t *testing.T, h Harness) {
 	}
 	if l := all[len(all)-2]; l.Action != "item.delete" || !strings.Contains(l.Detail, "registered twice") {
 		t.Fatalf("item deletion audit entry %+v", l)
+	}
+}
+
+// testKeysAreTheCallers: the contract's retry guarantee is per client.
+// Another key sending the same Idempotency-Key and the same request is a
+// new write, never the first caller's answer replayed.
+func testKeysAreTheCallers(t *testing.T, h Harness) {
+	e := open(t, h)
+	e.seedModels()
+	e.register("P1", "B1", "S1")
+	dock := registry.Actor{KeyID: "dockkey00001", Name: "dock 1"}
+	root := registry.Actor{KeyID: "rootkey00001", Name: "root"}
+	hash := sha256.Sum256([]byte("POST /api/v1/items/S1/events {transferred}"))
+	ev := policy.Event{Type: policy.EvTransferred, On: date("2026-11-19")}
+	for i, who := range []registry.Actor{dock, root} {
+		o, err := e.s.Append(registry.Write{Actor: who, IdempotencyKey: "rep-1", RequestHash: hash, Answer: answer}, "S1", ev)
+		must(t, err)
+		if o.Replay != nil || len(o.Appended) != 1 {
+			t.Fatalf("caller %d (%s): %+v; want a new write, not a replay", i, who.Name, o)
+		}
+	}
+	for _, who := range []registry.Actor{dock, root} {
+		o, err := e.s.Append(registry.Write{Actor: who, IdempotencyKey: "rep-1", RequestHash: hash, Answer: answer}, "S1", ev)
+		must(t, err)
+		if o.Replay == nil {
+			t.Fatalf("%s's retry wrote again", who.Name)
+		}
+	}
+	_, err := e.s.Append(registry.Write{Actor: root, IdempotencyKey: "rep-1", RequestHash: [32]byte{7}, Answer: answer}, "S1", ev)
+	wantCode(t, err, policy.EConflict, "Idempotency-Key reused with a different request")
+	if n := len(e.get("S1").History); n != 2 {
+		t.Fatalf("history holds %d events; want 2 (one per caller)", n)
+	}
+	// Callers without a key (customer confirmations) are scoped by name.
+	o, err := e.s.Append(registry.Write{Actor: registry.Actor{Name: "customer"}, IdempotencyKey: "rep-1", RequestHash: hash, Answer: answer}, "S1", ev)
+	must(t, err)
+	if o.Replay != nil {
+		t.Fatal("a keyless caller got a keyed caller's answer")
 	}
 }

@@ -73,10 +73,13 @@ CREATE TABLE audit (
 	detail text NOT NULL DEFAULT ''
 );
 
+-- Idempotency-Keys are the caller's (registry.IdempotencyCaller).
 CREATE TABLE idempotency (
-	key text PRIMARY KEY,
+	caller text NOT NULL,
+	key text NOT NULL,
 	at timestamptz NOT NULL,
 	request_hash bytea NOT NULL,
-	answer bytea NOT NULL
+	answer bytea NOT NULL,
+	PRIMARY KEY (caller, key)
 );
 CREATE INDEX idempotency_at ON idempotency (at);
