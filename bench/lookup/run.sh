@@ -18,6 +18,14 @@
 # it no longer preempts the server, so p99 shows the server's own queueing
 # (on one core) rather than the two sharing both.
 #
+# PostgreSQL mode: PG=postgres://… (e.g. "$SANBAO_TEST_POSTGRES" after
+# eval "$(bench/pg/start.sh)") keeps the registry in that database (schema
+# bench_lookup_N, seeded once with sanbao import, which uses COPY) and the
+# floor is one pgx query by primary key on the items table behind a bare
+# echo route, on the same database.
+#
+#   PG="$SANBAO_TEST_POSTGRES" N=200000 DURATION=5s bench/lookup/run.sh
+#
 # Variables: N (serials, 1000000), CONNS (64), THREADS (2; 1 with PIN=1), DURATION (10s
 # per round and server), ROUNDS (3), WARMUP (5s), LOG_LEVEL (serve's, info),
 # WORK (/tmp/sanbao-bench-lookup: binaries, CSV, database, logs).
@@ -42,15 +50,23 @@ command -v wrk >/dev/null || { echo "run.sh: wrk is not installed (apt-get insta
 mkdir -p "$WORK"
 DB="$WORK/bench-$N.db"
 KEYFILE="$DB.key"
+if [[ -n "${PG:-}" ]]; then
+  schema="bench_lookup_$N"
+  case "$PG" in *\?*) DB="$PG&search_path=$schema" ;; *) DB="$PG?search_path=$schema" ;; esac
+  KEYFILE="$WORK/pg-$N.key"
+  if [[ "${FRESH:-0}" == 1 ]]; then psql -q "$PG" -c "DROP SCHEMA IF EXISTS $schema CASCADE"; rm -f "$KEYFILE"; fi
+  psql -q "$PG" -c "CREATE SCHEMA IF NOT EXISTS $schema" 2>&1 | grep -v 'already exists' || true
+fi
 
 echo "== building"
 (cd "$ROOT" && go build -o "$WORK/sanbao" ./cmd/sanbao \
   && go build -o "$WORK/seed" ./bench/lookup/seed \
   && go build -o "$WORK/baseline" ./bench/lookup/baseline)
 
-if [[ "${FRESH:-0}" == 1 || ! -s "$DB" || ! -s "$KEYFILE" ]]; then
+if [[ "${FRESH:-0}" == 1 || ( -z "${PG:-}" && ! -s "$DB" ) || ! -s "$KEYFILE" ]]; then
   echo "== seeding $N serials into $DB"
-  rm -f "$DB" "$KEYFILE"
+  [[ -n "${PG:-}" ]] || rm -f "$DB"
+  rm -f "$KEYFILE"
   "$WORK/seed" --db "$DB" --sku BENCH-1
   awk -v n="$N" 'BEGIN {
     print "serial,sku,batch,produced_on"
@@ -68,7 +84,7 @@ export BENCH_N=$N BENCH_KEY
 # serve takes it exclusively, and both run side by side so that their rounds
 # can alternate — on a shared machine the load drifts, and alternating short
 # rounds exposes both to the same drift.
-cp "$DB" "$WORK/baseline.db"
+[[ -n "${PG:-}" ]] || cp "$DB" "$WORK/baseline.db"
 
 PIDS=()
 cleanup() {
@@ -113,9 +129,14 @@ load() { "${WRK_PIN[@]}" wrk -t"$THREADS" -c"$CONNS" -d"$1" --latency -s "$HERE/
 cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 TICK=$(getconf CLK_TCK)
 
-echo "== starting baseline (one bbolt Get behind a bare echo route) and sanbao serve (--log-level ${LOG_LEVEL:-info})"
 port=$(free_port)
-start baseline "$port" "$WORK/baseline" --db "$WORK/baseline.db" --addr "127.0.0.1:$port"
+if [[ -n "${PG:-}" ]]; then
+  echo "== starting baseline (one pgx query by primary key behind a bare echo route) and sanbao serve on PostgreSQL (--log-level ${LOG_LEVEL:-info})"
+  start baseline "$port" "$WORK/baseline" --pg "$DB" --addr "127.0.0.1:$port"
+else
+  echo "== starting baseline (one bbolt Get behind a bare echo route) and sanbao serve (--log-level ${LOG_LEVEL:-info})"
+  start baseline "$port" "$WORK/baseline" --db "$WORK/baseline.db" --addr "127.0.0.1:$port"
+fi
 port=$(free_port) debug_port=$(free_port)
 start sanbao "$port" "$WORK/sanbao" serve --db "$DB" --addr "127.0.0.1:$port" \
   --debug-addr "127.0.0.1:$debug_port" --log-level "${LOG_LEVEL:-info}"

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -61,15 +63,22 @@ func (s *Store) PutModel(a registry.Actor, m policy.Model) (policy.Model, bool, 
 	if err != nil {
 		return policy.Model{}, false, err
 	}
+	s.modelCache.drop(out.SKU)
 	return out, created, nil
 }
 
-// Model returns one model. Errors: EInvalid for a malformed SKU; ENotFound;
+// Model returns one model, from this process's copy of the models when it
+// holds it (every lookup of an item reads its model): a model changed
+// through another replica is seen here within Options.KeyRefresh, its own
+// changes at once. Errors: EInvalid for a malformed SKU; ENotFound;
 // EUnavailable.
 func (s *Store) Model(sku string) (policy.Model, error) {
 	sku, err := policy.Ident("sku", sku)
 	if err != nil {
 		return policy.Model{}, err
+	}
+	if m, ok := s.modelCache.get(sku, s.now()); ok {
+		return m, nil
 	}
 	var m policy.Model
 	err = s.read(func(ctx context.Context) error {
@@ -81,7 +90,44 @@ func (s *Store) Model(sku string) (policy.Model, error) {
 		}
 		return decodeModel(raw, &m)
 	})
+	if err == nil {
+		s.modelCache.put(m, s.now())
+	}
 	return m, err
+}
+
+// modelCache holds models read by Model, each for at most ttl.
+type modelCache struct {
+	ttl time.Duration
+	mu  sync.RWMutex
+	m   map[string]cachedModel
+}
+
+type cachedModel struct {
+	model policy.Model
+	until time.Time
+}
+
+func (c *modelCache) get(sku string, now time.Time) (policy.Model, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	cm, ok := c.m[sku]
+	return cm.model, ok && now.Before(cm.until)
+}
+
+func (c *modelCache) put(m policy.Model, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]cachedModel{}
+	}
+	c.m[m.SKU] = cachedModel{m, now.Add(c.ttl)}
+}
+
+func (c *modelCache) drop(sku string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, sku)
 }
 
 // Models returns every model in SKU order. Errors: EUnavailable; internal ones.

@@ -56,8 +56,9 @@ type Options struct {
 	// Timeout bounds each call's wait on the database (and Open's first
 	// connection); default 10s, then EUnavailable.
 	Timeout time.Duration
-	// KeyRefresh is how stale this process's copy of the API keys may be
-	// (a key revoked through another replica); default 5s.
+	// KeyRefresh is how stale this process's copies of the API keys and of
+	// the models may be (a key revoked, a model changed through another
+	// replica); default 5s.
 	KeyRefresh time.Duration
 }
 
@@ -71,8 +72,9 @@ type Store struct {
 	timeout time.Duration
 	secrets [][]byte
 
-	keys  *keyCache
-	scans *scanBuffer
+	keys       *keyCache
+	scans      *scanBuffer
+	modelCache modelCache
 
 	closeOnce sync.Once
 	closeErr  error
@@ -110,7 +112,8 @@ func Open(dsn string, o Options) (*Store, error) {
 		host = net.JoinHostPort(host, strconv.Itoa(int(cfg.ConnConfig.Port)))
 	}
 	clock := o.Now
-	s := &Store{host: host, policy: o.Policy, now: func() time.Time { return registry.Instant(clock()) }, timeout: o.Timeout}
+	s := &Store{host: host, policy: o.Policy, now: func() time.Time { return registry.Instant(clock()) }, timeout: o.Timeout,
+		modelCache: modelCache{ttl: o.KeyRefresh}}
 	ctx, cancel := context.WithTimeout(context.Background(), o.Timeout)
 	defer cancel()
 	if s.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {

@@ -121,7 +121,7 @@ func (s *Store) DeleteModel(a registry.Actor, sku string) error {
 	if err != nil {
 		return err
 	}
-	return s.write(func(ctx context.Context, tx pgx.Tx) error {
+	err = s.write(func(ctx context.Context, tx pgx.Tx) error {
 		now := s.now()
 		var raw []byte
 		err := tx.QueryRow(ctx, `SELECT model FROM models WHERE sku = $1 FOR UPDATE`, sku).Scan(&raw)
@@ -154,4 +154,8 @@ func (s *Store) DeleteModel(a registry.Actor, sku string) error {
 		}
 		return s.audit(ctx, tx, a, registry.ModelDeleteAudit(m), now)
 	})
+	if err == nil {
+		s.modelCache.drop(sku)
+	}
+	return err
 }
