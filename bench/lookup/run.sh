@@ -74,7 +74,7 @@ if [[ "${FRESH:-0}" == 1 || ( -z "${PG:-}" && ! -s "$DB" ) || ! -s "$KEYFILE" ]]
   }' >"$WORK/items.csv"
   start=$(date +%s)
   "$WORK/sanbao" import --db "$DB" "$WORK/items.csv" 2>"$WORK/import.log"
-  echo "   imported in $(( $(date +%s) - start )) s; file $(du -h "$DB" | cut -f1)"
+  echo "   imported in $(( $(date +%s) - start )) s${PG:+ (PostgreSQL)}$([[ -n "${PG:-}" ]] || echo "; file $(du -h "$DB" | cut -f1)")"
   "$WORK/sanbao" keys create --db "$DB" --role service --name bench 2>/dev/null >"$KEYFILE"
 fi
 BENCH_KEY=$(cat "$KEYFILE")

@@ -18,10 +18,12 @@ const itemCols = `i.serial, i.sku, i.kind, i.warranty_months, i.batch, i.produce
 	i.replaces, i.exchanged_on, i.exchanges, i.state, i.dispatched_on, i.order_no, i.received_on, i.evidence,
 	i.superseded_by, i.seq, i.open_case`
 
-// recordCols are itemCols plus the history (a JSON array, oldest first)
+// recordCols are itemCols plus the history (a JSON array, oldest first;
+// not looked for when the item has no event, as most of a large registry)
 // and the scan counts: a record in one query.
 const recordCols = itemCols + `,
-	(SELECT coalesce(json_agg(e.event ORDER BY e.seq), '[]') FROM events e WHERE e.serial = i.serial),
+	CASE WHEN i.seq = 0 THEN '[]'::json ELSE
+		(SELECT coalesce(json_agg(e.event ORDER BY e.seq), '[]') FROM events e WHERE e.serial = i.serial) END,
 	s.count, s.first_at, s.last_at`
 
 const recordFrom = ` FROM items i LEFT JOIN scans s ON s.serial = i.serial`
