@@ -18,6 +18,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/sanbao/sanbao/policy"
+	"github.com/sanbao/sanbao/registry"
 )
 
 // postgresDSN is a schema of its own on the test database
@@ -259,5 +262,43 @@ func TestDatabaseAwayAnswers503AndRecovers(t *testing.T) {
 	}
 	if status, body := event(); status != http.StatusCreated {
 		t.Fatalf("a write after the database came back: %d %s", status, body)
+	}
+}
+
+// TestMigrateCommandBothWays: `sanbao migrate` copies a database file into
+// PostgreSQL and back, verifies each copy, and refuses a target holding data.
+func TestMigrateCommandBothWays(t *testing.T) {
+	dsn := postgresDSN(t)
+	file := tempDB(t)
+	key := newKey(t, file, "admin")
+	db, err := openStore(file, registry.Options{Timeout: lockTimeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.PutModel(cliActor(), policy.Model{SKU: "M1", Name: "Mask", Kind: policy.KindProduct}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Register(cliActor(), []registry.Row{{Serial: "S1", SKU: "M1", Batch: "B1"}, {Serial: "S2", SKU: "M1", Batch: "B1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Append(registry.Write{Actor: cliActor()}, "S1", policy.Event{Type: policy.EvTransferred, On: policy.Date{Year: 2026, Month: 1, Day: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out := mustRun(t, "migrate", "--from", file, "--to", dsn)
+	if !strings.HasPrefix(out, "verified: 1 models, 2 items, 1 events, 0 carriers, 1 keys, ") {
+		t.Fatalf("migrate into PostgreSQL printed %q", out)
+	}
+	back := tempDB(t)
+	if out := mustRun(t, "migrate", "--from", dsn, "--to", back); !strings.HasPrefix(out, "verified: 1 models, 2 items, 1 events") {
+		t.Fatalf("migrate back printed %q", out)
+	}
+	if _, _, err := run(t, nil, "migrate", "--from", file, "--to", dsn); policy.ErrorCode(err) != policy.EConflict {
+		t.Fatalf("migrate into a database holding data: %v; want a conflict", err)
+	}
+	if list := mustRun(t, "keys", "list", "--db", back); !strings.Contains(list, strings.SplitN(key, ".", 2)[0]) {
+		t.Fatalf("the key is missing after the round trip:\n%s", list)
 	}
 }

@@ -135,7 +135,7 @@ func (s *Store) Models() ([]policy.Model, error) {
 	var out []policy.Model
 	err := s.read(func(ctx context.Context) error {
 		var err error
-		out, err = s.models(ctx, s.pool)
+		out, err = s.models(ctx, s.pool, false)
 		return err
 	})
 	if out == nil {
@@ -148,11 +148,11 @@ type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
-// models reads every model; with tx a pgx.Tx (a registration), FOR SHARE:
+// models reads every model; share (a registration) locks them FOR SHARE:
 // no model the registration relies on is deleted before it commits.
-func (s *Store) models(ctx context.Context, q querier) ([]policy.Model, error) {
+func (s *Store) models(ctx context.Context, q querier, share bool) ([]policy.Model, error) {
 	lockClause := ""
-	if _, ok := q.(pgx.Tx); ok {
+	if share {
 		lockClause = " FOR SHARE"
 	}
 	rows, err := q.Query(ctx, `SELECT model FROM models ORDER BY sku`+lockClause)

@@ -34,7 +34,7 @@ func (s *Store) Register(a registry.Actor, rows []registry.Row) (registry.Regist
 
 // register checks, plans and writes rows inside tx, items by COPY.
 func (s *Store) register(ctx context.Context, tx pgx.Tx, a registry.Actor, rows []registry.Row, action string) (registry.RegisterResult, error) {
-	models, err := s.models(ctx, tx)
+	models, err := s.models(ctx, tx, true)
 	if err != nil {
 		return registry.RegisterResult{}, err
 	}

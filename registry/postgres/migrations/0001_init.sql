@@ -1,18 +1,20 @@
 -- sanbao's registry on PostgreSQL, schema version 1. Columns hold what
 -- reporting tools read (items, events as JSON, batches, the audit log);
 -- times are timestamptz to the microsecond, calendar dates are date.
+-- Identifiers sort bytewise (COLLATE "C"), as on the bbolt file, whatever
+-- the database's locale: pages and cursors walk serials in one order.
 CREATE TABLE meta (name text PRIMARY KEY, value bytea NOT NULL);
 CREATE TABLE counts (name text PRIMARY KEY, n bigint NOT NULL DEFAULT 0);
 INSERT INTO counts (name) VALUES ('items'), ('models'), ('open_cases');
 
-CREATE TABLE models (sku text PRIMARY KEY, model jsonb NOT NULL);
+CREATE TABLE models (sku text COLLATE "C" PRIMARY KEY, model jsonb NOT NULL);
 
 CREATE TABLE items (
-	serial text PRIMARY KEY,
-	sku text NOT NULL,
+	serial text COLLATE "C" PRIMARY KEY,
+	sku text COLLATE "C" NOT NULL,
 	kind text NOT NULL,
 	warranty_months integer NOT NULL,
-	batch text NOT NULL,
+	batch text COLLATE "C" NOT NULL,
 	produced_on date,
 	accessories jsonb,
 	registered_at timestamptz NOT NULL,
@@ -22,7 +24,7 @@ CREATE TABLE items (
 	-- derived from the history, kept for the indexes below
 	state text NOT NULL DEFAULT 'registered',
 	dispatched_on date,
-	order_no text,
+	order_no text COLLATE "C",
 	received_on date,
 	evidence text,
 	superseded_by text,
@@ -34,25 +36,25 @@ CREATE INDEX items_order ON items (order_no, serial) WHERE order_no IS NOT NULL;
 CREATE INDEX items_open ON items (serial) WHERE open_case <> 0;
 
 CREATE TABLE events (
-	serial text NOT NULL,
+	serial text COLLATE "C" NOT NULL,
 	seq bigint NOT NULL,
 	event jsonb NOT NULL,
 	PRIMARY KEY (serial, seq)
 );
 
 -- products carrying a bundled accessory of a batch (never removed)
-CREATE TABLE carriers (batch text NOT NULL, serial text NOT NULL, PRIMARY KEY (batch, serial));
-CREATE TABLE batch_counts (batch text PRIMARY KEY, members bigint NOT NULL DEFAULT 0, carriers bigint NOT NULL DEFAULT 0);
+CREATE TABLE carriers (batch text COLLATE "C" NOT NULL, serial text COLLATE "C" NOT NULL, PRIMARY KEY (batch, serial));
+CREATE TABLE batch_counts (batch text COLLATE "C" PRIMARY KEY, members bigint NOT NULL DEFAULT 0, carriers bigint NOT NULL DEFAULT 0);
 
 CREATE TABLE scans (
-	serial text PRIMARY KEY,
+	serial text COLLATE "C" PRIMARY KEY,
 	count bigint NOT NULL,
 	first_at timestamptz NOT NULL,
 	last_at timestamptz NOT NULL
 );
 
 CREATE TABLE keys (
-	id text PRIMARY KEY,
+	id text COLLATE "C" PRIMARY KEY,
 	name text NOT NULL,
 	role text NOT NULL,
 	hash bytea NOT NULL,
