@@ -224,4 +224,3 @@ func (s *Store) Load(fill func(registry.Sink) error) error {
 	defer cancel()
 	return s.storageErr(s.keys.load(ctx2))
 }
-
