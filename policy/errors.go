@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Error codes shared by every layer. The server maps each to one HTTP status
@@ -79,4 +80,13 @@ func RowsError(rows []RowError) error {
 	e := &Error{Code: EInvalid, Message: fmt.Sprintf("%d row(s) rejected; nothing was written", len(rows)), BadRows: len(rows)}
 	e.Rows = rows[:min(len(rows), MaxRowErrors)]
 	return e
+}
+
+// WithArticle returns word after "a" or "an" as it is spoken ("an adapter",
+// "a product"), for messages naming a kind, a role or an event type.
+func WithArticle(word string) string {
+	if word != "" && strings.ContainsRune("aeiouAEIOU", rune(word[0])) {
+		return "an " + word
+	}
+	return "a " + word
 }

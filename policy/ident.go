@@ -9,8 +9,9 @@ import (
 const MaxIdentLen = 32
 
 // Ident trims surrounding whitespace (scanners append newlines) and checks
-// that s is 1–32 characters of 0-9 A-Z a-z - . _ — the rule for serials,
-// batch numbers, SKUs and order numbers. The error is EInvalid naming field.
+// that s is 1–32 characters of 0-9 A-Z a-z - . _, not only dots — the rule
+// for serials, batch numbers, SKUs and order numbers. The error is EInvalid
+// naming field.
 func Ident(field, s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -24,6 +25,11 @@ func Ident(field, s string) (string, error) {
 			r, _ := utf8.DecodeRuneInString(s[i:])
 			return "", Errorf(EInvalid, field, "%s may hold only 0-9 A-Z a-z - . _ (found %q at position %d)", field, r, i+1)
 		}
+	}
+	if strings.Trim(s, ".") == "" {
+		// "." and ".." are path segments: a URL naming them (a QR code, a
+		// console link) would be normalised to another page.
+		return "", Errorf(EInvalid, field, "%s %q is made only of dots, which a URL cannot carry; use at least one letter, digit, - or _", field, s)
 	}
 	return s, nil
 }

@@ -96,7 +96,7 @@ func jsonError(data []byte, err error) error {
 	case errors.As(err, &ute):
 		field := ute.Field
 		if field == "" {
-			return Errorf(EInvalid, "", "policy file must hold a JSON object, not a %s", ute.Value)
+			return Errorf(EInvalid, "", "policy file must hold a JSON object, not %s", WithArticle(ute.Value))
 		}
 		return Errorf(EInvalid, field, "%s must be %s, not a JSON %s", field, typeWords(ute.Type), ute.Value)
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):

@@ -130,10 +130,21 @@ func (p *Policy) checkFields(item *Item, ev *Event, required field, now time.Tim
 	if missing := required &^ given(ev); missing != 0 {
 		return Errorf(EInvalid, missing.first(), "%s is required for %s events", missing.first(), ev.Type)
 	}
-	if !now.IsZero() {
-		if today := p.Today(now); ev.On.After(today) {
-			return Errorf(EInvalid, "on", "on %s is in the future (today is %s in %s)", ev.On, today, p.TimeZone)
+	if !ev.On.IsZero() {
+		var today Date
+		if !now.IsZero() {
+			today = p.Today(now)
 		}
+		if err := CheckDay("on", ev.On, today, p.TimeZone); err != nil {
+			return err
+		}
+	}
+	if !ev.At.IsZero() {
+		if err := CheckInstant("at", ev.At, p.loc); err != nil {
+			return err
+		}
+	}
+	if !now.IsZero() {
 		if ev.At.After(now.Add(FutureSlack)) {
 			return Errorf(EInvalid, "at", "at %s is in the future (now is %s)", ev.At.Format(time.RFC3339), now.In(p.loc).Format(time.RFC3339))
 		}
@@ -301,7 +312,7 @@ func checkReplacement(item *Item, ev *Event, c *Check) error {
 		return Errorf(EInvalid, "new_serial", "%s is not registered: register the replacement unit first", ev.NewSerial)
 	}
 	if r.SKU != item.SKU {
-		return Errorf(EConflict, "new_serial", "%s is a %s, not a %s: a replacement must be the same model and specification", r.Serial, r.SKU, item.SKU)
+		return Errorf(EConflict, "new_serial", "%s is model %s, not %s: a replacement must be the same model and specification", r.Serial, r.SKU, item.SKU)
 	}
 	if r.Replaces != "" {
 		return Errorf(EConflict, "new_serial", "%s already replaces %s", r.Serial, r.Replaces)

@@ -78,8 +78,11 @@ func (g *registration) check(n int, r *Row) bool {
 
 // checkClock runs the checks of a row (already through checkRow) needing the clock.
 func (g *registration) checkClock(n int, r *Row) bool {
-	if p, t := r.ProducedOn, g.today; !p.IsZero() && (p.Year > t.Year || p.Year == t.Year && (p.Month > t.Month || p.Month == t.Month && p.Day > t.Day)) {
-		g.fail(n, r, policy.EInvalid, "produced_on", "produced_on %s is in the future", r.ProducedOn)
+	if r.ProducedOn.IsZero() {
+		return true
+	}
+	if err := policy.CheckDay("produced_on", r.ProducedOn, g.today, g.db.policy.TimeZone); err != nil {
+		g.fail(n, r, policy.EInvalid, "produced_on", "%s", err.(*policy.Error).Message)
 		return false
 	}
 	return true
@@ -139,7 +142,7 @@ func (g *registration) resolve(tx *bolt.Tx, n int, r *Row, stored []byte) (int, 
 		return rowBad, nil, nil
 	}
 	if len(r.Accessories) > 0 && m.Kind != policy.KindProduct {
-		g.fail(n, r, policy.EInvalid, "accessories", "only a product carries bundled accessories; %s is a %s model", m.SKU, m.Kind)
+		g.fail(n, r, policy.EInvalid, "accessories", "only a product carries bundled accessories; %s is %s model", m.SKU, policy.WithArticle(string(m.Kind)))
 		return rowBad, nil, nil
 	}
 	for _, b := range r.Accessories {
@@ -152,7 +155,7 @@ func (g *registration) resolve(tx *bolt.Tx, n int, r *Row, stored []byte) (int, 
 			return rowBad, nil, nil
 		}
 		if !am.Kind.Bundleable() {
-			g.fail(n, r, policy.EInvalid, "accessories.sku", "bundled %s is a %s model; bundled accessories must be accessory or adapter models", b.SKU, am.Kind)
+			g.fail(n, r, policy.EInvalid, "accessories.sku", "bundled %s is %s model; bundled accessories must be accessory or adapter models", b.SKU, policy.WithArticle(string(am.Kind)))
 			return rowBad, nil, nil
 		}
 	}

@@ -213,8 +213,9 @@ func bodyDate(field, s string) (policy.Date, error) {
 	return d, nil
 }
 
-// bodyInstant parses an optional RFC 3339 field ("" = zero time).
-func bodyInstant(field, s string) (time.Time, error) {
+// bodyInstant parses an optional RFC 3339 field ("" = zero time), not
+// before policy.EarliestDate in loc.
+func bodyInstant(field, s string, loc *time.Location) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return time.Time{}, nil
@@ -222,6 +223,10 @@ func bodyInstant(field, s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return time.Time{}, policy.Errorf(policy.EInvalid, field, "%s must be an RFC 3339 instant such as 2026-11-05T14:30:00+08:00, not %q", field, s)
+	}
+	// Checked here too: the zero time given must not pass for an absent one.
+	if err := policy.CheckInstant(field, t, loc); err != nil {
+		return time.Time{}, err
 	}
 	return t, nil
 }

@@ -102,7 +102,7 @@ func (s *Server) event(t policy.EventType, r eventRequest) (policy.Event, error)
 	if ev.On, err = bodyDate("on", r.On); err != nil {
 		return ev, err
 	}
-	if ev.At, err = bodyInstant("at", r.At); err != nil {
+	if ev.At, err = bodyInstant("at", r.At, s.policy.Location()); err != nil {
 		return ev, err
 	}
 	if ev.Amount, err = decodeAmount(r.Amount); err != nil {
@@ -143,7 +143,7 @@ func (s *Server) event(t policy.EventType, r eventRequest) (policy.Event, error)
 		return ev, nil
 	}
 	if !ev.On.IsZero() {
-		return ev, policy.Errorf(policy.EInvalid, "on", "a %s event takes an instant `at`, not a date `on`", t)
+		return ev, policy.Errorf(policy.EInvalid, "on", "%s event takes an instant `at`, not a date `on`", policy.WithArticle(string(t)))
 	}
 	if ev.At.IsZero() {
 		ev.At = s.now()
