@@ -33,9 +33,12 @@ type Error struct {
 }
 
 // RowError is one rejected row of a batch (registration or events). Row is
-// 1-based, counting data rows (not the CSV header).
+// 1-based, counting data rows (not the CSV header); Line is the CSV file's
+// line where the row starts (the header is line 1), 0 when the batch is not
+// a file. Serial is the row's serial as sent, even when it is invalid.
 type RowError struct {
 	Row     int    `json:"row"`
+	Line    int    `json:"line,omitempty"`
 	Serial  string `json:"serial"`
 	Code    string `json:"code"`
 	Field   string `json:"field,omitempty"`

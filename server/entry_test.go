@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -82,4 +83,116 @@ func TestKindsTakeTheirArticleInMessages(t *testing.T) {
 	if er["message"] != "an intake event takes an instant `at`, not a date `on`" {
 		t.Errorf("intake with on: %v", er["message"])
 	}
+}
+
+// rowsByNumber indexes a 422 answer's rows by their row number.
+func rowsByNumber(t *testing.T, er map[string]any) map[int]map[string]any {
+	t.Helper()
+	out := map[int]map[string]any{}
+	rows, _ := er["rows"].([]any)
+	for _, r := range rows {
+		row := r.(map[string]any)
+		out[int(row["row"].(float64))] = row
+	}
+	return out
+}
+
+func TestOneCSVAnswerListsEveryBadRowWithItsFileLine(t *testing.T) {
+	e := newEnv(t)
+	e.seedModels()
+	e.register("B1", "OLD1")
+	csv := "serial,sku,batch,produced_on,accessories\n" + // line 1
+		"G1,M1,B1,2026-10-01,\n" + // 2: good
+		"bad serial!,M1,B1,,\n" + // 3: format (serial)
+		"G3,NOPE,B1,,\n" + // 4: reference (unknown SKU)
+		"G4,M1,B1,2026-02-30,\n" + // 5: format (date)
+		"\n" + // 6: blank, skipped by CSV readers
+		"OLD1,M1,B9,,\n" + // 7: conflict with what is on record
+		"\"G6\",M1,\"B1\nB2\",,\n" + // 8-9: a quoted field over two lines (batch with a newline)
+		"G7,CHG-1,B1,,CBL-2:C1\n" + // 10: accessories on an adapter
+		"G8,M1,B1,,M1:C1\n" // 11: a product bundled as an accessory
+	er := wantError(t, csvReq(e, []byte(csv), "text/csv"), 422, policy.EInvalid, "")
+	if er["bad_rows"] != float64(7) {
+		t.Fatalf("bad_rows %v, want 7: %v", er["bad_rows"], er)
+	}
+	want := map[int]struct {
+		line         int
+		serial, code string
+	}{
+		2: {3, "bad serial!", policy.EInvalid},
+		3: {4, "G3", policy.EInvalid},
+		4: {5, "G4", policy.EInvalid},
+		5: {7, "OLD1", policy.EConflict},
+		6: {8, "G6", policy.EInvalid},
+		7: {10, "G7", policy.EInvalid},
+		8: {11, "G8", policy.EInvalid},
+	}
+	got := rowsByNumber(t, er)
+	for n, w := range want {
+		row := got[n]
+		if row == nil || row["line"] != float64(w.line) || row["serial"] != w.serial || row["code"] != w.code {
+			t.Errorf("row %d = %v, want line %d, serial %q, code %s", n, row, w.line, w.serial, w.code)
+		}
+	}
+	wantError(t, e.get("/api/v1/items/G1", e.service), 404, policy.ENotFound, "")
+}
+
+func TestOneJSONAnswerListsEveryBadRow(t *testing.T) {
+	e := newEnv(t)
+	e.seedModels()
+	er := wantError(t, e.post("/api/v1/items", e.warehouse, map[string]any{"items": []any{
+		map[string]any{"serial": "G1", "sku": "M1", "batch": "B1"},
+		map[string]any{"serial": "G2", "sku": "M1", "batch": "B1", "produced_on": "2026-13-01"},
+		map[string]any{"serial": "G3", "sku": "NOPE", "batch": "B1"},
+		map[string]any{"serial": " bad/serial ", "sku": "M1", "batch": "B1"},
+	}}), 422, policy.EInvalid, "")
+	got := rowsByNumber(t, er)
+	if er["bad_rows"] != float64(3) || got[2]["field"] != "produced_on" || got[3]["field"] != "sku" || got[4]["serial"] != "bad/serial" {
+		t.Fatalf("want rows 2 (date), 3 (sku) and 4 (serial as sent): %v", er)
+	}
+	if _, has := got[2]["line"]; has {
+		t.Errorf("a JSON row has no file line: %v", got[2])
+	}
+}
+
+func TestOneEventsAnswerListsEveryBadRow(t *testing.T) {
+	e := newEnv(t)
+	e.seedModels()
+	e.register("B1", "S1", "S2")
+	er := wantError(t, e.post("/api/v1/events", e.warehouse, map[string]any{"events": []any{
+		map[string]any{"serial": "S1", "type": "dispatched", "on": "2026-11-01"},
+		map[string]any{"serial": "S2", "type": "dispatched", "on": "2026-02-30"}, // malformed
+		map[string]any{"serial": "NOPE", "type": "dispatched", "on": "2026-11-01"}, // unknown serial
+		map[string]any{"serial": "S1", "type": "dispatched", "on": "2026-11-02"},   // second dispatch
+	}}), 422, policy.EInvalid, "")
+	got := rowsByNumber(t, er)
+	if er["bad_rows"] != float64(3) || got[2]["field"] != "on" || got[3]["code"] != policy.ENotFound || got[4]["code"] != policy.EConflict {
+		t.Fatalf("want rows 2, 3 and 4 in one answer: %v", er)
+	}
+}
+
+func TestARegistrationOfMoreThan200000RowsIsTooLarge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("200,001 rows")
+	}
+	e := newEnv(t)
+	e.seedModels()
+	var b strings.Builder
+	b.WriteString("serial,sku,batch\n")
+	for i := range 200_001 {
+		fmt.Fprintf(&b, "T%d,M1,B1\n", i)
+	}
+	er := wantError(t, csvReq(e, []byte(b.String()), "text/csv"), 413, policy.ETooLarge, "")
+	if msg := er["message"].(string); !strings.HasPrefix(msg, "a registration request holds at most 200,000 rows") {
+		t.Errorf("message %q", msg)
+	}
+	items := make([]map[string]string, 200_001)
+	for i := range items {
+		items[i] = map[string]string{"serial": fmt.Sprintf("T%d", i), "sku": "M1", "batch": "B1"}
+	}
+	er = wantError(t, e.post("/api/v1/items", e.warehouse, map[string]any{"items": items}), 413, policy.ETooLarge, "")
+	if msg := er["message"].(string); !strings.HasPrefix(msg, "a registration request holds at most 200,000 rows") {
+		t.Errorf("message %q", msg)
+	}
+	wantError(t, e.get("/api/v1/items/T0", e.service), 404, policy.ENotFound, "")
 }

@@ -376,11 +376,8 @@ func (s *Server) postEvents(c echo.Context) error {
 	if len(forbidden) > 0 {
 		e := policy.RowsError(forbidden).(*policy.Error)
 		e.Code = policy.EForbidden
-		e.Message = "a " + string(key.Role) + " key may not record the event type of " + plural(len(forbidden), "row") + "; nothing was written"
+		e.Message = policy.WithArticle(string(key.Role)) + " key may not record the event type of " + plural(len(forbidden), "row") + "; nothing was written"
 		return e
-	}
-	if err := policy.RowsError(bad); err != nil {
-		return err
 	}
 	w, err := s.write(c, body)
 	if err != nil {
@@ -393,7 +390,7 @@ func (s *Server) postEvents(c echo.Context) error {
 		}{len(o.Appended), s.appendedViews(o)}, nil
 	}
 	return s.answer(c, w, render, func(w registry.Write) (registry.Outcome, error) {
-		return s.db.AppendMany(w, rows)
+		return s.db.AppendMany(w, rows, bad...)
 	})
 }
 
