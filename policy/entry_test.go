@@ -97,3 +97,48 @@ func TestArticlesFollowTheSound(t *testing.T) {
 		}
 	}
 }
+
+func TestOneTextRuleForEveryFreeTextField(t *testing.T) {
+	for _, tc := range []struct {
+		s          string
+		text, line bool // accepted by Text, by Line
+	}{
+		{"维修中心 上海 · Shanghai", true, true},
+		{"IMASK 😷 Pro", true, true}, // printability is the labels' question
+		{"two\nlines\tand a tab", true, false},
+		{"nul\x00", false, false},
+		{"del\x7f", false, false},
+		{"c1\u0085c1", false, false},
+		{"csi\u009b", false, false},
+		{"sep\u2028sep", false, false},
+		{"para\u2029para", false, false},
+		{"\u202eevil", false, false},
+		{"\u2066iso", false, false},
+		{"lrm\u200e", false, false},
+		{"alm\u061c", false, false},
+		{"bom\ufeff", false, false},
+		{"non\ufdd0", false, false},
+		{"non\U0001fffe", false, false},
+		{"bad\xff", false, false},
+	} {
+		if _, err := Text("note", tc.s, 100, false); (err == nil) != tc.text {
+			t.Errorf("Text(%q) = %v, want accepted %v", tc.s, err, tc.text)
+		}
+		if _, err := Line("name", tc.s, 100, false); (err == nil) != tc.line {
+			t.Errorf("Line(%q) = %v, want accepted %v", tc.s, err, tc.line)
+		} else if err != nil && !strings.Contains(err.Error(), "name") {
+			t.Errorf("Line(%q) = %v, want the field named", tc.s, err)
+		}
+	}
+	p := Default()
+	for field, ev := range map[string]Event{
+		"center":   {Type: EvIntake, At: now, Center: "SH\n1", Complaint: "x"},
+		"tracking": {Type: EvShipped, At: now, Tracking: "SF\u202e1"},
+	} {
+		_, err := p.Validate(product(), nil, ev, Check{Now: now})
+		var e *Error
+		if !errors.As(err, &e) || e.Field != field {
+			t.Errorf("%s: %v, want a refusal naming %s", field, err, field)
+		}
+	}
+}

@@ -80,9 +80,10 @@ func (p *Policy) Validate(item Item, history []Event, ev Event, c Check) (Event,
 // and that the required ones are there.
 func (p *Policy) checkFields(item *Item, ev *Event, required field, now time.Time) error {
 	var err error
-	text := func(s *string, name string, max int) {
+	// text checks an optional free-text field by rule (Text or Line).
+	text := func(rule func(field, s string, max int, required bool) (string, error), s *string, name string, max int) {
 		if err == nil && *s != "" {
-			*s, err = Text(name, *s, max, false)
+			*s, err = rule(name, *s, max, false)
 		}
 	}
 	ident := func(s *string, name string) {
@@ -90,12 +91,12 @@ func (p *Policy) checkFields(item *Item, ev *Event, required field, now time.Tim
 			*s, err = Ident(name, *s)
 		}
 	}
-	text(&ev.Note, "note", MaxNote)
-	text(&ev.Complaint, "complaint", MaxNote)
-	text(&ev.Reason, "reason", MaxNote)
-	text(&ev.Center, "center", MaxCenter)
-	text(&ev.Contact, "contact", MaxContact)
-	text(&ev.Tracking, "tracking", MaxTracking)
+	text(Text, &ev.Note, "note", MaxNote)
+	text(Text, &ev.Complaint, "complaint", MaxNote)
+	text(Text, &ev.Reason, "reason", MaxNote)
+	text(Line, &ev.Center, "center", MaxCenter)
+	text(Line, &ev.Contact, "contact", MaxContact)
+	text(Line, &ev.Tracking, "tracking", MaxTracking)
 	ident(&ev.Order, "order")
 	ident(&ev.NewSerial, "new_serial")
 	ident(&ev.SKU, "sku")
@@ -517,7 +518,7 @@ func (p *Policy) CheckModel(m Model) (Model, error) {
 	if m.SKU, err = Ident("sku", m.SKU); err != nil {
 		return m, err
 	}
-	if m.Name, err = Text("name", m.Name, MaxModelName, true); err != nil {
+	if m.Name, err = Line("name", m.Name, MaxModelName, true); err != nil {
 		return m, err
 	}
 	m.Kind = Kind(strings.TrimSpace(string(m.Kind)))

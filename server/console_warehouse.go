@@ -100,7 +100,11 @@ func (s *Server) consolePutModel(c echo.Context) error {
 				"model %s (%s) exists already: edit it from the list instead", old.SKU, old.Name))
 		}
 	}
-	m, created, err := s.db.PutModel(actorOf(c), m)
+	var created bool
+	err := s.checkModelName(m)
+	if err == nil {
+		m, created, err = s.db.PutModel(actorOf(c), m)
+	}
 	if err != nil {
 		if pe, status, ok := refused(err); ok {
 			return s.modelsPage(c, status, f, pe)

@@ -1,11 +1,13 @@
 package server
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/sanbao/sanbao/policy"
+	"github.com/sanbao/sanbao/registry"
 )
 
 // rowOf returns the i-th row of a 422 registration answer.
@@ -195,4 +197,59 @@ func TestARegistrationOfMoreThan200000RowsIsTooLarge(t *testing.T) {
 		t.Errorf("message %q", msg)
 	}
 	wantError(t, e.get("/api/v1/items/T0", e.service), 404, policy.ENotFound, "")
+}
+
+func TestAModelNameLabelsCannotPrintIsRefusedAtPUT(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct{ name, want string }{
+		{"IMASK 😷 Pro", "labels cannot print"},
+		{"IMASK\u0085Pro", "a control character"},
+		{"IMASK \u202eorP", "a bidirectional-text control"},
+		{"IMASK\u2028Pro", "a line or paragraph separator"},
+		{"IMASK\nPro", "a line break or tab"},
+		{"IMASK\tPro", "a line break or tab"},
+	} {
+		er := wantError(t, e.do(req{Method: "PUT", Path: "/api/v1/models/M1", Token: e.warehouse,
+			Body: map[string]any{"name": tc.name, "kind": "product"}}), 422, policy.EInvalid, "name")
+		if msg := er["message"].(string); !strings.Contains(msg, tc.want) {
+			t.Errorf("name %q: %q, want it to say %q", tc.name, msg, tc.want)
+		}
+	}
+	must(t, e.do(req{Method: "PUT", Path: "/api/v1/models/M1", Token: e.warehouse,
+		Body: map[string]any{"name": "IMASK 智能口罩 Pro · Ωμέγα · Мир", "kind": "product"}}), 201)
+}
+
+// A name stored before the rule (or by another way in) still prints, in
+// every format and on sheets: the character is replaced, never a 500.
+func TestALabelOfAModelNamedWithAnEmojiIsNeverA500(t *testing.T) {
+	e := newEnv(t)
+	e.seedModels()
+	if _, _, err := e.db.PutModel(registry.Actor{KeyID: "test", Name: "test"}, policy.Model{SKU: "M1", Name: "IMASK 😷 Pro", Kind: policy.KindProduct}); err != nil {
+		t.Fatal(err)
+	}
+	e.register("B1", "S1", "S2")
+	for _, f := range []string{"png", "zpl", "pdf"} {
+		must(t, e.get("/api/v1/items/S1/label?format="+f, e.warehouse), 200)
+	}
+	for _, f := range []string{"pdf", "zpl"} {
+		must(t, e.post("/api/v1/labels", e.warehouse, map[string]any{"batch": "B1", "format": f}), 200)
+	}
+}
+
+// A model name the API accepts prints in every label format: never a 5xx.
+func FuzzModelNameThroughLabels(f *testing.F) {
+	e := fuzzEnv(f)
+	for _, s := range []string{"IMASK 😷 Pro", "智能口罩\u0085", "\u202eorP", "a\u0300b", "ﷺ", "\U0010ffff", "x\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		body, _ := json.Marshal(map[string]any{"name": name, "kind": "product"})
+		rec := serveFuzz(t, e, "PUT", "/api/v1/models/M1", e.admin, "application/json", body)
+		if rec.Code >= 300 {
+			return
+		}
+		for _, format := range []string{"png", "zpl", "pdf"} {
+			serveFuzz(t, e, "GET", "/api/v1/items/S1/label?format="+format, e.admin, "", nil)
+		}
+	})
 }
