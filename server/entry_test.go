@@ -163,7 +163,7 @@ func TestOneEventsAnswerListsEveryBadRow(t *testing.T) {
 	e.register("B1", "S1", "S2")
 	er := wantError(t, e.post("/api/v1/events", e.warehouse, map[string]any{"events": []any{
 		map[string]any{"serial": "S1", "type": "dispatched", "on": "2026-11-01"},
-		map[string]any{"serial": "S2", "type": "dispatched", "on": "2026-02-30"}, // malformed
+		map[string]any{"serial": "S2", "type": "dispatched", "on": "2026-02-30"},   // malformed
 		map[string]any{"serial": "NOPE", "type": "dispatched", "on": "2026-11-01"}, // unknown serial
 		map[string]any{"serial": "S1", "type": "dispatched", "on": "2026-11-02"},   // second dispatch
 	}}), 422, policy.EInvalid, "")
