@@ -253,3 +253,36 @@ func FuzzModelNameThroughLabels(f *testing.F) {
 		}
 	})
 }
+
+func TestTheZPLFontIsAServerSettingAndARequestOption(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.ZPLFont = "E:ANMDJ.TTF" })
+	e.seedModels()
+	e.register("B1", "S1")
+	// The title 三包凭证 is beyond Latin-1: set in the printer font.
+	if body := string(must(t, e.get("/api/v1/items/S1/label?format=zpl", e.warehouse), 200).Body); !strings.Contains(body, ",E:ANMDJ.TTF^FH^FD三包凭证") {
+		t.Errorf("server font not used:\n%s", body)
+	}
+	if body := string(must(t, e.get("/api/v1/items/S1/label?format=zpl&font=B:MSUNG.TTF", e.warehouse), 200).Body); !strings.Contains(body, ",B:MSUNG.TTF^FH^FD三包凭证") {
+		t.Errorf("request font not used:\n%s", body)
+	}
+	wantError(t, e.get("/api/v1/items/S1/label?format=zpl&font=E:X^FS", e.warehouse), 400, policy.EInvalid, "font")
+	wantError(t, e.get("/api/v1/items/S1/label?format=png&font=E:SIMSUN.FNT", e.warehouse), 400, policy.EInvalid, "font")
+	if body := string(must(t, e.post("/api/v1/labels", e.warehouse, map[string]any{"serials": []string{"S1"}, "format": "zpl", "font": "E:NOTO.TTF"}), 200).Body); !strings.Contains(body, ",E:NOTO.TTF^FH^FD三包凭证") {
+		t.Errorf("batch request font not used:\n%s", body)
+	}
+	wantError(t, e.post("/api/v1/labels", e.warehouse, map[string]any{"serials": []string{"S1"}, "format": "zpl", "font": "SIMSUN"}), 422, policy.EInvalid, "font")
+	wantError(t, e.post("/api/v1/labels", e.warehouse, map[string]any{"serials": []string{"S1"}, "format": "pdf", "font": "E:SIMSUN.FNT"}), 422, policy.EInvalid, "font")
+
+	if _, err := New(Config{DB: e.db, ZPLFont: "SIMSUN"}); err == nil {
+		t.Error("a malformed Config.ZPLFont was accepted")
+	}
+}
+
+func TestTheDefaultZPLFontIsSimSun(t *testing.T) {
+	e := newEnv(t)
+	e.seedModels()
+	e.register("B1", "S1")
+	if body := string(must(t, e.get("/api/v1/items/S1/label?format=zpl", e.warehouse), 200).Body); !strings.Contains(body, ",E:SIMSUN.FNT^FH^FD三包凭证") {
+		t.Errorf("default font not used:\n%s", body)
+	}
+}

@@ -23,3 +23,14 @@ func TestImportListsEveryBadRowWithItsLineAtOnce(t *testing.T) {
 		}
 	}
 }
+
+func TestServeRefusesAMalformedZPLFont(t *testing.T) {
+	for _, font := range []string{"SIMSUN.FNT", "E:SIM^FS", "e:simsun.fnt", "E:"} {
+		db := filepath.Join(t.TempDir(), "never.db")
+		_, _, err := run(t, nil, "serve", "--addr", "127.0.0.1:0", "--db", db, "--zpl-font", font)
+		wantUsageError(t, err, "--zpl-font", "E:SIMSUN.FNT")
+	}
+	db := filepath.Join(t.TempDir(), "never.db")
+	_, _, err := run(t, env{"SANBAO_ZPL_FONT": "E:bad font"}, "serve", "--addr", "127.0.0.1:0", "--db", db)
+	wantUsageError(t, err, "SANBAO_ZPL_FONT")
+}
