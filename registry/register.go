@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"fmt"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -626,6 +627,10 @@ func (db *DB) Register(a Actor, rows []Row, bad ...policy.RowError) (RegisterRes
 	return g.commit(a, &s)
 }
 
+// collectBefore is the number of new items from which commit collects the
+// request's garbage before writing them.
+const collectBefore = 20_000
+
 // commit plans the sorted rows against the database and, when no row of
 // the request is bad (g.errs holds those found before), writes the new
 // ones in one transaction. Errors: as Register.
@@ -647,8 +652,15 @@ func (g *registration) commit(a Actor, s *sortedRows) (RegisterResult, error) {
 		}
 		p := prepare(len(fresh), func(j int, rec *itemRec) { g.build(s, int(fresh[j]), rec) })
 		// The rows are encoded: their memory can go before bbolt's nodes
-		// and pages for them are made.
+		// and pages for them are made. For a large request it is collected
+		// here, so that bbolt's nodes (about 130 bytes allocated per key
+		// as they grow) reuse it rather than grow the heap past it: peak
+		// RSS of a 100,000-row registration drops by about a fifth (see
+		// bench/register).
 		*s, g.rowModel, fresh = sortedRows{}, nil, nil
+		if res.Created >= collectBefore {
+			runtime.GC()
+		}
 		// Pages as full as Import's: new serials mostly come in runs past
 		// the ones stored, and half-empty pages would be half the memory
 		// of the commit spent on nothing.
