@@ -286,14 +286,3 @@ func TestTheDefaultZPLFontIsSimSun(t *testing.T) {
 		t.Errorf("default font not used:\n%s", body)
 	}
 }
-
-func TestConsoleUploadListsEveryBadRowWithItsLine(t *testing.T) {
-	e := newEnv(t)
-	e.seedModels()
-	b := e.browser()
-	b.mustSignIn(e.warehouse)
-	b.get("/console/batches")
-	p := b.upload("serial,sku,batch,produced_on\nS1,M1,B1,2026-02-30\n\nS2,NOPE,B1,\n", "utf-8")
-	wantPage(t, p, 422, "2 row(s) rejected; nothing was written", "February 2026 has 28 days", "no model NOPE",
-		`<th scope="col">Line</th>`, `<td class="num">1</td><td class="num">2</td>`, `<td class="num">2</td><td class="num">4</td>`)
-}
