@@ -550,19 +550,18 @@ func (p *prepared) write(tx *bolt.Tx, fill, indexFill float64) error {
 			return err
 		}
 	}
+	p.keys, p.vals = nil, nil
 	batches := tx.Bucket(bucketBatches)
 	batches.FillPercent = indexFill
-	for _, b := range p.batches {
+	for j := range p.batches {
+		b := &p.batches[j]
 		for i, k := range b.keys {
 			f := b.flags[i]
 			if err := batches.Put(k, flagValues[f:f+1:f+1]); err != nil {
 				return err
 			}
 		}
-	}
-	p.keys, p.vals = nil, nil
-	for i := range p.batches {
-		p.batches[i].keys, p.batches[i].flags = nil, nil
+		b.keys, b.flags = nil, nil
 	}
 	for _, b := range p.batches {
 		if err := addBatchCount(tx, b.batch, b.members, b.carriers); err != nil {
