@@ -142,3 +142,16 @@ func TestOneTextRuleForEveryFreeTextField(t *testing.T) {
 		}
 	}
 }
+
+func TestThePolicyContactIsASingleLine(t *testing.T) {
+	for _, body := range []string{`{"contact": {"phone": "400-668\n9229"}}`, `{"contact": {"mailbox": "a@b\u2028c"}}`} {
+		_, err := Load(strings.NewReader(body))
+		var e *Error
+		if !errors.As(err, &e) || !strings.HasPrefix(e.Field, "contact.") {
+			t.Errorf("%s: %v, want a refusal naming the contact field", body, err)
+		}
+	}
+	if _, err := Load(strings.NewReader(`{"contact": {"phone": "400-668-9229", "mailbox": "service@imask.com.cn"}}`)); err != nil {
+		t.Errorf("a single-line contact refused: %v", err)
+	}
+}

@@ -313,7 +313,8 @@ func (p *Policy) check() error {
 		{"contact.phone", &p.Contact.Phone},
 		{"contact.web", &p.Contact.Web},
 	} {
-		v, err := Text(f.field, *f.s, maxContactLen, false)
+		// Single lines: the contact is printed on every label and page.
+		v, err := Line(f.field, *f.s, maxContactLen, false)
 		if err != nil {
 			return err
 		}
