@@ -163,13 +163,18 @@ func TestOneEventsAnswerListsEveryBadRow(t *testing.T) {
 	e.register("B1", "S1", "S2")
 	er := wantError(t, e.post("/api/v1/events", e.warehouse, map[string]any{"events": []any{
 		map[string]any{"serial": "S1", "type": "dispatched", "on": "2026-11-01"},
-		map[string]any{"serial": "S2", "type": "dispatched", "on": "2026-02-30"},   // malformed
-		map[string]any{"serial": "NOPE", "type": "dispatched", "on": "2026-11-01"}, // unknown serial
-		map[string]any{"serial": "S1", "type": "dispatched", "on": "2026-11-02"},   // second dispatch
+		map[string]any{"serial": "S2", "type": "dispatched", "on": "2026-02-30"},    // malformed
+		map[string]any{"serial": "NOPE", "type": "dispatched", "on": "2026-11-01"},  // unknown serial
+		map[string]any{"serial": "S1", "type": "dispatched", "on": "2026-11-02"},    // second dispatch
+		map[string]any{"serial": "S2", "type": "dispatched", "onn": "2026-11-02"},   // unknown field
+		map[string]any{"serial": " S 2 ", "type": "dispatched", "on": "2026-11-02"}, // invalid serial
 	}}), 422, policy.EInvalid, "")
 	got := rowsByNumber(t, er)
-	if er["bad_rows"] != float64(3) || got[2]["field"] != "on" || got[3]["code"] != policy.ENotFound || got[4]["code"] != policy.EConflict {
-		t.Fatalf("want rows 2, 3 and 4 in one answer: %v", er)
+	if er["bad_rows"] != float64(5) || got[2]["field"] != "on" || got[3]["code"] != policy.ENotFound || got[4]["code"] != policy.EConflict {
+		t.Fatalf("want rows 2 to 6 in one answer: %v", er)
+	}
+	if got[5]["serial"] != "S2" || got[6]["serial"] != "S 2" {
+		t.Errorf("rows 5 and 6 must carry the serial as sent: %v, %v", got[5], got[6])
 	}
 }
 

@@ -349,12 +349,17 @@ func (s *Server) postEvents(c echo.Context) error {
 	for i, raw := range *req.Events {
 		r, err := decodeEvent(raw)
 		if err != nil {
-			bad = append(bad, rowError(i+1, "", err))
+			// The row's serial as sent, when it can be read at all.
+			var sent struct {
+				Serial string `json:"serial"`
+			}
+			json.Unmarshal(raw, &sent)
+			bad = append(bad, rowError(i+1, strings.TrimSpace(sent.Serial), err))
 			continue
 		}
 		serial, err := policy.Ident("serial", r.Serial)
 		if err != nil {
-			bad = append(bad, rowError(i+1, r.Serial, err))
+			bad = append(bad, rowError(i+1, strings.TrimSpace(r.Serial), err))
 			continue
 		}
 		t, err := eventType(r.Type)
