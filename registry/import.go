@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"time"
 
@@ -298,7 +297,7 @@ func (g *registration) readCSV(d *csvDecoder, limit int, read func(n int)) (sort
 		for i := range b.lines {
 			row, n, rerr := d.row(&b.lines[i])
 			if limit > 0 && n > limit {
-				return sortedRows{}, tooManyRows(limit)
+				return sortedRows{}, TooManyRows()
 			}
 			ok := rerr == nil
 			if !ok {
@@ -325,17 +324,10 @@ func (g *registration) readCSV(d *csvDecoder, limit int, read func(n int)) (sort
 // RegisterCSV) holds; the offline Import has no such bound.
 const MaxRegisterRows = 200_000
 
-func tooManyRows(limit int) error {
-	return policy.Errorf(policy.ETooLarge, "items", "a registration request holds at most %s rows; split the file (sanbao import has no such limit)", thousands(limit))
-}
-
-// thousands writes n with comma separators (200,000).
-func thousands(n int) string {
-	s := strconv.Itoa(n)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
+// TooManyRows is the error of a registration request of more than
+// MaxRegisterRows rows: ETooLarge, saying the limit first.
+func TooManyRows() error {
+	return policy.Errorf(policy.ETooLarge, "items", "a registration request holds at most 200,000 rows; split the file (sanbao import has no such limit)")
 }
 
 // withLines fills in the file line of each row of err (a rows error), from

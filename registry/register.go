@@ -608,7 +608,7 @@ func (db *DB) Register(a Actor, rows []Row, bad ...policy.RowError) (RegisterRes
 		return RegisterResult{}, policy.Errorf(policy.EInvalid, "items", "no rows to register")
 	}
 	if len(rows) > MaxRegisterRows {
-		return RegisterResult{}, tooManyRows(MaxRegisterRows)
+		return RegisterResult{}, TooManyRows()
 	}
 	rows = slices.Clone(rows)
 	g := db.newRegistration()

@@ -277,8 +277,7 @@ func decodeRegistration(body []byte) ([]registry.Row, []policy.RowError, error) 
 		return nil, nil, policy.Errorf(policy.EInvalid, "items", "items must list at least one item")
 	}
 	if len(*reg.Items) > registry.MaxRegisterRows {
-		// Said before any row is looked at.
-		return nil, nil, policy.Errorf(policy.ETooLarge, "items", "a registration request holds at most 200,000 rows; this one holds %d", len(*reg.Items))
+		return nil, nil, registry.TooManyRows() // before any row is looked at
 	}
 	rows := make([]registry.Row, len(*reg.Items))
 	var bad []policy.RowError
