@@ -174,3 +174,7 @@ func ReceiptAudit(order string, aps []Appended, on policy.Date, ev policy.Eviden
 // PageLimit is the page size of a limit asked for: DefaultLimit for 0, at
 // most MaxLimit. Errors: EInvalid for a negative limit.
 func PageLimit(limit int) (int, error) { return pageLimit(limit) }
+
+// RowNumbers is the set of the rows of errs: the rows a many-row write
+// skips because the caller found them bad already.
+func RowNumbers(errs []policy.RowError) map[int]bool { return rowNumbers(errs) }

@@ -53,12 +53,15 @@ func (db *DB) Append(w Write, serial string, ev policy.Event) (Outcome, error) {
 }
 
 // AppendMany appends rows in order in one transaction, all or nothing; a
-// row sees the rows before it (two events for one serial are fine).
+// row sees the rows before it (two events for one serial are fine). bad
+// are errors the caller found in rows while decoding them: those rows are
+// skipped, and their errors reported with the others, so that one answer
+// lists every bad row.
 // Errors: EInvalid "no events" for an empty list; EInvalid with Rows
 // (1-based; each row's code is its own: invalid_field, not_found,
 // conflict) when any row fails; EInvalid/EConflict for the key as in
 // Append; EUnavailable.
-func (db *DB) AppendMany(w Write, rows []EventRow) (Outcome, error) {
+func (db *DB) AppendMany(w Write, rows []EventRow, bad ...policy.RowError) (Outcome, error) {
 	if err := checkWrite(w); err != nil {
 		return Outcome{}, err
 	}
@@ -67,8 +70,11 @@ func (db *DB) AppendMany(w Write, rows []EventRow) (Outcome, error) {
 	}
 	return db.writeEvents(w, false, func(tx *bolt.Tx, now time.Time) ([]Appended, auditLine, error) {
 		out := make([]Appended, 0, len(rows))
-		var errs []policy.RowError
+		errs, known := slices.Clone(bad), rowNumbers(bad)
 		for i, r := range rows {
+			if known[i+1] {
+				continue
+			}
 			ap, err := db.appendTx(tx, w.Actor, r.Serial, r.Event, now)
 			if err != nil {
 				if errs, err = rowError(errs, i+1, r.Serial, err); err != nil {

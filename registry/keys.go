@@ -167,7 +167,7 @@ type NewKeyData struct {
 // NewKey checks a new key's name and role and draws its id and secret.
 // Errors: EInvalid for an empty or over-long name or an unknown role.
 func NewKey(name string, role Role, now time.Time) (NewKeyData, error) {
-	name, err := policy.Text("name", name, maxKeyName, true)
+	name, err := policy.Line("name", name, maxKeyName, true)
 	if err != nil {
 		return NewKeyData{}, err
 	}

@@ -46,7 +46,7 @@ func (db *DB) PutModel(a Actor, m policy.Model) (policy.Model, bool, error) {
 				return err
 			}
 		}
-		line := ModelAudit(m, created)
+		line := ModelAudit(db.policy, m, created)
 		return db.audit(tx, a, line.Action, line.Target, line.Detail, now)
 	})
 	if err != nil {
@@ -55,13 +55,18 @@ func (db *DB) PutModel(a Actor, m policy.Model) (policy.Model, bool, error) {
 	return m, created, nil
 }
 
-// ModelAudit is the audit line of a model created or changed.
-func ModelAudit(m policy.Model, created bool) AuditLine {
+// ModelAudit is the audit line of a model created or changed under policy p.
+func ModelAudit(p *policy.Policy, m policy.Model, created bool) AuditLine {
 	action := "model.update"
 	if created {
 		action = "model.create"
 	}
-	detail := fmt.Sprintf("%s %q, %d months", m.Kind, m.Name, m.WarrantyMonths)
+	months := fmt.Sprintf("%d months", m.WarrantyMonths)
+	if m.WarrantyMonths == 0 {
+		// 0 stands for the policy's period, which may change later.
+		months = fmt.Sprintf("default warranty (%d months)", p.Months(m.Kind))
+	}
+	detail := fmt.Sprintf("%s %q, %s", m.Kind, m.Name, months)
 	if m.GTIN != "" {
 		detail += ", GTIN " + m.GTIN
 	}

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"time"
@@ -16,28 +17,54 @@ import (
 type Registration struct {
 	g *registration
 	s sortedRows
+	d *csvDecoder // the CSV read, for its line numbers; nil for rows
+	// base is how many row errors were found before Plan, which may run
+	// more than once (a retried transaction).
+	base int
 	// fresh are the positions in s.rows of the rows to create, set by Plan.
 	fresh []int32
 }
 
 // NewRegistration trims and checks rows (identifiers, the production date
 // against now, a serial repeated in the request) and sorts them by serial.
-// models must be every model of the store. Errors found so far are
-// returned by Plan, all rows' together.
-func NewRegistration(p *policy.Policy, now time.Time, models []policy.Model, rows []Row) *Registration {
-	g := newRegistration(p, now)
-	g.allModels = true
-	for i := range models {
-		g.models[models[i].SKU] = &models[i]
+// bad are errors the caller found while decoding rows, as for
+// DB.Register. The errors found are returned by Plan, every row's
+// together. Errors: ETooLarge beyond MaxRegisterRows rows.
+func NewRegistration(p *policy.Policy, now time.Time, rows []Row, bad ...policy.RowError) (*Registration, error) {
+	if len(rows) > MaxRegisterRows {
+		return nil, TooManyRows()
 	}
+	g := newRegistration(p, now)
+	g.errs = append(g.errs, bad...)
+	known := rowNumbers(bad)
 	rows = slices.Clone(rows)
 	checked := make([]bool, len(rows))
 	for i := range rows {
+		if known[i+1] {
+			continue
+		}
 		rows[i].Accessories = slices.Clone(rows[i].Accessories)
 		checked[i] = g.check(i+1, &rows[i])
 	}
 	s := sortRows(len(rows), func(i int) *Row { return &rows[i] }, func(i int) bool { return checked[i] }, &g.errs)
-	return &Registration{g: g, s: s}
+	return &Registration{g: g, s: s, base: len(g.errs)}, nil
+}
+
+// NewCSVRegistration reads a registration CSV (see ParseCSV) as
+// NewRegistration takes rows; limit > 0 bounds its rows. Errors: ETooLarge
+// beyond limit; EBadRequest for an empty CSV or a bad header; EInvalid for
+// a CSV without rows; the reader's.
+func NewCSVRegistration(p *policy.Policy, now time.Time, r io.Reader, limit int) (*Registration, error) {
+	d, err := newCSVDecoder(r)
+	if err != nil {
+		return nil, err
+	}
+	g := newRegistration(p, now)
+	s, err := g.readCSV(d, limit, func(int) {})
+	if err != nil {
+		return nil, err
+	}
+	return &Registration{g: g, s: s, d: d, base: len(g.errs)}, nil
 }
 
 // Serials are the serials of the rows that passed their checks, in serial
@@ -50,12 +77,20 @@ func (r *Registration) Serials() []string {
 	return out
 }
 
-// Plan resolves the rows against the store's items (stored: the items on
-// record among Serials) and returns the counts of rows to create and of
-// rows identical to what is on record. Errors: EInvalid with Rows, as
-// Register (code EConflict for a serial registered with other data).
-func (r *Registration) Plan(stored map[string]policy.Item) (RegisterResult, error) {
-	fresh, unchanged, err := r.g.planWith(nil, &r.s, func(row *Row) (*policy.Item, error) {
+// Plan resolves the rows against the store's models (every one) and items
+// (stored: those on record among Serials) and returns the counts of rows
+// to create and of rows identical to what is on record. It may be called
+// again (a retried transaction). Errors: EInvalid with Rows, as Register
+// (code EConflict for a serial registered with other data; a CSV's rows
+// with their lines).
+func (r *Registration) Plan(models []policy.Model, stored map[string]policy.Item) (RegisterResult, error) {
+	g := r.g
+	g.errs, g.recent = g.errs[:r.base], [4]recentModel{}
+	g.models, g.allModels = map[string]*policy.Model{}, true
+	for i := range models {
+		g.models[models[i].SKU] = &models[i]
+	}
+	fresh, unchanged, err := g.planWith(nil, &r.s, func(row *Row) (*policy.Item, error) {
 		if it, ok := stored[row.Serial]; ok {
 			return &it, nil
 		}
@@ -64,8 +99,12 @@ func (r *Registration) Plan(stored map[string]policy.Item) (RegisterResult, erro
 	if err != nil {
 		return RegisterResult{}, err
 	}
-	if len(r.g.errs) > 0 {
-		return RegisterResult{}, rowsError(r.g.errs)
+	if len(g.errs) > 0 {
+		err := rowsError(slices.Clone(g.errs))
+		if r.d != nil {
+			err = r.d.withLines(err)
+		}
+		return RegisterResult{}, err
 	}
 	r.fresh = fresh
 	return RegisterResult{Created: len(fresh), Unchanged: unchanged}, nil

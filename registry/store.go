@@ -30,10 +30,15 @@ type Store interface {
 // ItemStore registers serials and reads items, batches and the service queue.
 type ItemStore interface {
 	// Register registers rows in one transaction, all or nothing (see
-	// DB.Register for the checks). Errors: EInvalid with Rows (code
-	// EConflict for a serial registered with other data); EInvalid "no
-	// rows"; EUnavailable.
-	Register(a Actor, rows []Row) (RegisterResult, error)
+	// DB.Register for the checks); bad are the rows the caller found bad
+	// while decoding them, reported with the others. Errors: ETooLarge
+	// beyond MaxRegisterRows; EInvalid with Rows (code EConflict for a
+	// serial registered with other data); EInvalid "no rows"; EUnavailable.
+	Register(a Actor, rows []Row, bad ...policy.RowError) (RegisterResult, error)
+	// RegisterCSV registers the rows of a registration CSV as Register
+	// does, each bad row reported with its file line. Errors: as Register;
+	// EBadRequest for an empty CSV or a bad header.
+	RegisterCSV(a Actor, r io.Reader) (RegisterResult, error)
 	// Get returns an item's record with its full history and scan counts.
 	// Errors: EInvalid for a malformed serial; ENotFound.
 	Get(serial string) (Record, error)
@@ -67,9 +72,11 @@ type EventStore interface {
 	// EConflict (the history forbids it, or the Idempotency-Key was used
 	// with another request); EUnavailable.
 	Append(w Write, serial string, ev policy.Event) (Outcome, error)
-	// AppendMany appends events in order, all or nothing. Errors: EInvalid
-	// "no events"; EInvalid with Rows; key errors as Append; EUnavailable.
-	AppendMany(w Write, rows []EventRow) (Outcome, error)
+	// AppendMany appends events in order, all or nothing; bad are the rows
+	// the caller found bad while decoding them, skipped and reported with
+	// the others. Errors: EInvalid "no events"; EInvalid with Rows; key
+	// errors as Append; EUnavailable.
+	AppendMany(w Write, rows []EventRow, bad ...policy.RowError) (Outcome, error)
 	// ReceiveOrder records the receipt of every serial dispatched under an
 	// order. Errors: EInvalid; ENotFound (nothing dispatched under it);
 	// EConflict; key errors as Append; EUnavailable.

@@ -152,7 +152,7 @@ func (s *Server) authorize(roles []registry.Role) echo.MiddlewareFunc {
 			}
 			exchangeOf(c).key = key
 			if !slices.Contains(roles, key.Role) {
-				return policy.Errorf(policy.EForbidden, "", "a %s key may not %s %s", key.Role, c.Request().Method, c.Path())
+				return policy.Errorf(policy.EForbidden, "", "%s key may not %s %s", policy.WithArticle(string(key.Role)), c.Request().Method, c.Path())
 			}
 			s.extendStream(c)
 			return next(c)
@@ -187,5 +187,5 @@ func mayWrite(k registry.Key, t policy.EventType) error {
 		// An unknown type is the validator's to reject with invalid_field.
 		return nil
 	}
-	return policy.Errorf(policy.EForbidden, "type", "a %s key may not record %s events", k.Role, t)
+	return policy.Errorf(policy.EForbidden, "type", "%s key may not record %s events", policy.WithArticle(string(k.Role)), t)
 }

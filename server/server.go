@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/sanbao/sanbao/labels"
 	"github.com/sanbao/sanbao/policy"
 	"github.com/sanbao/sanbao/registry"
 )
@@ -67,6 +68,10 @@ type Config struct {
 	// PublicBurst is how many a client may make at once; default
 	// DefaultPublicBurst.
 	PublicBurst int
+	// ZPLFont is the printer-resident font ZPL labels set text beyond
+	// Latin-1 in (Chinese model names), unless a request names another;
+	// default labels.DefaultZPLFont (E:SIMSUN.FNT).
+	ZPLFont string
 	// PublicClients bounds the table of per-client limiters; default
 	// DefaultPublicClients.
 	PublicClients int
@@ -110,6 +115,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.StreamTimeout <= 0 {
 		cfg.StreamTimeout = DefaultStreamTimeout
+	}
+	if cfg.ZPLFont == "" {
+		cfg.ZPLFont = labels.DefaultZPLFont
+	}
+	if err := labels.CheckPrinterFont(cfg.ZPLFont); err != nil {
+		return nil, fmt.Errorf("server: ZPL font: %w", err)
 	}
 	if cfg.PublicURL != "" {
 		u, err := url.Parse(cfg.PublicURL)

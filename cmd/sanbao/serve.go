@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sanbao/sanbao/labels"
 	"github.com/sanbao/sanbao/policy"
 	"github.com/sanbao/sanbao/registry"
 	"github.com/sanbao/sanbao/server"
@@ -78,6 +79,7 @@ type serveConfig struct {
 	shutdownTimeout   time.Duration
 	publicRate        float64
 	publicBurst       int
+	zplFont           string
 }
 
 func (m *Main) setupServe(f *flags) runFunc {
@@ -102,6 +104,7 @@ func (m *Main) setupServe(f *flags) runFunc {
 	shutdownTimeout := f.Duration("shutdown-timeout", defaultShutdownTimeout, "on SIGINT/SIGTERM, how long in-flight requests may take to finish")
 	publicRate := f.Float64("public-rate", server.DefaultPublicRate, "public coverage checks a second allowed per client address (IPv6: per /64); negative turns the limit off, for a proxy in front that limits")
 	publicBurst := f.Int("public-burst", server.DefaultPublicBurst, "public coverage checks one client address may make in a burst")
+	zplFont := f.String("zpl-font", labels.DefaultZPLFont, "printer-resident `font` of ZPL label text beyond Latin-1 (Chinese model names), as the printers know it: E:SIMSUN.FNT, E:ANMDJ.TTF...; a label request may name another with font=")
 
 	return func(ctx context.Context, _ []string, stdout, stderr io.Writer) error {
 		cfg := serveConfig{db: *db, trusted: trusted}
@@ -164,6 +167,10 @@ func (m *Main) setupServe(f *flags) runFunc {
 			return f.errorf("public-burst", "must be at least 1")
 		}
 		cfg.publicRate, cfg.publicBurst = *publicRate, *publicBurst
+		if err := labels.CheckPrinterFont(*zplFont); err != nil {
+			return f.errorf("zpl-font", "%s", err.(*policy.Error).Message)
+		}
+		cfg.zplFont = *zplFont
 		return m.serve(ctx, cfg, stderr)
 	}
 }
@@ -235,6 +242,7 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig, stderr io.Writer) (er
 		PublicRate:     cfg.publicRate,
 		PublicBurst:    cfg.publicBurst,
 		StreamTimeout:  cfg.streamTimeout,
+		ZPLFont:        cfg.zplFont,
 		SecureCookies:  cfg.tls != nil || strings.HasPrefix(publicURL, "https://"),
 	})
 	if err != nil {

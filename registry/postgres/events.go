@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -36,9 +37,10 @@ func (s *Store) Append(w registry.Write, serial string, ev policy.Event) (regist
 	})
 }
 
-// AppendMany appends rows in order in one transaction, all or nothing.
+// AppendMany appends rows in order in one transaction, all or nothing;
+// the rows of bad are skipped and reported with the others.
 // Errors: as registry.DB.AppendMany.
-func (s *Store) AppendMany(w registry.Write, rows []registry.EventRow) (registry.Outcome, error) {
+func (s *Store) AppendMany(w registry.Write, rows []registry.EventRow, bad ...policy.RowError) (registry.Outcome, error) {
 	if err := registry.CheckWrite(w); err != nil {
 		return registry.Outcome{}, err
 	}
@@ -54,8 +56,11 @@ func (s *Store) AppendMany(w registry.Write, rows []registry.EventRow) (registry
 			return nil, registry.AuditLine{}, err
 		}
 		out := make([]registry.Appended, 0, len(rows))
-		var errs []policy.RowError
+		errs, known := slices.Clone(bad), registry.RowNumbers(bad)
 		for i, r := range rows {
+			if known[i+1] {
+				continue
+			}
 			ap, err := s.appendTx(ctx, tx, w.Actor, r.Serial, r.Event, now)
 			if err != nil {
 				if errs, err = registry.RowFailure(errs, i+1, r.Serial, err); err != nil {
@@ -135,11 +140,12 @@ func (s *Store) ReceiveOrder(w registry.Write, order string, on policy.Date, ev 
 }
 
 // lockSet is the items an event locks: its serial and, for a replacement,
-// the new unit.
+// the new unit, trimmed as policy.Ident trims them (a malformed one locks
+// nothing and is refused later).
 func lockSet(serial string, ev policy.Event) []string {
-	out := []string{serial}
+	out := []string{strings.TrimSpace(serial)}
 	if ev.Type == policy.EvReplaced && ev.NewSerial != "" {
-		out = append(out, ev.NewSerial)
+		out = append(out, strings.TrimSpace(ev.NewSerial))
 	}
 	return out
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"sync"
 	"time"
 
@@ -58,7 +57,7 @@ func (s *Store) PutModel(a registry.Actor, m policy.Model) (policy.Model, bool, 
 				return err
 			}
 		}
-		return s.audit(ctx, tx, a, registry.ModelAudit(out, created), now)
+		return s.audit(ctx, tx, a, registry.ModelAudit(s.policy, out, created), now)
 	})
 	if err != nil {
 		return policy.Model{}, false, err
@@ -181,8 +180,4 @@ func decodeModel(raw []byte, m *policy.Model) error {
 	}
 	m.UpdatedAt = m.UpdatedAt.UTC()
 	return nil
-}
-
-func fmtProgress(w io.Writer, format string, args ...any) {
-	fmt.Fprintf(w, format+"\n", args...)
 }

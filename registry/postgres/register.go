@@ -3,7 +3,9 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -16,14 +18,35 @@ import (
 // are settled by the primary key: the loser's transaction is retried and
 // then finds the serial registered (unchanged, or a conflict).
 // Errors: as registry.DB.Register; EUnavailable.
-func (s *Store) Register(a registry.Actor, rows []registry.Row) (registry.RegisterResult, error) {
+func (s *Store) Register(a registry.Actor, rows []registry.Row, bad ...policy.RowError) (registry.RegisterResult, error) {
 	if len(rows) == 0 {
 		return registry.RegisterResult{}, policy.Errorf(policy.EInvalid, "items", "no rows to register")
 	}
+	g, err := registry.NewRegistration(s.policy, s.now(), rows, bad...)
+	if err != nil {
+		return registry.RegisterResult{}, err
+	}
+	return s.commit(a, g, registry.ActionRegister, s.write)
+}
+
+// RegisterCSV registers the rows of a registration CSV, read and checked
+// before the transaction begins, as Register does. Errors: as
+// registry.DB.RegisterCSV; EUnavailable.
+func (s *Store) RegisterCSV(a registry.Actor, r io.Reader) (registry.RegisterResult, error) {
+	g, err := registry.NewCSVRegistration(s.policy, s.now(), r, registry.MaxRegisterRows)
+	if err != nil {
+		return registry.RegisterResult{}, err
+	}
+	return s.commit(a, g, registry.ActionRegister, s.write)
+}
+
+// commit plans g against the database and writes its new items, in one
+// transaction run by write.
+func (s *Store) commit(a registry.Actor, g *registry.Registration, action string, write func(func(context.Context, pgx.Tx) error) error) (registry.RegisterResult, error) {
 	var res registry.RegisterResult
-	err := s.write(func(ctx context.Context, tx pgx.Tx) error {
+	err := write(func(ctx context.Context, tx pgx.Tx) error {
 		var err error
-		res, err = s.register(ctx, tx, a, rows, registry.ActionRegister)
+		res, err = s.register(ctx, tx, a, g, action)
 		return err
 	})
 	if err != nil {
@@ -32,14 +55,13 @@ func (s *Store) Register(a registry.Actor, rows []registry.Row) (registry.Regist
 	return res, nil
 }
 
-// register checks, plans and writes rows inside tx, items by COPY.
-func (s *Store) register(ctx context.Context, tx pgx.Tx, a registry.Actor, rows []registry.Row, action string) (registry.RegisterResult, error) {
+// register plans g against the models and items of tx and writes the new
+// items by COPY.
+func (s *Store) register(ctx context.Context, tx pgx.Tx, a registry.Actor, g *registry.Registration, action string) (registry.RegisterResult, error) {
 	models, err := s.models(ctx, tx, true)
 	if err != nil {
 		return registry.RegisterResult{}, err
 	}
-	now := s.now()
-	g := registry.NewRegistration(s.policy, now, models, rows)
 	stored := map[string]policy.Item{}
 	q, err := tx.Query(ctx, `SELECT `+itemCols+` FROM items i WHERE i.serial = ANY($1)`, g.Serials())
 	if err != nil {
@@ -62,15 +84,14 @@ func (s *Store) register(ctx context.Context, tx pgx.Tx, a registry.Actor, rows 
 	if err := q.Err(); err != nil {
 		return registry.RegisterResult{}, err
 	}
-	res, err := g.Plan(stored)
+	res, err := g.Plan(models, stored)
 	if err != nil || res.Created == 0 {
 		return res, err
 	}
 	if err := s.writeItems(ctx, tx, g); err != nil {
 		return registry.RegisterResult{}, err
 	}
-	line := g.Audit(action, res)
-	return res, s.audit(ctx, tx, a, line, now)
+	return res, s.audit(ctx, tx, a, g.Audit(action, res), s.now())
 }
 
 // writeItems copies the new items of a planned registration into items,
@@ -115,35 +136,28 @@ func (s *Store) writeItems(ctx context.Context, tx pgx.Tx, g *registry.Registrat
 	return addCount(ctx, tx, "items", len(items))
 }
 
-// Import registers the rows of a registration CSV (registry.ParseCSV): all
-// checked first, then written in one transaction, the items by COPY.
-// progress (may be nil) gets a line per phase.
+// Import registers the rows of a registration CSV (registry.ParseCSV), of
+// any size: all read and checked first, then written in one transaction,
+// the items by COPY. progress (may be nil) gets a line per phase.
 // Errors: as Register; EBadRequest for a bad header; EUnavailable.
 func (s *Store) Import(a registry.Actor, r io.Reader, progress io.Writer) (registry.RegisterResult, error) {
-	rows, err := registry.ParseCSV(r)
+	if progress == nil {
+		progress = io.Discard
+	}
+	start := time.Now()
+	g, err := registry.NewCSVRegistration(s.policy, s.now(), r, 0)
 	if err != nil {
 		return registry.RegisterResult{}, err
 	}
-	if len(rows) == 0 {
-		return registry.RegisterResult{}, policy.Errorf(policy.EInvalid, "csv", "the CSV has a header but no rows")
-	}
-	if progress != nil {
-		fmtProgress(progress, "read %d rows", len(rows))
-	}
-	var res registry.RegisterResult
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	fmt.Fprintf(progress, "read and sorted %d rows (%.1fs)\n", len(g.Serials()), time.Since(start).Seconds())
 	// An import may take minutes: it is not bounded by Options.Timeout.
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var err error
-		res, err = s.register(ctx, tx, a, rows, registry.ActionImport)
-		return err
+	res, err := s.commit(a, g, registry.ActionImport, func(fn func(context.Context, pgx.Tx) error) error {
+		ctx := context.Background()
+		return s.storageErr(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(ctx, tx) }))
 	})
 	if err != nil {
-		return registry.RegisterResult{}, s.storageErr(err)
+		return registry.RegisterResult{}, err
 	}
-	if progress != nil {
-		fmtProgress(progress, "imported: %d created, %d unchanged", res.Created, res.Unchanged)
-	}
+	fmt.Fprintf(progress, "imported: %d created, %d unchanged (%.1fs)\n", res.Created, res.Unchanged, time.Since(start).Seconds())
 	return res, nil
 }

@@ -212,6 +212,7 @@ func Run(t *testing.T, h Harness) {
 		{"ScanCountsSurviveReopen", testScans},
 		{"SecretIsKeptAndOverridden", testSecret},
 		{"OrderListsItsSerials", testOrder},
+		{"CSVAndCallerFoundBadRowsReportedTogether", testBadRows},
 		{"MistakesAreDeletedWhileUnused", testDeletes},
 	}
 	for _, tt := range tests {
@@ -244,7 +245,7 @@ func testRegistrationIsAllOrNothing(t *testing.T, h Harness) {
 	for _, r := range rows {
 		got = append(got, re{r.Row, r.Code, r.Field, r.Serial})
 	}
-	want := []re{{2, policy.EInvalid, "sku", "N2"}, {3, policy.EInvalid, "serial", "N1"}, {4, policy.EConflict, "serial", "S1"}, {5, policy.EInvalid, "serial", ""}}
+	want := []re{{2, policy.EInvalid, "sku", "N2"}, {3, policy.EInvalid, "serial", "N1"}, {4, policy.EConflict, "serial", "S1"}, {5, policy.EInvalid, "serial", "N 3"}}
 	if !slices.Equal(got, want) {
 		t.Fatalf("row errors %+v; want %+v", got, want)
 	}
@@ -834,5 +835,43 @@ func testKeysAreTheCallers(t *testing.T, h Harness) {
 	must(t, err)
 	if o.Replay != nil {
 		t.Fatal("a keyless caller got a keyed caller's answer")
+	}
+}
+
+func testBadRows(t *testing.T, h Harness) {
+	e := open(t, h)
+	e.seedModels()
+	csv := "serial,sku,batch\nC1,P1,B1\nC2,NOPE,B1\nC1,P1,B1\n"
+	_, err := e.s.RegisterCSV(admin, strings.NewReader(csv))
+	wantCode(t, err, policy.EInvalid)
+	rows := rowErrors(t, err)
+	if len(rows) != 2 || rows[0].Row != 2 || rows[0].Line != 3 || rows[0].Field != "sku" || rows[1].Row != 3 || rows[1].Line != 4 {
+		t.Fatalf("CSV row errors %+v; want rows 2 (line 3, sku) and 3 (line 4, repeated serial)", rows)
+	}
+	res, err := e.s.RegisterCSV(admin, strings.NewReader("serial,sku,batch\nC1,P1,B1\nC2,P1,B1\n"))
+	must(t, err)
+	if res.Created != 2 {
+		t.Fatalf("CSV result %+v", res)
+	}
+	_, err = e.s.RegisterCSV(admin, strings.NewReader(""))
+	wantCode(t, err, policy.EBadRequest)
+	// Rows the caller found bad while decoding are reported with the others.
+	decoded := policy.RowError{Row: 1, Serial: "X1", Code: policy.EInvalid, Field: "produced_on", Message: "produced_on is not a date"}
+	_, err = e.s.Register(admin, []registry.Row{{Serial: "X1", SKU: "P1", Batch: "B1"}, {Serial: "X2", SKU: "NOPE", Batch: "B1"}}, decoded)
+	if rows := rowErrors(t, err); len(rows) != 2 || rows[0] != decoded || rows[1].Row != 2 {
+		t.Fatalf("register rows %+v", rows)
+	}
+	if _, err := e.s.Get("X1"); policy.ErrorCode(err) != policy.ENotFound {
+		t.Fatalf("a row found bad by the caller was written: %v", err)
+	}
+	_, err = e.s.AppendMany(registry.Write{Actor: desk}, []registry.EventRow{
+		{Serial: "C1", Event: dispatch("2026-11-15", "O1")},
+		{Serial: "C2"},
+	}, policy.RowError{Row: 2, Serial: "C2", Code: policy.EInvalid, Field: "type", Message: "type is required"})
+	if rows := rowErrors(t, err); len(rows) != 1 || rows[0].Row != 2 || rows[0].Field != "type" {
+		t.Fatalf("append rows %+v", rows)
+	}
+	if n := len(e.get("C1").History); n != 0 {
+		t.Fatalf("C1 has %d events after a refused batch", n)
 	}
 }
