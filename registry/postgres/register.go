@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -63,7 +65,18 @@ func (s *Store) register(ctx context.Context, tx pgx.Tx, a registry.Actor, g *re
 		return registry.RegisterResult{}, err
 	}
 	stored := map[string]policy.Item{}
-	q, err := tx.Query(ctx, `SELECT `+itemCols+` FROM items i WHERE i.serial = ANY($1)`, g.Serials())
+	// An empty registry (a first import) holds none of the serials: a
+	// million index probes are skipped. A registration committed meanwhile
+	// makes the COPY fail on the primary key, and Register retries.
+	var count int64
+	if err := tx.QueryRow(ctx, `SELECT n FROM counts WHERE name = 'items'`).Scan(&count); err != nil {
+		return registry.RegisterResult{}, err
+	}
+	serials := g.Serials()
+	if count == 0 {
+		serials = nil
+	}
+	q, err := tx.Query(ctx, `SELECT `+itemCols+` FROM items i WHERE i.serial = ANY($1)`, serials)
 	if err != nil {
 		return registry.RegisterResult{}, err
 	}
@@ -95,25 +108,39 @@ func (s *Store) register(ctx context.Context, tx pgx.Tx, a registry.Actor, g *re
 }
 
 // writeItems copies the new items of a planned registration into items,
-// with their carrier entries and the counts.
+// and their carrier entries (new too: their items are) into carriers, and
+// adds to the counts.
 func (s *Store) writeItems(ctx context.Context, tx pgx.Tx, g *registry.Registration) error {
-	var items [][]any
-	members := map[string]int{}
-	type carrier struct{ batch, serial string }
-	var carried []carrier
+	var items, carried [][]any
+	type counts struct{ members, carriers int }
+	batches := map[string]*counts{}
+	count := func(b string) *counts {
+		c := batches[b]
+		if c == nil {
+			c = &counts{}
+			batches[b] = c
+		}
+		return c
+	}
 	var ferr error
 	g.Items(func(it *policy.Item) {
 		var acc []byte
 		if len(it.Accessories) > 0 {
-			acc, ferr = json.Marshal(it.Accessories)
+			var err error
+			if acc, err = json.Marshal(it.Accessories); err != nil {
+				ferr = err
+			}
+			seen := map[string]bool{} // two accessories of one batch: one entry
 			for _, x := range it.Accessories {
-				if x.Batch != "" {
-					carried = append(carried, carrier{x.Batch, it.Serial})
+				if x.Batch != "" && !seen[x.Batch] {
+					seen[x.Batch] = true
+					carried = append(carried, []any{x.Batch, it.Serial})
+					count(x.Batch).carriers++
 				}
 			}
 		}
 		items = append(items, []any{it.Serial, it.SKU, string(it.Kind), it.WarrantyMonths, it.Batch, dateArg(it.ProducedOn), acc, it.RegisteredAt})
-		members[it.Batch]++
+		count(it.Batch).members++
 	})
 	if ferr != nil {
 		return ferr
@@ -123,15 +150,20 @@ func (s *Store) writeItems(ctx context.Context, tx pgx.Tx, g *registry.Registrat
 		pgx.CopyFromRows(items)); err != nil {
 		return err
 	}
-	for b, n := range members {
-		if err := addBatchCount(ctx, tx, b, n, 0); err != nil {
-			return err
-		}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"carriers"}, []string{"batch", "serial"}, pgx.CopyFromRows(carried)); err != nil {
+		return err
 	}
-	for _, c := range carried {
-		if err := carry(ctx, tx, c.batch, c.serial); err != nil {
-			return err
-		}
+	names := make([]string, 0, len(batches))
+	members := make([]int64, 0, len(batches))
+	carriers := make([]int64, 0, len(batches))
+	for _, b := range slices.Sorted(maps.Keys(batches)) {
+		names, members, carriers = append(names, b), append(members, int64(batches[b].members)), append(carriers, int64(batches[b].carriers))
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO batch_counts (batch, members, carriers)
+		SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[]) ORDER BY 1
+		ON CONFLICT (batch) DO UPDATE SET members = batch_counts.members + excluded.members, carriers = batch_counts.carriers + excluded.carriers`,
+		names, members, carriers); err != nil {
+		return err
 	}
 	return addCount(ctx, tx, "items", len(items))
 }
