@@ -87,11 +87,13 @@ func (x *recordScan) record() (registry.Record, error) {
 		return registry.Record{}, err
 	}
 	var hist []policy.Event
-	if err := json.Unmarshal(x.hist, &hist); err != nil {
-		return registry.Record{}, fmt.Errorf("history of %s: %w", r.Serial, err)
-	}
-	if len(hist) == 0 {
-		hist = nil
+	if string(x.hist) != "[]" { // most items of a large registry have no event
+		if err := json.Unmarshal(x.hist, &hist); err != nil {
+			return registry.Record{}, fmt.Errorf("history of %s: %w", r.Serial, err)
+		}
+		if len(hist) == 0 {
+			hist = nil
+		}
 	}
 	rec := registry.Record{Item: r.Item, History: hist}
 	if x.count.Valid {
