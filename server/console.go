@@ -47,7 +47,7 @@ type consoleState struct {
 	pages    map[string]*template.Template // by page file name
 	assets   map[string]consoleAsset       // by content-hashed name
 	assetURL map[string]string             // plain name -> /console/static/<hashed name>
-	sessions *sessionStore
+	signIns  *backoff                      // failed sign-ins, per username and address
 }
 
 // consoleAsset is an embedded static file served under a content-hashed
@@ -60,7 +60,7 @@ type consoleAsset struct {
 // consolePages are the page templates; each defines "content" inside the
 // layout.
 var consolePages = []string{"signin.html", "error.html", "models.html", "batches.html", "batch.html",
-	"dispatch.html", "desk.html", "queue.html"}
+	"dispatch.html", "desk.html", "queue.html", "users.html"}
 
 // consoleTypes are the Content-Types of the console's static files by
 // extension: a fixed table rather than mime.TypeByExtension, which loads
@@ -72,7 +72,7 @@ var consoleTypes = map[string]string{".css": "text/css; charset=utf-8", ".js": "
 // newConsole loads the console's templates and static files.
 func (s *Server) newConsole() (*consoleState, error) {
 	st := &consoleState{pages: map[string]*template.Template{}, assets: map[string]consoleAsset{},
-		assetURL: map[string]string{}, sessions: newSessionStore(s.now)}
+		assetURL: map[string]string{}, signIns: newBackoff(s.now)}
 	static, err := fs.Sub(consoleFiles, "web/console/static")
 	if err != nil {
 		return nil, err
@@ -166,6 +166,10 @@ func (s *Server) consoleHandlers() map[string]echo.HandlerFunc {
 		"POST /console/items/:serial/events":      s.consoleEvent,
 		"GET /console/items/:serial/entitlements": s.consoleEntitlements,
 		"GET /console/queue":                      s.consoleQueue,
+
+		"GET /console/users":            s.consoleUsers,
+		"POST /console/users":           s.consoleCreateUser,
+		"POST /console/users/:username": s.consoleUpdateUser,
 	}
 }
 
@@ -214,10 +218,11 @@ func (s *Server) consoleStatic(c echo.Context) error {
 // page's own data in Body.
 type page struct {
 	Title  string
-	Key    registry.Key // zero when signed out
-	CSRF   string       // the session's form token
-	Flash  string       // one-time message after a redirect
-	Nav    string       // the navigation entry to highlight
+	Key    registry.Key  // zero when signed out; a person's has their username as Name
+	User   registry.User // the person signed in (zero for an admin key)
+	CSRF   string        // the session's form token
+	Flash  string        // one-time message after a redirect
+	Nav    string        // the navigation entry to highlight
 	Status int
 	Body   any
 }
@@ -226,10 +231,10 @@ type page struct {
 // 500 page, never half a page) and sends it with status.
 func (s *Server) render(c echo.Context, status int, name string, p page) error {
 	if sess, ok := sessionOn(c); ok {
-		p.Key = keyOf(c)
+		p.Key, p.User = keyOf(c), sess.User
 		p.CSRF = cmp.Or(p.CSRF, sess.CSRF)
 		if c.Request().Method == http.MethodGet {
-			p.Flash = s.console.sessions.takeFlash(sess.ID)
+			p.Flash = s.takeFlash(sess)
 		}
 	}
 	p.Status = status

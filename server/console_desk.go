@@ -538,7 +538,9 @@ func (s *Server) consoleEvent(c echo.Context) error {
 	}
 	if t == policy.EvIntake {
 		if sess, ok := sessionOn(c); ok {
-			s.console.sessions.update(sess.ID, func(x *session) { x.Center = strings.TrimSpace(values["center"]) })
+			if err := s.db.UpdateSession(sess.ID, func(x *registry.Session) { x.Center = strings.TrimSpace(values["center"]) }); err != nil {
+				s.log.Warn("console session", "err", err)
+			}
 		}
 	}
 	s.flash(c, s.recorded(t, o))

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net/url"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -62,6 +63,7 @@ type env struct {
 	ts                        *httptest.Server
 	admin, warehouse, service string // tokens
 	cfg                       Config
+	logins                    map[string]url.Values // console sign-in forms by token (console_test.go)
 }
 
 // newEnv starts a server; mod may adjust its Config.

@@ -171,11 +171,14 @@ func (s *Server) handlers() map[string]echo.HandlerFunc {
 
 		"GET /api/v1/service/open": s.serviceQueue,
 
-		"POST /api/v1/keys":        s.createKey,
-		"GET /api/v1/keys":         s.listKeys,
-		"DELETE /api/v1/keys/:id":  s.revokeKey,
-		"GET /api/v1/audit":        s.audit,
-		"GET /api/v1/admin/backup": s.backup,
+		"POST /api/v1/keys":             s.createKey,
+		"GET /api/v1/keys":              s.listKeys,
+		"DELETE /api/v1/keys/:id":       s.revokeKey,
+		"GET /api/v1/audit":             s.audit,
+		"GET /api/v1/admin/backup":      s.backup,
+		"POST /api/v1/users":            s.createUser,
+		"GET /api/v1/users":             s.listUsers,
+		"PATCH /api/v1/users/:username": s.updateUser,
 
 		"GET /c":                      s.publicRoute(true, s.checkForm),
 		"GET /c/:serial":              s.publicRoute(true, s.coveragePage),
