@@ -328,7 +328,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	if st := b.open("/console/batches"); st != 403 {
 		t.Fatalf("service key on /console/batches: %d", st)
 	}
-	b.want("403", "A service key may not use the warehouse pages")
+	b.want("403", "The role Service centre may not use the warehouse pages")
 	b.shot("07-forbidden")
 
 	// Scan: the serial and Enter, as a USB scanner types it.

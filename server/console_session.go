@@ -176,13 +176,12 @@ func (s *Server) consoleAuth(roles []registry.Role) echo.MiddlewareFunc {
 			}
 			signIn(c, sess, key)
 			if !slices.Contains(roles, key.Role) {
-				return policy.Errorf(policy.EForbidden, "", "A %s key may not use %s. Sign in with a key of another role if you need it.",
-					key.Role, section(c.Path()))
+				l := s.lang(c)
+				return policy.Errorf(policy.EForbidden, "", "%s", l.T("console.forbidden", words(l, key.Role), l.T(section(c.Path()))))
 			}
 			if c.Request().Method != http.MethodGet && c.Request().Method != http.MethodHead {
 				if !validToken(sess.CSRF, c.FormValue(csrfField)) {
-					return policy.Errorf(policy.EForbidden, csrfField,
-						"The form was not sent from this console session (its security token is missing or stale). Nothing was recorded; reload the page and try again.")
+					return policy.Errorf(policy.EForbidden, csrfField, "%s", s.lang(c).T("console.csrf"))
 				}
 			}
 			return next(c)
@@ -196,12 +195,12 @@ func section(route string) string {
 	switch {
 	case strings.HasPrefix(route, "/console/desk"), strings.HasPrefix(route, "/console/queue"),
 		strings.HasPrefix(route, "/console/items/:serial/e"), route == "/console/items/:serial":
-		return "the service desk"
+		return "console.section.desk"
 	case strings.HasPrefix(route, "/console/models"), strings.HasPrefix(route, "/console/batches"),
 		strings.HasPrefix(route, "/console/dispatch"), strings.HasPrefix(route, "/console/receipts"):
-		return "the warehouse pages"
+		return "console.section.warehouse"
 	}
-	return "this page"
+	return "console.section.page"
 }
 
 // toSignIn redirects to the sign-in page, coming back to this page after
@@ -236,12 +235,13 @@ func safeNext(next string) string {
 	return u.RequestURI()
 }
 
-// endedWords are the sign-in page's explanations of why a session ended.
+// endedWords are the sign-in page's explanations of why a session ended
+// (catalogue keys).
 var endedWords = map[string]string{
-	"revoked":    "The key of your session was revoked. Sign in again.",
-	"disabled":   "Your account was disabled or its password changed. Sign in again, or ask an admin.",
-	"expired":    "Your session has ended, so nothing was recorded. Sign in again, then repeat the last step.",
-	"signed-out": "You are signed out.",
+	"revoked":    "console.ended.revoked",
+	"disabled":   "console.ended.disabled",
+	"expired":    "console.ended.expired",
+	"signed-out": "console.ended.signed_out",
 }
 
 type signInBody struct {
@@ -270,13 +270,13 @@ func (s *Server) signInForm(c echo.Context, status int, b signInBody) error {
 		t = ck.Value
 	}
 	c.SetCookie(s.cookie(signInCookie, t, signInTTL))
-	return s.render(c, status, "signin.html", page{Title: "Sign in", Body: b, CSRF: t})
+	return s.render(c, status, "signin.html", page{Title: "console.signin.title", Body: b, CSRF: t})
 }
 
-// wrongPassword is the one answer to every refused sign-in by password: a
-// wrong password, an unknown or disabled user, a username or address
-// backed off.
-const wrongPassword = "Wrong username or password. Check both and try again."
+// wrongPassword is the one answer (a catalogue key) to every refused
+// sign-in by password: a wrong password, an unknown or disabled user, a
+// username or address backed off.
+const wrongPassword = "console.signin.wrong"
 
 // consoleSignIn checks the form's token against its cookie, then the
 // username and password (or an admin's API key), then starts a session (a
@@ -290,7 +290,7 @@ func (s *Server) consoleSignIn(c echo.Context) error {
 	ck, err := c.Cookie(signInCookie)
 	if err != nil || !validToken(ck.Value, c.FormValue(csrfField)) {
 		return s.signInForm(c, http.StatusForbidden, signInBody{Next: next,
-			Error: "The sign-in form had expired or was not sent from this console. Try again."})
+			Error: "console.signin.stale"})
 	}
 	ip := c.RealIP()
 	if tok := strings.TrimSpace(c.FormValue("key")); tok != "" {
@@ -338,14 +338,14 @@ func (s *Server) signInWithKey(c echo.Context, tok, ip, next string) error {
 			return err
 		}
 		return s.signInForm(c, status, signInBody{Next: next, KeyError: true,
-			Error: "That key was not accepted: " + pe.Message + ". Paste the whole key, <id>.<secret>."})
+			Error: s.lang(c).T("console.signin.key_refused", pe.Message)})
 	}
 	if key.Role != registry.RoleAdmin {
 		if err := s.db.Record(registry.Actor{KeyID: key.ID, Name: key.Name}, "console.signin.failed", key.ID, "a "+string(key.Role)+" key from "+ip); err != nil {
 			return err
 		}
 		return s.signInForm(c, http.StatusForbidden, signInBody{Next: next, KeyError: true,
-			Error: "Only admins sign in with an API key. Sign in with your username and password."})
+			Error: "console.signin.admins_only"})
 	}
 	return s.startSession(c, registry.Session{KeyID: key.ID}, registry.Actor{KeyID: key.ID, Name: key.Name}, ip, next, key)
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -26,6 +27,7 @@ type browser struct {
 	e    *env
 	c    *http.Client
 	csrf string // the session's form token, from the last page that had one
+	lang string // Accept-Language; English unless a test says otherwise
 }
 
 // page is an answer of the console as the tests see it.
@@ -59,6 +61,9 @@ var csrfInput = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 func (b *browser) send(r *http.Request) pageRes {
 	b.t.Helper()
+	if r.Header.Get("Accept-Language") == "" {
+		r.Header.Set("Accept-Language", cmp.Or(b.lang, "en"))
+	}
 	res, err := b.c.Do(r)
 	if err != nil {
 		b.t.Fatal(err)
@@ -305,7 +310,8 @@ func TestConsoleRoleMatrix(t *testing.T) {
 				case allowed && refused(res):
 					t.Errorf("%s key refused: %s", role, res)
 				case !allowed:
-					wantPage(t, res, http.StatusForbidden, "Not allowed", "A "+string(role)+" key may not use")
+					wantPage(t, res, http.StatusForbidden, "Not allowed", "The role "+map[registry.Role]string{
+						registry.RoleWarehouse: "Warehouse", registry.RoleService: "Service centre"}[role]+" may not use")
 				}
 			}
 		})
@@ -742,7 +748,7 @@ func TestConsoleServiceFlow(t *testing.T) {
 		{"a receipt in the future is refused", url.Values{"type": {"received"}, "on": {"2026-12-01"}, "evidence": {"courier"}}, 422, "on 2026-12-01 is in the future"},
 		{"a malformed time names the field", url.Values{"type": {"intake"}, "center": {"SH"}, "at": {"soon"}}, 422, "at must be a date and time"},
 		{"a receipt", url.Values{"type": {"received"}, "on": {"2026-11-05"}, "evidence": {"courier"}}, 303, "Receipt recorded (event #1)."},
-		{"an intake", url.Values{"type": {"intake"}, "center": {"SH-1"}, "complaint": {"no power"}, "contact": {"138 0000 0000"}}, 303, "Intake recorded (event #2). Case #2 is due 2026-11-11 10:00."},
+		{"an intake", url.Values{"type": {"intake"}, "center": {"SH-1"}, "complaint": {"no power"}, "contact": {"138 0000 0000"}}, 303, "Intake recorded (event #2). Case S1 #2 is due 2026-11-11 10:00."},
 		{"a second intake is refused", url.Values{"type": {"intake"}, "center": {"SH-1"}}, 409, "case 2 is still open"},
 		{"an unknown finding", url.Values{"type": {"diagnosed"}, "finding": {"gremlins"}}, 422, "unknown finding"},
 		{"an unknown type", url.Values{"type": {"teleported"}}, 422, "type &#34;teleported&#34; is not one of"},
@@ -957,7 +963,7 @@ func TestConsoleUpload(t *testing.T) {
 	if p.Header.Get("Location") != "/console/batches/B1" {
 		t.Fatalf("upload: %s", p)
 	}
-	wantPage(t, b.follow(p), 200, "Registered 2 new serials in batch B1.", "S1", "S2", `id="pdf-link"`)
+	wantPage(t, b.follow(p), 200, "Registered 2 new serials in batch B1.", "S1", "S2", `id="f-labels"`)
 	p = b.follow(b.upload(good, "utf-8"))
 	wantPage(t, p, 200, "Registered 0 new serials in batch B1; 2 already registered with the same data.")
 	wantPage(t, b.get("/console/batches/CB2411"), 200, "Carried by", "S1", "nothing to label")
@@ -992,7 +998,7 @@ func TestConsoleLabels(t *testing.T) {
 	}
 	wantPage(t, b.get("/console/batches/B1/labels?format=gif"), 422, "format must be pdf or zpl")
 	wantPage(t, b.get("/console/batches/B1/labels?format=zpl&size=1x1"), 422, "size &#34;1x1&#34; is not supported")
-	wantPage(t, b.get("/console/batches/B1/labels?format=pdf&after=S2"), 404, "no registered serials after S2")
+	wantPage(t, b.get("/console/batches/B1/labels?format=pdf&after=S2"), 404, "no serials in use after &#34;S2&#34; to label")
 	wantPage(t, b.get("/console/batches/NOPE/labels?format=pdf"), 404, "batch NOPE has no registered serials")
 }
 
@@ -1044,10 +1050,11 @@ func TestConsoleLabelFilesOfALargeBatch(t *testing.T) {
 	if _, err := e.db.Register(registry.Actor{Name: "test"}, rows); err != nil {
 		t.Fatal(err)
 	}
-	ranges, err := e.srv.labelRanges("BIG")
+	members, err := e.srv.memberStates("BIG")
 	if err != nil {
 		t.Fatal(err)
 	}
+	ranges := labelRanges(members)
 	last := fmt.Sprintf("L%06d", MaxLabels-1)
 	want := []labelRange{{"", "L000000", last, MaxLabels}, {last, fmt.Sprintf("L%06d", MaxLabels), fmt.Sprintf("L%06d", MaxLabels+4), 5}}
 	if !slices.Equal(ranges, want) {

@@ -33,7 +33,7 @@ func (s *Server) usersPage(c echo.Context, status int, b usersBody) error {
 	}
 	b.Users, b.Roles = us, []registry.Role{registry.RoleService, registry.RoleWarehouse, registry.RoleAdmin}
 	b.Centers = userCenters(us)
-	return s.render(c, status, "users.html", page{Title: "Staff accounts", Nav: "users", Body: b})
+	return s.render(c, status, "users.html", page{Title: "console.users.title", Nav: "users", Body: b})
 }
 
 // userCenters are the distinct centres of enabled users, in order of first
@@ -69,7 +69,7 @@ func (s *Server) consoleCreateUser(c echo.Context) error {
 		u, err = s.db.CreateUser(actorOf(c), registry.User{Username: f.Username, Name: f.Name, Role: role, Center: f.Center},
 			c.FormValue("password"))
 		if err == nil {
-			s.flash(c, "User "+u.Username+" added. They sign in with the password you gave them.")
+			s.flash(c, s.lang(c).T("console.users.added", u.Username))
 			return c.Redirect(http.StatusSeeOther, consolePrefix+"/users")
 		}
 	}
@@ -96,12 +96,13 @@ func (s *Server) consoleUpdateUser(c echo.Context) error {
 	}
 	u, err := s.db.UpdateUser(actorOf(c), username, p)
 	if err == nil {
-		msg := "User " + u.Username + " saved."
+		l := s.lang(c)
+		msg := l.T("console.users.saved", u.Username)
 		if p.Password != nil {
-			msg += " Their new password works now; their open sessions have ended."
+			msg += " " + l.T("console.users.password_reset")
 		}
 		if u.Disabled {
-			msg = "User " + u.Username + " is disabled and signed out everywhere."
+			msg = l.T("console.users.disabled_now", u.Username)
 		}
 		s.flash(c, msg)
 		return c.Redirect(http.StatusSeeOther, consolePrefix+"/users")
