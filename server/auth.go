@@ -32,6 +32,7 @@ type rule struct {
 // a row. Event-writing routes admit every role that may write some event
 // type; eventAccess then decides per event (per row for POST /events).
 var access = []rule{
+	{"GET", "/", public},
 	{"GET", "/healthz", public},
 	{"GET", "/readyz", public},
 	{"GET", "/openapi.json", public},

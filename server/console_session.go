@@ -368,6 +368,7 @@ func (s *Server) startSession(c echo.Context, rs registry.Session, a registry.Ac
 	}
 	c.SetCookie(s.cookie(sessionCookie, sess.ID, sessionTTL))
 	c.SetCookie(s.cookie(signInCookie, "", -1))
+	c.SetCookie(s.staffHint(sessionTTL))
 	exchangeOf(c).key = k
 	consoleHeaders(c.Response().Header())
 	return c.Redirect(http.StatusSeeOther, cmp.Or(next, s.home(k)))
@@ -384,6 +385,7 @@ func (s *Server) consoleSignOut(c echo.Context) error {
 		}
 	}
 	c.SetCookie(s.cookie(sessionCookie, "", -1))
+	c.SetCookie(s.staffHint(-1))
 	consoleHeaders(c.Response().Header())
 	return c.Redirect(http.StatusSeeOther, consolePrefix+"/sign-in?ended=signed-out")
 }
@@ -420,4 +422,34 @@ func (s *Server) takeFlash(sess session) string {
 		s.log.Warn("console flash", "err", err)
 	}
 	return sess.Flash
+}
+
+// staffCookie tells / that this browser has signed in to the console (the
+// session cookie itself is scoped to /console). It is only a hint for
+// where to send a person: the console checks the session as always.
+const staffCookie = "sanbao_staff"
+
+// staffHint is the staffCookie; maxAge < 0 deletes it.
+func (s *Server) staffHint(maxAge time.Duration) *http.Cookie {
+	ck := s.cookie(staffCookie, "1", maxAge)
+	ck.Path, ck.SameSite = "/", http.SameSiteLaxMode
+	return ck
+}
+
+// root answers /: a browser (Accept: text/html) goes to the console when
+// it has signed in there, else to the public coverage check; an API client
+// gets a pointer to the API's description. Codes: 200; 303.
+func (s *Server) root(c echo.Context) error {
+	if strings.Contains(c.Request().Header.Get("Accept"), "text/html") {
+		target := "/c"
+		if _, err := c.Cookie(staffCookie); err == nil {
+			target = consolePrefix
+		}
+		return c.Redirect(http.StatusSeeOther, target)
+	}
+	return c.JSON(http.StatusOK, struct {
+		OpenAPI string `json:"openapi"`
+		Console string `json:"console"`
+		Check   string `json:"check"`
+	}{"/openapi.json", consolePrefix, "/c"})
 }

@@ -147,6 +147,7 @@ func New(cfg Config) (*Server, error) {
 // handlers maps each route of the role matrix to its handler.
 func (s *Server) handlers() map[string]echo.HandlerFunc {
 	return map[string]echo.HandlerFunc{
+		"GET /":             s.root,
 		"GET /healthz":      s.healthz,
 		"GET /readyz":       s.readyz,
 		"GET /openapi.json": s.openAPI,

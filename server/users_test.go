@@ -123,3 +123,32 @@ func TestConsoleSignInBacksOffPerAddress(t *testing.T) {
 	}
 	wantPage(t, b.signInAs("li", "correct horse"), http.StatusUnauthorized, "Wrong username or password")
 }
+
+func TestRootSendsEachClientWhereItBelongs(t *testing.T) {
+	e := newEnv(t)
+	api := must(t, e.do(req{Method: "GET", Path: "/"}), http.StatusOK).JSON(t)
+	if api["openapi"] != "/openapi.json" {
+		t.Fatalf("an API client at /: %v", api)
+	}
+	b := e.browser()
+	page := func() string {
+		r, _ := http.NewRequest("GET", e.ts.URL+"/", nil)
+		r.Header.Set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+		p := b.send(r)
+		if p.Status != http.StatusSeeOther {
+			t.Fatalf("a browser at /: %s", p)
+		}
+		return p.Header.Get("Location")
+	}
+	if loc := page(); loc != "/c" {
+		t.Errorf("a browser never signed in goes to %s, want the public check /c", loc)
+	}
+	b.mustSignIn(e.service)
+	if loc := page(); loc != "/console" {
+		t.Errorf("a signed-in browser goes to %s, want /console", loc)
+	}
+	b.post("/console/sign-out", nil)
+	if loc := page(); loc != "/c" {
+		t.Errorf("a signed-out browser goes to %s, want /c", loc)
+	}
+}
