@@ -235,6 +235,9 @@ func (s *Server) itemPage(c echo.Context, status int, rec registry.Record, st it
 		return err
 	}
 	b.Forms = s.eventForms(l, rec, v, sess, centers, st)
+	if keyOf(c).Role == registry.RoleAdmin && len(v.History) > 0 {
+		b.Forms = append(b.Forms, correctionForm(l, v, st))
+	}
 	if st.Err != nil {
 		b.Refused = slices.ContainsFunc(b.Forms, func(f eventForm) bool { return f.Type == st.Failed })
 		if !b.Refused {
@@ -533,6 +536,41 @@ func (s *Server) eventForms(l *locale.Lang, rec registry.Record, v itemView, ses
 	return forms
 }
 
+// correctable are the fields a correction from the desk may replace, one
+// at a time (the API takes several at once).
+var correctable = []string{"on", "at", "order", "evidence", "center", "complaint", "contact", "finding", "part",
+	"amount", "currency", "tracking", "new_serial", "sku", "new_batch", "note"}
+
+// correctionForm is the admin's form for a `corrected` event: which event,
+// which of its fields, the new value and why. The original stays in the
+// history and the audit log.
+func correctionForm(l *locale.Lang, v itemView, st itemState) eventForm {
+	var events, fields []option
+	for i := len(v.History) - 1; i >= 0; i-- {
+		ev := v.History[i]
+		events = append(events, option{strconv.FormatUint(ev.Seq, 10), "#" + strconv.FormatUint(ev.Seq, 10) + " " + words(l, ev.Type) + " " + eventWhen(ev)})
+	}
+	for _, f := range correctable {
+		fields = append(fields, option{f, l.T("console.correct.field." + f)})
+	}
+	f := eventForm{Type: policy.EvCorrected, Title: words(l, policy.EvCorrected), Intro: l.T("console.form.corrected.intro"),
+		Button: l.T("console.form.corrected.button"), Nonce: token(), Fields: []formField{
+			{Name: "seq", Label: l.T("console.correct.seq"), Type: "select", Options: events, Required: true},
+			{Name: "field", Label: l.T("console.correct.which"), Type: "select", Options: fields, Required: true},
+			{Name: "value", Label: l.T("console.correct.value"), Type: "text", Max: policy.MaxNote, Hint: l.T("console.correct.value_hint")},
+			{Name: "reason", Label: l.T("console.field.reason"), Type: "text", Max: policy.MaxNote, Required: true},
+		}}
+	if st.Failed == policy.EvCorrected {
+		f.Open, f.Err = true, st.Err
+		for j := range f.Fields {
+			fd := &f.Fields[j]
+			fd.Value = st.Values[fd.Name]
+			fd.Invalid = st.Err != nil && (fd.Name == st.Err.Field || fd.Name == "value" && st.Err.Field == st.Values["field"])
+		}
+	}
+	return f
+}
+
 func withValue(f formField, v string) formField {
 	f.Value = v
 	return f
@@ -578,12 +616,27 @@ func (s *Server) consoleEvent(c echo.Context) error {
 	if err := mayWrite(keyOf(c), t); err != nil {
 		return fail(err)
 	}
+	if t == policy.EvCorrected {
+		// One field per correction: the form names it and its new value.
+		field := values["field"]
+		if !slices.Contains(correctable, field) {
+			return fail(policy.Errorf(policy.EInvalid, "field", "choose the field to correct"))
+		}
+		values[field] = values["value"]
+	}
 	if sess, _ := sessionOn(c); t == policy.EvIntake && sess.User.Center != "" {
 		values["center"] = sess.User.Center // the person's own centre, whatever the form said
 	}
 	r, err := s.formEvent(values)
 	if err != nil {
 		return fail(err)
+	}
+	if t == policy.EvCorrected {
+		seq, perr := strconv.ParseUint(strings.TrimSpace(values["seq"]), 10, 64)
+		if perr != nil {
+			return fail(policy.Errorf(policy.EInvalid, "seq", "choose the event to correct"))
+		}
+		r.Seq, r.present = &seq, []string{values["field"]}
 	}
 	ev, err := s.event(t, r)
 	if err != nil {

@@ -152,3 +152,30 @@ func TestRootSendsEachClientWhereItBelongs(t *testing.T) {
 		t.Errorf("a signed-out browser goes to %s, want /c", loc)
 	}
 }
+
+func TestConsoleCorrectionByAnAdmin(t *testing.T) {
+	e := newEnv(t)
+	e.seedModels()
+	e.register("B1", "S1")
+	must(t, e.event("S1", e.service, map[string]any{"type": "received", "on": "2026-11-01", "evidence": "customer"}), http.StatusCreated)
+	admin, desk := e.browser(), e.browser()
+	admin.mustSignIn(e.admin)
+	desk.mustSignIn(e.service)
+	if p := desk.get("/console/items/S1"); strings.Contains(p.Body, `id="f-corrected"`) {
+		t.Fatal("the service desk is offered the correction form")
+	}
+	wantPage(t, admin.get("/console/items/S1"), http.StatusOK, `id="f-corrected"`)
+	correct := url.Values{"type": {"corrected"}, "seq": {"1"}, "field": {"on"}, "value": {"2026-11-03"}, "reason": {"typo on the invoice date"}}
+	// Without a reason, or by the service desk, nothing is written.
+	wantPage(t, admin.post("/console/items/S1/events", with(correct, "reason", "")), http.StatusUnprocessableEntity, "reason")
+	wantPage(t, desk.post("/console/items/S1/events", correct), http.StatusForbidden)
+	p := admin.follow(admin.post("/console/items/S1/events", correct))
+	wantPage(t, p, http.StatusOK, "Correction recorded (event #2).", "typo on the invoice date")
+	rec, err := e.db.Get("S1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev := rec.History[1]; ev.Type != "corrected" || ev.Corrects != 1 || ev.On.String() != "2026-11-03" || ev.Reason != "typo on the invoice date" || ev.By != "root" {
+		t.Fatalf("the correction: %+v", ev)
+	}
+}
