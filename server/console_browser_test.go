@@ -242,19 +242,25 @@ func TestConsoleInABrowser(t *testing.T) {
 	// the console's form below.
 	must(t, e.do(req{Method: "PUT", Path: "/api/v1/models/CHG-1", Token: e.warehouse,
 		Body: map[string]any{"name": "Charger 20W", "kind": "adapter"}}), http.StatusCreated)
+	for _, u := range []map[string]any{{"username": "dock-1", "role": "warehouse", "password": "dock password"},
+		{"username": "desk-sh", "role": "service", "password": "desk password"}} {
+		must(t, e.post("/api/v1/users", e.admin, u), http.StatusCreated)
+	}
 	b := &tab{t: t, ctx: ctx, base: e.ts.URL, dir: t.TempDir()}
 	b.watch()
 
-	// Signing in, with the key typed into the focused field.
-	b.open("/console")
+	// Signing in, typed into the focused field; English chosen with the
+	// switch (?lang=en) and remembered from then on.
+	b.open("/console?lang=en")
 	if loc := b.location(); !strings.HasPrefix(loc, "/console/sign-in") {
 		t.Fatalf("a visitor without a session is at %s", loc)
 	}
-	if f := b.focusOn("key"); f != "key" {
-		t.Fatalf("focus on %q, want the key field", f)
+	b.open("/console/sign-in?lang=en")
+	if f := b.focusOn("username"); f != "username" {
+		t.Fatalf("focus on %q, want the username field", f)
 	}
 	b.shot("01-sign-in")
-	b.submit("#key", e.warehouse)
+	b.signIn("dock-1", "dock password")
 	b.want("Register a batch")
 
 	// A model, from the keyboard.
@@ -281,7 +287,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 
 	// The label sheet, fetched by the page with its session cookie.
-	head := b.evalAsync(`fetch(document.getElementById('pdf-link').href).then(async r =>
+	head := b.evalAsync(`fetch(document.getElementById('f-labels').action + '?format=pdf').then(async r =>
 		r.status + ' ' + r.headers.get('content-type') + ' ' + String.fromCharCode(...new Uint8Array(await r.arrayBuffer()).slice(0, 5)))`)
 	if head != "200 application/pdf %PDF-" {
 		t.Fatalf("PDF labels: %q", head)
@@ -314,7 +320,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	// Sign out; the service desk signs in.
 	b.click(`form.who button`)
 	b.want("You are signed out.")
-	b.submit("#key", e.service)
+	b.signIn("desk-sh", "desk password")
 	if loc := b.location(); loc != "/console/desk" {
 		t.Fatalf("service home: %s", loc)
 	}
@@ -351,7 +357,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	b.do("describe the intake", chromedp.SendKeys(chromedp.CSS("#f-intake-complaint"), "不开机 / does not power on"),
 		chromedp.SendKeys(chromedp.CSS("#f-intake-contact"), "Ms Li 138 0013 8000"))
 	b.submit("#f-intake-center", "Shanghai")
-	b.want("Intake recorded (event #3). Case #3 is due 2026-11-11 10:00.")
+	b.want("Intake recorded (event #3). Case SN0001 #3 is due 2026-11-11 10:00.")
 	b.do("choose the finding", chromedp.SetValue(chromedp.CSS("#f-diagnosed-finding"), "quality_problem"))
 	b.submit("#f-diagnosed-part", "battery")
 	b.want("Diagnosis recorded (event #4).")
@@ -416,6 +422,13 @@ func TestConsoleInABrowser(t *testing.T) {
 	if p := b.problems(); len(p) > 0 {
 		t.Errorf("the browser's console reported:\n%s", strings.Join(p, "\n"))
 	}
+}
+
+// signIn types a username and password into the sign-in form, Enter sends it.
+func (b *tab) signIn(username, password string) int64 {
+	b.t.Helper()
+	b.do("type the username", chromedp.SendKeys(chromedp.CSS("#username"), username))
+	return b.submit("#password", password)
 }
 
 // evalAsync evaluates a promise and returns its string value.
