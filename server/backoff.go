@@ -6,9 +6,9 @@ import (
 )
 
 // Console sign-in back-off. Failed sign-ins are counted per username and
-// per client address (an IPv4 address or an IPv6 /64); past a few free
-// failures each further one locks that username or address for twice as
-// long as the last (1 s, 2 s, 4 s... up to backoffMax). A locked sign-in is
+// per client address (an IPv4 address or an IPv6 /64); the last of a few
+// free failures and each one after it lock that username or address for
+// twice as long as the one before (1 s, 2 s, 4 s... up to backoffMax). A locked sign-in is
 // refused BEFORE the password is hashed, so a flood of guesses costs a few
 // argon2id hashes per lock period, not one per request; it gets the same
 // answer as a wrong password, so the lock tells a guesser nothing. A
@@ -16,7 +16,7 @@ import (
 // password must not unlock a guessing address). The counts are per process
 // (a replica's own); the table is bounded.
 const (
-	freeUserFailures = 5  // per username: a person mistyping
+	freeUserFailures = 5  // per username: a person mistyping (the 5th locks)
 	freeAddrFailures = 20 // per address: a service centre behind one NAT
 	backoffFirst     = time.Second
 	backoffMax       = 15 * time.Minute
@@ -82,7 +82,7 @@ func (b *backoff) fail(slots ...string) {
 		if k[0] == 'u' {
 			free = freeUserFailures
 		}
-		if over := f.n - free; over > 0 {
+		if over := f.n - free + 1; over > 0 {
 			f.until, f.reported = now.Add(lockFor(over)), false
 		}
 	}

@@ -427,7 +427,8 @@ func TestConsoleInABrowser(t *testing.T) {
 // signIn types a username and password into the sign-in form, Enter sends it.
 func (b *tab) signIn(username, password string) int64 {
 	b.t.Helper()
-	b.do("type the username", chromedp.SendKeys(chromedp.CSS("#username"), username))
+	b.do("type the username", chromedp.Evaluate[chromedp.Void](`document.getElementById('username').value = ''`),
+		chromedp.SendKeys(chromedp.CSS("#username"), username))
 	return b.submit("#password", password)
 }
 

@@ -677,14 +677,14 @@ func (s *Server) recorded(l *locale.Lang, t policy.EventType, o registry.Outcome
 	k := s.policy.OpenCase(a.Record.Item, a.Record.History, s.now())
 	switch {
 	case k == nil && (t == policy.EvShipped || t == policy.EvReplaced || t == policy.EvReturned):
-		msg += " " + l.T("console.flash.closed")
+		msg += l.T("console.flash.closed")
 	case k != nil && !k.DueAt.IsZero():
-		msg += " " + l.T("console.flash.due", caseID(a.Serial, k.ID), clockText(k.DueAt.In(s.policy.Location())))
+		msg += l.T("console.flash.due", caseID(a.Serial, k.ID), clockText(k.DueAt.In(s.policy.Location())))
 	case k != nil:
-		msg += " " + l.T("console.flash.stopped", caseID(a.Serial, k.ID))
+		msg += l.T("console.flash.stopped", caseID(a.Serial, k.ID))
 	}
 	if t == policy.EvReplaced {
-		msg += " " + l.T("console.flash.replaces", a.Event.NewSerial, a.Serial)
+		msg += l.T("console.flash.replaces", a.Event.NewSerial, a.Serial)
 	}
 	return msg
 }

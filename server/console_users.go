@@ -99,7 +99,7 @@ func (s *Server) consoleUpdateUser(c echo.Context) error {
 		l := s.lang(c)
 		msg := l.T("console.users.saved", u.Username)
 		if p.Password != nil {
-			msg += " " + l.T("console.users.password_reset")
+			msg += l.T("console.users.password_reset")
 		}
 		if u.Disabled {
 			msg = l.T("console.users.disabled_now", u.Username)
