@@ -432,6 +432,9 @@ func (s *Server) eventForms(l *locale.Lang, rec registry.Record, v itemView, ses
 	add := func(typ policy.EventType, f eventForm) {
 		f.Type = typ
 		f.Title = words(l, typ)
+		if k := "console.form." + string(typ) + ".title"; l.Has(k) {
+			f.Title = t(k) // the event, where its code also names a state
+		}
 		if k := "console.form." + string(typ) + ".intro"; l.Has(k) {
 			f.Intro = t(k)
 		}
