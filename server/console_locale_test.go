@@ -73,20 +73,20 @@ func walkKeys(n parse.Node, found func(string)) {
 			walkKeys(a, found)
 		}
 	case *parse.IfNode:
-		walkKeys(n.Pipe, found)
-		walkKeys(n.List, found)
-		walkKeys(n.ElseList, found)
+		walkBranch(&n.BranchNode, found)
 	case *parse.RangeNode:
-		walkKeys(n.Pipe, found)
-		walkKeys(n.List, found)
-		walkKeys(n.ElseList, found)
+		walkBranch(&n.BranchNode, found)
 	case *parse.WithNode:
-		walkKeys(n.Pipe, found)
-		walkKeys(n.List, found)
-		walkKeys(n.ElseList, found)
+		walkBranch(&n.BranchNode, found)
 	case *parse.TemplateNode:
 		walkKeys(n.Pipe, found)
 	}
+}
+
+func walkBranch(n *parse.BranchNode, found func(string)) {
+	walkKeys(n.Pipe, found)
+	walkKeys(n.List, found)
+	walkKeys(n.ElseList, found)
 }
 
 func TestEveryTemplateKeyIsInBothLanguages(t *testing.T) {

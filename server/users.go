@@ -36,17 +36,26 @@ type userRequest struct {
 	Password *string `json:"password"`
 }
 
-// patch is the request as a registry change. Errors: EInvalid (role).
-func (r userRequest) patch() (registry.UserPatch, error) {
+// readUser decodes a user request body and its registry change.
+// Errors: as decodeJSON; EInvalid (role).
+func readUser(c echo.Context) (userRequest, registry.UserPatch, error) {
+	var r userRequest
+	body, err := readBody(c)
+	if err != nil {
+		return r, registry.UserPatch{}, err
+	}
+	if err := decodeJSON(body, &r); err != nil {
+		return r, registry.UserPatch{}, err
+	}
 	p := registry.UserPatch{Name: r.Name, Center: r.Center, Password: r.Password, Disabled: r.Disabled}
 	if r.Role != nil {
 		role := registry.Role(strings.TrimSpace(*r.Role))
 		if !role.Valid() {
-			return p, policy.Errorf(policy.EInvalid, "role", "role must be admin, warehouse or service, not %q", *r.Role)
+			return r, p, policy.Errorf(policy.EInvalid, "role", "role must be admin, warehouse or service, not %q", *r.Role)
 		}
 		p.Role = &role
 	}
-	return p, nil
+	return r, p, nil
 }
 
 func deref(s *string) string {
@@ -61,20 +70,12 @@ func deref(s *string) string {
 // (username taken); 422 (username, name, role, center, password of fewer
 // than 10 characters); 503/507.
 func (s *Server) createUser(c echo.Context) error {
-	body, err := readBody(c)
+	r, p, err := readUser(c)
 	if err != nil {
-		return err
-	}
-	var r userRequest
-	if err := decodeJSON(body, &r); err != nil {
 		return err
 	}
 	if r.Disabled != nil {
 		return policy.Errorf(policy.EInvalid, "disabled", "a new user is enabled; disable it with PATCH")
-	}
-	p, err := r.patch()
-	if err != nil {
-		return err
 	}
 	if p.Role == nil {
 		return policy.Errorf(policy.EInvalid, "role", "role is required: admin, warehouse or service")
@@ -108,20 +109,12 @@ func (s *Server) listUsers(c echo.Context) error {
 // Codes: 200 (the user); 400 (malformed body); 401; 403; 404; 409 (the last
 // active admin user); 422 (a field, or username in the body); 503/507.
 func (s *Server) updateUser(c echo.Context) error {
-	body, err := readBody(c)
+	r, p, err := readUser(c)
 	if err != nil {
-		return err
-	}
-	var r userRequest
-	if err := decodeJSON(body, &r); err != nil {
 		return err
 	}
 	if r.Username != nil {
 		return policy.Errorf(policy.EInvalid, "username", "a username cannot be changed; create a new user")
-	}
-	p, err := r.patch()
-	if err != nil {
-		return err
 	}
 	u, err := s.db.UpdateUser(actorOf(c), pathParam(c, "username"), p)
 	if err != nil {
