@@ -322,14 +322,16 @@ func consoleFuncs(st *consoleState, l *locale.Lang) template.FuncMap {
 	}
 }
 
-// problem is a refusal's message in l: the catalogue's words for its code
-// and field (console.problem.<code>.<field>) when it has them, else the
-// rule's own message, which names the values at fault.
+// problem is a refusal's message in l. The rules speak English, naming the
+// values at fault, so an English page shows the rule's own message; another
+// language gets the catalogue's words for its code and field
+// (console.problem.<code>.<field>) when it has them, else the rule's
+// message too.
 func problem(l *locale.Lang, err *policy.Error) string {
 	if err == nil {
 		return ""
 	}
-	if k := "console.problem." + err.Code + "." + err.Field; l.Has(k) {
+	if k := "console.problem." + err.Code + "." + err.Field; l != locale.EN && l.Has(k) {
 		return l.T(k)
 	}
 	return err.Message

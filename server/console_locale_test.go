@@ -9,6 +9,7 @@ import (
 	"testing"
 	"text/template/parse"
 
+	"github.com/sanbao/sanbao/policy"
 	"github.com/sanbao/sanbao/server/locale"
 )
 
@@ -144,6 +145,28 @@ func TestNoPageShowsARawKey(t *testing.T) {
 				if !strings.Contains(p.Body, `<html lang="`+l.Tag+`">`) {
 					t.Errorf("%s is not <html lang=%q>", name, l.Tag)
 				}
+			}
+		})
+	}
+}
+
+func TestRefusalsAreTranslatedByCodeAndField(t *testing.T) {
+	notFound := policy.Errorf(policy.ENotFound, "serial", "serial X1-9 is not registered")
+	odd := policy.Errorf(policy.EConflict, "", "X1-9 was already dispatched on 2026-11-03")
+	for _, tc := range []struct {
+		name string
+		l    *locale.Lang
+		err  *policy.Error
+		want string
+	}{
+		{"Chinese words for a known code and field", locale.ZH, notFound, "系统里没有这个序列号，请核对后重新扫码。"},
+		{"English keeps the rule's message, which names the serial", locale.EN, notFound, "serial X1-9 is not registered"},
+		{"an unknown code and field fall back to the message", locale.ZH, odd, "X1-9 was already dispatched on 2026-11-03"},
+		{"no refusal, no words", locale.ZH, nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := problem(tc.l, tc.err); got != tc.want {
+				t.Errorf("problem = %q, want %q", got, tc.want)
 			}
 		})
 	}
