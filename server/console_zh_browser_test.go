@@ -77,7 +77,10 @@ func TestConsoleInChineseInABrowser(t *testing.T) {
 
 	// An unknown serial, then a real one typed as a USB scanner types it.
 	b.submit("#scan", "X1-9999-0000")
-	b.want("X1-9999-0000")
+	b.want("系统里没有这个序列号，请核对后重新扫码。")
+	if v := b.eval(`document.getElementById('scan').value`); v != "X1-9999-0000" {
+		t.Fatalf("the scan field holds %q after an unknown serial", v)
+	}
 	if sel := b.eval(`(() => { const s = document.getElementById('scan'); return document.activeElement === s && s.selectionStart === 0 && s.selectionEnd === s.value.length ? 'selected' : 'not selected' })()`); sel != "selected" {
 		t.Fatalf("after an unknown serial the scan field is %s", sel)
 	}
