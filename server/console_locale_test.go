@@ -4,6 +4,8 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -169,5 +171,42 @@ func TestRefusalsAreTranslatedByCodeAndField(t *testing.T) {
 				t.Errorf("problem = %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestEveryKeyInTheCodeIsInBothLanguages reads the console's Go files for
+// the catalogue keys they name in full (titles, flashes, form labels made
+// in Go) and checks each is in both languages.
+func TestEveryKeyInTheCodeIsInBothLanguages(t *testing.T) {
+	files, err := filepath.Glob("console*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	notKeys := map[string]bool{"console.css": true, "console.js": true, // static files
+		"console.signin": true, "console.signin.failed": true, "console.signout": true} // audit actions
+	key := regexp.MustCompile(`"(console\.[a-z0-9_.]*[a-z0-9_])"`)
+	n := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range key.FindAllStringSubmatch(string(src), -1) {
+			if notKeys[m[1]] {
+				continue
+			}
+			n++
+			for _, l := range locale.Langs {
+				if !l.Has(m[1]) {
+					t.Errorf("%s: %s lacks %q", f, l.Tag, m[1])
+				}
+			}
+		}
+	}
+	if n < 50 {
+		t.Fatalf("only %d keys found in the console's Go files", n)
 	}
 }
