@@ -21,6 +21,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,6 +51,7 @@ type consoleState struct {
 	assets   map[string]consoleAsset                        // by content-hashed name
 	assetURL map[string]string                              // plain name -> /console/static/<hashed name>
 	signIns  *backoff                                       // failed sign-ins, per username and address
+	hashing  chan struct{}                                  // slots for password hashes running at once
 }
 
 // consoleAsset is an embedded static file served under a content-hashed
@@ -74,7 +76,8 @@ var consoleTypes = map[string]string{".css": "text/css; charset=utf-8", ".js": "
 // newConsole loads the console's templates and static files.
 func (s *Server) newConsole() (*consoleState, error) {
 	st := &consoleState{pages: map[*locale.Lang]map[string]*template.Template{}, assets: map[string]consoleAsset{},
-		assetURL: map[string]string{}, signIns: newBackoff(s.now)}
+		assetURL: map[string]string{}, signIns: newBackoff(s.now),
+		hashing: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2))}
 	static, err := fs.Sub(consoleFiles, "web/console/static")
 	if err != nil {
 		return nil, err

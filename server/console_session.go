@@ -312,7 +312,16 @@ func (s *Server) consoleSignIn(c echo.Context) error {
 		}
 		return s.signInForm(c, http.StatusUnauthorized, signInBody{Next: next, Username: username, Error: wrongPassword})
 	}
+	// At most half the cores hash passwords at once: a flood from many
+	// addresses and usernames (each within its free failures) queues here
+	// instead of taking every core from the API.
+	select {
+	case s.console.hashing <- struct{}{}:
+	case <-c.Request().Context().Done():
+		return c.Request().Context().Err()
+	}
 	u, err := s.db.CheckPassword(username, c.FormValue("password"))
+	<-s.console.hashing
 	if policy.ErrorCode(err) == policy.EUnauthorized {
 		s.console.signIns.fail(userSlot(username), addrSlot(ip))
 		return refuse("wrong username or password")
