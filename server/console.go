@@ -20,6 +20,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"path"
 	"runtime"
 	"slices"
@@ -234,8 +235,15 @@ type page struct {
 	Nav    string        // the navigation entry to highlight
 	Status int
 	Body   any
-	Lang   *locale.Lang   // the page's language
-	Langs  []*locale.Lang // for the language switch
+	Lang   *locale.Lang // the page's language
+	Langs  []langLink   // the language switch
+}
+
+// langLink is one entry of the language switch: this page (its query
+// kept, for a GET) in another language.
+type langLink struct {
+	*locale.Lang
+	URL string
 }
 
 // render executes a page template into a buffer (a template failure is a
@@ -249,7 +257,17 @@ func (s *Server) render(c echo.Context, status int, name string, p page) error {
 		}
 	}
 	p.Status = status
-	p.Lang, p.Langs = s.lang(c), locale.Langs
+	p.Lang = s.lang(c)
+	for _, l := range locale.Langs {
+		u := url.URL{Path: c.Request().URL.Path}
+		q := url.Values{}
+		if c.Request().Method == http.MethodGet {
+			q = c.Request().URL.Query()
+		}
+		q.Set("lang", l.Param)
+		u.RawQuery = q.Encode()
+		p.Langs = append(p.Langs, langLink{l, u.RequestURI()})
+	}
 	var buf bytes.Buffer
 	if err := s.console.pages[p.Lang][name].ExecuteTemplate(&buf, "layout", p); err != nil {
 		return fmt.Errorf("console page %s: %w", name, err)

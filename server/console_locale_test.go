@@ -210,3 +210,18 @@ func TestEveryKeyInTheCodeIsInBothLanguages(t *testing.T) {
 		t.Fatalf("only %d keys found in the console's Go files", n)
 	}
 }
+
+func TestTheLanguageSwitchKeepsThePageAndIsRemembered(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.lang = "zh-CN,zh;q=0.9"
+	p := b.get("/console/sign-in?next=%2Fconsole%2Fqueue")
+	wantPage(t, p, http.StatusOK, `<html lang="zh-CN">`, `href="/console/sign-in?lang=en&amp;next=%2Fconsole%2Fqueue"`)
+	p = b.get("/console/sign-in?lang=en&next=%2Fconsole%2Fqueue")
+	wantPage(t, p, http.StatusOK, `<html lang="en">`, `value="/console/queue"`)
+	if ck := setCookie(t, p, langCookie); ck.Value != "en" || ck.Path != "/" || ck.MaxAge < 30*24*3600 {
+		t.Errorf("the language cookie: %+v", ck)
+	}
+	// Remembered over the browser's Chinese.
+	wantPage(t, b.get("/console/sign-in"), http.StatusOK, `<html lang="en">`, "Sign in")
+}
