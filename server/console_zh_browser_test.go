@@ -134,6 +134,12 @@ func TestConsoleInChineseInABrowser(t *testing.T) {
 	b.shot("zh-05-item-768")
 	b.open("/console/queue")
 	b.shot("zh-06-queue-768")
+	b.do("phone viewport", chromedp.EmulateViewport(390, 844))
+	b.open("/console/items/SN0101")
+	if w := b.eval(`String(document.documentElement.scrollWidth)`); w != "390" {
+		t.Errorf("the desk scrolls sideways on a phone: %s px wide", w)
+	}
+	b.shot("zh-09-item-390")
 	b.do("desk viewport", chromedp.EmulateViewport(1366, 768))
 
 	// The warehouse dispatches the serials of the batch still in stock.
