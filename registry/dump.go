@@ -71,6 +71,18 @@ func (db *DB) Dump(sink Sink) error {
 		if err != nil {
 			return err
 		}
+		if b := tx.Bucket(bucketUsers); b != nil { // nil: a read-only file written before users existed
+			err = b.ForEach(func(k, v []byte) error {
+				var r userRec
+				if err := decodeJSON("user "+string(k), v, &r); err != nil {
+					return err
+				}
+				return sink.User(UserDump{User: r.user(string(k)), Hash: r.Hash})
+			})
+			if err != nil {
+				return err
+			}
+		}
 		err = tx.Bucket(bucketAudit).ForEach(func(k, v []byte) error {
 			var r auditRec
 			id := hex.EncodeToString(k)
@@ -102,7 +114,7 @@ func (db *DB) Dump(sink Sink) error {
 // EUnavailable.
 func (db *DB) Load(fill func(Sink) error) error {
 	return db.update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketModels, bucketItems, bucketKeys} {
+		for _, b := range [][]byte{bucketModels, bucketItems, bucketKeys, bucketUsers} {
 			if k, _ := tx.Bucket(b).Cursor().First(); k != nil {
 				return NotEmpty(db.path)
 			}
@@ -166,6 +178,10 @@ func (db *DB) Load(fill func(Sink) error) error {
 				}
 				db.keys.putOnCommit(tx, k.Key.ID, keyRec{Name: k.Key.Name, Role: k.Key.Role, Hash: k.Hash, Created: k.Key.Created, Revoked: k.Key.Revoked})
 				return tx.Bucket(bucketKeys).Put([]byte(k.Key.ID), v)
+			},
+			User: func(u UserDump) error {
+				return putUser(tx.Bucket(bucketUsers), u.User.Username, userRec{Name: u.User.Name, Role: u.User.Role, Center: u.User.Center,
+					Disabled: u.User.Disabled, Hash: u.Hash, Created: u.User.Created, Updated: u.User.Updated})
 			},
 			Audit: func(e AuditEntry) error {
 				// Kept in the order handed over, whatever the clocks said.

@@ -31,6 +31,12 @@ type KeyDump struct {
 	Hash []byte
 }
 
+// UserDump is a staff account with the argon2id hash of its password.
+type UserDump struct {
+	User User
+	Hash string
+}
+
 // IdempotencyDump is a remembered Idempotency-Key with its first answer.
 type IdempotencyDump struct {
 	Caller, Key string // Caller "" for a key stored before keys were scoped
@@ -40,14 +46,16 @@ type IdempotencyDump struct {
 }
 
 // Sink receives a store's contents, in this order: the secret, models,
-// items (in serial order), carriers, keys, audit entries (oldest first),
-// idempotency keys.
+// items (in serial order), carriers, keys, users, audit entries (oldest
+// first), idempotency keys. Console sessions are not handed over: people
+// sign in again on the copy.
 type Sink struct {
 	Secret      func(secret []byte) error
 	Model       func(m policy.Model) error
 	Item        func(it ItemDump) error
 	Carrier     func(batch, serial string) error
 	Key         func(k KeyDump) error
+	User        func(u UserDump) error
 	Audit       func(e AuditEntry) error
 	Idempotency func(k IdempotencyDump) error
 }
@@ -76,7 +84,7 @@ func NotEmpty(what string) error {
 // Summary counts what a store holds and sums every item's history, for
 // checking a copy.
 type Summary struct {
-	Models, Items, Events, Carriers, Keys, Audit, Idempotency int
+	Models, Items, Events, Carriers, Keys, Users, Audit, Idempotency int
 	// Histories is the SHA-256 of every item's serial, terms, derived
 	// fields, history and scan count, in serial order.
 	Histories [32]byte
@@ -108,6 +116,7 @@ func Digest(d Dumper) (Summary, error) {
 		},
 		Carrier:     func(string, string) error { s.Carriers++; return nil },
 		Key:         func(KeyDump) error { s.Keys++; return nil },
+		User:        func(UserDump) error { s.Users++; return nil },
 		Audit:       func(AuditEntry) error { s.Audit++; return nil },
 		Idempotency: func(IdempotencyDump) error { s.Idempotency++; return nil },
 	})
@@ -117,6 +126,6 @@ func Digest(d Dumper) (Summary, error) {
 
 // String is the summary as `sanbao migrate` prints it.
 func (s Summary) String() string {
-	return fmt.Sprintf("%d models, %d items, %d events, %d carriers, %d keys, %d audit entries, %d idempotency keys; histories sha256 %x",
-		s.Models, s.Items, s.Events, s.Carriers, s.Keys, s.Audit, s.Idempotency, s.Histories[:8])
+	return fmt.Sprintf("%d models, %d items, %d events, %d carriers, %d keys, %d users, %d audit entries, %d idempotency keys; histories sha256 %x",
+		s.Models, s.Items, s.Events, s.Carriers, s.Keys, s.Users, s.Audit, s.Idempotency, s.Histories[:8])
 }

@@ -21,6 +21,8 @@ type Store interface {
 	EventStore
 	ModelStore
 	KeyStore
+	UserStore
+	SessionStore
 	AuditLog
 	Operations
 	Importer
@@ -114,9 +116,46 @@ type KeyStore interface {
 	RevokeKey(a Actor, id string) error
 }
 
+// UserStore keeps the staff accounts (argon2id hashes of their passwords).
+type UserStore interface {
+	// CreateUser creates a user. Errors: EInvalid naming the field;
+	// EConflict when the username is taken; EUnavailable.
+	CreateUser(a Actor, u User, password string) (User, error)
+	// Users lists every user by username. Errors: internal only.
+	Users() ([]User, error)
+	// User returns one user. Errors: ENotFound.
+	User(username string) (User, error)
+	// UpdateUser changes a user; disabling one or setting a password ends
+	// its console sessions. Errors: ENotFound; EInvalid; EConflict for the
+	// last active admin user; EUnavailable.
+	UpdateUser(a Actor, username string, p UserPatch) (User, error)
+	// CheckPassword returns the enabled user whose password it is.
+	// Errors: EUnauthorized, alike for every refusal.
+	CheckPassword(username, password string) (User, error)
+}
+
+// SessionStore keeps the console sessions (the SHA-256 of their ids), so
+// that any replica serves any signed-in browser.
+type SessionStore interface {
+	// CreateSession starts a session (new id and form token); past
+	// MaxSessionsPerOwner the owner's oldest ends. Errors: EInvalid;
+	// EUnavailable.
+	CreateSession(s Session) (Session, error)
+	// Session returns a live session. Errors: ENotFound.
+	Session(id string) (Session, error)
+	// EndSession ends a session. Errors: EUnavailable.
+	EndSession(id string) error
+	// UpdateSession changes a live session's flash and centre through f.
+	// Errors: ENotFound; EUnavailable.
+	UpdateSession(id string, f func(*Session)) error
+}
+
 // AuditLog reads the audit log, which every write adds to in its own
 // transaction.
 type AuditLog interface {
+	// Record writes an entry of something done outside the registry's own
+	// writes (a console sign-in). Errors: EUnavailable.
+	Record(a Actor, action, target, detail string) error
 	// Audit lists entries oldest first after the cursor `after` ("" = from
 	// the first); the string returned is the next page's cursor, "" on the
 	// last. Cursors are opaque and belong to one store. Errors: EInvalid

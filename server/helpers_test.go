@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -62,6 +63,7 @@ type env struct {
 	ts                        *httptest.Server
 	admin, warehouse, service string // tokens
 	cfg                       Config
+	logins                    map[string]url.Values // console sign-in forms by token (console_test.go)
 }
 
 // newEnv starts a server; mod may adjust its Config.

@@ -175,6 +175,7 @@ func New(cfg Config) (*Server, error) {
 // handlers maps each route of the role matrix to its handler.
 func (s *Server) handlers() map[string]echo.HandlerFunc {
 	return map[string]echo.HandlerFunc{
+		"GET /":             s.root,
 		"GET /healthz":      s.healthz,
 		"GET /readyz":       s.readyz,
 		"GET /openapi.json": s.openAPI,
@@ -199,11 +200,14 @@ func (s *Server) handlers() map[string]echo.HandlerFunc {
 
 		"GET /api/v1/service/open": s.serviceQueue,
 
-		"POST /api/v1/keys":        s.createKey,
-		"GET /api/v1/keys":         s.listKeys,
-		"DELETE /api/v1/keys/:id":  s.revokeKey,
-		"GET /api/v1/audit":        s.audit,
-		"GET /api/v1/admin/backup": s.backup,
+		"POST /api/v1/keys":             s.createKey,
+		"GET /api/v1/keys":              s.listKeys,
+		"DELETE /api/v1/keys/:id":       s.revokeKey,
+		"GET /api/v1/audit":             s.audit,
+		"GET /api/v1/admin/backup":      s.backup,
+		"POST /api/v1/users":            s.createUser,
+		"GET /api/v1/users":             s.listUsers,
+		"PATCH /api/v1/users/:username": s.updateUser,
 
 		"GET /c":                      s.publicRoute(true, s.checkForm),
 		"GET /c/:serial":              s.publicRoute(true, s.coveragePage),

@@ -75,6 +75,16 @@ func (s *Store) Dump(sink registry.Sink) error {
 		if err != nil {
 			return err
 		}
+		err = each(ctx, tx, `SELECT `+userCols+` FROM users ORDER BY username`, func(rows pgx.Rows) error {
+			u, hash, err := scanUser(rows)
+			if err != nil {
+				return err
+			}
+			return sink.User(registry.UserDump{User: u, Hash: hash})
+		})
+		if err != nil {
+			return err
+		}
 		err = each(ctx, tx, `SELECT id::text, at, key_id, name, action, target, detail FROM audit ORDER BY id`, func(rows pgx.Rows) error {
 			var e registry.AuditEntry
 			if err := rows.Scan(&e.ID, &e.At, &e.KeyID, &e.Name, &e.Action, &e.Target, &e.Detail); err != nil {
@@ -114,7 +124,7 @@ func each(ctx context.Context, tx pgx.Tx, sql string, fn func(pgx.Rows) error) e
 }
 
 // Load writes what fill hands it into this database, which must hold no
-// model, item or key, in one transaction, tables by COPY; the counters are
+// model, item, key or user, in one transaction, tables by COPY; the counters are
 // recomputed from what was written. Errors: EConflict when the database is
 // not empty; fill's; EUnavailable.
 func (s *Store) Load(fill func(registry.Sink) error) error {
@@ -122,13 +132,13 @@ func (s *Store) Load(fill func(registry.Sink) error) error {
 	var secret []byte
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var used bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM models) OR EXISTS (SELECT 1 FROM items) OR EXISTS (SELECT 1 FROM keys)`).Scan(&used); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM models) OR EXISTS (SELECT 1 FROM items) OR EXISTS (SELECT 1 FROM keys) OR EXISTS (SELECT 1 FROM users)`).Scan(&used); err != nil {
 			return err
 		}
 		if used {
 			return registry.NotEmpty("database at " + s.host)
 		}
-		var models, items, events, scans, carriers, keys, audit, idem [][]any
+		var models, items, events, scans, carriers, keys, users, audit, idem [][]any
 		err := fill(registry.Sink{
 			Secret: func(b []byte) error { secret = b; return nil },
 			Model: func(m policy.Model) error {
@@ -167,6 +177,11 @@ func (s *Store) Load(fill func(registry.Sink) error) error {
 				keys = append(keys, []any{k.Key.ID, k.Key.Name, string(k.Key.Role), k.Hash, k.Key.Created, revoked})
 				return nil
 			},
+			User: func(u registry.UserDump) error {
+				x := u.User
+				users = append(users, []any{x.Username, x.Name, string(x.Role), x.Center, x.Disabled, u.Hash, x.Created, x.Updated})
+				return nil
+			},
 			Audit: func(e registry.AuditEntry) error {
 				audit = append(audit, []any{e.At, e.KeyID, e.Name, e.Action, e.Target, e.Detail})
 				return nil
@@ -192,6 +207,7 @@ func (s *Store) Load(fill func(registry.Sink) error) error {
 			{"scans", []string{"serial", "count", "first_at", "last_at"}, scans},
 			{"carriers", []string{"batch", "serial"}, carriers},
 			{"keys", []string{"id", "name", "role", "hash", "created", "revoked"}, keys},
+			{"users", []string{"username", "name", "role", "center", "disabled", "hash", "created", "updated"}, users},
 			{"audit", []string{"at", "key_id", "name", "action", "target", "detail"}, audit},
 			{"idempotency", []string{"caller", "key", "at", "request_hash", "answer"}, idem},
 		} {

@@ -124,6 +124,9 @@ func (s *Store) RevokeKey(a registry.Actor, id string) error {
 		if _, err := tx.Exec(ctx, `UPDATE keys SET revoked = $2 WHERE id = $1`, id, now); err != nil {
 			return err
 		}
+		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE owner = $1`, registry.KeySessions(id)); err != nil {
+			return err
+		}
 		return s.audit(ctx, tx, a, registry.AuditLine{Action: "key.revoke", Target: id, Detail: string(k.Role) + " key " + k.Name}, now)
 	})
 	if err == nil {

@@ -213,6 +213,11 @@ func Run(t *testing.T, h Harness) {
 		{"SecretIsKeptAndOverridden", testSecret},
 		{"OrderListsItsSerials", testOrder},
 		{"CSVAndCallerFoundBadRowsReportedTogether", testBadRows},
+		{"CheckPassword", testCheckPassword},
+		{"UpdateUser", testUpdateUser},
+		{"SessionsOutliveARestart", testSessionsOutliveARestart},
+		{"SessionsPerOwnerAreCappedAtTwenty", testSessionsPerOwnerAreCappedAtTwenty},
+		{"SessionsEndWithTheirOwner", testSessionsEndWithTheirOwner},
 		{"MistakesAreDeletedWhileUnused", testDeletes},
 	}
 	for _, tt := range tests {
@@ -874,4 +879,170 @@ func testBadRows(t *testing.T, h Harness) {
 	if n := len(e.get("C1").History); n != 0 {
 		t.Fatalf("C1 has %d events after a refused batch", n)
 	}
+}
+
+func testCheckPassword(t *testing.T, h Harness) {
+	e := open(t, h)
+	_, err := e.s.CreateUser(admin, registry.User{Username: "li", Name: "李伟", Role: registry.RoleService, Center: "上海"}, "correct horse battery")
+	must(t, err)
+	u, err := e.s.CheckPassword(" LI ", "correct horse battery")
+	must(t, err)
+	if u.Username != "li" || u.Role != registry.RoleService || u.Center != "上海" {
+		t.Fatalf("CheckPassword = %+v", u)
+	}
+	for name, c := range map[string][2]string{
+		"a wrong password":       {"li", "correct horse battery!"},
+		"an unknown user":        {"wang", "correct horse battery"},
+		"no username":            {"", "correct horse battery"},
+		"an empty password":      {"li", ""},
+		"a megabyte of password": {"li", strings.Repeat("x", 1<<20)},
+	} {
+		_, err := e.s.CheckPassword(c[0], c[1])
+		wantCode(t, err, policy.EUnauthorized, "wrong username or password")
+		if err.Error() != "unauthorized: wrong username or password" {
+			t.Errorf("%s: %q, want the same words for every refusal", name, err)
+		}
+	}
+	disabled := true
+	_, err = e.s.UpdateUser(admin, "li", registry.UserPatch{Disabled: &disabled})
+	must(t, err)
+	_, err = e.s.CheckPassword("li", "correct horse battery")
+	wantCode(t, err, policy.EUnauthorized, "wrong username or password")
+}
+
+func testUpdateUser(t *testing.T, h Harness) {
+	e := open(t, h)
+	_, err := e.s.CreateUser(admin, registry.User{Username: "boss", Role: registry.RoleAdmin}, "the first admin")
+	must(t, err)
+	_, err = e.s.CreateUser(admin, registry.User{Username: "li", Role: registry.RoleService}, "old password")
+	must(t, err)
+	name, center, role, pw := "李伟", "北京服务网点", registry.RoleWarehouse, "new password!"
+	u, err := e.s.UpdateUser(admin, "LI", registry.UserPatch{Name: &name, Center: &center, Role: &role, Password: &pw})
+	must(t, err)
+	if u.Name != "李伟" || u.Center != "北京服务网点" || u.Role != registry.RoleWarehouse {
+		t.Fatalf("UpdateUser = %+v", u)
+	}
+	_, err = e.s.CheckPassword("li", "old password")
+	wantCode(t, err, policy.EUnauthorized)
+	_, err = e.s.CheckPassword("li", "new password!")
+	must(t, err)
+
+	short, bad := "short", registry.Role("root")
+	_, err = e.s.UpdateUser(admin, "li", registry.UserPatch{Password: &short})
+	wantCode(t, err, policy.EInvalid, "at least 10")
+	_, err = e.s.UpdateUser(admin, "li", registry.UserPatch{Role: &bad})
+	wantCode(t, err, policy.EInvalid, "role")
+	_, err = e.s.UpdateUser(admin, "nobody", registry.UserPatch{Name: &name})
+	wantCode(t, err, policy.ENotFound)
+
+	// The last active admin user stays one.
+	off, service := true, registry.RoleService
+	_, err = e.s.UpdateUser(admin, "boss", registry.UserPatch{Disabled: &off})
+	wantCode(t, err, policy.EConflict, "last active admin")
+	_, err = e.s.UpdateUser(admin, "boss", registry.UserPatch{Role: &service})
+	wantCode(t, err, policy.EConflict, "last active admin")
+
+	users, err := e.s.Users()
+	must(t, err)
+	if len(users) != 2 || users[0].Username != "boss" || users[1].Username != "li" {
+		t.Fatalf("Users = %+v", users)
+	}
+	entries, _, err := e.s.Audit("", 0)
+	must(t, err)
+	var actions []string
+	for _, e := range entries {
+		actions = append(actions, e.Action+" "+e.Target)
+	}
+	if got := strings.Join(actions, ", "); got != "user.create boss, user.create li, user.update li" {
+		t.Fatalf("audit: %s", got)
+	}
+}
+
+func testSessionsOutliveARestart(t *testing.T, h Harness) {
+	e := open(t, h)
+	s, err := e.s.CreateSession(registry.Session{Username: "li", Expires: e.clock.Now().Add(12 * time.Hour), Center: "上海"})
+	must(t, err)
+	if len(s.ID) != 43 || len(s.CSRF) != 43 || s.ID == s.CSRF {
+		t.Fatalf("CreateSession = %+v", s)
+	}
+	must(t, e.s.UpdateSession(s.ID, func(x *registry.Session) { x.Flash = "已受理" }))
+	e.reopen()
+	got, err := e.s.Session(s.ID)
+	must(t, err)
+	if got.Username != "li" || got.CSRF != s.CSRF || got.Flash != "已受理" || got.Center != "上海" {
+		t.Fatalf("registry.Session after reopen = %+v", got)
+	}
+	e.clock.Advance(12 * time.Hour)
+	_, err = e.s.Session(s.ID)
+	wantCode(t, err, policy.ENotFound)
+}
+
+func testSessionsPerOwnerAreCappedAtTwenty(t *testing.T, h Harness) {
+	e := open(t, h)
+	var ids []string
+	for range 21 {
+		s, err := e.s.CreateSession(registry.Session{Username: "li", Expires: e.clock.Now().Add(time.Hour)})
+		must(t, err)
+		ids = append(ids, s.ID)
+		e.clock.Advance(time.Second)
+	}
+	other, err := e.s.CreateSession(registry.Session{Username: "wang", Expires: e.clock.Now().Add(time.Hour)})
+	must(t, err)
+	if _, err := e.s.Session(ids[0]); policy.ErrorCode(err) != policy.ENotFound {
+		t.Errorf("the oldest of 21 sessions is still live: %v", err)
+	}
+	for _, id := range append(ids[1:], other.ID) {
+		if _, err := e.s.Session(id); err != nil {
+			t.Errorf("session %s: %v", id[:6], err)
+		}
+	}
+}
+
+func testSessionsEndWithTheirOwner(t *testing.T, h Harness) {
+	e := open(t, h)
+	_, err := e.s.CreateUser(admin, registry.User{Username: "li", Role: registry.RoleService}, "old password")
+	must(t, err)
+	_, err = e.s.CreateUser(admin, registry.User{Username: "wang", Role: registry.RoleService}, "old password")
+	must(t, err)
+	k, _, err := e.s.CreateKey(admin, "root", registry.RoleAdmin)
+	must(t, err)
+	_, _, err = e.s.CreateKey(admin, "root 2", registry.RoleAdmin)
+	must(t, err)
+	open := func(s registry.Session) string {
+		s.Expires = e.clock.Now().Add(time.Hour)
+		x, err := e.s.CreateSession(s)
+		must(t, err)
+		return x.ID
+	}
+	live := func(id string) bool { _, err := e.s.Session(id); return err == nil }
+	name, pw, off := "李伟", "new password!", true
+
+	li, wang, key := open(registry.Session{Username: "li"}), open(registry.Session{Username: "wang"}), open(registry.Session{KeyID: k.ID})
+	_, err = e.s.UpdateUser(admin, "li", registry.UserPatch{Name: &name})
+	must(t, err)
+	if !live(li) {
+		t.Fatal("a change of name ended the session")
+	}
+	_, err = e.s.UpdateUser(admin, "li", registry.UserPatch{Password: &pw})
+	must(t, err)
+	if live(li) || !live(wang) {
+		t.Fatalf("after li's new password: li %v, wang %v", live(li), live(wang))
+	}
+	_, err = e.s.UpdateUser(admin, "wang", registry.UserPatch{Disabled: &off})
+	must(t, err)
+	if live(wang) {
+		t.Fatal("a disabled user's session is live")
+	}
+	must(t, e.s.RevokeKey(admin, k.ID))
+	if live(key) {
+		t.Fatal("a revoked key's session is live")
+	}
+	s := open(registry.Session{Username: "li"})
+	must(t, e.s.EndSession(s))
+	if live(s) {
+		t.Fatal("an ended session is live")
+	}
+	must(t, e.s.EndSession(s))
+	_, err = e.s.CreateSession(registry.Session{Expires: e.clock.Now().Add(time.Hour)})
+	wantCode(t, err, policy.EInvalid)
 }
