@@ -178,3 +178,16 @@ func PageLimit(limit int) (int, error) { return pageLimit(limit) }
 // RowNumbers is the set of the rows of errs: the rows a many-row write
 // skips because the caller found them bad already.
 func RowNumbers(errs []policy.RowError) map[int]bool { return rowNumbers(errs) }
+
+// KeyAnswer is the answer a keyed write stores under its Idempotency-Key:
+// w.Answer of the write's outcome (it may run more than once).
+func KeyAnswer(w Write, out Outcome) ([]byte, error) {
+	answer, err := w.Answer(out)
+	if err != nil {
+		return nil, fmt.Errorf("registry: the answer to store under the idempotency key: %w", err)
+	}
+	return answer, nil
+}
+
+// AddScan sums two counts of public views.
+func AddScan(a, b Scans) Scans { return addScan(a, b) }

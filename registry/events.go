@@ -202,9 +202,9 @@ func (db *DB) writeEvents(w Write, single bool, fn func(tx *bolt.Tx, now time.Ti
 			}
 			out.Appended = appended
 			if w.IdempotencyKey != "" {
-				answer, err := w.Answer(out)
+				answer, err := KeyAnswer(w, out)
 				if err != nil {
-					return fmt.Errorf("registry: the answer to store under the idempotency key: %w", err)
+					return err
 				}
 				if err := storeKey(tx, scopedKey(w.Actor, w.IdempotencyKey), w.RequestHash, answer, now); err != nil {
 					return err

@@ -636,23 +636,12 @@ func (db *DB) Register(a Actor, rows []Row, bad ...policy.RowError) (RegisterRes
 	if len(rows) == 0 {
 		return RegisterResult{}, policy.Errorf(policy.EInvalid, "items", "no rows to register")
 	}
-	if len(rows) > MaxRegisterRows {
-		return RegisterResult{}, TooManyRows()
+	r, err := NewRegistration(db.policy, db.now(), rows, bad...)
+	if err != nil {
+		return RegisterResult{}, err
 	}
-	rows = slices.Clone(rows)
-	g := db.newRegistration()
-	g.errs = append(g.errs, bad...)
-	known := rowNumbers(bad)
-	checked := make([]bool, len(rows))
-	for i := range rows {
-		if known[i+1] {
-			continue
-		}
-		rows[i].Accessories = slices.Clone(rows[i].Accessories)
-		checked[i] = g.check(i+1, &rows[i])
-	}
-	s := sortRows(len(rows), func(i int) *Row { return &rows[i] }, func(i int) bool { return checked[i] }, &g.errs)
-	return g.commit(a, &s)
+	r.g.db = db
+	return r.g.commit(a, &r.s)
 }
 
 // collectBefore is the number of new items from which commit collects the

@@ -2,14 +2,9 @@ package main
 
 import (
 	"bufio"
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
-	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -17,48 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/sanbao/sanbao/policy"
 	"github.com/sanbao/sanbao/registry"
+	"github.com/sanbao/sanbao/registry/postgres/pgtest"
 )
 
-// postgresDSN is a schema of its own on the test database
-// (SANBAO_TEST_POSTGRES, which bench/pg/start.sh starts), dropped at the
-// end. Without the variable the test skips, except under CI=true.
-func postgresDSN(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("SANBAO_TEST_POSTGRES")
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("SANBAO_TEST_POSTGRES is not set: CI must run the PostgreSQL tests (see .ci/run)")
-		}
-		t.Skip("SANBAO_TEST_POSTGRES is not set (eval \"$(bench/pg/start.sh)\" starts a database)")
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "t_" + hex.EncodeToString(b)
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if conn, err := pgx.Connect(ctx, dsn); err == nil {
-			conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-			conn.Close(ctx)
-		}
-	})
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	return dsn + sep + "search_path=" + url.QueryEscape(schema)
-}
+func postgresDSN(t *testing.T) string { return pgtest.DSN(t) }
 
 // replica is a serve process of the test.
 type replica struct {

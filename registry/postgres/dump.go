@@ -38,16 +38,7 @@ func (s *Store) Dump(sink registry.Sink) error {
 				return err
 			}
 		}
-		err = each(ctx, tx, `SELECT `+recordCols+recordFrom+` ORDER BY i.serial`, func(rows pgx.Rows) error {
-			var x recordScan
-			if err := rows.Scan(x.dest()...); err != nil {
-				return err
-			}
-			rec, err := x.record()
-			if err != nil {
-				return err
-			}
-			r, _ := x.item()
+		err = eachRecord(ctx, tx, `SELECT `+recordCols+recordFrom+` ORDER BY i.serial`, func(r itemRow, rec registry.Record) error {
 			r.Derived.Carried = nil
 			rec.Scans = s.scans.merge(r.Serial, rec.Scans)
 			return sink.Item(registry.ItemDump{Item: r.Item, Derived: r.Derived, Seq: r.Seq, History: rec.History, Scans: rec.Scans})

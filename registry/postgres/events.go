@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -188,9 +187,9 @@ func (s *Store) writeEvents(w registry.Write, fn func(ctx context.Context, tx pg
 		}
 		out.Appended = appended
 		if w.IdempotencyKey != "" {
-			answer, err := w.Answer(out)
+			answer, err := registry.KeyAnswer(w, out)
 			if err != nil {
-				return fmt.Errorf("registry: the answer to store under the idempotency key: %w", err)
+				return err
 			}
 			if _, err := tx.Exec(ctx, `DELETE FROM idempotency WHERE (caller, key) IN
 				(SELECT caller, key FROM idempotency WHERE at < $1 ORDER BY at LIMIT 64 FOR UPDATE SKIP LOCKED)`,

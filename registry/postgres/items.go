@@ -102,6 +102,34 @@ func (x *recordScan) record() (registry.Record, error) {
 	return rec, nil
 }
 
+// eachRecord calls fn with each item and record a query of recordCols
+// returns.
+func eachRecord(ctx context.Context, q querier, sql string, fn func(r itemRow, rec registry.Record) error) error {
+	rows, err := q.Query(ctx, sql)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var x recordScan
+		if err := rows.Scan(x.dest()...); err != nil {
+			return err
+		}
+		rec, err := x.record()
+		if err != nil {
+			return err
+		}
+		r, err := x.item()
+		if err != nil {
+			return err
+		}
+		if err := fn(r, rec); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 func dateOf(d pgtype.Date) policy.Date {
 	if !d.Valid {
 		return policy.Date{}
@@ -154,23 +182,11 @@ func (s *Store) Get(serial string) (registry.Record, error) {
 func (s *Store) OpenCases() ([]registry.Record, error) {
 	out := []registry.Record{}
 	err := s.read(func(ctx context.Context) error {
-		rows, err := s.pool.Query(ctx, `SELECT `+recordCols+recordFrom+` WHERE i.open_case <> 0 ORDER BY i.serial`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var x recordScan
-			if err := rows.Scan(x.dest()...); err != nil {
-				return err
-			}
-			rec, err := x.record()
-			if err != nil {
-				return err
-			}
-			out = append(out, rec)
-		}
-		return rows.Err()
+		return eachRecord(ctx, s.pool, `SELECT `+recordCols+recordFrom+` WHERE i.open_case <> 0 ORDER BY i.serial`,
+			func(_ itemRow, rec registry.Record) error {
+				out = append(out, rec)
+				return nil
+			})
 	})
 	for i := range out {
 		out[i].Scans = s.scans.merge(out[i].Item.Serial, out[i].Scans)

@@ -2,11 +2,7 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"io"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -16,57 +12,11 @@ import (
 
 	"github.com/sanbao/sanbao/policy"
 	"github.com/sanbao/sanbao/registry"
+	"github.com/sanbao/sanbao/registry/postgres/pgtest"
 	"github.com/sanbao/sanbao/registry/storetest"
 )
 
-// testDSN is the database of the tests (bench/pg/start.sh starts one):
-// without it they skip, except under CI=true, where they fail.
-func testDSN(t testing.TB) string {
-	dsn := os.Getenv("SANBAO_TEST_POSTGRES")
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("SANBAO_TEST_POSTGRES is not set: CI must run the PostgreSQL tests (see .ci/run)")
-		}
-		t.Skip("SANBAO_TEST_POSTGRES is not set (eval \"$(bench/pg/start.sh)\" starts a database)")
-	}
-	return dsn
-}
-
-// schemaDSN creates a schema of its own for the test (dropped at the end)
-// and returns dsn with search_path set to it, so tests run in parallel on
-// one database.
-func schemaDSN(t testing.TB) string {
-	dsn := testDSN(t)
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "t_" + hex.EncodeToString(b)
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			return
-		}
-		defer conn.Close(ctx)
-		conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-	})
-	return withParam(dsn, "search_path", schema)
-}
-
-func withParam(dsn, k, v string) string {
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	return dsn + sep + k + "=" + url.QueryEscape(v)
-}
+func schemaDSN(t testing.TB) string { return pgtest.DSN(t) }
 
 func openTest(t *testing.T, dsn string, o registry.Options) *Store {
 	s, err := Open(dsn, Options{Policy: o.Policy, CheckSecret: o.CheckSecret, PreviousSecret: o.PreviousSecret, Now: o.Now})

@@ -53,7 +53,7 @@ func (s *Store) Scan(serial string, at time.Time) {
 		b.mu.Unlock()
 		return
 	}
-	b.pending[serial] = addScan(sc, registry.Scans{Count: 1, First: at, Last: at})
+	b.pending[serial] = registry.AddScan(sc, registry.Scans{Count: 1, First: at, Last: at})
 	n := len(b.pending)
 	b.mu.Unlock()
 	if n >= scanFlushAt {
@@ -64,28 +64,11 @@ func (s *Store) Scan(serial string, at time.Time) {
 	}
 }
 
-func addScan(a, b registry.Scans) registry.Scans {
-	if b.Count == 0 {
-		return a
-	}
-	if a.Count == 0 {
-		return b
-	}
-	a.Count += b.Count
-	if b.First.Before(a.First) {
-		a.First = b.First
-	}
-	if b.Last.After(a.Last) {
-		a.Last = b.Last
-	}
-	return a
-}
-
 // merge adds this process's buffered views of serial to stored.
 func (b *scanBuffer) merge(serial string, stored registry.Scans) registry.Scans {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return addScan(addScan(stored, b.inflight[serial]), b.pending[serial])
+	return registry.AddScan(registry.AddScan(stored, b.inflight[serial]), b.pending[serial])
 }
 
 func (b *scanBuffer) run() {
@@ -148,7 +131,7 @@ func (b *scanBuffer) flush() error {
 	b.mu.Lock()
 	if err != nil {
 		for k, v := range batch {
-			b.pending[k] = addScan(b.pending[k], v)
+			b.pending[k] = registry.AddScan(b.pending[k], v)
 		}
 	}
 	b.inflight = nil
