@@ -11,9 +11,10 @@ import (
 )
 
 // Registration is a registration request checked and put in serial order,
-// for a store other than the bbolt file to resolve against what it holds
-// and write: the rules (row checks, terms copied from the models, what
-// counts as the same registration) stay here, the store does the I/O.
+// for a store to resolve against what it holds and write: the rules (row
+// checks, terms copied from the models, what counts as the same
+// registration) stay here, the store does the I/O. (The bbolt file uses
+// the same checks and plans inside its transaction itself.)
 type Registration struct {
 	g *registration
 	s sortedRows
