@@ -4,7 +4,10 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -78,6 +81,40 @@ func TestReplicasShareOnePostgreSQL(t *testing.T) {
 	if status, body := call(t, http.MethodPost, b.URL+"/api/v1/items", key, map[string]any{"items": serials}); status != http.StatusCreated {
 		t.Fatalf("register through the second replica: %d %s", status, body)
 	}
+	// A browser signed in to the console through one replica is signed in
+	// on the other: sessions live in the database.
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	page, err := browser.Get(a.URL + "/console/sign-in")
+	if err != nil {
+		t.Fatal(err)
+	}
+	form, _ := io.ReadAll(page.Body)
+	page.Body.Close()
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(form)
+	if csrf == nil {
+		t.Fatalf("the sign-in page has no form token:\n%s", form)
+	}
+	signedIn, err := browser.PostForm(a.URL+"/console/sign-in", url.Values{"csrf": {string(csrf[1])}, "key": {key}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signedIn.Body.Close()
+	if signedIn.StatusCode != http.StatusSeeOther {
+		t.Fatalf("console sign-in through the first replica: %d", signedIn.StatusCode)
+	}
+	home, err := browser.Get(b.URL + "/console/desk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	home.Body.Close()
+	if home.StatusCode != http.StatusOK {
+		t.Fatalf("the console through the second replica: %d (Location %q); want the signed-in page", home.StatusCode, home.Header.Get("Location"))
+	}
+
 	history := func(r *replica, serial string) []string {
 		status, body := call(t, http.MethodGet, r.URL+"/api/v1/items/"+serial, key, nil)
 		if status != http.StatusOK {
