@@ -312,6 +312,7 @@ func (p *Policy) check() error {
 		{"contact.mailbox", &p.Contact.Mailbox},
 		{"contact.phone", &p.Contact.Phone},
 		{"contact.web", &p.Contact.Web},
+		{"contact.hours", &p.Contact.Hours},
 	} {
 		v, err := Text(f.field, *f.s, maxContactLen, false)
 		if err != nil {

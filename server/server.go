@@ -5,6 +5,7 @@
 package server
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -60,17 +61,18 @@ type Config struct {
 
 // Server serves the API. Create it with New; it is safe for concurrent use.
 type Server struct {
-	cfg     Config
-	db      *registry.DB
-	policy  *policy.Policy
-	log     *slog.Logger
-	now     func() time.Time
-	echo    *echo.Echo
-	handler http.Handler // echo behind trimSlash
-	metrics *metrics
-	routes  map[string]bool // route templates, for bounded metric labels
-	limiter *rateLimiter    // public routes, per client; nil: unlimited
-	console *consoleState   // the staff console (console.go)
+	cfg      Config
+	db       *registry.DB
+	policy   *policy.Policy
+	log      *slog.Logger
+	now      func() time.Time
+	echo     *echo.Echo
+	handler  http.Handler // echo behind trimSlash
+	metrics  *metrics
+	routes   map[string]bool // route templates, for bounded metric labels
+	limiter  *rateLimiter    // public routes, per client; nil: unlimited
+	scanSeen *scanSeen       // public checks counted in the last 10 minutes
+	console  *consoleState   // the staff console (console.go)
 }
 
 // New builds a Server. Errors: a missing DB, a malformed PublicURL, or a
@@ -110,6 +112,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.metrics = newMetrics(cfg.DB)
 	s.limiter = newRateLimiter(cfg.PublicRate, cfg.PublicBurst, cfg.PublicClients, cfg.Now)
+	s.scanSeen = newScanSeen(cmp.Or(cfg.PublicClients, DefaultPublicClients))
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
