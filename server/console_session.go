@@ -2,7 +2,7 @@ package server
 
 // Console sessions. Signing in with an API key makes a session kept in
 // memory on the server; the browser holds only its random id in a cookie
-// (HttpOnly, SameSite=Strict, Path=/console, Secure under
+// (HttpOnly, SameSite=Strict, Path=/ so the public pages see it too, Secure under
 // Config.SecureCookies). A session lasts sessionTTL from sign-in, however
 // busy (absolute, not sliding: a desk left signed in ends with the shift),
 // and a restart of the server signs everyone out. Every request re-reads
@@ -180,9 +180,15 @@ func validToken(expected, got string) bool {
 	return expected != "" && subtle.ConstantTimeCompare([]byte(expected), []byte(got)) == 1
 }
 
-// cookie is a console cookie; maxAge < 0 deletes it.
+// cookie is a console cookie; maxAge < 0 deletes it. The session's reaches
+// the public pages too, so that a check made by signed-in staff is not
+// counted as a customer's (staffBrowser).
 func (s *Server) cookie(name, value string, maxAge time.Duration) *http.Cookie {
-	c := &http.Cookie{Name: name, Value: value, Path: consolePrefix, HttpOnly: true,
+	path := consolePrefix
+	if name == sessionCookie {
+		path = "/"
+	}
+	c := &http.Cookie{Name: name, Value: value, Path: path, HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: s.cfg.SecureCookies, MaxAge: int(maxAge / time.Second)}
 	if maxAge < 0 {
 		c.MaxAge = -1
