@@ -71,3 +71,20 @@ func (p *Policy) caseOf(c *caseFacts, now time.Time) Case {
 	out.Overdue = !out.DueAt.IsZero() && now.After(out.DueAt)
 	return out
 }
+
+// SuccessorExchanges is the Exchanges of the unit that replaced item (its
+// history holding the `replaced` event): item's own count, plus one when
+// the case that replacement closed had diagnosed a quality problem. An
+// exchange after no_fault or an exclusion is goodwill and does not count
+// toward rule 4's refund.
+func (p *Policy) SuccessorExchanges(item Item, history []Event) int {
+	f := facts{keep: true, noParts: true, noAcc: true}
+	p.derive(&item, history, lastDate, lastDate, &f)
+	n := item.Exchanges
+	for i := range f.cases {
+		if c := &f.cases[i]; c.closedBy.Type == EvReplaced && c.finding() == QualityProblem {
+			n++
+		}
+	}
+	return n
+}

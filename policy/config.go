@@ -22,6 +22,10 @@ type Policy struct {
 	PartCoverageDays int `json:"part_coverage_days"`
 	// EstimatedStartDays after production is the assumed start when no receipt is on record.
 	EstimatedStartDays int `json:"estimated_start_days"`
+	// ConfirmWithinDays bounds the date a customer may give for their own
+	// receipt: at most this many days before today, and after a direct
+	// dispatch at most this many days after it.
+	ConfirmWithinDays int `json:"confirm_within_days"`
 	// ServiceHours is the service commitment (24 clock hours).
 	ServiceHours int `json:"service_hours"`
 	// RestDays are public-holiday periods: a window ending inside one ends on the day after it.
@@ -52,7 +56,8 @@ type Contact struct {
 
 // Default returns the IMASK policy: 12 months for every kind, 7/15-day
 // windows, two repairs, two replacements, 90 days of part coverage, an
-// estimated start 90 days after production, 24 service hours, China
+// estimated start 90 days after production, customer confirmations of
+// receipt within 15 days, 24 service hours, China
 // Standard Time, no rest days.
 func Default() *Policy {
 	loc, err := time.LoadLocation("Asia/Shanghai")
@@ -68,6 +73,7 @@ func Default() *Policy {
 		ReplacementsBeforeRefund: 2,
 		PartCoverageDays:         90,
 		EstimatedStartDays:       90,
+		ConfirmWithinDays:        15,
 		ServiceHours:             24,
 		Contact:                  Contact{Company: "IMASK", Mailbox: "service@imask.com.cn", Phone: "400-668-9229"},
 		loc:                      loc,

@@ -41,7 +41,7 @@ func (p *Policy) Coverage(item Item, history []Event, on Date) Coverage {
 		Parts:         f.parts,
 		Accessories:   f.acc,
 	}
-	if cv.Status == Active || cv.Status == NotStarted && !f.until.IsZero() {
+	if cv.Status == Active {
 		cv.DaysLeft = max(0, on.DaysUntil(f.until))
 	}
 	if f.open {
@@ -96,6 +96,10 @@ func (p *Policy) basisText(item *Item, f *facts) string {
 		b = append(b, " on "...)
 		b, _ = item.ExchangedOn.AppendText(b)
 		b = append(b, ", no receipt on record yet"...)
+	case f.basis == BasisDispatched:
+		b = append(b, "dispatched directly to the customer on "...)
+		b, _ = f.dispatchedOn.AppendText(b)
+		b = append(b, ", no receipt on record yet: dates counted from the dispatch, at least what is owed"...)
 	case f.basis == BasisEstimated:
 		b = append(b, "estimated: production date "...)
 		b, _ = item.ProducedOn.AppendText(b)
@@ -307,15 +311,13 @@ func (r *rules) excluded(st Status, acc int) {
 }
 
 // notCovered explains a status without free remedies and offers a paid repair.
-func (r *rules) notCovered(st Status, until Date) {
+func (r *rules) notCovered(until Date) {
 	f := r.f
 	switch {
 	case f.start.IsZero() && r.item.Replaces != "":
 		r.s("claim on ").d(r.c.On).s(" is before this replacement unit was exchanged for ", r.item.Replaces, ": no free remedy").end()
 	case f.start.IsZero():
-		r.s("no receipt and no production date on record: treated as beyond the warranty period, no free remedy").end()
-	case st == NotStarted:
-		r.s("claim on ").d(r.c.On).s(" is before the warranty start on ").d(f.start).s(" (", r.p.basisText(r.item, f), "): no free remedy").end()
+		r.s("no receipt, no direct dispatch and no production date on record: treated as beyond the warranty period, no free remedy").end()
 	default:
 		r.s("warranty ended on ").d(until).s(": no free remedy").end()
 	}
@@ -335,7 +337,7 @@ func (r *rules) unit(st Status) {
 			}
 			r.s("part ", c.Part, " has no coverage on ").d(c.On).end()
 		}
-		r.notCovered(st, f.until)
+		r.notCovered(f.until)
 		return
 	}
 	r.e.InWarranty = true
@@ -361,9 +363,9 @@ func (r *rules) unit(st Status) {
 	if r.item.Kind.Bundleable() {
 		r.replace = true
 		r.s(string(r.item.Kind), " with a quality problem within its warranty (until ").d(f.until).s("): free replacement").end()
-		if n := r.exchanges(); n >= p.ReplacementsBeforeRefund {
+		if n := r.item.Exchanges; n >= p.ReplacementsBeforeRefund {
 			r.ret = true
-			r.n(n).s(" earlier replacements in this line still did not work: return (refund) or another replacement").end()
+			r.n(n).s(" earlier replacements in this line for a quality problem still did not work: return (refund) or another replacement").end()
 		}
 		return
 	}
@@ -380,18 +382,14 @@ func (r *rules) unit(st Status) {
 	}
 }
 
-// exchanges counts the earlier replacements in a stand-alone item's line.
-func (r *rules) exchanges() int {
-	n := r.item.Exchanges
-	if n == 0 && r.item.Replaces != "" {
-		n = 1
-	}
-	return n
-}
-
-// dayOf writes the claim's day within an n-day window after the receipt.
+// dayOf writes the claim's day within an n-day window after the receipt
+// (or the direct dispatch standing in for it).
 func (r *rules) dayOf(n int, until Date) *rules {
-	r.s("day ").n(r.f.start.DaysUntil(r.c.On)).s(" of ").n(n).s(" after receipt on ").d(r.f.start)
+	after := " after receipt on "
+	if r.f.basis == BasisDispatched {
+		after = " after the direct dispatch on "
+	}
+	r.s("day ").n(r.f.start.DaysUntil(r.c.On)).s(" of ").n(n).s(after).d(r.f.start)
 	if until != r.f.start.AddDays(n) {
 		r.s(" (window extended past rest days to ").d(until).s(")")
 	}
@@ -409,10 +407,12 @@ func missing(intact, complete bool) string {
 	}
 }
 
-// accessoryActive reports whether bundled accessory k is under warranty on the claim date.
+// accessoryActive reports whether bundled accessory k is under warranty on
+// the claim date (before an estimated start too, like its product).
 func (r *rules) accessoryActive(k int) bool {
 	ac := &r.f.acc[k]
-	return !ac.Start.IsZero() && !r.c.On.Before(ac.Start) && !r.c.On.After(ac.WarrantyUntil)
+	started := !r.c.On.Before(ac.Start) || r.f.basis == BasisEstimated
+	return !ac.Start.IsZero() && started && !r.c.On.After(ac.WarrantyUntil)
 }
 
 // accessory applies rule 4 to bundled accessory k.
@@ -421,8 +421,8 @@ func (r *rules) accessory(k int) {
 	name := "bundled " + string(r.item.Accessories[k].Kind) + " " + ac.SKU + " (batch " + ac.Batch + ")"
 	if !r.accessoryActive(k) {
 		switch {
-		case ac.Start.IsZero() || r.c.On.Before(ac.Start):
-			r.notCovered(NotStarted, ac.WarrantyUntil)
+		case ac.Start.IsZero():
+			r.notCovered(ac.WarrantyUntil)
 		default:
 			r.s(name, ": warranty ended on ").d(ac.WarrantyUntil).s(", no free remedy").end()
 			r.paid()
@@ -436,9 +436,9 @@ func (r *rules) accessory(k int) {
 	}
 	r.replace = true
 	r.s(name, " has a quality problem within its warranty (until ").d(ac.WarrantyUntil).s("): free replacement").end()
-	if ac.Replacements >= r.p.ReplacementsBeforeRefund {
+	if ac.QualityReplacements >= r.p.ReplacementsBeforeRefund {
 		r.ret = true
-		r.n(ac.Replacements).s(" earlier replacements of ", ac.SKU, " still did not work: return (refund) or another replacement").end()
+		r.n(ac.QualityReplacements).s(" earlier replacements of ", ac.SKU, " for a quality problem still did not work: return (refund) or another replacement").end()
 	}
 }
 

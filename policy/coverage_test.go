@@ -61,6 +61,16 @@ func checkCov(t *testing.T, cv Coverage, w wantCov) {
 	}
 }
 
+// covCase is an item viewed on a date under the default policy and what
+// the view must show.
+type covCase struct {
+	name    string
+	item    Item
+	history []Event
+	on      string
+	want    wantCov
+}
+
 func TestCoverage(t *testing.T) {
 	rest := Default()
 	rest.RestDays = []DateRange{{From: day("2026-10-01"), To: day("2026-10-07"), Name: "National Day"}}
@@ -86,9 +96,9 @@ func TestCoverage(t *testing.T) {
 			wantCov{Active, InUse, "courier", "2026-11-05", "2026-11-12", "2026-11-20", "2027-11-05", 343, 0, 0, "receipt confirmed by courier"}},
 		{"registered only: not started, no dates", nil, product(), nil, "2026-11-27",
 			wantCov{NotStarted, Registered, "", "-", "-", "-", "-", 0, 0, 0, "no receipt and no production date on record"}},
-		{"dispatched without receipt or production date: not started", nil, product(),
+		{"dispatched directly without receipt or production date: dated from the dispatch", nil, product(),
 			seq(dispatched("2026-11-01")), "2026-11-27",
-			wantCov{NotStarted, Dispatched, "", "-", "-", "-", "-", 0, -1, -1, "no receipt"}},
+			wantCov{Active, Dispatched, BasisDispatched, "2026-11-01", "2026-11-08", "2026-11-16", "2027-11-01", 339, -1, -1, "dispatched directly to the customer on 2026-11-01"}},
 		{"12 months from a leap day end on 28 February", nil, product(),
 			seq(received("2024-02-29")), "2025-02-28",
 			wantCov{Active, InUse, "courier", "2024-02-29", "2024-03-07", "2024-03-15", "2025-02-28", 0, 0, 0, ""}},
@@ -118,8 +128,8 @@ func TestCoverage(t *testing.T) {
 			wantCov{Active, InUse, "invoice", "", "", "", "", -1, -1, -1, "receipt confirmed by invoice"}},
 		{"no receipt, production date known: estimated start, no windows", nil, estimated, nil, "2025-04-05",
 			wantCov{Active, Registered, BasisEstimated, "2025-04-01", "-", "-", "2026-04-01", 361, 0, 0, "estimated: production date 2025-01-01 + 90 days, no receipt on record"}},
-		{"estimated start in the future: not started yet", nil, estimated, nil, "2025-03-01",
-			wantCov{NotStarted, Registered, BasisEstimated, "2025-04-01", "-", "-", "2026-04-01", 396, -1, -1, "estimated"}},
+		{"estimated start after the evaluation date: active, days left to the warranty end", nil, estimated, nil, "2025-03-01",
+			wantCov{Active, Registered, BasisEstimated, "2025-04-01", "-", "-", "2026-04-01", 396, -1, -1, "estimated"}},
 		{"estimated warranty expires", nil, estimated, nil, "2026-04-02",
 			wantCov{Expired, "", BasisEstimated, "", "", "", "2026-04-01", 0, -1, -1, ""}},
 		{"a receipt replaces the estimate", nil, estimated, seq(received("2025-06-01")), "2025-06-02",

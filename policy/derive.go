@@ -13,7 +13,8 @@ type facts struct {
 
 	dispatchedOn Date
 	order        string
-	receivedOn   Date
+	channel      Channel
+	receivedOn   Date // of the receipt that counts: the strongest evidence, the first of equals
 	evidence     Evidence
 
 	retired   EventType // EvReplaced or EvReturned once retired
@@ -26,7 +27,7 @@ type facts struct {
 
 	start        Date
 	basis        Basis
-	windows      bool // 7- and 15-day windows apply (a receipt, not a replacement unit)
+	windows      bool // 7- and 15-day windows apply (a receipt or direct dispatch, not a replacement unit)
 	returnUntil  Date
 	replaceUntil Date
 	until        Date // warranty end with repair days and the rest-day shift
@@ -123,10 +124,10 @@ func (p *Policy) derive(item *Item, history []Event, upTo, on Date, f *facts) {
 		switch k {
 		case evDispatched:
 			if f.dispatchedOn.IsZero() {
-				f.dispatchedOn, f.order = ev.On, ev.Order
+				f.dispatchedOn, f.order, f.channel = ev.On, ev.Order, ev.Channel
 			}
 		case evReceived:
-			if f.receivedOn.IsZero() {
+			if f.receivedOn.IsZero() || ev.Evidence.Supersedes(f.evidence) {
 				f.receivedOn, f.evidence = ev.On, ev.Evidence
 			}
 		case evAccessoryReplaced:
@@ -136,6 +137,9 @@ func (p *Policy) derive(item *Item, history []Event, upTo, on Date, f *facts) {
 			if a := accessoryIndex(item, ev.SKU); a >= 0 {
 				ac := &f.acc[a]
 				ac.Replacements++
+				if f.open && f.cur.finding() == QualityProblem {
+					ac.QualityReplacements++
+				}
 				// History is in the order recorded: an exchange back-filled
 				// with an earlier date counts, but the accessory in the
 				// customer's hands is still the one of the latest exchange.
@@ -252,6 +256,10 @@ func (p *Policy) derive(item *Item, history []Event, upTo, on Date, f *facts) {
 		if !item.ExchangedOn.IsZero() && !item.ExchangedOn.After(on) {
 			f.start, f.basis = item.ExchangedOn, BasisExchange
 		}
+	case !f.dispatchedOn.IsZero() && f.channel != Reseller:
+		// The receipt is never before its dispatch: dated from the
+		// dispatch, every window is one the customer is certainly owed.
+		f.start, f.basis, f.windows = f.dispatchedOn, BasisDispatched, true
 	case !item.ProducedOn.IsZero():
 		f.start, f.basis = item.ProducedOn.AddDays(p.EstimatedStartDays), BasisEstimated
 	}
@@ -275,8 +283,12 @@ func (p *Policy) derive(item *Item, history []Event, upTo, on Date, f *facts) {
 
 	// The cases in the order recorded: one in warranty at intake and shipped
 	// after a free repair extends the warranty by its days in service, for
-	// the cases after it too.
-	inWarranty := func(d int) bool { return d >= startDay && d <= p.shift(baseDay+f.repairDays) && d < voidDay }
+	// the cases after it too. Before an estimated start the unit has
+	// evidently been sold: in warranty.
+	estimated := f.basis == BasisEstimated
+	inWarranty := func(d int) bool {
+		return (d >= startDay || estimated) && d <= p.shift(baseDay+f.repairDays) && d < voidDay
+	}
 	for i, s := range w.spans {
 		in := inWarranty(s.intake)
 		if f.keep {
@@ -287,11 +299,13 @@ func (p *Policy) derive(item *Item, history []Event, upTo, on Date, f *facts) {
 		}
 	}
 	if f.open {
-		// An open case counts its days so far while it is headed for a free
-		// repair: in warranty at intake, no quotation, no exclusion or no-fault finding.
+		// An open case counts its days so far once it is headed for a free
+		// repair: in warranty at intake, diagnosed quality_problem, not
+		// quoted. Counting from intake before a diagnosis would move the
+		// warranty end back again when the case then closes without one.
 		c := &f.cur
 		c.inWarrantyAtIntake = inWarranty(c.intakeDay)
-		if c.inWarrantyAtIntake && !c.quoted && !c.paid && (c.freeRepair || c.finding() == "" || c.finding() == QualityProblem) {
+		if c.inWarrantyAtIntake && !c.quoted && !c.paid && c.finding() == QualityProblem {
 			f.repairDays += max(0, onDay-c.intakeDay)
 		}
 		if f.keep {
@@ -532,7 +546,9 @@ func (f *facts) status() Status {
 		return Retired
 	case !f.voidOn.IsZero():
 		return Void
-	case f.start.IsZero() || f.on.Before(f.start):
+	case f.start.IsZero():
+		// Every other start is on or before f.on but an estimated one,
+		// which is active before it: the unit is in someone's hands.
 		return NotStarted
 	case f.on.After(f.until):
 		return Expired

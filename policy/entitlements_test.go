@@ -35,13 +35,7 @@ func TestEntitlements(t *testing.T) {
 	tamperedCase := concat(recv("2025-03-03"), []Event{intake("2025-03-05 10:00"), diagnosed("2025-03-06 10:00", Tampered, ""), shipped("2025-03-06 12:00")})
 	openQP := concat(recv("2025-03-03"), []Event{intake("2025-03-05 10:00"), diagnosed("2025-03-05 11:00", QualityProblem, "")})
 
-	for _, tc := range []struct {
-		name    string
-		item    Item
-		history []Event
-		claim   Claim
-		want    wantEnt
-	}{
+	for _, tc := range []entCase{
 		// The worked examples of policy.md.
 		{"example: day 7, no fault, intact and complete: return", product(), recv("2025-03-03"), nf("2025-03-10", true, true),
 			wantEnt{"return", false, true, "day 7 of 7 after receipt on 2025-03-03, intact and complete: return allowed"}},
@@ -128,14 +122,14 @@ func TestEntitlements(t *testing.T) {
 			wantEnt{"repair", false, true, "start estimated from the production date 2025-01-01 + 90 days (no receipt on record): no 7-day return and no 15-day replacement"}},
 		{"estimated start: accessory still gets its free replacement", func() Item { i := acc; i.ProducedOn = day("2025-01-01"); return i }(), nil, ok("2025-04-03", QualityProblem),
 			wantEnt{"replace", false, true, "free replacement"}},
-		{"estimated start: a claim before the estimated start gets no free remedy", estimated, nil, qp("2025-03-01"),
-			wantEnt{"", true, false, "before the warranty start on 2025-04-01"}},
+		{"estimated start: a claim before the estimated start is within the warranty", estimated, nil, qp("2025-03-01"),
+			wantEnt{"repair", false, true, "quality problem within the warranty (until 2026-04-01): free repair"}},
 		{"nothing known: beyond the period, paid repair", product(), nil, qp("2025-03-01"),
-			wantEnt{"", true, false, "no receipt and no production date on record: treated as beyond the warranty period"}},
+			wantEnt{"", true, false, "no receipt, no direct dispatch and no production date on record: treated as beyond the warranty period"}},
 		{"nothing known, no fault: nothing to repair", product(), nil, nf("2025-03-01", true, true),
 			wantEnt{"", false, false, "nothing to repair"}},
 		{"a claim before the receipt date does not see the receipt", product(), recv("2025-03-03"), qp("2025-03-02"),
-			wantEnt{"", true, false, "no receipt and no production date"}},
+			wantEnt{"", true, false, "no receipt, no direct dispatch and no production date"}},
 
 		// Replacement units.
 		{"replacement unit: fresh warranty without a return window", exchange, nil, ok("2025-05-03", QualityProblem),
@@ -176,10 +170,11 @@ func TestEntitlements(t *testing.T) {
 			recv("2025-03-03", intake("2025-04-01 10:00"), accReplaced("2025-04-01 11:00", "CHG-1", "CB2501"), shipped("2025-04-01 12:00")),
 			Claim{On: day("2025-06-01"), Finding: QualityProblem, Accessory: "CHG-1"},
 			wantEnt{"replace", false, true, "batch CB2501"}},
-		{"bundled accessory after two replacements: return or another replacement", product(),
-			recv("2025-03-03", accReplaced("2025-04-01 11:00", "CHG-1", "CB2501"), accReplaced("2025-05-01 11:00", "CHG-1", "CB2502")),
+		{"bundled accessory after two replacements for a quality problem: return or another replacement", product(),
+			recv("2025-03-03", intake("2025-04-01 10:00"), diagnosed("2025-04-01 10:30", QualityProblem, ""), accReplaced("2025-04-01 11:00", "CHG-1", "CB2501"), shipped("2025-04-01 12:00"),
+				intake("2025-05-01 10:00"), diagnosed("2025-05-01 10:30", QualityProblem, ""), accReplaced("2025-05-01 11:00", "CHG-1", "CB2502"), shipped("2025-05-01 12:00")),
 			Claim{On: day("2025-06-01"), Finding: QualityProblem, Accessory: "CHG-1"},
-			wantEnt{"return,replace", false, true, "2 earlier replacements of CHG-1 still did not work: return (refund) or another replacement"}},
+			wantEnt{"return,replace", false, true, "2 earlier replacements of CHG-1 for a quality problem still did not work: return (refund) or another replacement"}},
 		{"bundled accessory's warranty recalculated from the exchange", product(),
 			recv("2025-03-03", accReplaced("2025-04-01 11:00", "CBL-2", "CC2501")),
 			Claim{On: day("2025-10-01"), Finding: QualityProblem, Accessory: "CBL-2"},
@@ -191,7 +186,7 @@ func TestEntitlements(t *testing.T) {
 		{"bundled accessory: no fault", product(), recv("2025-03-03"), Claim{On: day("2025-06-01"), Finding: NoFault, Accessory: "CHG-1"},
 			wantEnt{"", false, true, "no fault found, nothing to replace"}},
 		{"bundled accessory: product not started", product(), nil, Claim{On: day("2025-06-01"), Finding: QualityProblem, Accessory: "CHG-1"},
-			wantEnt{"", true, false, "no receipt and no production date"}},
+			wantEnt{"", true, false, "no receipt, no direct dispatch and no production date"}},
 		{"stand-alone accessory: free replacement", acc, recv("2025-03-03"), qp("2025-06-01"),
 			wantEnt{"replace", false, true, "adapter with a quality problem within its warranty (until 2026-03-03): free replacement"}},
 		{"stand-alone accessory: return only within 7 days, intact and complete", acc, recv("2025-03-03"), ok("2025-03-04", QualityProblem),
@@ -213,28 +208,41 @@ func TestEntitlements(t *testing.T) {
 		{"the open case's latest diagnosis wins", product(), append(openQP, diagnosed("2025-03-05 12:00", HumanDamage, "")), Claim{On: day("2025-03-06")},
 			wantEnt{"", true, true, "human_damage"}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			e, err := Default().Entitlements(tc.item, tc.history, tc.claim)
-			if err != nil {
-				t.Fatalf("err = %v", err)
-			}
-			reasons := strings.Join(e.Reasons, " | ")
-			if got := remedies(e.Remedies); got != tc.want.remedies {
-				t.Errorf("remedies = %q, want %q (reasons: %s)", got, tc.want.remedies, reasons)
-			}
-			if e.PaidRepair != tc.want.paidRepair {
-				t.Errorf("paid_repair = %v, want %v (reasons: %s)", e.PaidRepair, tc.want.paidRepair, reasons)
-			}
-			if e.InWarranty != tc.want.inWarranty {
-				t.Errorf("in_warranty = %v, want %v (reasons: %s)", e.InWarranty, tc.want.inWarranty, reasons)
-			}
-			if !strings.Contains(reasons, tc.want.reason) {
-				t.Errorf("reasons = %q, want one containing %q", reasons, tc.want.reason)
-			}
-			if len(e.Reasons) == 0 || e.Remedies == nil || e.DeadlineHours != 24 || e.On != tc.claim.On {
-				t.Errorf("incomplete entitlement: %+v", e)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { checkEnt(t, tc) })
+	}
+}
+
+// entCase is one claim of an entitlements table and what it must answer.
+type entCase struct {
+	name    string
+	item    Item
+	history []Event
+	claim   Claim
+	want    wantEnt
+}
+
+// checkEnt checks the answer to tc's claim under the default policy.
+func checkEnt(t *testing.T, tc entCase) {
+	t.Helper()
+	e, err := Default().Entitlements(tc.item, tc.history, tc.claim)
+	if err != nil {
+		t.Fatalf("err = %v", err)
+	}
+	reasons := strings.Join(e.Reasons, " | ")
+	if got := remedies(e.Remedies); got != tc.want.remedies {
+		t.Errorf("remedies = %q, want %q (reasons: %s)", got, tc.want.remedies, reasons)
+	}
+	if e.PaidRepair != tc.want.paidRepair {
+		t.Errorf("paid_repair = %v, want %v (reasons: %s)", e.PaidRepair, tc.want.paidRepair, reasons)
+	}
+	if e.InWarranty != tc.want.inWarranty {
+		t.Errorf("in_warranty = %v, want %v (reasons: %s)", e.InWarranty, tc.want.inWarranty, reasons)
+	}
+	if !strings.Contains(reasons, tc.want.reason) {
+		t.Errorf("reasons = %q, want one containing %q", reasons, tc.want.reason)
+	}
+	if len(e.Reasons) == 0 || e.Remedies == nil || e.DeadlineHours != 24 || e.On != tc.claim.On {
+		t.Errorf("incomplete entitlement: %+v", e)
 	}
 }
 

@@ -26,12 +26,13 @@ const (
 	fReason
 	fSKU
 	fNewBatch
+	fChannel
 	fieldCount = iota
 )
 
 // fieldNames are the JSON names, in bit order.
 var fieldNames = [fieldCount]string{"on", "at", "order", "evidence", "note", "center", "complaint", "contact",
-	"finding", "part", "amount", "currency", "paid", "parts", "new_serial", "tracking", "reason", "sku", "new_batch"}
+	"finding", "part", "amount", "currency", "paid", "parts", "new_serial", "tracking", "reason", "sku", "new_batch", "channel"}
 
 // fieldByName returns the bit of a JSON field name, 0 when unknown.
 func fieldByName(name string) field {
@@ -54,7 +55,7 @@ func (m field) first() string {
 // eventFields says which fields each type accepts and requires. `note` is
 // accepted everywhere as a remark.
 var eventFields = map[EventType]struct{ allowed, required field }{
-	EvDispatched:        {fOn | fOrder | fNote, fOn},
+	EvDispatched:        {fOn | fOrder | fChannel | fNote, fOn},
 	EvReceived:          {fOn | fEvidence | fOrder | fNote, fOn | fEvidence},
 	EvTransferred:       {fOn | fNote, fOn},
 	EvIntake:            {fAt | fCenter | fComplaint | fContact | fNote, fAt | fCenter},
@@ -103,6 +104,7 @@ func given(ev *Event) field {
 	set(fReason, ev.Reason != "")
 	set(fSKU, ev.SKU != "")
 	set(fNewBatch, ev.NewBatch != "")
+	set(fChannel, ev.Channel != "")
 	return m
 }
 
@@ -178,6 +180,9 @@ func copyFields(dst, src *Event, m field) {
 	}
 	if m&fNewBatch != 0 {
 		dst.NewBatch = src.NewBatch
+	}
+	if m&fChannel != 0 {
+		dst.Channel = src.Channel
 	}
 }
 

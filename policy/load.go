@@ -279,6 +279,7 @@ func (p *Policy) check() error {
 		{"replacements_before_refund", p.ReplacementsBeforeRefund, 1, maxCount},
 		{"part_coverage_days", p.PartCoverageDays, 1, maxCoverageDays},
 		{"estimated_start_days", p.EstimatedStartDays, 0, maxCoverageDays},
+		{"confirm_within_days", p.ConfirmWithinDays, 1, maxWindowDays},
 		{"service_hours", p.ServiceHours, 1, maxServiceHours},
 	} {
 		if err := between(c.field, c.n, c.low, c.top); err != nil {

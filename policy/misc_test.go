@@ -14,7 +14,7 @@ import (
 func TestFieldTableMatchesEventJSON(t *testing.T) {
 	full := Event{Type: EvRepaired, On: day("2025-03-03"), At: ts("2025-03-03 10:00"), Order: "O", Evidence: Courier, Note: "n",
 		Center: "c", Complaint: "x", Contact: "p", Finding: NoFault, Part: "fan", Amount: "1", Currency: "CNY", Paid: true,
-		Parts: []string{"fan"}, NewSerial: "S", Tracking: "T", Reason: "r", SKU: "K", NewBatch: "B"}
+		Parts: []string{"fan"}, NewSerial: "S", Tracking: "T", Reason: "r", SKU: "K", NewBatch: "B", Channel: Reseller}
 	if got, want := given(&full), field(1<<fieldCount-1); got != want {
 		t.Fatalf("given = %b, want every field %b", got, want)
 	}

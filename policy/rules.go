@@ -9,7 +9,7 @@ type Coverage struct {
 	On            Date
 	State         State
 	Status        Status
-	Basis         Basis  // courier, invoice, customer, exchange, estimated; "" when not started
+	Basis         Basis  // courier, invoice, customer, exchange, dispatched, estimated; "" when not started
 	BasisText     string // e.g. "receipt confirmed by courier"
 	Start         Date
 	ReturnUntil   Date
@@ -47,7 +47,11 @@ type AccessoryCoverage struct {
 	Batch         string // batch on record (changes with each exchange)
 	Start         Date   // the product's start, or the date of the last exchange
 	WarrantyUntil Date
-	Replacements  int
+	Replacements  int // every exchange
+	// QualityReplacements are the exchanges made in a service case
+	// diagnosed quality_problem: the ones rule 4's refund counts (an
+	// exchange after no_fault or an exclusion is goodwill).
+	QualityReplacements int
 }
 
 // Case is a service case: opened by `intake` (ID = its seq), closed by
@@ -90,10 +94,15 @@ type Entitlement struct {
 	DeadlineHours int
 }
 
-// Check is what validation needs beyond the item: the current instant, and
-// for `replaced` the new serial's item and history (nil when not registered).
+// Check is what validation needs beyond the item: the current instant, for
+// `replaced` the new serial's item and history (nil when not registered),
+// and whether the customer is confirming their receipt.
 type Check struct {
 	Now                time.Time
 	Replacement        *Item
 	ReplacementHistory []Event
+	// Customer marks the customer's own confirmation of receipt from the
+	// public page: it must be a `received` event with evidence customer,
+	// and CheckConfirmation applies as of the date of Now.
+	Customer bool
 }

@@ -111,15 +111,50 @@ const (
 // Valid reports whether e is one of the three kinds of receipt evidence.
 func (e Evidence) Valid() bool { return e == Courier || e == Invoice || e == Customer }
 
+// Supersedes reports whether a receipt with evidence e replaces one with
+// evidence old on record: only stronger evidence does (courier > invoice >
+// customer), and any evidence supersedes none.
+func (e Evidence) Supersedes(old Evidence) bool { return e.weight() > old.weight() }
+
+func (e Evidence) weight() int {
+	switch e {
+	case Courier:
+		return 3
+	case Invoice:
+		return 2
+	case Customer:
+		return 1
+	}
+	return 0
+}
+
+// Channel is whom a unit was dispatched to. An event without one (all those
+// recorded before channels existed) was dispatched directly.
+type Channel string
+
+// Dispatch channels.
+const (
+	// Direct is a dispatch to the customer: until a receipt is recorded,
+	// its date stands in for the receipt's (a lower bound of the windows).
+	Direct Channel = "direct"
+	// Reseller is a dispatch to a reseller: the customer's receipt is
+	// unknown, so the start is estimated from the production date.
+	Reseller Channel = "reseller"
+)
+
+// Valid reports whether c is direct or reseller.
+func (c Channel) Valid() bool { return c == Direct || c == Reseller }
+
 // Basis is where a warranty's start date comes from: a receipt's evidence,
-// an exchange (a replacement unit before its own receipt), or an estimate
-// from the production date.
+// an exchange (a replacement unit before its own receipt), a direct
+// dispatch (no receipt yet), or an estimate from the production date.
 type Basis string
 
 // Bases that are not receipt evidence.
 const (
-	BasisExchange  Basis = "exchange"
-	BasisEstimated Basis = "estimated"
+	BasisExchange   Basis = "exchange"
+	BasisDispatched Basis = "dispatched"
+	BasisEstimated  Basis = "estimated"
 )
 
 // Status is the warranty status of an item on a date.
@@ -175,10 +210,11 @@ type Item struct {
 	// transaction as the old unit's `replaced` event.
 	Replaces    string `json:"replaces,omitempty"`
 	ExchangedOn Date   `json:"exchanged_on,omitzero"`
-	// Exchanges counts the units of this line exchanged before this one: 0
-	// for an original unit, the old unit's Exchanges + 1 for its replacement.
-	// It lets a stand-alone accessory reach the refund after two
-	// replacements; a replacement with 0 here counts as 1.
+	// Exchanges counts the free replacements in this unit's line, before
+	// it, that followed a quality_problem diagnosis (SuccessorExchanges):
+	// 0 for an original unit. It lets a stand-alone accessory reach the
+	// refund after two replacements (rule 4); goodwill exchanges after
+	// no_fault or an exclusion do not count.
 	Exchanges int `json:"exchanges,omitempty"`
 }
 
@@ -202,6 +238,7 @@ type Event struct {
 	On        Date      `json:"on,omitzero"`
 	At        time.Time `json:"at,omitzero"`
 	Order     string    `json:"order,omitempty"`
+	Channel   Channel   `json:"channel,omitempty"` // dispatched: "" reads as direct
 	Evidence  Evidence  `json:"evidence,omitempty"`
 	Note      string    `json:"note,omitempty"`
 	Center    string    `json:"center,omitempty"`

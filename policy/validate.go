@@ -34,13 +34,18 @@ const (
 // type, a missing or misplaced field, a malformed value, a date in the
 // future, a receipt before the recorded dispatch, an accessory SKU not
 // bundled with item, a correction whose target is missing or itself a
-// correction ("seq"), an unregistered replacement serial ("new_serial").
+// correction ("seq"), an unregistered replacement serial ("new_serial"), a
+// channel other than direct or reseller ("channel"), and with c.Customer
+// anything but a customer's receipt ("evidence") or a date outside
+// ConfirmRange ("on", naming the range; see CheckConfirmation).
 // It returns *Error EConflict when the history forbids the event: a second
-// receipt or dispatch, a dispatch after the receipt, anything but a
+// dispatch, a receipt whose evidence is not stronger than the one on record
+// (courier > invoice > customer: a stronger one supersedes it), a dispatch after the receipt, anything but a
 // correction on a retired serial, a service step with no open case, an
 // intake while a case is open, pausing a paused case or resuming a running
 // one, a payment without a quotation, a replacement serial of another SKU,
-// already dispatched, received, retired or itself a replacement. A
+// already dispatched, received, retired or itself a replacement; with
+// c.Customer, whatever ConfirmRange refuses. A
 // correction is refused with the code of the first rule the corrected
 // history would break.
 func (p *Policy) Validate(item Item, history []Event, ev Event, c Check) (Event, error) {
@@ -65,6 +70,14 @@ func (p *Policy) Validate(item Item, history []Event, ev Event, c Check) (Event,
 	}
 	if err := p.checkFields(&item, &ev, spec.required, c.Now); err != nil {
 		return ev, err
+	}
+	if c.Customer {
+		if ev.Type != EvReceived || ev.Evidence != Customer {
+			return ev, Errorf(EInvalid, "evidence", "a customer confirms only their own receipt: a received event with evidence customer")
+		}
+		if err := p.CheckConfirmation(item, history, ev.On, p.Today(c.Now)); err != nil {
+			return ev, err
+		}
 	}
 	var h hist
 	for _, e := range Effective(history) {
@@ -102,6 +115,11 @@ func (p *Policy) checkFields(item *Item, ev *Event, required field, now time.Tim
 	ident(&ev.NewBatch, "new_batch")
 	if err != nil {
 		return err
+	}
+	if ev.Channel != "" {
+		if ev.Channel = Channel(strings.TrimSpace(string(ev.Channel))); !ev.Channel.Valid() {
+			return Errorf(EInvalid, "channel", "channel must be direct (to the customer, the default) or reseller, not %q", string(ev.Channel))
+		}
 	}
 	if ev.Evidence != "" && !ev.Evidence.Valid() {
 		return Errorf(EInvalid, "evidence", "evidence must be courier, invoice or customer, not %q", string(ev.Evidence))
@@ -151,6 +169,7 @@ func (p *Policy) checkFields(item *Item, ev *Event, required field, now time.Tim
 type hist struct {
 	dispatchedOn, receivedOn Date
 	dispatched, received     bool
+	evidence                 Evidence // of the receipt that counts, the strongest
 	retired                  EventType
 	retiredBy                string
 	open                     bool
@@ -167,13 +186,13 @@ func (h *hist) apply(ev *Event) {
 			h.dispatched, h.dispatchedOn = true, ev.On
 		}
 	case EvReceived:
-		if !h.received {
-			h.received, h.receivedOn = true, ev.On
+		if !h.received || ev.Evidence.Supersedes(h.evidence) {
+			h.received, h.receivedOn, h.evidence = true, ev.On, ev.Evidence
 		}
 	case EvIntake:
 		if !h.open {
 			*h = hist{dispatchedOn: h.dispatchedOn, receivedOn: h.receivedOn, dispatched: h.dispatched, received: h.received,
-				retired: h.retired, retiredBy: h.retiredBy, open: true, caseID: ev.Seq, caseAt: ev.At}
+				evidence: h.evidence, retired: h.retired, retiredBy: h.retiredBy, open: true, caseID: ev.Seq, caseAt: ev.At}
 		}
 	case EvAccessoryReplaced:
 		if h.open && ev.At.After(h.caseAt) {
@@ -222,8 +241,9 @@ func (p *Policy) checkStep(item *Item, h *hist, ev *Event, c *Check) error {
 		}
 		return p.afterExchange(item, ev)
 	case EvReceived:
-		if h.received {
-			return Errorf(EConflict, "on", "%s was already received on %s: a second receipt is not allowed, resale never restarts the warranty (record transferred, or fix a mistake with corrected)", item.Serial, h.receivedOn)
+		if h.received && !ev.Evidence.Supersedes(h.evidence) {
+			return Errorf(EConflict, "evidence", "%s was already received on %s (evidence %s): a second receipt by %s does not supersede it, only stronger evidence does (courier > invoice > customer); resale never restarts the warranty (record transferred, or fix a mistake with corrected)",
+				item.Serial, h.receivedOn, h.evidence, ev.Evidence)
 		}
 		if h.dispatched && ev.On.Before(h.dispatchedOn) {
 			return Errorf(EInvalid, "on", "received on %s is before the dispatch on %s", ev.On, h.dispatchedOn)

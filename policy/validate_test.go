@@ -120,7 +120,7 @@ func TestValidate(t *testing.T) {
 		{"replacement unit received before its exchange", exchange, nil, received("2025-04-30"), ok, EInvalid, "on"},
 		{"replacement unit dispatched before its exchange", exchange, nil, dispatched("2025-04-30"), ok, EInvalid, "on"},
 		{"resale before the receipt", product(), live, transferred("2025-03-02"), ok, EInvalid, "on"},
-		{"second receipt", product(), live, received("2025-04-01"), ok, EConflict, "on"},
+		{"second receipt with the same evidence", product(), live, received("2025-04-01"), ok, EConflict, "evidence"},
 		{"second dispatch", product(), seq(dispatched("2025-03-01")), dispatched("2025-03-02"), ok, EConflict, "on"},
 		{"dispatch after the receipt", product(), seq(received("2025-03-03")), dispatched("2025-03-04"), ok, EConflict, "on"},
 		{"anything on a replaced serial", product(), retired, transferred("2025-06-03"), ok, EConflict, ""},

@@ -45,6 +45,7 @@ const (
 	evBy
 	evKeyID
 	evRecordedAt
+	evChannel
 	evFieldCount
 )
 
@@ -150,6 +151,8 @@ func eventString(ev *policy.Event, f int) *string {
 		return &ev.By
 	case evKeyID:
 		return &ev.KeyID
+	case evChannel:
+		return (*string)(&ev.Channel)
 	}
 	panic(fmt.Sprintf("registry: event field %d is not text", f))
 }

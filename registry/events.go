@@ -27,7 +27,7 @@ const (
 // actor, RecordedAt now. In the same transaction the item's derived fields
 // and the order, open-case and batch indexes are updated; a `replaced`
 // event also marks the new serial as the replacement (Replaces,
-// ExchangedOn, Exchanges = the old unit's + 1) and the old one as
+// ExchangedOn, Exchanges = policy.SuccessorExchanges) and the old one as
 // superseded; an audit entry is written.
 // Concurrent Appends are committed together (group commit); each returns
 // once its event is durable.
@@ -44,7 +44,7 @@ func (db *DB) Append(w Write, serial string, ev policy.Event) (Outcome, error) {
 		return Outcome{}, err
 	}
 	return db.writeEvents(w, true, func(tx *bolt.Tx, now time.Time) ([]Appended, auditLine, error) {
-		ap, err := db.appendTx(tx, w.Actor, serial, ev, now)
+		ap, err := db.appendTx(tx, w.Actor, serial, ev, now, false)
 		if err != nil {
 			return nil, auditLine{}, err
 		}
@@ -69,7 +69,7 @@ func (db *DB) AppendMany(w Write, rows []EventRow) (Outcome, error) {
 		out := make([]Appended, 0, len(rows))
 		var errs []policy.RowError
 		for i, r := range rows {
-			ap, err := db.appendTx(tx, w.Actor, r.Serial, r.Event, now)
+			ap, err := db.appendTx(tx, w.Actor, r.Serial, r.Event, now, false)
 			if err != nil {
 				if errs, err = rowError(errs, i+1, r.Serial, err); err != nil {
 					return nil, auditLine{}, err
@@ -95,13 +95,44 @@ func rowError(errs []policy.RowError, n int, serial string, err error) ([]policy
 	return append(errs, policy.RowError{Row: n, Serial: strings.TrimSpace(serial), Code: pe.Code, Field: pe.Field, Message: pe.Message}), nil
 }
 
+// CustomerName is the Actor name of a customer's own writes from the
+// public page (the history's "by").
+const CustomerName = "customer"
+
+// ConfirmReceipt records a customer's own confirmation, from the public
+// page, that they received serial on date on: a `received` event with
+// evidence customer by CustomerName, checked against the policy's
+// ConfirmRange as of now. The audit line names client, the customer's
+// network as the caller truncated it (no full address is kept). Nothing is
+// written on any error.
+// Errors: ENotFound; EInvalid "on" naming the dates allowed; EConflict when
+// no confirmation is possible (a receipt on record, a retired, void or
+// replacement unit, a case opened, no date left); EUnavailable.
+func (db *DB) ConfirmReceipt(client, serial string, on policy.Date) (Appended, error) {
+	a := Actor{Name: CustomerName}
+	out, err := db.writeEvents(Write{Actor: a}, true, func(tx *bolt.Tx, now time.Time) ([]Appended, auditLine, error) {
+		ev := policy.Event{Type: policy.EvReceived, On: on, Evidence: policy.Customer}
+		ap, err := db.appendTx(tx, a, serial, ev, now, true)
+		if err != nil {
+			return nil, auditLine{}, err
+		}
+		return []Appended{ap}, auditLine{"event." + string(ap.Event.Type), ap.Serial, eventSummary(ap.Event) + ", confirmed from the public page by " + client}, nil
+	})
+	if err != nil {
+		return Appended{}, err
+	}
+	return out.Appended[0], nil
+}
+
 // ReceiveOrder appends a `received` event (on, evidence) to every serial
-// dispatched under order that has no receipt yet, in serial order, all or
-// nothing: one courier confirmation starts a product with its separately
-// serialised accessories and adapters.
+// dispatched under order that has no receipt yet or only one with weaker
+// evidence (which it supersedes), in serial order, all or nothing: one
+// courier confirmation starts a product with its separately serialised
+// accessories and adapters.
 // Errors: EInvalid for a malformed order, a missing date or unknown
 // evidence (or with Rows when a serial's receipt is refused); ENotFound when nothing was dispatched under the
-// order; EConflict when every serial of the order already has a receipt;
+// order; EConflict when every serial of the order already has a receipt
+// at least as strong;
 // key errors as Append; EUnavailable.
 func (db *DB) ReceiveOrder(w Write, order string, on policy.Date, ev policy.Evidence) (Outcome, error) {
 	if err := checkWrite(w); err != nil {
@@ -135,10 +166,10 @@ func (db *DB) ReceiveOrder(w Write, order string, on policy.Date, ev policy.Evid
 			if err != nil {
 				return nil, auditLine{}, fmt.Errorf("order index: %w", err)
 			}
-			if !rec.ReceivedOn.IsZero() {
+			if !rec.ReceivedOn.IsZero() && !ev.Supersedes(rec.Evidence) {
 				continue
 			}
-			ap, err := db.appendTx(tx, w.Actor, serial, policy.Event{Type: policy.EvReceived, On: on, Evidence: ev}, now)
+			ap, err := db.appendTx(tx, w.Actor, serial, policy.Event{Type: policy.EvReceived, On: on, Evidence: ev}, now, false)
 			if err != nil {
 				if errs, err = rowError(errs, i+1, serial, err); err != nil {
 					return nil, auditLine{}, err
@@ -151,7 +182,7 @@ func (db *DB) ReceiveOrder(w Write, order string, on policy.Date, ev policy.Evid
 			return nil, auditLine{}, rowsError(errs)
 		}
 		if len(out) == 0 {
-			return nil, auditLine{}, policy.Errorf(policy.EConflict, "order", "every serial dispatched under order %s already has a receipt", order)
+			return nil, auditLine{}, policy.Errorf(policy.EConflict, "order", "every serial dispatched under order %s already has a receipt with evidence as strong as %s or stronger (courier > invoice > customer)", order, ev)
 		}
 		return out, auditLine{"order.received", order, fmt.Sprintf("%d serials received on %s (%s)", len(out), on, ev)}, nil
 	})
@@ -305,7 +336,7 @@ func firstKey(c *bolt.Cursor) []byte {
 // appendTx validates ev against serial's history and writes it with
 // everything it changes. It writes nothing when it returns an error other
 // than a storage failure.
-func (db *DB) appendTx(tx *bolt.Tx, a Actor, serial string, ev policy.Event, now time.Time) (Appended, error) {
+func (db *DB) appendTx(tx *bolt.Tx, a Actor, serial string, ev policy.Event, now time.Time, customer bool) (Appended, error) {
 	serial, err := policy.Ident("serial", serial)
 	if err != nil {
 		return Appended{}, err
@@ -318,7 +349,7 @@ func (db *DB) appendTx(tx *bolt.Tx, a Actor, serial string, ev policy.Event, now
 	if err != nil {
 		return Appended{}, err
 	}
-	check := policy.Check{Now: now}
+	check := policy.Check{Now: now, Customer: customer}
 	var repl *itemRec
 	var replHist []policy.Event
 	if ev.Type == policy.EvReplaced {
@@ -357,7 +388,7 @@ func (db *DB) appendTx(tx *bolt.Tx, a Actor, serial string, ev policy.Event, now
 		}
 	}
 	if repl != nil && nev.Type == policy.EvReplaced {
-		repl.Replaces, repl.ExchangedOn, repl.Exchanges = serial, db.policy.EventDate(nev), rec.Exchanges+1
+		repl.Replaces, repl.ExchangedOn, repl.Exchanges = serial, db.policy.EventDate(nev), db.policy.SuccessorExchanges(rec.Item, hist)
 		if err := db.derive(tx, repl, replHist, now); err != nil {
 			return Appended{}, err
 		}

@@ -131,7 +131,7 @@ func TestAppendManyIsAllOrNothing(t *testing.T) {
 	for _, r := range rowErrors(t, err) {
 		got = append(got, fmt.Sprintf("%d %s %s %s", r.Row, r.Serial, r.Code, r.Field))
 	}
-	want := []string{"2 NOPE not_found serial", "4 S2 conflict on", "5 S3 invalid_field on"}
+	want := []string{"2 NOPE not_found serial", "4 S2 conflict evidence", "5 S3 invalid_field on"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("row errors %q; want %q", got, want)
 	}
@@ -193,6 +193,21 @@ func TestReceiveOrder(t *testing.T) {
 	if len(out.Appended) != 1 || out.Appended[0].Serial != "S4" {
 		t.Fatalf("second receipt of O1: %+v", out.Appended)
 	}
+	// A courier confirmation supersedes the weaker invoice of S4 only; the
+	// invoice stays in the history.
+	out, err = db.ReceiveOrder(Write{Actor: desk}, "O1", date("2026-11-19"), policy.Courier)
+	must(t, err)
+	if len(out.Appended) != 1 || out.Appended[0].Serial != "S4" {
+		t.Fatalf("courier receipt over an invoice: %+v", out.Appended)
+	}
+	if rec, _ := db.Get("S4"); len(rec.History) != 3 || rec.History[1].Evidence != policy.Invoice {
+		t.Fatalf("S4 history %+v", rec.History)
+	}
+	if cv := db.Policy().Coverage(out.Appended[0].Record.Item, out.Appended[0].Record.History, date("2026-11-20")); cv.ReceivedOn != date("2026-11-19") || cv.Evidence != policy.Courier {
+		t.Fatalf("S4 counts the receipt of %s by %s, want 2026-11-19 by courier", cv.ReceivedOn, cv.Evidence)
+	}
+	_, err = db.ReceiveOrder(Write{Actor: desk}, "O1", date("2026-11-20"), policy.Invoice)
+	wantCode(t, err, policy.EConflict, "already has a receipt")
 	_, err = db.ReceiveOrder(Write{Actor: desk}, "O9", date("2026-11-18"), policy.Courier)
 	wantCode(t, err, policy.ENotFound, "O9")
 	_, err = db.ReceiveOrder(Write{Actor: desk}, "O 9", date("2026-11-18"), policy.Courier)

@@ -340,14 +340,22 @@ func TestAccessoryWarrantyOfABundledAdapterThroughReceiptAndTwoReplacements(t *t
 	// One replacement: still replacement only.
 	wantRemedies(t, e.chargerClaim(t, "finding=quality_problem&on=2027-06-01&intact=true&complete=true"), false, []string{"replace"}, "CB2503", "2028-03-15")
 
-	// The second exchange, at the desk without a service case.
+	// The second exchange, in a case diagnosed quality_problem too: only
+	// such exchanges count toward the refund (policy.md, settled readings).
+	for _, ev := range []map[string]any{
+		{"type": "intake", "at": "2027-09-20T14:00:00+08:00", "center": "SH", "complaint": "charger does not charge again"},
+		{"type": "diagnosed", "at": "2027-09-20T14:30:00+08:00", "finding": "quality_problem"},
+	} {
+		must(t, e.event("S1", e.service, ev), http.StatusCreated)
+	}
 	if m := must(t, e.exchangeCharger(t, "2027-09-20T15:00:00+08:00", "CB2509", ""), http.StatusCreated).JSON(t); m["event"].(map[string]any)["new_batch"] != "CB2509" {
 		t.Errorf("event %v", m["event"])
 	}
+	must(t, e.event("S1", e.service, map[string]any{"type": "shipped", "at": "2027-09-20T15:30:00+08:00", "tracking": "SF2"}), http.StatusCreated)
 	item = must(t, e.get("/api/v1/items/S1", e.service), 200).JSON(t)
 	wantAccessory(t, accessoriesOf(t, item)[0], "CHG-1", "Charger 20W", "adapter", "CB2509", "2028-09-20", 2)
 	if item["open_case"] != nil {
-		t.Errorf("an exchange without a case opened one: %v", item["open_case"])
+		t.Errorf("the shipped case is still open: %v", item["open_case"])
 	}
 
 	// Two replacements that still do not work: return or another one.
@@ -403,8 +411,8 @@ func TestAccessoryWarrantyOfABundledAdapterThroughReceiptAndTwoReplacements(t *t
 	}
 	item = must(t, e.get("/api/v1/items/S1", e.service), 200).JSON(t)
 	wantAccessory(t, accessoriesOf(t, item)[0], "CHG-1", "Charger 20W", "adapter", "CB2509", "2028-09-20", 2)
-	if n := len(item["history"].([]any)); n != 7 {
-		t.Errorf("history has %d events after the refusals, want 7", n)
+	if n := len(item["history"].([]any)); n != 10 {
+		t.Errorf("history has %d events after the refusals, want 10", n)
 	}
 
 	// The desk shows the batch on record and the exchanges, for comparing
@@ -442,9 +450,11 @@ func TestAccessoryExchangeBackFilledKeepsTheLatestOnRecord(t *testing.T) {
 		item := must(t, e.get("/api/v1/items/S1?on="+tc.on, e.service), 200).JSON(t)
 		wantAccessory(t, accessoriesOf(t, item)[0], "CHG-1", "Charger 20W", "adapter", tc.batch, tc.until, tc.replacements)
 	}
-	wantRemedies(t, e.chargerClaim(t, "finding=quality_problem"), false, []string{"return", "replace"}, "CB2509", "2028-09-20")
+	// Desk exchanges outside a service case follow no quality_problem
+	// diagnosis: they do not count toward the refund after two.
+	wantRemedies(t, e.chargerClaim(t, "finding=quality_problem"), false, []string{"replace"}, "CB2509", "2028-09-20")
 	// Past the back-filled exchange's year, the latest one still covers it.
-	wantRemedies(t, e.chargerClaim(t, "finding=quality_problem&on=2028-06-01"), false, []string{"return", "replace"})
+	wantRemedies(t, e.chargerClaim(t, "finding=quality_problem&on=2028-06-01"), false, []string{"replace"}, "until 2028-09-20")
 	// Recalls find S1 by every batch it was given.
 	for _, b := range []string{"CB2411", "CB2503", "CB2509"} {
 		if p := e.batchOf(t, b, ""); !slices.Equal(stringList(t, p["carried_by"]), []string{"S1"}) || p["carriers"] != float64(1) {

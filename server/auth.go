@@ -69,6 +69,8 @@ var access = []rule{
 	{"GET", "/c/:serial", public},
 	{"GET", "/01/:gtin14/21/:serial", public},
 	{"GET", "/api/v1/public/coverage", public},
+	{"POST", "/c/:serial/receipt", public},
+	{"POST", "/api/v1/public/receipt", public},
 }
 
 // consoleAccess is the role matrix of the staff console (console*.go), in

@@ -24,6 +24,7 @@ type eventRequest struct {
 	On        string          `json:"on"`
 	At        string          `json:"at"`
 	Order     string          `json:"order"`
+	Channel   string          `json:"channel"`
 	Evidence  string          `json:"evidence"`
 	Note      string          `json:"note"`
 	Center    string          `json:"center"`
@@ -93,7 +94,7 @@ func eventType(s string) (policy.EventType, error) {
 // service event sent without `at` happened now. Errors: EInvalid.
 func (s *Server) event(t policy.EventType, r eventRequest) (policy.Event, error) {
 	ev := policy.Event{
-		Type: t, Order: r.Order, Evidence: policy.Evidence(r.Evidence), Note: r.Note, Center: r.Center,
+		Type: t, Order: r.Order, Channel: policy.Channel(r.Channel), Evidence: policy.Evidence(r.Evidence), Note: r.Note, Center: r.Center,
 		Complaint: r.Complaint, Contact: r.Contact, Finding: policy.Finding(r.Finding), Part: r.Part,
 		Currency: r.Currency, Paid: r.Paid, NewSerial: r.NewSerial, Tracking: r.Tracking, Reason: r.Reason,
 		SKU: r.SKU, NewBatch: r.NewBatch,
@@ -159,6 +160,7 @@ type eventView struct {
 	On         *policy.Date     `json:"on,omitempty"`
 	At         *stamp           `json:"at,omitempty"`
 	Order      string           `json:"order,omitempty"`
+	Channel    policy.Channel   `json:"channel,omitempty"`
 	Evidence   policy.Evidence  `json:"evidence,omitempty"`
 	Note       string           `json:"note,omitempty"`
 	Center     string           `json:"center,omitempty"`
@@ -184,7 +186,7 @@ type eventView struct {
 
 func (s *Server) eventView(ev policy.Event) eventView {
 	v := eventView{
-		Seq: ev.Seq, Type: ev.Type, Order: ev.Order, Evidence: ev.Evidence, Note: ev.Note, Center: ev.Center,
+		Seq: ev.Seq, Type: ev.Type, Order: ev.Order, Channel: ev.Channel, Evidence: ev.Evidence, Note: ev.Note, Center: ev.Center,
 		Complaint: ev.Complaint, Contact: ev.Contact, Finding: ev.Finding, Part: ev.Part, Amount: ev.Amount,
 		Currency: ev.Currency, Parts: ev.Parts, NewSerial: ev.NewSerial, Tracking: ev.Tracking,
 		Reason: ev.Reason, SKU: ev.SKU, NewBatch: ev.NewBatch, Corrects: ev.Corrects, Fields: ev.Fields, By: ev.By,
@@ -400,10 +402,11 @@ func (s *Server) postEvents(c echo.Context) error {
 // receiveOrder records receipt for every serial dispatched under an order
 // ({"on": "YYYY-MM-DD", "evidence": "courier|invoice|customer"}): one courier
 // confirmation starts the warranty of the products and their bundled
-// accessories; serials already received are left as they are. Codes: 201
+// accessories; a weaker receipt on record is superseded, a serial with one
+// at least as strong is left as it is. Codes: 201
 // {"order","count","events"}; 400 (malformed order or body); 401; 403; 404
 // (nothing dispatched under the order); 409 (every serial already has a
-// receipt, or an Idempotency-Key reused); 422 (with rows when a serial's
+// receipt at least as strong, or an Idempotency-Key reused); 422 (with rows when a serial's
 // receipt breaks a rule); 503/507.
 func (s *Server) receiveOrder(c echo.Context) error {
 	order, err := identParam(c, "order")

@@ -183,6 +183,7 @@ func (e *eventView) appendJSON(b []byte) []byte {
 		b = e.At.appendJSON(b)
 	}
 	b = appendJSONOmitEmpty(b, `,"order":`, e.Order)
+	b = appendJSONOmitEmpty(b, `,"channel":`, string(e.Channel))
 	b = appendJSONOmitEmpty(b, `,"evidence":`, string(e.Evidence))
 	b = appendJSONOmitEmpty(b, `,"note":`, e.Note)
 	b = appendJSONOmitEmpty(b, `,"center":`, e.Center)

@@ -257,6 +257,8 @@ func (s *Server) renderCoverage(c echo.Context, l *locale.Lang, status int, v pu
 	page := s.publicCoveragePageData(v, l, f, code)
 	if page.Confirm != nil {
 		page.Confirm.Error = confirmError
+	} else {
+		page.Refused = confirmError
 	}
 	return s.renderPublic(c, status, publicPages[l].coverage, page)
 }
@@ -483,7 +485,7 @@ func (s *Server) publicView(rec registry.Record, model policy.Model, now time.Ti
 			ReplaceUntil:  cov.ReplaceUntil,
 			DaysLeft:      max(cov.DaysLeft, 0),
 			Repairs:       cov.FreeRepairs,
-			Today:         s.todayRemedies(rec, cov, today),
+			Today:         s.todayRemedies(rec, today),
 			CanConfirm:    s.confirmRange(rec, today),
 			Scans:         publicScans{Count: scans.Count, First: s.stamp(scans.First)},
 			Contact:       publicContact{Company: ct.Company, Mailbox: ct.Mailbox, Phone: ct.Phone, Web: ct.Web, Hours: ct.Hours},

@@ -114,6 +114,7 @@ type publicCoveragePage struct {
 	Case              *publicCaseLines
 	Extends           bool // say that repair days extend the warranty
 	Confirm           *publicConfirm
+	Refused           string // why a confirmation of receipt was refused
 	Windows           []publicLine
 	StartLine         string
 	EstimatedNote     string
@@ -301,26 +302,25 @@ func leftText(l *locale.Lang, today, until policy.Date) string {
 	}
 }
 
-// todayRemedies lists the free remedies open today, before any diagnosis.
-func (s *Server) todayRemedies(rec registry.Record, cov policy.Coverage, today policy.Date) []publicRemedy {
-	out := []publicRemedy{}
-	if cov.Status != policy.Active {
-		return out
-	}
-	for _, w := range []struct {
-		r     policy.Remedy
-		until policy.Date
-	}{{policy.Return, cov.ReturnUntil}, {policy.Replace, cov.ReplaceUntil}, {policy.Repair, cov.WarrantyUntil}} {
-		if !w.until.IsZero() && !today.After(w.until) {
-			out = append(out, publicRemedy{Remedy: w.r, Until: w.until, DaysLeft: today.DaysUntil(w.until)})
-		}
+// todayRemedies lists the free remedies open today, before any diagnosis
+// (policy.Options).
+func (s *Server) todayRemedies(rec registry.Record, today policy.Date) []publicRemedy {
+	opts := s.policy.Options(rec.Item, rec.History, today)
+	out := make([]publicRemedy, len(opts))
+	for i, o := range opts {
+		out[i] = publicRemedy{Remedy: o.Remedy, Until: o.Until, DaysLeft: o.DaysLeft}
 	}
 	return out
 }
 
-// confirmRange is the dates the customer may confirm receipt on, or nil.
+// confirmRange is the dates the customer may confirm receipt on today, or
+// nil when they may not (policy.ConfirmRange).
 func (s *Server) confirmRange(rec registry.Record, today policy.Date) *publicRange {
-	return nil
+	c := s.policy.ConfirmRange(rec.Item, rec.History, today)
+	if c.Refused != "" {
+		return nil
+	}
+	return &publicRange{From: c.From, To: c.To}
 }
 
 // scanWindow is how long one client's checks of one serial count once.

@@ -69,10 +69,11 @@ type Server struct {
 	echo     *echo.Echo
 	handler  http.Handler // echo behind trimSlash
 	metrics  *metrics
-	routes   map[string]bool // route templates, for bounded metric labels
-	limiter  *rateLimiter    // public routes, per client; nil: unlimited
-	scanSeen *scanSeen       // public checks counted in the last 10 minutes
-	console  *consoleState   // the staff console (console.go)
+	routes   map[string]bool             // route templates, for bounded metric labels
+	limiter  *rateLimiter                // public routes, per client; nil: unlimited
+	scanSeen *scanSeen                   // public checks counted in the last 10 minutes
+	csrf     *http.CrossOriginProtection // the public receipt routes
+	console  *consoleState               // the staff console (console.go)
 }
 
 // New builds a Server. Errors: a missing DB, a malformed PublicURL, or a
@@ -113,6 +114,7 @@ func New(cfg Config) (*Server, error) {
 	s.metrics = newMetrics(cfg.DB)
 	s.limiter = newRateLimiter(cfg.PublicRate, cfg.PublicBurst, cfg.PublicClients, cfg.Now)
 	s.scanSeen = newScanSeen(cmp.Or(cfg.PublicClients, DefaultPublicClients))
+	s.csrf = s.receiptCSRF()
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -184,6 +186,8 @@ func (s *Server) handlers() map[string]echo.HandlerFunc {
 		"GET /c/:serial":              s.publicRoute(true, s.coveragePage),
 		"GET /01/:gtin14/21/:serial":  s.publicRoute(true, s.coveragePage),
 		"GET /api/v1/public/coverage": s.publicRoute(false, s.publicCoverage),
+		"POST /c/:serial/receipt":     s.publicRoute(true, s.confirmReceiptPage),
+		"POST /api/v1/public/receipt": s.publicRoute(false, s.confirmReceipt),
 	}
 }
 
