@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,6 +59,14 @@ type publicFrame struct {
 // publicContactBar is the service contact as every page shows it.
 type publicContactBar struct {
 	Phone, Hours, Mailbox, Web string
+	WebHost                    string // Web as shown: its host and path, no scheme
+}
+
+// webHost is a web address as a person reads it: no scheme, no trailing
+// slash.
+func webHost(u string) string {
+	u = strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://")
+	return strings.TrimSuffix(u, "/")
 }
 
 type publicLangLink struct {
@@ -70,7 +79,7 @@ type publicLangLink struct {
 func (s *Server) publicFrame(c echo.Context, l *locale.Lang, path string, keep url.Values) publicFrame {
 	ct := s.policy.Contact
 	f := publicFrame{L: l, CSS: template.CSS(publicCSS), Company: ct.Company,
-		Contact: publicContactBar{Phone: ct.Phone, Mailbox: ct.Mailbox, Web: ct.Web},
+		Contact: publicContactBar{Phone: ct.Phone, Mailbox: ct.Mailbox, Web: ct.Web, WebHost: webHost(ct.Web)},
 		Home:    "/c?" + url.Values{"lang": {l.Param}}.Encode()}
 	if ct.Hours != "" {
 		f.Contact.Hours = l.T("public.contact.hours", ct.Hours)
@@ -209,14 +218,19 @@ func (s *Server) publicCoveragePageData(v publicView, l *locale.Lang, f publicFr
 	if !dated {
 		return d
 	}
-	if !cv.ReturnUntil.IsZero() {
-		d.Windows = append(d.Windows, line(remedyText(l, p, policy.Return), cv.ReturnUntil))
-	}
-	if !cv.ReplaceUntil.IsZero() {
-		d.Windows = append(d.Windows, line(l.T("public.dates.replace", p.ReplaceDays), cv.ReplaceUntil))
-	}
-	if !cv.WarrantyUntil.IsZero() {
-		d.Windows = append(d.Windows, line(l.T("public.dates.repair"), cv.WarrantyUntil))
+	// The dates card lists the windows the today list does not: those
+	// already closed.
+	for _, w := range []struct {
+		label string
+		until policy.Date
+	}{
+		{remedyText(l, p, policy.Return), cv.ReturnUntil},
+		{l.T("public.dates.replace", p.ReplaceDays), cv.ReplaceUntil},
+		{l.T("public.dates.repair"), cv.WarrantyUntil},
+	} {
+		if !w.until.IsZero() && v.Today.After(w.until) {
+			d.Windows = append(d.Windows, line(w.label, w.until))
+		}
 	}
 	if cv.Basis != "" {
 		d.StartLine = l.T("public.start", dateText(l, v.Start), l.T("public.basis."+string(cv.Basis)))
