@@ -7,10 +7,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"html"
 	"html/template"
 	"io/fs"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -84,9 +86,25 @@ func cspHash(b []byte) string {
 	return "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
 }
 
+// fixedText is a template call of t with a key alone: its words never
+// change, so they are written into the template when it is parsed.
+var fixedText = regexp.MustCompile(`\{\{\s*t\s+"([^"]+)"\s*\}\}`)
+
+// publicTemplate parses base.html and page for language l. Calls of t with
+// a key alone, and the stylesheet, become the template's own text (escaped
+// for HTML) rather than calls made on every request: a page makes about 50
+// of them, and a template's function call costs as much as rendering
+// everything else. Calls with arguments stay calls of l.T.
 func publicTemplate(l *locale.Lang, page string) *template.Template {
-	return template.Must(template.New(page).Funcs(template.FuncMap{"t": l.T}).
-		ParseFS(publicFS, "web/public/base.html", "web/public/"+page))
+	t := template.New("public").Funcs(template.FuncMap{"t": l.T})
+	for _, name := range []string{"base.html", page} {
+		src := fixedText.ReplaceAllStringFunc(string(embeddedFile(publicFS, "web/public/"+name)), func(call string) string {
+			return html.EscapeString(l.T(fixedText.FindStringSubmatch(call)[1]))
+		})
+		src = strings.Replace(src, "{{.CSS}}", string(publicCSS), 1)
+		template.Must(t.New(name).Parse(src))
+	}
+	return t
 }
 
 func treeHash(fsys fs.FS, dir string) string {

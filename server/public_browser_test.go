@@ -142,7 +142,9 @@ func TestPublicPageInABrowser(t *testing.T) {
 	view := func(w int) {
 		b.do("viewport", chromedp.EmulateViewport(int64(w), map[int]int64{390: 844, 1366: 900}[w]))
 	}
-	page := func(serial, lang string) string { return "/c/" + serial + "?k=" + e.checkCode(serial) + "&lang=" + lang }
+	page := func(serial, lang string) string {
+		return "/c/" + serial + "?k=" + e.checkCode(serial) + "&lang=" + lang
+	}
 
 	// Unboxing day, in each language: the page says what may be done today
 	// and offers to confirm receipt; confirmed, the windows run from that date.
