@@ -10,7 +10,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/sanbao/sanbao/policy"
-	"github.com/sanbao/sanbao/registry"
 )
 
 // a11yScript checks the page as WCAG 2.1 AA asks of it, from the computed
@@ -122,18 +121,7 @@ func TestPublicPageInABrowser(t *testing.T) {
 	e := newPublicEnv(t, func(c *Config) { c.Policy = p })
 	e.seedDispatched("S-BOX", "2026-11-08", policy.Direct)
 	e.seedDispatched("S-BOX-EN", "2026-11-08", policy.Direct)
-	if _, err := e.db.Register(testActor, []registry.Row{{Serial: "S-REP", SKU: "M1", Batch: "B9"}}); err != nil {
-		t.Fatal(err)
-	}
-	for _, ev := range []policy.Event{
-		{Type: policy.EvReceived, On: mustDate("2026-10-05"), Evidence: policy.Courier},
-		{Type: policy.EvIntake, At: cstAt("2026-11-09", "11:00"), Center: "SH-1", Complaint: "no power"},
-		{Type: policy.EvDiagnosed, At: cstAt("2026-11-09", "15:30"), Finding: policy.QualityProblem},
-	} {
-		if _, err := e.db.Append(registry.Write{Actor: testActor}, "S-REP", ev); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e.seedInRepair("S-REP")
 	must(t, e.do(req{Method: "PUT", Path: "/api/v1/models/M1", Token: e.warehouse,
 		Body: map[string]any{"name": "IMASK 智能口罩 Pro", "name_en": "IMASK Smart Mask Pro", "kind": "product", "gtin": testGTIN}}), http.StatusOK)
 	b := &tab{t: t, ctx: ctx, base: e.ts.URL, dir: t.TempDir()}

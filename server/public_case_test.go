@@ -8,22 +8,30 @@ import (
 	"github.com/sanbao/sanbao/registry"
 )
 
-// A unit in repair: the page and the JSON give the case's stage, since when
-// and its due time, and say that repair days extend the warranty.
-func TestPublicPageShowsTheRepairInProgress(t *testing.T) {
-	e := newPublicEnv(t) // now: 2026-11-10 10:00 in Beijing
-	if _, err := e.db.Register(testActor, []registry.Row{{Serial: "S-REP", SKU: "M1", Batch: "B9"}}); err != nil {
-		t.Fatal(err)
+// seedInRepair registers serial of M1, received by courier on 5 October
+// 2026 and in repair since 9 November 11:00, diagnosed a quality problem at
+// 15:30 (due back 24 hours after intake).
+func (e *env) seedInRepair(serial string) {
+	e.t.Helper()
+	if _, err := e.db.Register(testActor, []registry.Row{{Serial: serial, SKU: "M1", Batch: "B9"}}); err != nil {
+		e.t.Fatal(err)
 	}
 	for _, ev := range []policy.Event{
 		{Type: policy.EvReceived, On: mustDate("2026-10-05"), Evidence: policy.Courier},
 		{Type: policy.EvIntake, At: cstAt("2026-11-09", "11:00"), Center: "SH-1", Complaint: "no power"},
 		{Type: policy.EvDiagnosed, At: cstAt("2026-11-09", "15:30"), Finding: policy.QualityProblem},
 	} {
-		if _, err := e.db.Append(registry.Write{Actor: testActor}, "S-REP", ev); err != nil {
-			t.Fatal(err)
+		if _, err := e.db.Append(registry.Write{Actor: testActor}, serial, ev); err != nil {
+			e.t.Fatal(err)
 		}
 	}
+}
+
+// A unit in repair: the page and the JSON give the case's stage, since when
+// and its due time, and say that repair days extend the warranty.
+func TestPublicPageShowsTheRepairInProgress(t *testing.T) {
+	e := newPublicEnv(t) // now: 2026-11-10 10:00 in Beijing
+	e.seedInRepair("S-REP")
 	code := e.checkCode("S-REP")
 	m := must(t, e.publicJSON("S-REP", code), http.StatusOK).JSON(t)
 	c, _ := m["case"].(map[string]any)

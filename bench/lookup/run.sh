@@ -21,7 +21,8 @@
 #
 # MODE=public loads sanbao with the public coverage page, GET /c/{serial}?k=
 # (HTML in Chinese, the check code verified, the check counted, the page
-# rendered) for 20,000 random serials with their codes (bench/lookup/codes),
+# rendered) for 20,000 random serials with their codes (bench/lookup/codes,
+# given to lookup.lua as BENCH_PATHS),
 # rate limit off (--public-rate -1: every request comes from 127.0.0.1), and
 # the baseline with the same bbolt Get as always: the page against the floor
 # of a bare lookup, target ratio >= 0.6.
@@ -33,8 +34,8 @@ set -euo pipefail
 
 MODE=${MODE:-lookup}
 case "$MODE" in
-  lookup) TARGET_RATIO=0.80 SANBAO_SCRIPT=lookup.lua ;;
-  public) TARGET_RATIO=0.60 SANBAO_SCRIPT=public.lua ;;
+  lookup) TARGET_RATIO=0.80 ;;
+  public) TARGET_RATIO=0.60 ;;
   *) echo "run.sh: MODE must be lookup or public, not $MODE" >&2; exit 1 ;;
 esac
 N=${N:-1000000}
@@ -86,7 +87,6 @@ export BENCH_N=$N BENCH_KEY
 cp "$DB" "$WORK/baseline.db"
 if [[ "$MODE" == public ]]; then
   "$WORK/codes" --db "$WORK/baseline.db" --n "$N" >"$WORK/paths"
-  export BENCH_PATHS="$WORK/paths"
 fi
 
 PIDS=()
@@ -125,8 +125,11 @@ start() {
   tail -5 "$WORK/$name.log" >&2; exit 1
 }
 
-# load DURATION URL [SCRIPT]: wrk with lookup.lua or SCRIPT.
-load() { "${WRK_PIN[@]}" wrk -t"$THREADS" -c"$CONNS" -d"$1" --latency -s "$HERE/${3:-lookup.lua}" "$2"; }
+# load DURATION URL [PATHS]: wrk with lookup.lua, on the paths in file PATHS
+# when given (MODE=public's coverage pages), else on item lookups.
+load() { BENCH_PATHS=${3:-} "${WRK_PIN[@]}" wrk -t"$THREADS" -c"$CONNS" -d"$1" --latency -s "$HERE/lookup.lua" "$2"; }
+SANBAO_PATHS=""
+[[ "$MODE" == public ]] && SANBAO_PATHS="$WORK/paths"
 
 # cpu PID: user+system CPU time the process has used, in clock ticks. CPU
 # per request is the figure least disturbed by other load on the machine.
@@ -144,7 +147,7 @@ start sanbao "$port" "$WORK/sanbao" serve --db "$DB" --addr "127.0.0.1:$port" \
 PPROF_URL="http://127.0.0.1:$debug_port"
 echo "   warming up both for $WARMUP"
 load "$WARMUP" "$baseline_URL" >/dev/null
-load "$WARMUP" "$sanbao_URL" "$SANBAO_SCRIPT" >/dev/null
+load "$WARMUP" "$sanbao_URL" "$SANBAO_PATHS" >/dev/null
 
 : >"$WORK/results"
 for round in $(seq "$ROUNDS"); do
@@ -156,9 +159,9 @@ for round in $(seq "$ROUNDS"); do
       curl -s -o "$WORK/sanbao.cpu.pprof" "$PPROF_URL/debug/pprof/profile?seconds=$secs" &
       CURL_PID=$!
     fi
-    script=lookup.lua
-    [[ $name == sanbao ]] && script=$SANBAO_SCRIPT
-    line=$(load "$DURATION" "${!url_var}" "$script" | tee "$WORK/$name.$round.wrk" | grep RESULT)
+    paths=""
+    [[ $name == sanbao ]] && paths=$SANBAO_PATHS
+    line=$(load "$DURATION" "${!url_var}" "$paths" | tee "$WORK/$name.$round.wrk" | grep RESULT)
     ticks=$(( $(cpu "${!pid_var}") - before ))
     line="$line cpu_us_per_req=$(awk -v t="$ticks" -v hz="$TICK" -v l="$line" 'BEGIN { match(l, /requests=[0-9]+/); n = substr(l, RSTART + 9, RLENGTH - 9); printf "%.1f", t / hz * 1e6 / n }')"
     echo "   round $round $name: ${line#RESULT }"
