@@ -181,8 +181,8 @@ func TestPublicPageInABrowser(t *testing.T) {
 		status     int64
 		zh, en     []string
 	}{
-		{"in-repair", "S-REP", 200, []string{"维修中", "已检测，正在维修", "承诺 2026年11月10日 11:00（北京时间） 前处理完毕", "保修期内免费维修的天数顺延保修期。"},
-			[]string{"In repair", "Checked: being repaired", "Due back by 10 Nov 2026, 11:00 (Beijing time)", "Days spent in a free repair are added to your warranty."}},
+		{"in-repair", "S-REP", 200, []string{"维修中", "已检测完毕，待处理", "承诺 2026年11月10日 11:00（北京时间） 前处理完毕", "保修期内免费维修的天数顺延保修期。"},
+			[]string{"In repair", "Checked: next step pending", "Due back by 10 Nov 2026, 11:00 (Beijing time)", "Days spent in a free repair are added to your warranty."}},
 		{"expired", "S-OLD", 200, []string{"已过保修期", "保修已于 2026年6月1日 结束"}, []string{"Warranty expired", "The warranty ended on 1 Jun 2026."}},
 		{"void", "S-VOID", 200, []string{"保修已失效", "可提供付费维修"}, []string{"Warranty void", "Paid repair is available."}},
 	} {

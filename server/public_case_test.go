@@ -41,10 +41,10 @@ func TestPublicPageShowsTheRepairInProgress(t *testing.T) {
 		}
 	}
 	zh := must(t, e.publicPage("/c/S-REP?k="+code, "zh-CN"), http.StatusOK)
-	wantInBody(t, zh, "<h1>维修中</h1>", "维修进度", "已检测，正在维修", "2026年11月9日 15:30（北京时间）起",
+	wantInBody(t, zh, "<h1>维修中</h1>", "维修进度", "已检测完毕，待处理", "2026年11月9日 15:30（北京时间）起",
 		"承诺 2026年11月10日 11:00（北京时间） 前处理完毕", "保修期内免费维修的天数顺延保修期。")
 	en := must(t, e.publicPage("/c/S-REP?k="+code, "en"), http.StatusOK)
-	wantInBody(t, en, "<h1>In repair</h1>", "Checked: being repaired", "Due back by 10 Nov 2026, 11:00 (Beijing time)")
+	wantInBody(t, en, "<h1>In repair</h1>", "Checked: next step pending", "Due back by 10 Nov 2026, 11:00 (Beijing time)")
 
 	e.clock.Add(2 * 3600e9) // 12:00, an hour past due
 	m = must(t, e.publicJSON("S-REP", code), http.StatusOK).JSON(t)
