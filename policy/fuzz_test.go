@@ -54,6 +54,8 @@ func fuzzHistory(data []byte) (Item, []Event, Claim) {
 			ev.At = d.Start(cst).Add(time.Duration(minutes) * time.Minute)
 		}
 		switch ev.Type {
+		case EvDispatched:
+			ev.Channel = []Channel{"", Direct, Reseller}[param%3]
 		case EvReceived:
 			ev.Evidence = []Evidence{Courier, Invoice, Customer, ""}[param%4]
 		case EvDiagnosed:
@@ -116,7 +118,7 @@ func FuzzEntitlements(f *testing.F) {
 			if cv.DaysLeft < 0 {
 				t.Fatalf("days_left %d", cv.DaysLeft)
 			}
-			if cv.DaysLeft > 0 && cv.Status != Active && cv.Status != NotStarted {
+			if cv.DaysLeft > 0 && cv.Status != Active {
 				t.Fatalf("days_left %d with status %s", cv.DaysLeft, cv.Status)
 			}
 			if (cv.Basis == BasisEstimated || cv.Basis == BasisExchange || item.Replaces != "") && !cv.ReturnUntil.IsZero() {
@@ -125,6 +127,12 @@ func FuzzEntitlements(f *testing.F) {
 			for _, pc := range cv.Parts {
 				if !pc.CoveredUntil.IsZero() && pc.CoveredUntil.Before(pc.ReplacedOn) {
 					t.Fatalf("part %+v covered until before it was fitted", pc)
+				}
+			}
+			for _, o := range p.Options(item, history, c.On) {
+				if cv.Status != Active || c.On.After(o.Until) || o.DaysLeft != c.On.DaysUntil(o.Until) ||
+					o.Remedy == Return && o.Until != cv.ReturnUntil || o.Remedy == Repair && (o.Until != cv.WarrantyUntil || item.Kind != KindProduct) {
+					t.Fatalf("option %+v on %s with coverage %+v", o, c.On, cv)
 				}
 			}
 			e, err := p.Entitlements(item, history, c)
@@ -158,7 +166,9 @@ func FuzzEntitlements(f *testing.F) {
 			if c.Accessory != "" && free {
 				// A bundled accessory has its own period: from the product's start or its last exchange.
 				a := cv.Accessories[slices.IndexFunc(cv.Accessories, func(a AccessoryCoverage) bool { return a.SKU == c.Accessory })]
-				if a.Start.IsZero() || c.On.Before(a.Start) || c.On.After(a.WarrantyUntil) || seen[Repair] {
+				// Before an estimated start it is covered like its product.
+				early := c.On.Before(a.Start) && (cv.Basis != BasisEstimated || a.Replacements > 0)
+				if a.Start.IsZero() || early || c.On.After(a.WarrantyUntil) || seen[Repair] {
 					t.Fatalf("accessory remedies %v on %s outside %s..%s", e.Remedies, c.On, a.Start, a.WarrantyUntil)
 				}
 			}
