@@ -30,14 +30,15 @@ import (
 // and the same answer as JSON (/api/v1/public/coverage).
 //
 // No enumeration: a serial's format is checked first (a malformed one says
-// nothing about what is registered), then the registry lookup and the
-// constant-time check-code verification both always run, and an unknown
-// serial and a wrong code leave through the same not-found answer, byte for
-// byte.
+// nothing about what is registered), then the constant-time check-code
+// verification, and an unknown serial and a wrong code leave through the
+// same not-found answer: byte for byte as JSON; as a page, the same page
+// keeping the serial and code that were asked about, to correct and retry.
 //
 // Caching: answers carry a weak ETag and "private, max-age=60". The ETag
-// covers everything shown except the check count. Each view counts (a 304
-// revalidation too), so a tag over the count would change on every request
+// covers everything shown except the check count. A view counts (a 304
+// revalidation too) unless the same client was counted for the serial in
+// the last ten minutes, so a tag over the count would change on every request
 // and no revalidation could ever succeed; leaving it out means a
 // revalidated page shows the count as of its last full render. That is at
 // most a day old (days left, and so the tag, change daily), while the first
@@ -330,7 +331,6 @@ type publicView struct {
 	Basis       policy.Basis
 	Start       policy.Date
 	Today       policy.Date
-	ModelName   string // in Chinese (the model's name)
 	Accessories []publicAccessory
 	Case        *policy.Case
 	firstScan   time.Time
@@ -512,7 +512,6 @@ func (s *Server) publicView(rec registry.Record, model policy.Model, now time.Ti
 		Basis:     cov.Basis,
 		Start:     cov.Start,
 		Today:     today,
-		ModelName: model.Name,
 		firstScan: scans.First,
 	}
 	if oc := s.policy.OpenCase(rec.Item, rec.History, now); oc != nil {
