@@ -183,3 +183,39 @@ func TestPublicDatesAndTimesInEachLanguage(t *testing.T) {
 		}
 	}
 }
+
+// The language switch is remembered: ?lang= sets a cookie that later
+// visits (a new scan, without ?lang=) follow over the browser's language.
+func TestPublicLanguageSwitchIsRemembered(t *testing.T) {
+	e := newPublicEnv(t)
+	page := "/c/S-ACT?k=" + e.checkCode("S-ACT")
+	r := must(t, e.publicPage(page+"&lang=en", "zh-CN"), http.StatusOK)
+	var ck *http.Cookie
+	for _, c := range (&http.Response{Header: r.Header}).Cookies() {
+		if c.Name == langCookie {
+			ck = c
+		}
+	}
+	if ck == nil || ck.Value != "en" || ck.Path != "/" || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.MaxAge <= 0 {
+		t.Fatalf("language cookie %+v, want sanbao_lang=en for the whole site, lasting", ck)
+	}
+	for _, tc := range []struct {
+		name, path, cookie, want string
+		sets                     bool
+	}{
+		{"a later scan follows the remembered choice", page, "en", "en", false},
+		{"the switch still wins, and is remembered", page + "&lang=zh", "en", "zh-CN", true},
+		{"a remembered choice repeated sets nothing", page + "&lang=en", "en", "en", false},
+		{"a cookie naming no language is ignored", page, "xx", "zh-CN", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.publicGet(tc.path, map[string]string{"Accept-Language": "zh-CN", "Cookie": langCookie + "=" + tc.cookie})
+			if got := r.Header.Get("Content-Language"); got != tc.want {
+				t.Errorf("Content-Language %q, want %q", got, tc.want)
+			}
+			if sets := r.Header.Get("Set-Cookie") != ""; sets != tc.sets {
+				t.Errorf("Set-Cookie %q, want set %v", r.Header.Get("Set-Cookie"), tc.sets)
+			}
+		})
+	}
+}
