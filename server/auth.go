@@ -71,6 +71,12 @@ var access = []rule{
 	{"GET", "/api/v1/public/coverage", public},
 	{"POST", "/c/:serial/receipt", public},
 	{"POST", "/api/v1/public/receipt", public},
+
+	// What shipped under an order is read like items; registration
+	// mistakes are undone by an admin only.
+	{"GET", "/api/v1/orders/:order", anyRole},
+	{"DELETE", "/api/v1/items/:serial", adminOnly},
+	{"DELETE", "/api/v1/models/:sku", adminOnly},
 }
 
 // consoleAccess is the role matrix of the staff console (console*.go), in
@@ -150,6 +156,7 @@ func (s *Server) authorize(roles []registry.Role) echo.MiddlewareFunc {
 			if !slices.Contains(roles, key.Role) {
 				return policy.Errorf(policy.EForbidden, "", "a %s key may not %s %s", key.Role, c.Request().Method, c.Path())
 			}
+			s.extendStream(c)
 			return next(c)
 		}
 	}

@@ -1014,7 +1014,7 @@ func TestConsoleLabels(t *testing.T) {
 	if n := strings.Count(zpl, "^XA"); n != 2 || !strings.Contains(zpl, "w.example.com/c/S2?k=") {
 		t.Errorf("ZPL of the batch: %d labels\n%s", n, zpl)
 	}
-	wantPage(t, b.get("/console/batches/B1/labels?format=gif"), 422, "format must be pdf or zpl")
+	wantPage(t, b.get("/console/batches/B1/labels?format=gif"), 422, "format must be pdf, zpl or png")
 	wantPage(t, b.get("/console/batches/B1/labels?format=zpl&size=1x1"), 422, "size &#34;1x1&#34; is not supported")
 	wantPage(t, b.get("/console/batches/B1/labels?format=pdf&after=S2"), 404, "no registered serials after S2")
 	wantPage(t, b.get("/console/batches/NOPE/labels?format=pdf"), 404, "batch NOPE has no registered serials")

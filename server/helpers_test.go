@@ -287,11 +287,13 @@ func wantError(t testing.TB, r response, status int, code, field string) map[str
 // against it (checkShape), so it cannot drift from the code.
 var (
 	docOnce   sync.Once
+	docSpec   *openapi3.T
 	docRouter routers.Router
 	docErr    error
 )
 
-func openapiRouter() (routers.Router, error) {
+// openapiDoc is openapi.json, loaded and validated once.
+func openapiDoc() (*openapi3.T, error) {
 	docOnce.Do(func() {
 		loader := openapi3.NewLoader()
 		doc, err := loader.LoadFromData(openapiJSON)
@@ -304,9 +306,15 @@ func openapiRouter() (routers.Router, error) {
 			return
 		}
 		doc.Servers = nil
+		docSpec = doc
 		docRouter, docErr = legacy.NewRouter(doc)
 	})
-	return docRouter, docErr
+	return docSpec, docErr
+}
+
+func openapiRouter() (routers.Router, error) {
+	_, err := openapiDoc()
+	return docRouter, err
 }
 
 // checkShape validates an answer against openapi.json (status documented,

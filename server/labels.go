@@ -132,8 +132,8 @@ type labelsInput struct {
 // labelJob is a checked POST /api/v1/labels request.
 type labelJob struct {
 	format labelFormat
-	size   labels.Size // zpl only
-	dpi    int         // zpl only
+	size   labels.Size // zpl and png only
+	dpi    int         // zpl and png only
 	// Either a batch, with its first page (read while checking), or a list.
 	batch   string
 	first   registry.BatchPage
@@ -228,10 +228,12 @@ func (s *Server) labelJob(in labelsInput) (*labelJob, error) {
 	switch f := strings.ToLower(strings.TrimSpace(in.Format)); f {
 	case "pdf", "zpl":
 		job.format = labelFormats[f]
+	case "png":
+		job.format = zipFormat
 	case "":
-		return nil, policy.Errorf(policy.EInvalid, "format", "format is required: pdf (A4 sheets) or zpl")
+		return nil, policy.Errorf(policy.EInvalid, "format", "format is required: pdf (A4 sheets), zpl or png (a zip of one PNG a label)")
 	default:
-		return nil, policy.Errorf(policy.EInvalid, "format", "format must be pdf or zpl, not %q", in.Format)
+		return nil, policy.Errorf(policy.EInvalid, "format", "format must be pdf, zpl or png, not %q", in.Format)
 	}
 	if job.format.ext == "pdf" {
 		// The sheet fixes both; a different size asked for would be
@@ -364,7 +366,9 @@ var errStopChecking = errors.New("enough labels failed")
 func (s *Server) renderLabels(ctx context.Context, job *labelJob, cert func(policy.Model, registry.Record) labels.Certificate, w io.Writer) (int, error) {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var sink labelSink
-	if job.format.ext == "pdf" {
+	if job.format.ext == zipFormat.ext {
+		sink = newPNGZip(bw, job.size, job.dpi, s.now())
+	} else if job.format.ext == "pdf" {
 		select {
 		case sheetSlots <- struct{}{}:
 			defer func() { <-sheetSlots }()

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -93,6 +94,24 @@ func (b *tab) checkPublicPage(name string, w int) {
 	}
 }
 
+// publicShot saves a full-page screenshot to shotsDir as NAME.png,
+// to be looked at (not compared with a golden: fonts differ by host).
+func (b *tab) publicShot(name string) {
+	b.t.Helper()
+	ctx, cancel := b.bounded()
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.MkdirAll(shotsDir, 0o755); err != nil {
+		b.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(shotsDir, name+".png"), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
 // wantBar fails unless the contact bar shows every text.
 func (b *tab) wantBar(texts ...string) {
 	b.t.Helper()
@@ -124,7 +143,7 @@ func TestPublicPageInABrowser(t *testing.T) {
 	e.seedInRepair("S-REP")
 	must(t, e.do(req{Method: "PUT", Path: "/api/v1/models/M1", Token: e.warehouse,
 		Body: map[string]any{"name": "IMASK 智能口罩 Pro", "name_en": "IMASK Smart Mask Pro", "kind": "product", "gtin": testGTIN}}), http.StatusOK)
-	b := &tab{t: t, ctx: ctx, base: e.ts.URL, dir: t.TempDir()}
+	b := &tab{t: t, ctx: ctx, base: e.ts.URL}
 	b.watch()
 	widths := []int{390, 1366}
 	view := func(w int) {
@@ -155,7 +174,7 @@ func TestPublicPageInABrowser(t *testing.T) {
 			b.wantBar(map[string][]string{"zh": {"客服电话 400-668-9229", "服务时间 9:00–21:00", "邮箱 service@imask.com.cn", "网站 www.imask.com.cn"},
 				"en": {"Call 400-668-9229", "Hours 9:00–21:00", "Email service@imask.com.cn"}}[tc.lang]...)
 			b.checkPublicPage("unboxing "+tc.lang, w)
-			b.shot("public-01-unboxing-" + tc.lang + "-" + strconv.Itoa(w))
+			b.publicShot("public-01-unboxing-" + tc.lang + "-" + strconv.Itoa(w))
 		}
 		b.do("pick the date received", chromedp.SetValue(chromedp.CSS("#on"), "2026-11-09"))
 		if st := b.click(`form[action$="/receipt"] button[type=submit]`); st != http.StatusOK {
@@ -172,7 +191,7 @@ func TestPublicPageInABrowser(t *testing.T) {
 			view(w)
 			b.open(page(tc.serial, tc.lang))
 			b.checkPublicPage("confirmed "+tc.lang, w)
-			b.shot("public-02-confirmed-" + tc.lang + "-" + strconv.Itoa(w))
+			b.publicShot("public-02-confirmed-" + tc.lang + "-" + strconv.Itoa(w))
 		}
 	}
 
@@ -198,7 +217,7 @@ func TestPublicPageInABrowser(t *testing.T) {
 				}
 				b.want(want...)
 				b.checkPublicPage(tc.name+" "+lang, w)
-				b.shot("public-03-" + tc.name + "-" + lang + "-" + strconv.Itoa(w))
+				b.publicShot("public-03-" + tc.name + "-" + lang + "-" + strconv.Itoa(w))
 			}
 		}
 	}
@@ -216,14 +235,14 @@ func TestPublicPageInABrowser(t *testing.T) {
 				t.Errorf("not found: the form holds %q, want what was asked", v)
 			}
 			b.checkPublicPage("not found "+lang, w)
-			b.shot("public-04-not-found-" + lang + "-" + strconv.Itoa(w))
+			b.publicShot("public-04-not-found-" + lang + "-" + strconv.Itoa(w))
 		}
 	}
 
 	// Rate limited, on a server of its own with a small burst.
 	lim := newEnv(t, func(c *Config) { c.Policy, c.PublicRate, c.PublicBurst = p, 0.001, 2 })
 	lim.seedPublic()
-	lb := &tab{t: t, ctx: ctx, base: lim.ts.URL, dir: b.dir}
+	lb := &tab{t: t, ctx: ctx, base: lim.ts.URL}
 	asked := "/c/S-ACT?k=" + lim.checkCode("S-ACT")
 	// (Each URL differs: the browser may reuse a page it has for a minute.)
 	lb.open(asked + "&n=1")
@@ -244,7 +263,7 @@ func TestPublicPageInABrowser(t *testing.T) {
 				t.Errorf("rate limited: retry goes to %q", href)
 			}
 			lb.checkPublicPage("rate limited "+lang, w)
-			lb.shot("public-05-rate-limited-" + lang + "-" + strconv.Itoa(w))
+			lb.publicShot("public-05-rate-limited-" + lang + "-" + strconv.Itoa(w))
 		}
 	}
 
@@ -253,7 +272,7 @@ func TestPublicPageInABrowser(t *testing.T) {
 		view(w)
 		b.open("/c?lang=zh")
 		b.checkPublicPage("form", w)
-		b.shot("public-06-form-zh-" + strconv.Itoa(w))
+		b.publicShot("public-06-form-zh-" + strconv.Itoa(w))
 	}
 	if msgs := b.problems(); len(msgs) > 0 {
 		t.Errorf("the browser reported: %s", strings.Join(msgs, "\n"))

@@ -21,8 +21,9 @@ import (
 	"github.com/sanbao/sanbao/registry"
 )
 
-// DefaultMaxBodyBytes bounds a request body: a 100,000-row registration CSV
-// is about 5 MB, JSON about 10 MB.
+// DefaultMaxBodyBytes bounds the body of the routes that take large ones
+// (largeBodies): a 100,000-row registration CSV is about 5 MB, JSON about
+// 10 MB. Every other route has DefaultSmallBodyBytes.
 const DefaultMaxBodyBytes = 64 << 20
 
 // Config configures a Server. DB is required; the rest have defaults.
@@ -44,8 +45,18 @@ type Config struct {
 	SecureCookies bool
 	// Now is the clock; default time.Now.
 	Now func() time.Time
-	// MaxBodyBytes bounds request bodies; default DefaultMaxBodyBytes.
+	// MaxBodyBytes bounds the bodies of the routes that take large ones
+	// (registration, batches of events, label lists); default
+	// DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// SmallBodyBytes bounds every other body (forms, one event, a model);
+	// default DefaultSmallBodyBytes.
+	SmallBodyBytes int64
+	// StreamTimeout is the read and write deadline given to an
+	// authenticated upload or download (registration, label files,
+	// backups) once its caller is known, replacing the http.Server's short
+	// ones; default DefaultStreamTimeout.
+	StreamTimeout time.Duration
 	// PublicRate is how many public coverage requests a second one client
 	// (an IPv4 address or an IPv6 /64) may make on average; default
 	// DefaultPublicRate. Negative turns the limit off (a proxy in front
@@ -96,6 +107,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.SmallBodyBytes <= 0 {
+		cfg.SmallBodyBytes = min(DefaultSmallBodyBytes, cfg.MaxBodyBytes)
+	}
+	if cfg.StreamTimeout <= 0 {
+		cfg.StreamTimeout = DefaultStreamTimeout
 	}
 	if cfg.PublicURL != "" {
 		u, err := url.Parse(cfg.PublicURL)
@@ -188,6 +205,10 @@ func (s *Server) handlers() map[string]echo.HandlerFunc {
 		"GET /api/v1/public/coverage": s.publicRoute(false, s.publicCoverage),
 		"POST /c/:serial/receipt":     s.publicRoute(true, s.confirmReceiptPage),
 		"POST /api/v1/public/receipt": s.publicRoute(false, s.confirmReceipt),
+
+		"GET /api/v1/orders/:order":    s.getOrder,
+		"DELETE /api/v1/items/:serial": s.deleteItem,
+		"DELETE /api/v1/models/:sku":   s.deleteModel,
 	}
 }
 
