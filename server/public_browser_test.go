@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -94,24 +93,6 @@ func (b *tab) checkPublicPage(name string, w int) {
 	}
 }
 
-// publicShot saves a full-page screenshot to shotsDir as NAME.png,
-// to be looked at (not compared with a golden: fonts differ by host).
-func (b *tab) publicShot(name string) {
-	b.t.Helper()
-	ctx, cancel := b.bounded()
-	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		b.t.Fatalf("screenshot %s: %v", name, err)
-	}
-	if err := os.MkdirAll(shotsDir, 0o755); err != nil {
-		b.t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(shotsDir, name+".png"), png, 0o644); err != nil {
-		b.t.Fatal(err)
-	}
-}
-
 // wantBar fails unless the contact bar shows every text.
 func (b *tab) wantBar(texts ...string) {
 	b.t.Helper()
@@ -128,7 +109,8 @@ func (b *tab) wantBar(texts ...string) {
 // day (dispatched, no receipt: scan, confirm receipt, the return window
 // from that date), a unit in repair, expired, void, not found and rate
 // limited. Every page has one h1, 44-pixel tap targets and AA contrast; the
-// desk view uses its width. Screenshots go to shotsDir (public-*.png).
+// desk view uses its width. Screenshots are compared with reviewed goldens
+// (testdata/shots/public-*.png).
 func TestPublicPageInABrowser(t *testing.T) {
 	if testing.Short() && os.Getenv("CI") == "" {
 		t.Skip("-short: the browser test takes about 30 s")
@@ -174,7 +156,7 @@ func TestPublicPageInABrowser(t *testing.T) {
 			b.wantBar(map[string][]string{"zh": {"客服电话 400-668-9229", "服务时间 9:00–21:00", "邮箱 service@imask.com.cn", "网站 www.imask.com.cn"},
 				"en": {"Call 400-668-9229", "Hours 9:00–21:00", "Email service@imask.com.cn"}}[tc.lang]...)
 			b.checkPublicPage("unboxing "+tc.lang, w)
-			b.publicShot("public-01-unboxing-" + tc.lang + "-" + strconv.Itoa(w))
+			b.shot("public-01-unboxing-" + tc.lang + "-" + strconv.Itoa(w))
 		}
 		b.do("pick the date received", chromedp.SetValue(chromedp.CSS("#on"), "2026-11-09"))
 		if st := b.click(`form[action$="/receipt"] button[type=submit]`); st != http.StatusOK {
@@ -191,7 +173,7 @@ func TestPublicPageInABrowser(t *testing.T) {
 			view(w)
 			b.open(page(tc.serial, tc.lang))
 			b.checkPublicPage("confirmed "+tc.lang, w)
-			b.publicShot("public-02-confirmed-" + tc.lang + "-" + strconv.Itoa(w))
+			b.shot("public-02-confirmed-" + tc.lang + "-" + strconv.Itoa(w))
 		}
 	}
 
@@ -217,7 +199,7 @@ func TestPublicPageInABrowser(t *testing.T) {
 				}
 				b.want(want...)
 				b.checkPublicPage(tc.name+" "+lang, w)
-				b.publicShot("public-03-" + tc.name + "-" + lang + "-" + strconv.Itoa(w))
+				b.shot("public-03-" + tc.name + "-" + lang + "-" + strconv.Itoa(w))
 			}
 		}
 	}
@@ -235,7 +217,7 @@ func TestPublicPageInABrowser(t *testing.T) {
 				t.Errorf("not found: the form holds %q, want what was asked", v)
 			}
 			b.checkPublicPage("not found "+lang, w)
-			b.publicShot("public-04-not-found-" + lang + "-" + strconv.Itoa(w))
+			b.shot("public-04-not-found-" + lang + "-" + strconv.Itoa(w))
 		}
 	}
 
@@ -263,7 +245,7 @@ func TestPublicPageInABrowser(t *testing.T) {
 				t.Errorf("rate limited: retry goes to %q", href)
 			}
 			lb.checkPublicPage("rate limited "+lang, w)
-			lb.publicShot("public-05-rate-limited-" + lang + "-" + strconv.Itoa(w))
+			lb.shot("public-05-rate-limited-" + lang + "-" + strconv.Itoa(w))
 		}
 	}
 
@@ -272,7 +254,7 @@ func TestPublicPageInABrowser(t *testing.T) {
 		view(w)
 		b.open("/c?lang=zh")
 		b.checkPublicPage("form", w)
-		b.publicShot("public-06-form-zh-" + strconv.Itoa(w))
+		b.shot("public-06-form-zh-" + strconv.Itoa(w))
 	}
 	if msgs := b.problems(); len(msgs) > 0 {
 		t.Errorf("the browser reported: %s", strings.Join(msgs, "\n"))
