@@ -54,11 +54,13 @@ type Target struct {
 
 // Stamp validates ev against the item t (policy.Validate; repl is the
 // replacement unit a `replaced` event names, nil when it is not
-// registered) and returns it as stored: seq, By, KeyID and RecordedAt set.
+// registered; customer: the customer's own confirmation from the public
+// page, policy.Check.Customer) and returns it as stored: seq, By, KeyID and
+// RecordedAt set.
 // Errors: those of policy.Validate; EInvalid when a replacement unit is
 // not registered.
-func Stamp(p *policy.Policy, a Actor, t Target, ev policy.Event, repl *Target, now time.Time) (policy.Event, error) {
-	check := policy.Check{Now: now}
+func Stamp(p *policy.Policy, a Actor, t Target, ev policy.Event, repl *Target, now time.Time, customer bool) (policy.Event, error) {
+	check := policy.Check{Now: now, Customer: customer}
 	if repl != nil {
 		check.Replacement, check.ReplacementHistory = &repl.Item, repl.History
 	}
@@ -159,6 +161,13 @@ type AuditLine struct{ Action, Target, Detail string }
 // AppendAudit is the audit line of one appended event.
 func AppendAudit(ap Appended) AuditLine {
 	return AuditLine{"event." + string(ap.Event.Type), ap.Serial, eventSummary(ap.Event)}
+}
+
+// ConfirmAudit is the audit line of a customer's confirmation from the
+// public page, naming client, the customer's network as the caller
+// truncated it.
+func ConfirmAudit(ap Appended, client string) AuditLine {
+	return AuditLine{"event." + string(ap.Event.Type), ap.Serial, eventSummary(ap.Event) + ", confirmed from the public page by " + client}
 }
 
 // ManyAudit is the audit line of AppendMany.

@@ -34,6 +34,20 @@ func (db *DB) Dump(sink Sink) error {
 		if err != nil {
 			return err
 		}
+		if b := tx.Bucket(bucketGTINs); b != nil {
+			err = b.ForEach(func(k, v []byte) error { return sink.GTIN(string(k), string(v)) })
+		} else { // a file whose models have not been written since GTINs were indexed
+			err = tx.Bucket(bucketModels).ForEach(func(k, v []byte) error {
+				var m policy.Model
+				if err := decodeJSON("model "+string(k), v, &m); err != nil || m.GTIN == "" {
+					return err
+				}
+				return sink.GTIN(m.GTIN, m.SKU)
+			})
+		}
+		if err != nil {
+			return err
+		}
 		err = tx.Bucket(bucketItems).ForEach(func(k, v []byte) error {
 			r, err := decodeItem(string(k), v)
 			if err != nil {
@@ -134,6 +148,13 @@ func (db *DB) Load(fill func(Sink) error) error {
 					return err
 				}
 				return addCounter(tx, countModels, 1)
+			},
+			GTIN: func(gtin, sku string) error {
+				b, err := gtinIndex(tx)
+				if err != nil {
+					return err
+				}
+				return b.Put([]byte(gtin), []byte(sku))
 			},
 			Item: func(it ItemDump) error {
 				r := itemRec{Item: it.Item, State: it.Derived.State, DispatchedOn: it.Derived.DispatchedOn, Order: it.Derived.Order,

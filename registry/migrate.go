@@ -46,12 +46,13 @@ type IdempotencyDump struct {
 }
 
 // Sink receives a store's contents, in this order: the secret, models,
-// items (in serial order), carriers, keys, users, audit entries (oldest
+// the GTINs models have had, items (in serial order), carriers, keys, users, audit entries (oldest
 // first), idempotency keys. Console sessions are not handed over: people
 // sign in again on the copy.
 type Sink struct {
 	Secret      func(secret []byte) error
 	Model       func(m policy.Model) error
+	GTIN        func(gtin, sku string) error
 	Item        func(it ItemDump) error
 	Carrier     func(batch, serial string) error
 	Key         func(k KeyDump) error
@@ -84,7 +85,7 @@ func NotEmpty(what string) error {
 // Summary counts what a store holds and sums every item's history, for
 // checking a copy.
 type Summary struct {
-	Models, Items, Events, Carriers, Keys, Users, Audit, Idempotency int
+	Models, GTINs, Items, Events, Carriers, Keys, Users, Audit, Idempotency int
 	// Histories is the SHA-256 of every item's serial, terms, derived
 	// fields, history and scan count, in serial order.
 	Histories [32]byte
@@ -97,6 +98,7 @@ func Digest(d Dumper) (Summary, error) {
 	err := d.Dump(Sink{
 		Secret: func([]byte) error { return nil },
 		Model:  func(policy.Model) error { s.Models++; return nil },
+		GTIN:   func(string, string) error { s.GTINs++; return nil },
 		Item: func(it ItemDump) error {
 			s.Items++
 			s.Events += len(it.History)
@@ -126,6 +128,6 @@ func Digest(d Dumper) (Summary, error) {
 
 // String is the summary as `sanbao migrate` prints it.
 func (s Summary) String() string {
-	return fmt.Sprintf("%d models, %d items, %d events, %d carriers, %d keys, %d users, %d audit entries, %d idempotency keys; histories sha256 %x",
-		s.Models, s.Items, s.Events, s.Carriers, s.Keys, s.Users, s.Audit, s.Idempotency, s.Histories[:8])
+	return fmt.Sprintf("%d models (%d GTINs), %d items, %d events, %d carriers, %d keys, %d users, %d audit entries, %d idempotency keys; histories sha256 %x",
+		s.Models, s.GTINs, s.Items, s.Events, s.Carriers, s.Keys, s.Users, s.Audit, s.Idempotency, s.Histories[:8])
 }

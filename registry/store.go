@@ -83,17 +83,25 @@ type EventStore interface {
 	// order. Errors: EInvalid; ENotFound (nothing dispatched under it);
 	// EConflict; key errors as Append; EUnavailable.
 	ReceiveOrder(w Write, order string, on policy.Date, ev policy.Evidence) (Outcome, error)
+	// ConfirmReceipt records a customer's own confirmation of receipt from
+	// the public page (client: their network, for the audit log).
+	// Errors: ENotFound; EInvalid "on"; EConflict; EUnavailable.
+	ConfirmReceipt(client, serial string, on policy.Date) (Appended, error)
 }
 
 // ModelStore keeps the models.
 type ModelStore interface {
-	// PutModel creates or replaces a model; the bool reports creation.
-	// Errors: EInvalid naming the field; EUnavailable.
+	// PutModel creates or replaces a model; the bool reports creation. A
+	// GTIN, once a model's, stays that model's. Errors: EInvalid naming the
+	// field; EConflict for another model's GTIN; EUnavailable.
 	PutModel(a Actor, m policy.Model) (policy.Model, bool, error)
 	// Model returns one model. Errors: EInvalid for a malformed SKU; ENotFound.
 	Model(sku string) (policy.Model, error)
 	// Models returns every model in SKU order. Errors: internal only.
 	Models() ([]policy.Model, error)
+	// ModelByGTIN returns the SKU of the model that has (or had) a GTIN.
+	// Errors: ENotFound.
+	ModelByGTIN(gtin string) (string, error)
 	// DeleteModel deletes a model no item uses. Errors: EInvalid;
 	// ENotFound; EConflict naming a serial that uses it; EUnavailable.
 	DeleteModel(a Actor, sku string) error

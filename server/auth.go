@@ -73,6 +73,8 @@ var access = []rule{
 	{"GET", "/c/:serial", public},
 	{"GET", "/01/:gtin14/21/:serial", public},
 	{"GET", "/api/v1/public/coverage", public},
+	{"POST", "/c/:serial/receipt", public},
+	{"POST", "/api/v1/public/receipt", public},
 
 	// What shipped under an order is read like items; registration
 	// mistakes are undone by an admin only.

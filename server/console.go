@@ -281,18 +281,22 @@ func (s *Server) render(c echo.Context, status int, name string, p page) error {
 // the console and the public page alike.
 const langCookie = "sanbao_lang"
 
-// lang is the language of c's page: ?lang= (remembered in a cookie for a
-// year), else the remembered choice, else Accept-Language; Chinese when
+// lang is the language of c's page: ?lang=, remembered in a cookie for a
+// year; else the remembered choice; else Accept-Language; Chinese when
 // nothing is said.
 func (s *Server) lang(c echo.Context) *locale.Lang {
-	param := c.QueryParam("lang")
+	return s.langOf(c, c.QueryParam("lang"))
+}
+
+// langOf is lang with the choice param made on this request.
+func (s *Server) langOf(c echo.Context, param string) *locale.Lang {
 	remembered := ""
 	if ck, err := c.Cookie(langCookie); err == nil {
 		remembered = ck.Value
 	}
 	l := locale.Pick(param, remembered, c.Request().Header.Get("Accept-Language"))
-	if locale.ByParam(param) != nil && remembered != l.Param {
-		c.SetCookie(&http.Cookie{Name: langCookie, Value: l.Param, Path: "/", MaxAge: 365 * 24 * 3600,
+	if chosen := locale.ByParam(param); chosen != nil && locale.ByParam(remembered) != chosen {
+		c.SetCookie(&http.Cookie{Name: langCookie, Value: chosen.Param, Path: "/", MaxAge: 365 * 24 * 3600,
 			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.cfg.SecureCookies})
 	}
 	return l

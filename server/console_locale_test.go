@@ -1,7 +1,6 @@
 package server
 
 import (
-	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -9,91 +8,24 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"text/template/parse"
 
 	"github.com/sanbao/sanbao/policy"
 	"github.com/sanbao/sanbao/server/locale"
 )
 
-// templateKeys walks every console template with text/template/parse and
-// returns the literal keys given to "t".
-func templateKeys(t *testing.T) map[string]string {
+// consoleTemplateKeys lists the literal keys of every {{t "key" ...}} call
+// in the console templates.
+func consoleTemplateKeys(t *testing.T) map[string]string {
 	t.Helper()
-	keys := map[string]string{} // key -> file
-	files, err := fs.Glob(consoleFiles, "web/console/*.html")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no templates: %v", err)
-	}
-	stub := map[string]any{}
-	for _, name := range strings.Fields("and or not len index slice print printf println eq ne lt le gt ge call html js urlquery") {
-		stub[name] = func() string { return "" }
-	}
+	var funcs []string
 	for name := range consoleFuncs(&consoleState{}, locale.ZH) {
-		stub[name] = func() string { return "" }
+		funcs = append(funcs, name)
 	}
-	for _, f := range files {
-		body, err := fs.ReadFile(consoleFiles, f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		trees, err := parse.Parse(f, string(body), "{{", "}}", stub)
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		for _, tree := range trees {
-			walkKeys(tree.Root, func(key string) { keys[key] = f })
-		}
-	}
-	return keys
+	return templateKeys(t, consoleFiles, "web/console/*.html", funcs)
 }
 
-// walkKeys calls found with the first argument of every call of "t" that is
-// a string literal.
-func walkKeys(n parse.Node, found func(string)) {
-	switch n := n.(type) {
-	case *parse.ListNode:
-		if n != nil {
-			for _, c := range n.Nodes {
-				walkKeys(c, found)
-			}
-		}
-	case *parse.ActionNode:
-		walkKeys(n.Pipe, found)
-	case *parse.PipeNode:
-		if n == nil {
-			return
-		}
-		for _, c := range n.Cmds {
-			walkKeys(c, found)
-		}
-	case *parse.CommandNode:
-		if id, ok := n.Args[0].(*parse.IdentifierNode); ok && id.Ident == "t" && len(n.Args) > 1 {
-			if s, ok := n.Args[1].(*parse.StringNode); ok {
-				found(s.Text)
-			}
-		}
-		for _, a := range n.Args {
-			walkKeys(a, found)
-		}
-	case *parse.IfNode:
-		walkBranch(&n.BranchNode, found)
-	case *parse.RangeNode:
-		walkBranch(&n.BranchNode, found)
-	case *parse.WithNode:
-		walkBranch(&n.BranchNode, found)
-	case *parse.TemplateNode:
-		walkKeys(n.Pipe, found)
-	}
-}
-
-func walkBranch(n *parse.BranchNode, found func(string)) {
-	walkKeys(n.Pipe, found)
-	walkKeys(n.List, found)
-	walkKeys(n.ElseList, found)
-}
-
-func TestEveryTemplateKeyIsInBothLanguages(t *testing.T) {
-	keys := templateKeys(t)
+func TestEveryConsoleTemplateKeyIsInBothLanguages(t *testing.T) {
+	keys := consoleTemplateKeys(t)
 	if len(keys) < 100 {
 		t.Fatalf("only %d keys found in the templates: the walk misses calls", len(keys))
 	}

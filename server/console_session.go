@@ -4,8 +4,8 @@ package server
 // admin may use an API key instead); the session is kept in the registry
 // (registry.CreateSession: only the SHA-256 of its id is stored, at most 20
 // per person), so a restart keeps everyone signed in, and the browser holds
-// only its random id in a cookie (HttpOnly, SameSite=Strict, Path=/console,
-// Secure under Config.SecureCookies). A session lasts sessionTTL from
+// only its random id in a cookie (HttpOnly, SameSite=Strict, Secure under
+// Config.SecureCookies; Path=/ so that / and the public pages see it too). A session lasts sessionTTL from
 // sign-in, however busy (absolute, not sliding: a desk left signed in ends
 // with the shift). Every request re-reads the person (or the key), so a
 // disabled account or a revoked key is out at once, and their role, not
@@ -91,9 +91,15 @@ func validToken(expected, got string) bool {
 	return expected != "" && subtle.ConstantTimeCompare([]byte(expected), []byte(got)) == 1
 }
 
-// cookie is a console cookie; maxAge < 0 deletes it.
+// cookie is a console cookie; maxAge < 0 deletes it. The session's reaches
+// the public pages too, so that a check made by signed-in staff is not
+// counted as a customer's (staffBrowser).
 func (s *Server) cookie(name, value string, maxAge time.Duration) *http.Cookie {
-	c := &http.Cookie{Name: name, Value: value, Path: consolePrefix, HttpOnly: true,
+	path := consolePrefix
+	if name == sessionCookie {
+		path = "/"
+	}
+	c := &http.Cookie{Name: name, Value: value, Path: path, HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: s.cfg.SecureCookies, MaxAge: int(maxAge / time.Second)}
 	if maxAge < 0 {
 		c.MaxAge = -1
@@ -378,7 +384,6 @@ func (s *Server) startSession(c echo.Context, rs registry.Session, a registry.Ac
 	}
 	c.SetCookie(s.cookie(sessionCookie, sess.ID, sessionTTL))
 	c.SetCookie(s.cookie(signInCookie, "", -1))
-	c.SetCookie(s.staffHint(sessionTTL))
 	exchangeOf(c).key = k
 	consoleHeaders(c.Response().Header())
 	return c.Redirect(http.StatusSeeOther, cmp.Or(next, s.home(k)))
@@ -395,7 +400,6 @@ func (s *Server) consoleSignOut(c echo.Context) error {
 		}
 	}
 	c.SetCookie(s.cookie(sessionCookie, "", -1))
-	c.SetCookie(s.staffHint(-1))
 	consoleHeaders(c.Response().Header())
 	return c.Redirect(http.StatusSeeOther, consolePrefix+"/sign-in?ended=signed-out")
 }
@@ -434,25 +438,14 @@ func (s *Server) takeFlash(sess session) string {
 	return sess.Flash
 }
 
-// staffCookie tells / that this browser has signed in to the console (the
-// session cookie itself is scoped to /console). It is only a hint for
-// where to send a person: the console checks the session as always.
-const staffCookie = "sanbao_staff"
-
-// staffHint is the staffCookie; maxAge < 0 deletes it.
-func (s *Server) staffHint(maxAge time.Duration) *http.Cookie {
-	ck := s.cookie(staffCookie, "1", maxAge)
-	ck.Path, ck.SameSite = "/", http.SameSiteLaxMode
-	return ck
-}
-
 // root answers /: a browser (Accept: text/html) goes to the console when
-// it has signed in there, else to the public coverage check; an API client
+// it holds a session cookie (the console checks the session as always),
+// else to the public coverage check; an API client
 // gets a pointer to the API's description. Codes: 200; 303.
 func (s *Server) root(c echo.Context) error {
 	if strings.Contains(c.Request().Header.Get("Accept"), "text/html") {
 		target := "/c"
-		if _, err := c.Cookie(staffCookie); err == nil {
+		if _, err := c.Cookie(sessionCookie); err == nil {
 			target = consolePrefix
 		}
 		return c.Redirect(http.StatusSeeOther, target)

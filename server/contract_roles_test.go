@@ -190,6 +190,10 @@ var contractRoutes = []apiCell{
 	{"GET", "/c/S1?k={code:S1}", nil, 200, 200, 200, 200, wantHolds("text/html", "S1")},
 	{"GET", "/01/06901234567892/21/G1S?k={code:G1S}", nil, 200, 200, 200, 200, wantHolds("text/html", "G1S")},
 	{"GET", "/api/v1/public/coverage?serial=S1&k={code:S1}", nil, 200, 200, 200, 200, wantField("serial", "S1")},
+	// The customer's receipt confirmation needs no key, only the check
+	// code: a wrong one is the lookup's 404 whoever asks.
+	{"POST", "/api/v1/public/receipt", map[string]any{"serial": "S1", "k": "AAAAAAAA", "on": "2026-11-05"}, 404, 404, 404, 404, wantNested("error", "code", "not_found")},
+	{"POST", "/c/S1/receipt", nil, 404, 404, 404, 404, wantHolds("text/html", "<form")},
 }
 
 // concretePath fills the fixture's values into a matrix path.

@@ -5,6 +5,7 @@
 package server
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -79,17 +80,19 @@ type Config struct {
 
 // Server serves the API. Create it with New; it is safe for concurrent use.
 type Server struct {
-	cfg     Config
-	db      registry.Store
-	policy  *policy.Policy
-	log     *slog.Logger
-	now     func() time.Time
-	echo    *echo.Echo
-	handler http.Handler // echo behind trimSlash
-	metrics *metrics
-	routes  map[string]bool // route templates, for bounded metric labels
-	limiter *rateLimiter    // public routes, per client; nil: unlimited
-	console *consoleState   // the staff console (console.go)
+	cfg      Config
+	db       registry.Store
+	policy   *policy.Policy
+	log      *slog.Logger
+	now      func() time.Time
+	echo     *echo.Echo
+	handler  http.Handler // echo behind trimSlash
+	metrics  *metrics
+	routes   map[string]bool             // route templates, for bounded metric labels
+	limiter  *rateLimiter                // public routes, per client; nil: unlimited
+	scanSeen *scanSeen                   // public checks counted in the last 10 minutes
+	csrf     *http.CrossOriginProtection // the public receipt routes
+	console  *consoleState               // the staff console (console.go)
 }
 
 // New builds a Server. Errors: a missing DB, a malformed PublicURL, or a
@@ -138,6 +141,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.metrics = newMetrics(cfg.DB)
 	s.limiter = newRateLimiter(cfg.PublicRate, cfg.PublicBurst, cfg.PublicClients, cfg.Now)
+	s.scanSeen = newScanSeen(cmp.Or(cfg.PublicClients, DefaultPublicClients))
+	s.csrf = s.receiptCSRF()
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -213,6 +218,8 @@ func (s *Server) handlers() map[string]echo.HandlerFunc {
 		"GET /c/:serial":              s.publicRoute(true, s.coveragePage),
 		"GET /01/:gtin14/21/:serial":  s.publicRoute(true, s.coveragePage),
 		"GET /api/v1/public/coverage": s.publicRoute(false, s.publicCoverage),
+		"POST /c/:serial/receipt":     s.publicRoute(true, s.confirmReceiptPage),
+		"POST /api/v1/public/receipt": s.publicRoute(false, s.confirmReceipt),
 
 		"GET /api/v1/orders/:order":    s.getOrder,
 		"DELETE /api/v1/items/:serial": s.deleteItem,

@@ -38,6 +38,16 @@ func (s *Store) Dump(sink registry.Sink) error {
 				return err
 			}
 		}
+		err = each(ctx, tx, `SELECT gtin, sku FROM gtins ORDER BY gtin`, func(rows pgx.Rows) error {
+			var gtin, sku string
+			if err := rows.Scan(&gtin, &sku); err != nil {
+				return err
+			}
+			return sink.GTIN(gtin, sku)
+		})
+		if err != nil {
+			return err
+		}
 		err = eachRecord(ctx, tx, `SELECT `+recordCols+recordFrom+` ORDER BY i.serial`, func(r itemRow, rec registry.Record) error {
 			r.Derived.Carried = nil
 			rec.Scans = s.scans.merge(r.Serial, rec.Scans)
@@ -129,7 +139,7 @@ func (s *Store) Load(fill func(registry.Sink) error) error {
 		if used {
 			return registry.NotEmpty("database at " + s.host)
 		}
-		var models, items, events, scans, carriers, keys, users, audit, idem [][]any
+		var models, gtins, items, events, scans, carriers, keys, users, audit, idem [][]any
 		err := fill(registry.Sink{
 			Secret: func(b []byte) error { secret = b; return nil },
 			Model: func(m policy.Model) error {
@@ -137,6 +147,7 @@ func (s *Store) Load(fill func(registry.Sink) error) error {
 				models = append(models, []any{m.SKU, v})
 				return err
 			},
+			GTIN: func(gtin, sku string) error { gtins = append(gtins, []any{gtin, sku}); return nil },
 			Item: func(it registry.ItemDump) error {
 				var acc []byte
 				if len(it.Item.Accessories) > 0 {
@@ -191,6 +202,7 @@ func (s *Store) Load(fill func(registry.Sink) error) error {
 			rows  [][]any
 		}{
 			{"models", []string{"sku", "model"}, models},
+			{"gtins", []string{"gtin", "sku"}, gtins},
 			{"items", []string{"serial", "sku", "kind", "warranty_months", "batch", "produced_on", "accessories", "registered_at",
 				"replaces", "exchanged_on", "exchanges", "state", "dispatched_on", "order_no", "received_on", "evidence",
 				"superseded_by", "seq", "open_case"}, items},

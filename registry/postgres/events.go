@@ -28,12 +28,35 @@ func (s *Store) Append(w registry.Write, serial string, ev policy.Event) (regist
 		if err := lock(ctx, tx, lockSet(serial, ev)); err != nil {
 			return nil, registry.AuditLine{}, err
 		}
-		ap, err := s.appendTx(ctx, tx, w.Actor, serial, ev, now)
+		ap, err := s.appendTx(ctx, tx, w.Actor, serial, ev, now, false)
 		if err != nil {
 			return nil, registry.AuditLine{}, err
 		}
 		return []registry.Appended{ap}, registry.AppendAudit(ap), nil
 	})
+}
+
+// ConfirmReceipt records a customer's own confirmation, from the public
+// page, that they received serial on date on (a `received` event with
+// evidence customer by registry.CustomerName, policy.Check.Customer).
+// Errors: as registry.DB.ConfirmReceipt.
+func (s *Store) ConfirmReceipt(client, serial string, on policy.Date) (registry.Appended, error) {
+	a := registry.Actor{Name: registry.CustomerName}
+	ev := policy.Event{Type: policy.EvReceived, On: on, Evidence: policy.Customer}
+	out, err := s.writeEvents(registry.Write{Actor: a}, func(ctx context.Context, tx pgx.Tx, now time.Time) ([]registry.Appended, registry.AuditLine, error) {
+		if err := lock(ctx, tx, lockSet(serial, ev)); err != nil {
+			return nil, registry.AuditLine{}, err
+		}
+		ap, err := s.appendTx(ctx, tx, a, serial, ev, now, true)
+		if err != nil {
+			return nil, registry.AuditLine{}, err
+		}
+		return []registry.Appended{ap}, registry.ConfirmAudit(ap, client), nil
+	})
+	if err != nil {
+		return registry.Appended{}, err
+	}
+	return out.Appended[0], nil
 }
 
 // AppendMany appends rows in order in one transaction, all or nothing;
@@ -60,7 +83,7 @@ func (s *Store) AppendMany(w registry.Write, rows []registry.EventRow, bad ...po
 			if known[i+1] {
 				continue
 			}
-			ap, err := s.appendTx(ctx, tx, w.Actor, r.Serial, r.Event, now)
+			ap, err := s.appendTx(ctx, tx, w.Actor, r.Serial, r.Event, now, false)
 			if err != nil {
 				if errs, err = registry.RowFailure(errs, i+1, r.Serial, err); err != nil {
 					return nil, registry.AuditLine{}, err
@@ -119,7 +142,7 @@ func (s *Store) ReceiveOrder(w registry.Write, order string, on policy.Date, ev 
 			if !d.need {
 				continue
 			}
-			ap, err := s.appendTx(ctx, tx, w.Actor, d.serial, policy.Event{Type: policy.EvReceived, On: on, Evidence: ev}, now)
+			ap, err := s.appendTx(ctx, tx, w.Actor, d.serial, policy.Event{Type: policy.EvReceived, On: on, Evidence: ev}, now, false)
 			if err != nil {
 				if errs, err = registry.RowFailure(errs, i+1, d.serial, err); err != nil {
 					return nil, registry.AuditLine{}, err
@@ -212,7 +235,7 @@ func (s *Store) writeEvents(w registry.Write, fn func(ctx context.Context, tx pg
 // appendTx validates ev against serial's history and writes it with what it
 // changes, as the bbolt store's appendTx does, the rules being registry's
 // (Stamp, ReplacementOf, Derive). The item must be locked.
-func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, a registry.Actor, serial string, ev policy.Event, now time.Time) (registry.Appended, error) {
+func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, a registry.Actor, serial string, ev policy.Event, now time.Time, customer bool) (registry.Appended, error) {
 	serial, err := policy.Ident("serial", serial)
 	if err != nil {
 		return registry.Appended{}, err
@@ -234,7 +257,7 @@ func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, a registry.Actor, seria
 			}
 		}
 	}
-	nev, err := registry.Stamp(s.policy, a, registry.Target{Item: rec.row.Item, Seq: rec.row.Seq, History: rec.hist}, ev, repl, now)
+	nev, err := registry.Stamp(s.policy, a, registry.Target{Item: rec.row.Item, Seq: rec.row.Seq, History: rec.hist}, ev, repl, now, customer)
 	if err != nil {
 		return registry.Appended{}, err
 	}

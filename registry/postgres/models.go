@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -26,6 +27,19 @@ func (s *Store) PutModel(a registry.Actor, m policy.Model) (policy.Model, bool, 
 	err = s.write(func(ctx context.Context, tx pgx.Tx) error {
 		now := s.now()
 		out, created = m, false
+		if m.GTIN != "" {
+			// Concurrent claims of one GTIN wait on each other's row here.
+			if _, err := tx.Exec(ctx, `INSERT INTO gtins (gtin, sku) VALUES ($1, $2) ON CONFLICT (gtin) DO NOTHING`, m.GTIN, m.SKU); err != nil {
+				return err
+			}
+			var owner string
+			if err := tx.QueryRow(ctx, `SELECT sku FROM gtins WHERE gtin = $1`, m.GTIN).Scan(&owner); err != nil {
+				return err
+			}
+			if owner != m.SKU {
+				return registry.GTINTaken(m.GTIN, owner)
+			}
+		}
 		var raw []byte
 		err := tx.QueryRow(ctx, `SELECT model FROM models WHERE sku = $1 FOR UPDATE`, m.SKU).Scan(&raw)
 		switch {
@@ -93,6 +107,20 @@ func (s *Store) Model(sku string) (policy.Model, error) {
 		s.modelCache.put(m, s.now())
 	}
 	return m, err
+}
+
+// ModelByGTIN returns the SKU of the model that has (or had) gtin.
+// Errors: ENotFound; EUnavailable.
+func (s *Store) ModelByGTIN(gtin string) (string, error) {
+	var sku string
+	err := s.read(func(ctx context.Context) error {
+		err := s.pool.QueryRow(ctx, `SELECT sku FROM gtins WHERE gtin = $1`, gtin).Scan(&sku)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return registry.NoGTIN(gtin)
+		}
+		return err
+	})
+	return sku, err
 }
 
 // modelCache holds models read by Model, each for at most ttl.

@@ -214,6 +214,8 @@ func Run(t *testing.T, h Harness) {
 		{"OrderListsItsSerials", testOrder},
 		{"CSVAndCallerFoundBadRowsReportedTogether", testBadRows},
 		{"CheckPassword", testCheckPassword},
+		{"AModelKeepsEveryGTINItHasHad", testAModelKeepsEveryGTINItHasHad},
+		{"CustomerConfirmsReceipt", testConfirmReceipt},
 		{"UpdateUser", testUpdateUser},
 		{"SessionsOutliveARestart", testSessionsOutliveARestart},
 		{"SessionsPerOwnerAreCappedAtTwenty", testSessionsPerOwnerAreCappedAtTwenty},
@@ -1045,4 +1047,56 @@ func testSessionsEndWithTheirOwner(t *testing.T, h Harness) {
 	must(t, e.s.EndSession(s))
 	_, err = e.s.CreateSession(registry.Session{Expires: e.clock.Now().Add(time.Hour)})
 	wantCode(t, err, policy.EInvalid)
+}
+
+func testAModelKeepsEveryGTINItHasHad(t *testing.T, h Harness) {
+	e := open(t, h)
+	_, _, err := e.s.PutModel(admin, policy.Model{SKU: "P1", Name: "口罩", NameEN: "Mask", Kind: policy.KindProduct, GTIN: "6901234567892"})
+	must(t, err)
+	_, _, err = e.s.PutModel(admin, policy.Model{SKU: "P1", Name: "口罩", Kind: policy.KindProduct, GTIN: "4006381333931"})
+	must(t, err)
+	for _, gtin := range []string{"06901234567892", "04006381333931"} {
+		sku, err := e.s.ModelByGTIN(gtin)
+		must(t, err)
+		if sku != "P1" {
+			t.Errorf("ModelByGTIN(%s) = %q, want P1 (an earlier GTIN stays the model's)", gtin, sku)
+		}
+	}
+	_, err = e.s.ModelByGTIN("09521234543213")
+	wantCode(t, err, policy.ENotFound, "09521234543213")
+	for _, gtin := range []string{"6901234567892", "4006381333931"} {
+		_, _, err := e.s.PutModel(admin, policy.Model{SKU: "P2", Name: "x", Kind: policy.KindProduct, GTIN: gtin})
+		wantCode(t, err, policy.EConflict, "P1")
+	}
+	if _, err := e.s.Model("P2"); policy.ErrorCode(err) != policy.ENotFound {
+		t.Errorf("a refused model was written: %v", err)
+	}
+	m, err := e.s.Model("P1")
+	must(t, err)
+	if m.NameEN != "" {
+		t.Errorf("name_en %q, want it gone after a PUT without it", m.NameEN)
+	}
+}
+
+func testConfirmReceipt(t *testing.T, h Harness) {
+	e := open(t, h)
+	e.seedModels()
+	e.register("P1", "B1", "S1", "S2")
+	e.append("S1", dispatch("2026-11-15", "O1"))
+	ap, err := e.s.ConfirmReceipt("203.0.113.0/24", "S1", date("2026-11-18"))
+	must(t, err)
+	if ap.Event.Type != policy.EvReceived || ap.Event.Evidence != policy.Customer || ap.Event.By != "customer" || ap.Event.On != date("2026-11-18") {
+		t.Fatalf("confirmation %+v", ap.Event)
+	}
+	all := e.auditAll()
+	if l := all[len(all)-1]; l.Action != "event.received" || !strings.HasSuffix(l.Detail, "confirmed from the public page by 203.0.113.0/24") {
+		t.Fatalf("audit %+v", l)
+	}
+	_, err = e.s.ConfirmReceipt("203.0.113.0/24", "S1", date("2026-11-18"))
+	wantCode(t, err, policy.EConflict)
+	_, err = e.s.ConfirmReceipt("203.0.113.0/24", "S404", date("2026-11-18"))
+	wantCode(t, err, policy.ENotFound)
+	if n := len(e.get("S1").History); n != 2 {
+		t.Fatalf("S1 has %d events; want 2", n)
+	}
 }

@@ -1,6 +1,6 @@
--- Staff accounts (argon2id hashes of their passwords, PHC strings) and
+-- Staff accounts (argon2id hashes of their passwords, PHC strings),
 -- console sessions (the SHA-256 of their ids), so that any replica serves
--- any signed-in browser.
+-- any signed-in browser, and the GTINs models have had.
 CREATE TABLE users (
 	username text COLLATE "C" PRIMARY KEY,
 	name text NOT NULL DEFAULT '',
@@ -24,3 +24,8 @@ CREATE TABLE sessions (
 	center text NOT NULL DEFAULT ''
 );
 CREATE INDEX sessions_owner ON sessions (owner, created);
+
+-- Every GTIN a model has had (GTIN -> SKU): a GS1 Digital Link printed
+-- under a model's earlier GTIN keeps resolving, and no other model takes it.
+CREATE TABLE gtins (gtin text COLLATE "C" PRIMARY KEY, sku text COLLATE "C" NOT NULL);
+INSERT INTO gtins (gtin, sku) SELECT model->>'gtin', sku FROM models WHERE coalesce(model->>'gtin', '') <> '';
