@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -296,5 +298,19 @@ func TestMigrateCommandBothWays(t *testing.T) {
 	}
 	if list := mustRun(t, "keys", "list", "--db", back); !strings.Contains(list, strings.SplitN(key, ".", 2)[0]) {
 		t.Fatalf("the key is missing after the round trip:\n%s", list)
+	}
+	// sanbao import into PostgreSQL: all or nothing, then the rows are there.
+	csv := filepath.Join(t.TempDir(), "rows.csv")
+	if err := os.WriteFile(csv, []byte("serial,sku,batch\nS3,M1,B2\nS4,NOPE,B2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := run(t, nil, "import", "--db", dsn, csv); policy.ErrorCode(err) != policy.EInvalid {
+		t.Fatalf("import of a row of an unknown model: %v; want invalid_field", err)
+	}
+	if err := os.WriteFile(csv, []byte("serial,sku,batch\nS4,M1,B2\nS3,M1,B2\nS1,M1,B1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out := mustRun(t, "import", "--db", dsn, csv); out != "created 2, unchanged 1\n" {
+		t.Fatalf("import into PostgreSQL printed %q", out)
 	}
 }
