@@ -15,7 +15,7 @@ import (
 // one PostgreSQL database; b.N events in all.
 // Compare the two events/s figures of one run (target: 32 writers ≥ 2× one):
 //
-//	go test -run XXX -bench Append -benchtime 2000x ./registry/postgres
+//	go test -run XXX -bench Append -benchtime 3000x -count 2 ./registry/postgres
 func BenchmarkAppend(b *testing.B) {
 	for _, writers := range []int{1, 32} {
 		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {

@@ -42,6 +42,10 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
+// defaultMaxConns is the connections a Store keeps at most unless the
+// URL says otherwise (pool_max_conns=N).
+const defaultMaxConns = 16
+
 // Options configure Open.
 type Options struct {
 	// Policy fixes kinds' warranty months at registration and validates
@@ -107,6 +111,12 @@ func Open(dsn string, o Options) (*Store, error) {
 		return nil, policy.Errorf(policy.EInvalid, "db", "the PostgreSQL address is malformed: %v", err)
 	}
 	cfg.ConnConfig.ConnectTimeout = min(o.Timeout, 5*time.Second)
+	if !strings.Contains(dsn, "pool_max_conns") {
+		// pgxpool's default (the CPU count, at least 4) would queue
+		// concurrent writers behind a few connections while each waits on
+		// its commit's WAL flush, which PostgreSQL shares between commits.
+		cfg.MaxConns = defaultMaxConns
+	}
 	host := cfg.ConnConfig.Host
 	if !strings.HasPrefix(host, "/") {
 		host = net.JoinHostPort(host, strconv.Itoa(int(cfg.ConnConfig.Port)))
