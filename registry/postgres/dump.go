@@ -219,9 +219,9 @@ func (s *Store) Load(fill func(registry.Sink) error) error {
 			}
 		}
 		for _, q := range []string{
-			`UPDATE counts SET n = (SELECT count(*) FROM items) WHERE name = 'items'`,
-			`UPDATE counts SET n = (SELECT count(*) FROM models) WHERE name = 'models'`,
-			`UPDATE counts SET n = (SELECT count(*) FROM items WHERE open_case <> 0) WHERE name = 'open_cases'`,
+			`INSERT INTO counts (name, stripe, n) VALUES ('items', 0, (SELECT count(*) FROM items)),
+				('models', 0, (SELECT count(*) FROM models)), ('open_cases', 0, (SELECT count(*) FROM items WHERE open_case <> 0))
+				ON CONFLICT (name, stripe) DO UPDATE SET n = counts.n + excluded.n`, // an empty registry's counters sum to 0
 			`INSERT INTO batch_counts (batch, members, carriers)
 				SELECT batch, sum(m), sum(c) FROM (SELECT batch, 1 AS m, 0 AS c FROM items UNION ALL SELECT batch, 0, 1 FROM carriers) x GROUP BY batch`,
 		} {

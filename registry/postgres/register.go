@@ -68,12 +68,12 @@ func (s *Store) register(ctx context.Context, tx pgx.Tx, a registry.Actor, g *re
 	// An empty registry (a first import) holds none of the serials: a
 	// million index probes are skipped. A registration committed meanwhile
 	// makes the COPY fail on the primary key, and Register retries.
-	var count int64
-	if err := tx.QueryRow(ctx, `SELECT n FROM counts WHERE name = 'items'`).Scan(&count); err != nil {
+	items, err := count(ctx, tx, "items")
+	if err != nil {
 		return registry.RegisterResult{}, err
 	}
 	serials := g.Serials()
-	if count == 0 {
+	if items == 0 {
 		serials = nil
 	}
 	q, err := tx.Query(ctx, `SELECT `+itemCols+` FROM items i WHERE i.serial = ANY($1)`, serials)

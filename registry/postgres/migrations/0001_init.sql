@@ -4,8 +4,9 @@
 -- Identifiers sort bytewise (COLLATE "C"), as on the bbolt file, whatever
 -- the database's locale: pages and cursors walk serials in one order.
 CREATE TABLE meta (name text PRIMARY KEY, value bytea NOT NULL);
-CREATE TABLE counts (name text PRIMARY KEY, n bigint NOT NULL DEFAULT 0);
-INSERT INTO counts (name) VALUES ('items'), ('models'), ('open_cases');
+-- A counter is the sum of its stripes: concurrent writes add to different
+-- rows (items.go, addCount) instead of queueing on one.
+CREATE TABLE counts (name text NOT NULL, stripe smallint NOT NULL, n bigint NOT NULL DEFAULT 0, PRIMARY KEY (name, stripe));
 
 CREATE TABLE models (sku text COLLATE "C" PRIMARY KEY, model jsonb NOT NULL);
 
