@@ -13,7 +13,6 @@ import (
 	"github.com/sanbao/sanbao/server/locale"
 )
 
-
 // rawKey is a catalogue key shown as itself: what T returns for a key the
 // catalogue lacks.
 var rawKey = regexp.MustCompile(`\b(console|common|public)\.[a-z_]+\.[a-z0-9_.]*[a-z0-9_]\b`)

@@ -10,7 +10,6 @@ import (
 	"github.com/sanbao/sanbao/server/locale"
 )
 
-
 // Keys the page builds from a value: every value must have its words.
 func TestEveryBuiltKeyIsInBothLanguages(t *testing.T) {
 	var keys []string
