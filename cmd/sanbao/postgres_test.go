@@ -196,6 +196,9 @@ func TestReplicasShareOnePostgreSQL(t *testing.T) {
 	if status, _ := call(t, http.MethodGet, b.URL+"/readyz", "", nil); status != http.StatusOK {
 		t.Fatalf("the surviving replica is not ready: %d", status)
 	}
+	if status, body := call(t, http.MethodGet, b.URL+"/api/v1/admin/backup", key, nil); status != http.StatusServiceUnavailable || !strings.Contains(string(body), "pg_dump") {
+		t.Fatalf("the backup route on PostgreSQL: %d %s; want 503 naming pg_dump", status, body)
+	}
 }
 
 // pgScript runs bench/pg/<name> with args and returns its output.
