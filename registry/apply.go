@@ -197,6 +197,3 @@ func KeyAnswer(w Write, out Outcome) ([]byte, error) {
 	}
 	return answer, nil
 }
-
-// AddScan sums two counts of public views.
-func AddScan(a, b Scans) Scans { return addScan(a, b) }

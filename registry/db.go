@@ -98,7 +98,7 @@ type DB struct {
 	// Update; with company, they are grouped with bolt's Batch.
 	writers atomic.Int32
 
-	scans *scanBuffer
+	scans *ScanBuffer
 	keys  keyCache // every API key, for Authenticate
 
 	closeOnce sync.Once
@@ -177,7 +177,7 @@ func openDB(path string, o Options) (*DB, error) {
 		bdb.Close()
 		return nil, err
 	}
-	db.scans = newScanBuffer(db)
+	db.scans = NewScanBuffer(db.writeScans, db.readOnly)
 	return db, nil
 }
 
@@ -313,7 +313,7 @@ func (db *DB) migrate(from uint64) error {
 // returns the first result.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
-		err := db.scans.close()
+		err := db.scans.Close()
 		db.closeErr = errors.Join(err, db.bolt.Close())
 	})
 	return db.closeErr

@@ -57,7 +57,7 @@ func (db *DB) Dump(sink Sink) error {
 			if err != nil {
 				return err
 			}
-			rec.Scans = db.scans.merge(r.Serial, rec.Scans, uint64(tx.ID()))
+			rec.Scans = db.scans.Merge(r.Serial, rec.Scans, uint64(tx.ID()))
 			return sink.Item(ItemDump{Item: r.Item, Seq: r.Seq, History: rec.History, Scans: rec.Scans, Derived: Derived{
 				State: r.State, DispatchedOn: r.DispatchedOn, Order: r.Order, ReceivedOn: r.ReceivedOn,
 				Evidence: r.Evidence, SupersededBy: r.SupersededBy, OpenCase: r.OpenCase}})

@@ -420,7 +420,7 @@ func (db *DB) appendTx(tx *bolt.Tx, a Actor, serial string, ev policy.Event, now
 	if err != nil {
 		return Appended{}, err
 	}
-	sc = db.scans.merge(serial, sc, uint64(tx.ID()))
+	sc = db.scans.Merge(serial, sc, uint64(tx.ID()))
 	return Appended{Serial: serial, Event: nev, Record: Record{Item: rec.Item, History: slices.Clone(hist), Scans: sc}}, nil
 }
 

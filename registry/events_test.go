@@ -333,7 +333,7 @@ func TestScansAreBufferedAndFlushed(t *testing.T) {
 	if st, _ := storedScansOf(db, "S1"); st.Count != 0 {
 		t.Fatal("a view was written to disk at once")
 	}
-	must(t, db.scans.flush())
+	must(t, db.scans.Flush())
 	if st, _ := storedScansOf(db, "S1"); st.Count != 2 {
 		t.Fatalf("stored after flush %+v", st)
 	}
@@ -393,7 +393,7 @@ func TestOnlyScannedItemsReadTheScansBucket(t *testing.T) {
 	if scannedFlag(t, db, "S1") {
 		t.Fatal("marked before its count was flushed")
 	}
-	must(t, db.scans.flush())
+	must(t, db.scans.Flush())
 	if !scannedFlag(t, db, "S1") || scannedFlag(t, db, "S2") {
 		t.Fatalf("after flush S1 marked %v, S2 marked %v; want true, false", scannedFlag(t, db, "S1"), scannedFlag(t, db, "S2"))
 	}
@@ -402,7 +402,7 @@ func TestOnlyScannedItemsReadTheScansBucket(t *testing.T) {
 	}
 	db.Scan("S1", t0.Add(time.Minute))
 	db.Scan("S3", t0.Add(time.Minute))
-	must(t, db.scans.flush()) // a second flush of a marked item
+	must(t, db.scans.Flush()) // a second flush of a marked item
 	if rec, _ := db.Get("S1"); rec.Scans.Count != 2 {
 		t.Fatalf("S1 scans %+v; want 2", rec.Scans)
 	}

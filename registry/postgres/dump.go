@@ -50,7 +50,7 @@ func (s *Store) Dump(sink registry.Sink) error {
 		}
 		err = eachRecord(ctx, tx, `SELECT `+recordCols+recordFrom+` ORDER BY i.serial`, func(r itemRow, rec registry.Record) error {
 			r.Derived.Carried = nil
-			rec.Scans = s.scans.merge(r.Serial, rec.Scans)
+			rec.Scans = s.scans.Merge(r.Serial, rec.Scans, 0)
 			return sink.Item(registry.ItemDump{Item: r.Item, Derived: r.Derived, Seq: r.Seq, History: rec.History, Scans: rec.Scans})
 		})
 		if err != nil {

@@ -293,7 +293,7 @@ func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, a registry.Actor, seria
 	if err == nil {
 		sc.First, sc.Last = first.UTC(), last.UTC()
 	}
-	sc = s.scans.merge(serial, sc)
+	sc = s.scans.Merge(serial, sc, 0)
 	return registry.Appended{Serial: serial, Event: nev, Record: registry.Record{Item: rec.row.Item, History: slices.Clone(hist), Scans: sc}}, nil
 }
 

@@ -2,9 +2,9 @@ package postgres
 
 import (
 	"context"
-	"math/rand/v2"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -174,7 +174,7 @@ func (s *Store) Get(serial string) (registry.Record, error) {
 	if err != nil {
 		return registry.Record{}, err
 	}
-	rec.Scans = s.scans.merge(serial, rec.Scans)
+	rec.Scans = s.scans.Merge(serial, rec.Scans, 0)
 	return rec, nil
 }
 
@@ -190,7 +190,7 @@ func (s *Store) OpenCases() ([]registry.Record, error) {
 			})
 	})
 	for i := range out {
-		out[i].Scans = s.scans.merge(out[i].Item.Serial, out[i].Scans)
+		out[i].Scans = s.scans.Merge(out[i].Item.Serial, out[i].Scans, 0)
 	}
 	return out, err
 }

@@ -77,7 +77,7 @@ type Store struct {
 	secrets [][]byte
 
 	keys       *keyCache
-	scans      *scanBuffer
+	scans      *registry.ScanBuffer
 	modelCache modelCache
 
 	closeOnce sync.Once
@@ -150,7 +150,7 @@ func Open(dsn string, o Options) (*Store, error) {
 		s.pool.Close()
 		return nil, s.storageErr(err)
 	}
-	s.scans = newScanBuffer(s)
+	s.scans = registry.NewScanBuffer(s.writeScans, false)
 	return s, nil
 }
 
@@ -218,7 +218,7 @@ func (s *Store) migrate(ctx context.Context) ([]byte, error) {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.keys.close()
-		s.closeErr = s.scans.close()
+		s.closeErr = s.scans.Close()
 		s.pool.Close()
 	})
 	return s.closeErr
