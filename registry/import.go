@@ -50,8 +50,11 @@ func newCSVDecoder(r io.Reader) (*csvDecoder, error) {
 	if errors.Is(err, io.EOF) {
 		return nil, policy.Errorf(policy.EBadRequest, "csv", "the CSV is empty: its first line must be the header serial,sku,batch[,produced_on][,accessories]")
 	}
-	if err != nil {
+	if hpe := (*csv.ParseError)(nil); errors.As(err, &hpe) {
 		return nil, policy.Errorf(policy.EBadRequest, "csv", "the CSV header cannot be read: %v", err)
+	}
+	if err != nil {
+		return nil, err // a failed read, such as a body over its limit (413), not a malformed header
 	}
 	for i, name := range header {
 		var col *int
