@@ -47,3 +47,16 @@ func BenchmarkCoverageRegistered(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEntitlementsWhy: the console's claim, which asks for the
+// reasons' codes and values as well as the English sentences.
+func BenchmarkEntitlementsWhy(b *testing.B) {
+	p, item, h := Default(), product(), history20()
+	claim := Claim{On: day("2025-11-03"), Intact: true, Complete: true, Part: "battery", Why: true}
+	b.ReportAllocs()
+	for b.Loop() {
+		if e, err := p.Entitlements(item, h, claim); err != nil || len(e.Why) != len(e.Reasons) {
+			b.Fatalf("%+v %v", e, err)
+		}
+	}
+}

@@ -130,7 +130,8 @@ func receiptText(evidence Evidence) string {
 
 // Entitlements is what the customer may choose for claim c on item, as of
 // c.On: the free remedies of policy.md rules 1–5 (exclusions first), whether
-// a paid repair is offered, and one sentence per rule that fired. A retired
+// a paid repair is offered, and one sentence per rule that fired (and, when
+// c.Why asks, the same as codes and values in Why). A retired
 // or void serial gets no free remedy and a reason naming why. It returns
 // *Error EInvalid for a bad claim: "on" missing, an unknown "finding" (or
 // none given and no diagnosis on record), a malformed "part", an
@@ -176,8 +177,13 @@ func (p *Policy) Entitlements(item Item, history []Event, c Claim) (Entitlement,
 		f = facts{noAcc: acc < 0}
 		p.derive(&item, history, c.On, c.On, &f)
 	}
-	r := rules{p: p, f: &f, c: &c, e: &e, item: &item, w: &writer{}}
-	r.w.b.Grow(256)
+	w := &writer{}
+	w.b.Grow(256)
+	if c.Why {
+		w.y = newWhy()
+		e.Why = w.y.ybuf[:0:len(w.y.ybuf)]
+	}
+	r := rules{p: p, f: &f, c: &c, e: &e, item: &item, w: w}
 	switch {
 	case st == Retired:
 		r.retired()
@@ -212,11 +218,47 @@ type rules struct {
 // entitlement that rules points to.
 type writer struct {
 	b    strings.Builder
-	mark int // where the reason being written starts
+	mark int  // where the reason being written starts
+	y    *why // nil unless the claim asks for Why
+	kind reasonKind
 }
 
-// A reason is written into r.w piece by piece and added by end, where fmt
-// would box every date and number on this path, which runs for every claim.
+// why holds the kinds and arguments of a claim's reasons: the lists are
+// slices of its arrays, so they cost one allocation, and only for a claim
+// that asks (a page's, not the API's).
+type why struct {
+	dates []Date
+	nums  []int
+	words []string
+	terms []string
+	marks [4]int // where the reason's dates, nums, words and terms start
+	dbuf  [8]Date
+	nbuf  [8]int
+	wbuf  [6]string
+	tbuf  [4]string
+	ybuf  [4]Reason // most claims give at most 4 reasons
+}
+
+func newWhy() *why {
+	y := &why{}
+	y.dates, y.nums, y.words, y.terms = y.dbuf[:0], y.nbuf[:0], y.wbuf[:0], y.tbuf[:0]
+	return y
+}
+
+// A reason starts with its kind (k), is written into r.w piece by piece
+// and added by end, where fmt would box every date and number on this
+// path, which runs for every claim. The same calls write the English
+// sentence (Reasons) and record the kind and its arguments (Why), so the
+// two cannot drift apart: d, n, wd and t write a value and record it, s
+// writes words only.
+
+func (r *rules) k(k reasonKind) *rules {
+	r.w.kind = k
+	if y := r.w.y; y != nil {
+		y.marks = [4]int{len(y.dates), len(y.nums), len(y.words), len(y.terms)}
+	}
+	return r
+}
 
 func (r *rules) s(parts ...string) *rules {
 	for _, p := range parts {
@@ -228,19 +270,58 @@ func (r *rules) s(parts ...string) *rules {
 func (r *rules) d(d Date) *rules {
 	var buf [10]byte
 	r.w.b.Write(d.appendTo(buf[:0]))
+	return r.also(d)
+}
+
+// also records date d as an argument of the reason without writing it: the
+// English sentence leaves out what other languages always say.
+func (r *rules) also(d Date) *rules {
+	if y := r.w.y; y != nil {
+		y.dates = append(y.dates, d)
+	}
 	return r
 }
 
 func (r *rules) n(n int) *rules {
 	var buf [20]byte
 	r.w.b.Write(strconv.AppendInt(buf[:0], int64(n), 10))
+	if y := r.w.y; y != nil {
+		y.nums = append(y.nums, n)
+	}
+	return r
+}
+
+// wd writes a value shown as recorded (a serial, a part, a SKU, a batch).
+func (r *rules) wd(v string) *rules {
+	r.w.b.WriteString(v)
+	if y := r.w.y; y != nil {
+		y.words = append(y.words, v)
+	}
+	return r
+}
+
+// t writes text for term, a code a page words in its own language (a
+// finding, a kind, what is missing).
+func (r *rules) t(term, text string) *rules {
+	r.w.b.WriteString(text)
+	if y := r.w.y; y != nil {
+		y.terms = append(y.terms, term)
+	}
 	return r
 }
 
 func (r *rules) end() {
-	text := r.w.b.String()
-	r.e.Reasons = append(r.e.Reasons, text[r.w.mark:])
-	r.w.mark = len(text)
+	w := r.w
+	text := w.b.String()
+	r.e.Reasons = append(r.e.Reasons, text[w.mark:])
+	w.mark = len(text)
+	if y := w.y; y != nil {
+		r.e.Why = append(r.e.Why, Reason{Code: reasonKinds[w.kind].Code,
+			Dates: y.dates[y.marks[0]:len(y.dates):len(y.dates)],
+			Nums:  y.nums[y.marks[1]:len(y.nums):len(y.nums)],
+			Words: y.words[y.marks[2]:len(y.words):len(y.words)],
+			Terms: y.terms[y.marks[3]:len(y.terms):len(y.terms)]})
+	}
 }
 
 // remedySets holds every list of remedies, in the contract's order, indexed
@@ -276,25 +357,25 @@ func (r *rules) finish() {
 
 func (r *rules) retired() {
 	if r.f.retired == EvReplaced {
-		r.s("replaced by ", r.f.successor, " on ").d(r.f.retiredOn).s(": this serial is retired and belongs to the company; claims go to ", r.f.successor).end()
+		r.k(whyReplaced).s("replaced by ").wd(r.f.successor).s(" on ").d(r.f.retiredOn).s(": this serial is retired and belongs to the company; claims go to ", r.f.successor).end()
 	} else {
-		r.s("returned and refunded on ").d(r.f.retiredOn).s(": this serial is retired and belongs to the company").end()
+		r.k(whyRefunded).s("returned and refunded on ").d(r.f.retiredOn).s(": this serial is retired and belongs to the company").end()
 	}
 }
 
 func (r *rules) void() {
-	r.s("warranty void since ").d(r.f.voidOn).s(" (finding ", string(r.f.voidFinding), "): no free remedy ever again").end()
+	r.k(whyVoid).s("warranty void since ").d(r.f.voidOn).s(" (finding ").t(string(r.f.voidFinding), string(r.f.voidFinding)).s("): no free remedy ever again").end()
 	r.paid()
 }
 
 // paid offers a paid repair unless nothing is wrong.
 func (r *rules) paid() {
 	if r.c.Finding == NoFault {
-		r.s("no fault found: nothing to repair; the item goes back at no charge").end()
+		r.noFault()
 		return
 	}
 	r.e.PaidRepair = true
-	r.s("paid repair with a quotation offered").end()
+	r.k(whyPaidRepair).s("paid repair with a quotation offered").end()
 }
 
 func (r *rules) excluded(st Status, acc int) {
@@ -302,11 +383,11 @@ func (r *rules) excluded(st Status, acc int) {
 	if acc >= 0 {
 		r.e.InWarranty = r.accessoryActive(acc)
 	}
-	voids := ""
+	k, voids := whyExcluded, ""
 	if r.c.Finding.Voids() {
-		voids = " and voids the free warranty for good"
+		k, voids = whyExcludedVoids, " and voids the free warranty for good"
 	}
-	r.s("finding ", string(r.c.Finding), " is an exclusion", voids, ": no free remedy, not even the ").n(r.p.ReturnDays).s("-day return").end()
+	r.k(k).s("finding ").t(string(r.c.Finding), string(r.c.Finding)).s(" is an exclusion", voids, ": no free remedy, not even the ").n(r.p.ReturnDays).s("-day return").end()
 	r.paid()
 }
 
@@ -315,11 +396,11 @@ func (r *rules) notCovered(until Date) {
 	f := r.f
 	switch {
 	case f.start.IsZero() && r.item.Replaces != "":
-		r.s("claim on ").d(r.c.On).s(" is before this replacement unit was exchanged for ", r.item.Replaces, ": no free remedy").end()
+		r.k(whyBeforeExchange).s("claim on ").d(r.c.On).s(" is before this replacement unit was exchanged for ").wd(r.item.Replaces).s(": no free remedy").end()
 	case f.start.IsZero():
-		r.s("no receipt, no direct dispatch and no production date on record: treated as beyond the warranty period, no free remedy").end()
+		r.k(whyNoStart).s("no receipt, no direct dispatch and no production date on record: treated as beyond the warranty period, no free remedy").end()
 	default:
-		r.s("warranty ended on ").d(until).s(": no free remedy").end()
+		r.k(whyWarrantyEnded).s("warranty ended on ").d(until).s(": no free remedy").end()
 	}
 	r.paid()
 }
@@ -331,11 +412,11 @@ func (r *rules) unit(st Status) {
 		if st == Expired && c.Finding == QualityProblem && c.Part != "" {
 			if pc := f.partCovered(c.Part, c.On); pc != nil {
 				r.repair = true
-				r.s("part ", pc.Part, " fitted on ").d(pc.ReplacedOn).s(" (case ").n(int(pc.Case)).s(") is covered until ").d(pc.CoveredUntil).
+				r.k(whyPartCovered).s("part ").wd(pc.Part).s(" fitted on ").d(pc.ReplacedOn).s(" (case ").n(int(pc.Case)).s(") is covered until ").d(pc.CoveredUntil).
 					s(": free repair of that part, though the warranty ended on ").d(f.until).end()
 				return
 			}
-			r.s("part ", c.Part, " has no coverage on ").d(c.On).end()
+			r.k(whyPartNotCovered).s("part ").wd(c.Part).s(" has no coverage on ").d(c.On).end()
 		}
 		r.notCovered(f.until)
 		return
@@ -343,68 +424,77 @@ func (r *rules) unit(st Status) {
 	r.e.InWarranty = true
 	switch {
 	case f.basis == BasisEstimated:
-		r.s("start estimated from the production date ").d(r.item.ProducedOn).s(" + ").n(p.EstimatedStartDays).
+		r.k(whyEstimated).s("start estimated from the production date ").d(r.item.ProducedOn).s(" + ").n(p.EstimatedStartDays).
 			s(" days (no receipt on record): no ").n(p.ReturnDays).s("-day return and no ").n(p.ReplaceDays).s("-day replacement").end()
 	case !f.windows:
-		r.s("replacement unit for ", r.item.Replaces, ": its warranty runs from ").d(f.start).
+		r.k(whyReplacementUnit).s("replacement unit for ").wd(r.item.Replaces).s(": its warranty runs from ").d(f.start).
 			s(" with no new ").n(p.ReturnDays).s("-day return or ").n(p.ReplaceDays).s("-day replacement").end()
 	case !c.On.After(f.returnUntil):
 		if c.Intact && c.Complete {
 			r.ret = true
-			r.dayOf(p.ReturnDays, f.returnUntil).s(", intact and complete: return allowed").end()
+			r.dayOf(whyReturn, p.ReturnDays, f.returnUntil).s(", intact and complete: return allowed").end()
 		} else {
-			r.dayOf(p.ReturnDays, f.returnUntil).s(", but not ", missing(c.Intact, c.Complete), ": no return").end()
+			r.dayOf(whyNoReturn, p.ReturnDays, f.returnUntil).s(", but not ")
+			r.missing(c.Intact, c.Complete).s(": no return").end()
 		}
 	}
 	if c.Finding == NoFault {
-		r.s("no fault found: nothing to repair; the item goes back at no charge").end()
+		r.noFault()
 		return
 	}
 	if r.item.Kind.Bundleable() {
 		r.replace = true
-		r.s(string(r.item.Kind), " with a quality problem within its warranty (until ").d(f.until).s("): free replacement").end()
+		r.k(whyBundleReplace).t(string(r.item.Kind), string(r.item.Kind)).s(" with a quality problem within its warranty (until ").d(f.until).s("): free replacement").end()
 		if n := r.item.Exchanges; n >= p.ReplacementsBeforeRefund {
 			r.ret = true
-			r.n(n).s(" earlier replacements in this line for a quality problem still did not work: return (refund) or another replacement").end()
+			r.k(whyBundleRefund).n(n).s(" earlier replacements in this line for a quality problem still did not work: return (refund) or another replacement").end()
 		}
 		return
 	}
 	if f.windows && !c.On.After(f.replaceUntil) {
 		r.replace, r.repair = true, true
-		r.dayOf(p.ReplaceDays, f.replaceUntil).s(", quality problem: replacement or free repair").end()
+		r.dayOf(whyReplaceWindow, p.ReplaceDays, f.replaceUntil).s(", quality problem: replacement or free repair").end()
 	} else {
 		r.repair = true
-		r.s("quality problem within the warranty (until ").d(f.until).s("): free repair").end()
+		r.k(whyFreeRepair).s("quality problem within the warranty (until ").d(f.until).s("): free repair").end()
 	}
 	if f.freeRepairs >= p.RepairsBeforeReplacement {
 		r.replace = true
-		r.n(f.freeRepairs).s(" earlier free repairs for quality problems and it still fails: replacement or continued free repair").end()
+		r.k(whyRepairsThenReplace).n(f.freeRepairs).s(" earlier free repairs for quality problems and it still fails: replacement or continued free repair").end()
 	}
 }
 
-// dayOf writes the claim's day within an n-day window after the receipt
-// (or the direct dispatch standing in for it).
-func (r *rules) dayOf(n int, until Date) *rules {
+// dayOf starts a reason of kind k (or the kind after it, k's wording for
+// a direct dispatch) with the claim's day within an n-day window after the
+// receipt (or the direct dispatch standing in for it). The window's last
+// day is always an argument; the English sentence names it only when rest
+// days extended it.
+func (r *rules) dayOf(k reasonKind, n int, until Date) *rules {
 	after := " after receipt on "
 	if r.f.basis == BasisDispatched {
-		after = " after the direct dispatch on "
+		k, after = k+1, " after the direct dispatch on "
 	}
-	r.s("day ").n(r.f.start.DaysUntil(r.c.On)).s(" of ").n(n).s(after).d(r.f.start)
+	r.k(k).s("day ").n(r.f.start.DaysUntil(r.c.On)).s(" of ").n(n).s(after).d(r.f.start)
 	if until != r.f.start.AddDays(n) {
-		r.s(" (window extended past rest days to ").d(until).s(")")
+		return r.s(" (window extended past rest days to ").d(until).s(")")
 	}
-	return r
+	return r.also(until)
 }
 
-func missing(intact, complete bool) string {
+// missing writes what keeps a return from being allowed.
+func (r *rules) missing(intact, complete bool) *rules {
 	switch {
 	case !intact && !complete:
-		return "intact and complete"
+		return r.t("not_intact_complete", "intact and complete")
 	case !intact:
-		return "intact"
+		return r.t("not_intact", "intact")
 	default:
-		return "complete"
+		return r.t("not_complete", "complete")
 	}
+}
+
+func (r *rules) noFault() {
+	r.k(whyNoFault).s("no fault found: nothing to repair; the item goes back at no charge").end()
 }
 
 // accessoryActive reports whether bundled accessory k is under warranty on
@@ -418,28 +508,33 @@ func (r *rules) accessoryActive(k int) bool {
 // accessory applies rule 4 to bundled accessory k.
 func (r *rules) accessory(k int) {
 	ac := &r.f.acc[k]
-	name := "bundled " + string(r.item.Accessories[k].Kind) + " " + ac.SKU + " (batch " + ac.Batch + ")"
 	if !r.accessoryActive(k) {
 		switch {
 		case ac.Start.IsZero():
 			r.notCovered(ac.WarrantyUntil)
 		default:
-			r.s(name, ": warranty ended on ").d(ac.WarrantyUntil).s(", no free remedy").end()
+			r.accessoryName(whyAccessoryEnded, k).s(": warranty ended on ").d(ac.WarrantyUntil).s(", no free remedy").end()
 			r.paid()
 		}
 		return
 	}
 	r.e.InWarranty = true
 	if r.c.Finding == NoFault {
-		r.s(name, ": no fault found, nothing to replace; it goes back at no charge").end()
+		r.accessoryName(whyAccessoryNoFault, k).s(": no fault found, nothing to replace; it goes back at no charge").end()
 		return
 	}
 	r.replace = true
-	r.s(name, " has a quality problem within its warranty (until ").d(ac.WarrantyUntil).s("): free replacement").end()
+	r.accessoryName(whyAccessoryReplace, k).s(" has a quality problem within its warranty (until ").d(ac.WarrantyUntil).s("): free replacement").end()
 	if ac.QualityReplacements >= r.p.ReplacementsBeforeRefund {
 		r.ret = true
-		r.n(ac.QualityReplacements).s(" earlier replacements of ", ac.SKU, " for a quality problem still did not work: return (refund) or another replacement").end()
+		r.k(whyAccessoryRefund).n(ac.QualityReplacements).s(" earlier replacements of ").wd(ac.SKU).s(" for a quality problem still did not work: return (refund) or another replacement").end()
 	}
+}
+
+// accessoryName starts a reason of kind why about bundled accessory k.
+func (r *rules) accessoryName(why reasonKind, k int) *rules {
+	ac, kind := &r.f.acc[k], string(r.item.Accessories[k].Kind)
+	return r.k(why).s("bundled ").t(kind, kind).s(" ").wd(ac.SKU).s(" (batch ").wd(ac.Batch).s(")")
 }
 
 func findingList() string {

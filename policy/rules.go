@@ -82,16 +82,114 @@ type Claim struct {
 	Complete  bool
 	Part      string
 	Accessory string // SKU of a bundled accessory
+	// Why asks for Entitlement.Why as well as the English reasons (a
+	// page's claim; the API's sentences need no more).
+	Why bool
 }
 
 // Entitlement is what the customer may choose for a claim.
 type Entitlement struct {
-	On            Date
-	InWarranty    bool
-	Remedies      []Remedy // never nil
-	PaidRepair    bool
-	Reasons       []string
+	On         Date
+	InWarranty bool
+	Remedies   []Remedy // never nil
+	PaidRepair bool
+	Reasons    []string
+	// Why is Reasons as codes and arguments, one for each sentence in the
+	// same order, for pages that word them in another language; nil unless
+	// the claim asked for it.
+	Why           []Reason
 	DeadlineHours int
+}
+
+// Reason is one rule that fired, for a page to word in its language: the
+// kind of sentence (Code, one of ReasonKinds) and the values it names, each
+// list in the order the English sentence names them. Words are shown as
+// recorded (serials, parts, SKUs, batches); Terms are codes a page words
+// in its language (a finding, a product or accessory kind, or what keeps a
+// return from being allowed: not_intact, not_complete, not_intact_complete).
+type Reason struct {
+	Code  string
+	Dates []Date
+	Nums  []int
+	Words []string
+	Terms []string
+}
+
+// ReasonKind is a kind of reason and how many values of each sort it names.
+type ReasonKind struct {
+	Code                      string
+	Dates, Nums, Words, Terms int
+}
+
+// ReasonKinds lists every kind of reason Entitlements gives, so that a
+// page can check it has words for each.
+func ReasonKinds() []ReasonKind { return append([]ReasonKind(nil), reasonKinds[:]...) }
+
+// reasonKind indexes reasonKinds. The array is sized by the constants, so a
+// new kind without its entry leaves an empty code, which the tests forbid.
+type reasonKind int
+
+const (
+	whyReplaced reasonKind = iota
+	whyRefunded
+	whyVoid
+	whyNoFault
+	whyPaidRepair
+	whyExcluded
+	whyExcludedVoids
+	whyBeforeExchange
+	whyNoStart
+	whyWarrantyEnded
+	whyPartCovered
+	whyPartNotCovered
+	whyEstimated
+	whyReplacementUnit
+	whyReturn // the dispatch wording must follow each dayOf kind
+	whyReturnDispatch
+	whyNoReturn
+	whyNoReturnDispatch
+	whyReplaceWindow
+	whyReplaceWindowDispatch
+	whyBundleReplace
+	whyBundleRefund
+	whyFreeRepair
+	whyRepairsThenReplace
+	whyAccessoryEnded
+	whyAccessoryNoFault
+	whyAccessoryReplace
+	whyAccessoryRefund
+	nReasonKinds
+)
+
+var reasonKinds = [nReasonKinds]ReasonKind{
+	whyReplaced:              {"replaced", 1, 0, 1, 0},
+	whyRefunded:              {"refunded", 1, 0, 0, 0},
+	whyVoid:                  {"void", 1, 0, 0, 1},
+	whyNoFault:               {"no_fault", 0, 0, 0, 0},
+	whyPaidRepair:            {"paid_repair", 0, 0, 0, 0},
+	whyExcluded:              {"excluded", 0, 1, 0, 1},
+	whyExcludedVoids:         {"excluded_voids", 0, 1, 0, 1},
+	whyBeforeExchange:        {"before_exchange", 1, 0, 1, 0},
+	whyNoStart:               {"no_start", 0, 0, 0, 0},
+	whyWarrantyEnded:         {"warranty_ended", 1, 0, 0, 0},
+	whyPartCovered:           {"part_covered", 3, 1, 1, 0},
+	whyPartNotCovered:        {"part_not_covered", 1, 0, 1, 0},
+	whyEstimated:             {"estimated", 1, 3, 0, 0},
+	whyReplacementUnit:       {"replacement_unit", 1, 2, 1, 0},
+	whyReturn:                {"return", 2, 2, 0, 0},
+	whyReturnDispatch:        {"return_dispatch", 2, 2, 0, 0},
+	whyNoReturn:              {"no_return", 2, 2, 0, 1},
+	whyNoReturnDispatch:      {"no_return_dispatch", 2, 2, 0, 1},
+	whyReplaceWindow:         {"replace_window", 2, 2, 0, 0},
+	whyReplaceWindowDispatch: {"replace_window_dispatch", 2, 2, 0, 0},
+	whyBundleReplace:         {"bundle_replace", 1, 0, 0, 1},
+	whyBundleRefund:          {"bundle_refund", 0, 1, 0, 0},
+	whyFreeRepair:            {"free_repair", 1, 0, 0, 0},
+	whyRepairsThenReplace:    {"repairs_then_replace", 0, 1, 0, 0},
+	whyAccessoryEnded:        {"accessory_ended", 1, 0, 2, 1},
+	whyAccessoryNoFault:      {"accessory_no_fault", 0, 0, 2, 1},
+	whyAccessoryReplace:      {"accessory_replace", 1, 0, 2, 1},
+	whyAccessoryRefund:       {"accessory_refund", 0, 1, 1, 0},
 }
 
 // Check is what validation needs beyond the item: the current instant, for

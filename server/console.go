@@ -27,6 +27,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"github.com/sanbao/sanbao/policy"
@@ -327,7 +329,8 @@ func (s *Server) consoleError(c echo.Context, status int, d errorDetail) error {
 // consoleFuncs are the template helpers of one language: "t" is the
 // catalogue's message of a key (a key the catalogue lacks is shown as
 // itself: titles and labels made in Go come in already translated), "label"
-// a code of the contract in words, "problem" a refusal's message.
+// a code of the contract in words, "problem" a refusal's message, "reason"
+// a rule that fired.
 func consoleFuncs(st *consoleState, l *locale.Lang) template.FuncMap {
 	return template.FuncMap{
 		"asset": func(name string) string { return st.assetURL[name] },
@@ -342,6 +345,7 @@ func consoleFuncs(st *consoleState, l *locale.Lang) template.FuncMap {
 		"t":       l.T,
 		"label":   func(code any) string { return words(l, code) },
 		"problem": func(err *policy.Error) string { return problem(l, err) },
+		"reason":  func(r policy.Reason) string { return reasonText(l, r) },
 		"bad":     func(err *policy.Error, field string) bool { return err != nil && err.Field == field },
 		"isoDate": func(d policy.Date) string { return d.String() },
 	}
@@ -361,6 +365,38 @@ func problem(l *locale.Lang, err *policy.Error) string {
 	}
 	return err.Message
 }
+
+// reasonText words a rule that fired in l: the catalogue's sentence for its
+// code (console.reason.<code>) with the reason's values put in its
+// placeholders, {d1} for the first date, {n1} the first number, {w1} the
+// first word (shown as recorded), {t1} the first term (a code, in words).
+// Dates are shown as the console shows them everywhere.
+func reasonText(l *locale.Lang, r policy.Reason) string {
+	args := make([]string, 0, 2*(len(r.Dates)+len(r.Nums)+len(r.Words)+len(r.Terms)))
+	for i, d := range r.Dates {
+		args = append(args, placeholder('d', i), d.String())
+	}
+	for i, n := range r.Nums {
+		args = append(args, placeholder('n', i), strconv.Itoa(n))
+	}
+	for i, w := range r.Words {
+		args = append(args, placeholder('w', i), w)
+	}
+	for i, t := range r.Terms {
+		// A code's words start a label ("Human damage"), a term sits
+		// inside a sentence.
+		w := words(l, t)
+		if first, n := utf8.DecodeRuneInString(w); n > 0 {
+			w = string(unicode.ToLower(first)) + w[n:]
+		}
+		args = append(args, placeholder('t', i), w)
+	}
+	return strings.NewReplacer(args...).Replace(l.T("console.reason." + r.Code))
+}
+
+// placeholder is the i-th (from 0) placeholder of sort c in a reason's
+// sentence: {d1}, {n2}...
+func placeholder(c byte, i int) string { return "{" + string(c) + strconv.Itoa(i+1) + "}" }
 
 // clockText is an instant as the desk reads it (already in the policy zone).
 func clockText(t time.Time) string {

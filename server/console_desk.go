@@ -276,7 +276,7 @@ func (s *Server) claimToday(rec registry.Record, v itemView, today policy.Date) 
 	if k := v.OpenCase; k == nil || k.Finding == "" {
 		finding, cb.Assumed = policy.QualityProblem, true
 	}
-	ent, err := s.policy.Entitlements(rec.Item, rec.History, policy.Claim{On: today, Finding: finding, Intact: true, Complete: true})
+	ent, err := s.policy.Entitlements(rec.Item, rec.History, policy.Claim{On: today, Finding: finding, Intact: true, Complete: true, Why: true})
 	if err != nil {
 		return nil
 	}
@@ -755,6 +755,7 @@ func (s *Server) consoleEntitlements(c echo.Context) error {
 		Intact: q.Get("intact") == "true", Complete: q.Get("complete") == "true"}
 	claim, err := s.claim(c)
 	if err == nil {
+		claim.Why = true
 		var ent policy.Entitlement
 		if ent, err = s.policy.Entitlements(rec.Item, rec.History, claim); err == nil {
 			cb.Result = &ent
