@@ -1,0 +1,322 @@
+package registry
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sanbao/sanbao/policy"
+)
+
+func mustSubscribe(t testing.TB, db *testDB, url string, events ...string) Subscription {
+	t.Helper()
+	s, err := db.CreateSubscription(admin, url, events)
+	if err != nil {
+		t.Fatalf("CreateSubscription(%s, %v): %v", url, events, err)
+	}
+	return s
+}
+
+// queued lists a webhook's deliveries oldest first as "type serial seq status".
+func queued(t testing.TB, db *testDB, sub string) []string {
+	t.Helper()
+	ds, _, err := db.Deliveries(sub, "", "", MaxLimit)
+	must(t, err)
+	var out []string
+	for _, d := range slices.Backward(ds) {
+		out = append(out, fmt.Sprintf("%s %s %d %s", d.Type, d.Serial, d.Seq, d.Status))
+	}
+	return out
+}
+
+func TestCreateSubscriptionChecksURLAndEvents(t *testing.T) {
+	db := MustOpen(t)
+	for _, c := range []struct {
+		name, url string
+		events    []string
+		field     string
+	}{
+		{"no url", "", []string{"*"}, "url"},
+		{"ftp scheme", "ftp://erp.example.com/hook", []string{"*"}, "url"},
+		{"relative", "/hook", []string{"*"}, "url"},
+		{"no host", "https:///hook", []string{"*"}, "url"},
+		{"credentials in the url", "https://user:pw@erp.example.com/hook", []string{"*"}, "url"},
+		{"no events", "https://erp.example.com/hook", nil, "events"},
+		{"unknown event type", "https://erp.example.com/hook", []string{"received", "sold"}, "events"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := db.CreateSubscription(admin, c.url, c.events)
+			wantCode(t, err, policy.EInvalid)
+			if f := err.(*policy.Error).Field; f != c.field {
+				t.Fatalf("field %q; want %q (%v)", f, c.field, err)
+			}
+		})
+	}
+	subs, err := db.Subscriptions()
+	must(t, err)
+	if len(subs) != 0 {
+		t.Fatalf("refused subscriptions were stored: %+v", subs)
+	}
+}
+
+func TestSubscriptionSecretIsReturnedOnceAndNeverListed(t *testing.T) {
+	db := MustOpen(t)
+	s := mustSubscribe(t, db, " https://erp.example.com/hook ", "received", "replaced", "received")
+	if len(s.Secret) != 32 || !strings.HasPrefix(s.ID, "wh_") || s.URL != "https://erp.example.com/hook" {
+		t.Fatalf("created %+v", s)
+	}
+	if !slices.Equal(s.Events, []string{"received", "replaced"}) {
+		t.Fatalf("events %v; want the duplicates dropped", s.Events)
+	}
+	got, err := db.Subscription(s.ID)
+	must(t, err)
+	list, err := db.Subscriptions()
+	must(t, err)
+	if got.Secret != nil || len(list) != 1 || list[0].Secret != nil || list[0].ID != s.ID {
+		t.Fatalf("read back %+v, listed %+v: the secret must not be", got, list)
+	}
+	wild := mustSubscribe(t, db, "https://crm.example.com/", "received", "*")
+	if !slices.Equal(wild.Events, []string{"*"}) {
+		t.Fatalf("events %v; want [*]", wild.Events)
+	}
+	_, err = db.Subscription("wh_nosuchhook0")
+	wantCode(t, err, policy.ENotFound)
+}
+
+func TestEveryEventWritePathQueuesOneDeliveryPerMatchingSubscription(t *testing.T) {
+	db := MustOpen(t)
+	seedModels(t, db)
+	register(t, db, "P1", "B1", "S1", "S2", "S3")
+	all := mustSubscribe(t, db, "https://erp.example.com/all", "*")
+	recv := mustSubscribe(t, db, "https://erp.example.com/recv", "received")
+
+	mustAppend(t, db, "S1", dispatch("2026-11-10", "O1"))
+	_, err := db.AppendMany(Write{Actor: desk}, []EventRow{
+		{"S2", dispatch("2026-11-10", "O1")}, {"S3", dispatch("2026-11-10", "O2")}, {"S3", receive("2026-11-12")},
+	})
+	must(t, err)
+	_, err = db.ReceiveOrder(Write{Actor: desk}, "O1", date("2026-11-13"), policy.Courier)
+	must(t, err)
+	mustAppend(t, db, "S1", policy.Event{Type: policy.EvCorrected, Corrects: 1, Order: "O9", Reason: "wrong order typed"})
+
+	wantAll := []string{
+		"dispatched S1 1 pending",
+		"dispatched S2 1 pending", "dispatched S3 1 pending", "received S3 2 pending",
+		"received S1 2 pending", "received S2 2 pending",
+		"corrected S1 3 pending",
+	}
+	if got := queued(t, db, all.ID); !slices.Equal(got, wantAll) {
+		t.Fatalf("deliveries to * =\n%q\nwant\n%q", got, wantAll)
+	}
+	wantRecv := []string{"received S3 2 pending", "received S1 2 pending", "received S2 2 pending"}
+	if got := queued(t, db, recv.ID); !slices.Equal(got, wantRecv) {
+		t.Fatalf("deliveries to received =\n%q\nwant\n%q", got, wantRecv)
+	}
+	n, err := db.PendingDeliveries()
+	must(t, err)
+	if n != 10 {
+		t.Fatalf("outbox holds %d; want 10", n)
+	}
+}
+
+func TestARefusedWriteQueuesNothing(t *testing.T) {
+	db := MustOpen(t)
+	seedModels(t, db)
+	register(t, db, "P1", "B1", "S1", "S2")
+	sub := mustSubscribe(t, db, "https://erp.example.com/all", "*")
+	_, err := db.AppendMany(Write{Actor: desk}, []EventRow{
+		{"S1", dispatch("2026-11-10", "O1")}, {"S2", receive("2026-11-12")},
+		{"NOPE", dispatch("2026-11-10", "O1")},
+	})
+	wantCode(t, err, policy.EInvalid)
+	_, err = db.Append(Write{Actor: desk}, "S1", policy.Event{Type: policy.EvCorrected, Corrects: 7, Reason: "x"})
+	if err == nil {
+		t.Fatal("correcting a missing event was accepted")
+	}
+	if got := queued(t, db, sub.ID); len(got) != 0 {
+		t.Fatalf("refused writes queued %q", got)
+	}
+}
+
+func TestTheDeliveryPayloadIsRenderedInTheEventsTransaction(t *testing.T) {
+	db := MustOpen(t)
+	seedModels(t, db)
+	register(t, db, "P1", "B1", "S1")
+	mustSubscribe(t, db, "https://erp.example.com/all", "*")
+	// Without a renderer the body still names the event.
+	mustAppend(t, db, "S1", dispatch("2026-11-10", "O1"))
+	db.SetWebhookPayload(func(ap Appended) ([]byte, error) {
+		return json.Marshal(map[string]any{"serial": ap.Serial, "seq": ap.Event.Seq, "history": len(ap.Record.History)})
+	})
+	mustAppend(t, db, "S1", receive("2026-11-12"))
+	ds, err := db.ClaimDeliveries(db.clock.Now(), time.Minute, 10)
+	must(t, err)
+	if len(ds) != 2 {
+		t.Fatalf("claimed %d; want 2", len(ds))
+	}
+	if got, want := string(ds[0].Payload), `{"type":"dispatched","serial":"S1","event":{"seq":1,"type":"dispatched"}}`; got != want {
+		t.Fatalf("basic payload %s; want %s", got, want)
+	}
+	if got, want := string(ds[1].Payload), `{"history":2,"seq":2,"serial":"S1"}`; got != want {
+		t.Fatalf("rendered payload %s; want %s", got, want)
+	}
+}
+
+func TestClaimLeasesDeliveriesUntilTheAttemptIsRecorded(t *testing.T) {
+	db := MustOpen(t)
+	seedModels(t, db)
+	register(t, db, "P1", "B1", "S1", "S2", "S3")
+	sub := mustSubscribe(t, db, "https://erp.example.com/all", "*")
+	for _, s := range []string{"S1", "S2", "S3"} {
+		mustAppend(t, db, s, dispatch("2026-11-10", "O1"))
+	}
+	now := db.clock.Now()
+	first, err := db.ClaimDeliveries(now, 30*time.Second, 2)
+	must(t, err)
+	if len(first) != 2 || first[0].Serial != "S1" || first[1].Serial != "S2" || first[0].URL != "https://erp.example.com/all" || len(first[0].Secret) != 32 {
+		t.Fatalf("first claim %+v", first)
+	}
+	second, err := db.ClaimDeliveries(now, 30*time.Second, 10)
+	must(t, err)
+	if len(second) != 1 || second[0].Serial != "S3" {
+		t.Fatalf("second claim %+v; want only S3 (S1 and S2 are leased)", second)
+	}
+	// S1 delivered, S2 failed (due in a minute); S3's lease runs out.
+	must(t, db.FinishDelivery(first[0], Attempt{At: now, Delivered: true}))
+	must(t, db.FinishDelivery(first[1], Attempt{At: now, Error: "HTTP 500: oops", Retry: now.Add(time.Minute)}))
+	later, err := db.ClaimDeliveries(now.Add(31*time.Second), time.Hour, 10)
+	must(t, err)
+	if len(later) != 1 || later[0].Serial != "S3" || later[0].ID != second[0].ID {
+		t.Fatalf("after the lease %+v; want S3 again with the same id", later)
+	}
+	retry, err := db.ClaimDeliveries(now.Add(61*time.Second), 30*time.Second, 10)
+	must(t, err)
+	if len(retry) != 1 || retry[0].ID != first[1].ID || retry[0].Attempts != 1 || retry[0].LastError != "HTTP 500: oops" {
+		t.Fatalf("retry claim %+v; want S2 with its first attempt's error", retry)
+	}
+	want := []string{"dispatched S1 1 delivered", "dispatched S2 1 pending", "dispatched S3 1 pending"}
+	if got := queued(t, db, sub.ID); !slices.Equal(got, want) {
+		t.Fatalf("deliveries %q; want %q", got, want)
+	}
+}
+
+func TestACrashDropsLeasesSoEveryPendingDeliveryIsSentAgainWithItsID(t *testing.T) {
+	db := MustOpen(t)
+	seedModels(t, db)
+	register(t, db, "P1", "B1", "S1")
+	mustSubscribe(t, db, "https://erp.example.com/all", "*")
+	mustAppend(t, db, "S1", dispatch("2026-11-10", "O1"))
+	claimed, err := db.ClaimDeliveries(db.clock.Now(), time.Hour, 10)
+	must(t, err)
+	db = db.reopen(t)
+	again, err := db.ClaimDeliveries(db.clock.Now(), time.Hour, 10)
+	must(t, err)
+	if len(claimed) != 1 || len(again) != 1 || again[0].ID != claimed[0].ID || string(again[0].Payload) != string(claimed[0].Payload) {
+		t.Fatalf("claimed %+v before the restart, %+v after; want the same delivery", claimed, again)
+	}
+}
+
+func TestADeadDeliveryCanBeRetriedAndNothingElse(t *testing.T) {
+	db := MustOpen(t)
+	seedModels(t, db)
+	register(t, db, "P1", "B1", "S1", "S2")
+	sub := mustSubscribe(t, db, "https://erp.example.com/all", "*")
+	mustAppend(t, db, "S1", dispatch("2026-11-10", "O1"))
+	mustAppend(t, db, "S2", dispatch("2026-11-10", "O1"))
+	now := db.clock.Now()
+	ds, err := db.ClaimDeliveries(now, time.Minute, 10)
+	must(t, err)
+	must(t, db.FinishDelivery(ds[0], Attempt{At: now, Error: "connection refused"}))
+	must(t, db.FinishDelivery(ds[1], Attempt{At: now, Delivered: true}))
+	// A second outcome for a finished delivery changes nothing.
+	must(t, db.FinishDelivery(ds[1], Attempt{At: now, Error: "late"}))
+
+	dead, _, err := db.Deliveries(sub.ID, DeliveryDead, "", 0)
+	must(t, err)
+	if len(dead) != 1 || dead[0].ID != ds[0].ID || dead[0].LastError != "connection refused" || dead[0].Attempts != 1 {
+		t.Fatalf("dead deliveries %+v", dead)
+	}
+	if none, err := db.ClaimDeliveries(now.Add(time.Hour), time.Minute, 10); err != nil || len(none) != 0 {
+		t.Fatalf("claimed %+v, %v; dead and delivered ones are not due", none, err)
+	}
+	_, err = db.RetryDelivery(admin, sub.ID, ds[1].ID)
+	wantCode(t, err, policy.EConflict, "delivered")
+	_, err = db.RetryDelivery(admin, sub.ID, "msg_0000000000000099")
+	wantCode(t, err, policy.ENotFound)
+	_, err = db.RetryDelivery(admin, sub.ID, "nonsense")
+	wantCode(t, err, policy.ENotFound)
+
+	db.clock.Advance(2 * time.Hour)
+	d, err := db.RetryDelivery(admin, sub.ID, ds[0].ID)
+	must(t, err)
+	if d.Status != DeliveryPending || !d.Since.Equal(db.clock.Now()) || d.Attempts != 1 {
+		t.Fatalf("retried %+v; want pending, a new window, the attempts kept", d)
+	}
+	again, err := db.ClaimDeliveries(db.clock.Now(), time.Minute, 10)
+	must(t, err)
+	if len(again) != 1 || again[0].ID != ds[0].ID {
+		t.Fatalf("claimed %+v after the retry", again)
+	}
+	entries, _, err := db.Audit("", 0)
+	must(t, err)
+	if last := entries[len(entries)-1]; last.Action != "webhook.retry" || last.Target != ds[0].ID {
+		t.Fatalf("last audit entry %+v; want webhook.retry of %s", last, ds[0].ID)
+	}
+}
+
+func TestDeliveriesAreListedNewestFirstByPage(t *testing.T) {
+	db := MustOpen(t)
+	seedModels(t, db)
+	register(t, db, "P1", "B1", "S1")
+	a := mustSubscribe(t, db, "https://erp.example.com/a", "*")
+	b := mustSubscribe(t, db, "https://erp.example.com/b", "*")
+	mustAppend(t, db, "S1", dispatch("2026-11-10", "O1"))
+	mustAppend(t, db, "S1", receive("2026-11-12"))
+	mustAppend(t, db, "S1", policy.Event{Type: policy.EvTransferred, On: date("2026-11-14")})
+	page, next, err := db.Deliveries(b.ID, "", "", 2)
+	must(t, err)
+	if len(page) != 2 || page[0].Seq != 3 || page[1].Seq != 2 || next != page[1].ID {
+		t.Fatalf("first page %+v next %q", page, next)
+	}
+	page, next, err = db.Deliveries(b.ID, "", next, 2)
+	must(t, err)
+	if len(page) != 1 || page[0].Seq != 1 || page[0].Subscription != b.ID || next != "" {
+		t.Fatalf("second page %+v next %q", page, next)
+	}
+	if page, _, err := db.Deliveries(a.ID, DeliveryDelivered, "", 0); err != nil || len(page) != 0 {
+		t.Fatalf("delivered of a: %+v %v", page, err)
+	}
+	_, _, err = db.Deliveries(a.ID, "lost", "", 0)
+	wantCode(t, err, policy.EInvalid, "status")
+	_, _, err = db.Deliveries(a.ID, "", "msg_x", 0)
+	wantCode(t, err, policy.EInvalid, "after")
+	_, _, err = db.Deliveries("wh_nosuchhook0", "", "", 0)
+	wantCode(t, err, policy.ENotFound)
+}
+
+func TestDeletingASubscriptionDropsItsPendingDeliveries(t *testing.T) {
+	db := MustOpen(t)
+	seedModels(t, db)
+	register(t, db, "P1", "B1", "S1")
+	gone := mustSubscribe(t, db, "https://erp.example.com/gone", "*")
+	kept := mustSubscribe(t, db, "https://erp.example.com/kept", "*")
+	mustAppend(t, db, "S1", dispatch("2026-11-10", "O1"))
+	claimed, err := db.ClaimDeliveries(db.clock.Now(), time.Minute, 10)
+	must(t, err)
+	must(t, db.DeleteSubscription(admin, gone.ID))
+	wantCode(t, db.DeleteSubscription(admin, gone.ID), policy.ENotFound)
+	for _, c := range claimed {
+		// An attempt in flight when its webhook went is dropped quietly.
+		must(t, db.FinishDelivery(c, Attempt{At: db.clock.Now(), Error: "HTTP 500", Retry: db.clock.Now()}))
+	}
+	mustAppend(t, db, "S1", receive("2026-11-12"))
+	n, err := db.PendingDeliveries()
+	must(t, err)
+	want := []string{"dispatched S1 1 pending", "received S1 2 pending"}
+	if got := queued(t, db, kept.ID); !slices.Equal(got, want) || n != 2 {
+		t.Fatalf("kept webhook's deliveries %q, outbox %d; want %q and 2", got, n, want)
+	}
+}
