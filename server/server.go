@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -56,6 +57,15 @@ type Config struct {
 	// PublicClients bounds the table of per-client limiters; default
 	// DefaultPublicClients.
 	PublicClients int
+	// WebhookAllowPrivate lets webhooks reach loopback, private, link-local
+	// and metadata addresses (tests; a receiver on the same network).
+	WebhookAllowPrivate bool
+	// WebhookBackoff is the delay before a failed delivery's first retry;
+	// default DefaultWebhookBackoff.
+	WebhookBackoff time.Duration
+	// WebhookRetryFor is how long a delivery is retried before it is dead;
+	// default DefaultWebhookRetryFor.
+	WebhookRetryFor time.Duration
 }
 
 // Server serves the API. Create it with New; it is safe for concurrent use.
@@ -71,6 +81,10 @@ type Server struct {
 	routes  map[string]bool // route templates, for bounded metric labels
 	limiter *rateLimiter    // public routes, per client; nil: unlimited
 	console *consoleState   // the staff console (console.go)
+
+	webhookMetrics *webhookMetrics
+	webhookOnce    sync.Once
+	sender         *sender // nil until StartWebhooks
 }
 
 // New builds a Server. Errors: a missing DB, a malformed PublicURL, or a
@@ -94,6 +108,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if cfg.WebhookBackoff <= 0 {
+		cfg.WebhookBackoff = DefaultWebhookBackoff
+	}
+	if cfg.WebhookRetryFor <= 0 {
+		cfg.WebhookRetryFor = DefaultWebhookRetryFor
+	}
 	if cfg.PublicURL != "" {
 		u, err := url.Parse(cfg.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -109,6 +129,8 @@ func New(cfg Config) (*Server, error) {
 		routes: map[string]bool{},
 	}
 	s.metrics = newMetrics(cfg.DB)
+	s.webhookMetrics = newWebhookMetrics(s.metrics.reg, cfg.DB)
+	cfg.DB.SetWebhookPayload(s.webhookPayload)
 	s.limiter = newRateLimiter(cfg.PublicRate, cfg.PublicBurst, cfg.PublicClients, cfg.Now)
 
 	e := echo.New()
@@ -177,6 +199,13 @@ func (s *Server) handlers() map[string]echo.HandlerFunc {
 		"GET /api/v1/audit":        s.audit,
 		"GET /api/v1/admin/backup": s.backup,
 
+		"POST /api/v1/webhooks":                                s.createWebhook,
+		"GET /api/v1/webhooks":                                 s.listWebhooks,
+		"GET /api/v1/webhooks/:id":                             s.getWebhook,
+		"DELETE /api/v1/webhooks/:id":                          s.deleteWebhook,
+		"GET /api/v1/webhooks/:id/deliveries":                  s.listWebhookDeliveries,
+		"POST /api/v1/webhooks/:id/deliveries/:delivery/retry": s.retryWebhookDelivery,
+
 		"GET /c":                      s.publicRoute(true, s.checkForm),
 		"GET /c/:serial":              s.publicRoute(true, s.coveragePage),
 		"GET /01/:gtin14/21/:serial":  s.publicRoute(true, s.coveragePage),
@@ -187,10 +216,16 @@ func (s *Server) handlers() map[string]echo.HandlerFunc {
 // Handler is the whole application: API, operations endpoints, metrics.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Close stops background work (none is started by the API routes; the
-// public routes' rate limiters hook in here). It does not close the DB,
-// which the caller owns and closes after the HTTP server has shut down.
-func (s *Server) Close() error { return nil }
+// Close stops background work: the webhook sender, after the attempts in
+// flight are recorded. It does not close the DB, which the caller owns and
+// closes after the HTTP server has shut down.
+func (s *Server) Close() error {
+	s.webhookOnce.Do(func() {}) // no sender starts after Close
+	if s.sender != nil {
+		s.sender.close()
+	}
+	return nil
+}
 
 // ipExtractor believes X-Forwarded-For only from the trusted proxies; with
 // none, the peer address is the client.
