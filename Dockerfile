@@ -1,14 +1,19 @@
 # sanbao container image: a static binary on distroless, running as nonroot,
 # keeping its database on the /data volume.
 #
-#   docker build -t sanbao .
+#   docker build --build-arg VERSION="$(git describe --tags --always --dirty)" -t sanbao .
+#   docker run --rm sanbao version                       # the VERSION stamped above
 #   docker run --rm -v sanbao-data:/data sanbao keys create --role admin --name ops   # first admin key, server stopped
+#   (or start serve on the empty volume: it prints a first admin key once, in docker logs)
 #   docker run -d --name sanbao -p 8080:8080 -v sanbao-data:/data \
 #     -e SANBAO_PUBLIC_URL=https://warranty.example.com sanbao
 #
 # Every serve flag can be set with its SANBAO_* variable (see "sanbao help").
 
 FROM golang:1.26 AS build
+# The build context has no .git (see .dockerignore), so Go cannot stamp VCS
+# information itself: "sanbao version" prints this instead of (devel).
+ARG VERSION=unversioned
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
@@ -16,7 +21,7 @@ COPY . .
 # CGO off: a static binary that runs on distroless/static (no libc).
 # -trimpath: no build paths in the binary. Time zones are embedded
 # (time/tzdata) and CA certificates come with the base image.
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/sanbao ./cmd/sanbao \
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X main.buildVersion=${VERSION}" -o /out/sanbao ./cmd/sanbao \
  && mkdir -p /out/data
 
 FROM gcr.io/distroless/static-debian12:nonroot

@@ -139,12 +139,9 @@ func (c Certificate) check() (Certificate, error) {
 		{"phone", &c.Phone, maxContact, false},
 	}
 	for _, t := range texts {
-		if *t.s, err = policy.Text(t.field, *t.s, t.max, t.required); err != nil {
-			return c, err
-		}
 		// A label line has no room for a second line.
-		if strings.ContainsAny(*t.s, "\n\t") {
-			return c, policy.Errorf(policy.EInvalid, t.field, "%s must be a single line", t.field)
+		if *t.s, err = policy.Line(t.field, *t.s, t.max, t.required); err != nil {
+			return c, err
 		}
 	}
 	if _, err := checkHost(c.URL); err != nil {

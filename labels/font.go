@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/sanbao/sanbao/policy"
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/gofont/gobold"
 	"golang.org/x/image/font/gofont/gomonobold"
@@ -168,6 +169,59 @@ func pick(s style, r rune) (fontID, glyphInfo) {
 		return fontCJK, g
 	}
 	return lat, fonts[lat].notdef
+}
+
+// missing is printed for a character no label font has (an emoji, a
+// script neither font covers): the replacement character, which the Go
+// fonts have. Passing such a character on would draw a different box in
+// each format, and the PDF library panics on any above U+FFFF.
+const missing = '\uFFFD'
+
+// printable reports whether every style can draw r. The fonts are loaded.
+func printable(r rune) bool {
+	if fonts[fontCJK].info(r).ok {
+		return true
+	}
+	for st := range numStyles {
+		if !fonts[st.latin()].info(r).ok {
+			return false
+		}
+	}
+	return true
+}
+
+// substitute returns s with each character no label font has replaced by
+// missing. The fonts are loaded.
+func substitute(s string) string {
+	for i, r := range s {
+		if !printable(r) {
+			b := []rune(s[:i])
+			for _, r := range s[i:] {
+				if !printable(r) {
+					r = missing
+				}
+				b = append(b, r)
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
+// Unprintable returns the first character of s that no label font has, so
+// that a text printed on labels (a model name) can be refused where it
+// enters rather than printed as a replacement mark; ok is false when every
+// character prints. Errors: EInternal when the fonts cannot be loaded.
+func Unprintable(s string) (r rune, ok bool, err error) {
+	if err := loadFonts(); err != nil {
+		return 0, false, policy.Errorf(policy.EInternal, "", "label fonts: %v", err)
+	}
+	for _, r := range s {
+		if !printable(r) {
+			return r, true, nil
+		}
+	}
+	return 0, false, nil
 }
 
 // advance is how far the pen moves after a glyph of em advance adv at px

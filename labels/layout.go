@@ -78,6 +78,9 @@ func prepare(c Certificate) (*content, error) {
 	if err := loadFonts(); err != nil {
 		return nil, policy.Errorf(policy.EInternal, "", "label fonts: %v", err)
 	}
+	for _, s := range []*string{&c.Title, &c.ModelName, &c.Terms, &c.Mailbox, &c.Phone} {
+		*s = substitute(*s)
+	}
 	host, _ := checkHost(c.URL)
 	ct := &content{c: c, host: host, contact: contactLine(c.Mailbox, c.Phone), widths: map[widthKey]int{}}
 	for _, a := range c.Accessories {

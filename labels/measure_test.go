@@ -16,9 +16,12 @@ func ink(img image.Image, x, y int) bool {
 
 // blankRun counts blank pixels from (x, y) stepping by (dx, dy) until ink
 // or the image edge: beyond the edge is not label, so it is no quiet zone.
-func blankRun(img image.Image, x, y, dx, dy int) int {
+func blankRun(img image.Image, x, y, dx, dy int) int { return pixelRun(img, x, y, dx, dy, false) }
+
+// pixelRun counts pixels printed (or blank) from (x, y) stepping by (dx, dy).
+func pixelRun(img image.Image, x, y, dx, dy int, printed bool) int {
 	n := 0
-	for p := (image.Point{x, y}); p.In(img.Bounds()) && !ink(img, p.X, p.Y); p = p.Add(image.Point{dx, dy}) {
+	for p := (image.Point{x, y}); p.In(img.Bounds()) && ink(img, p.X, p.Y) == printed; p = p.Add(image.Point{dx, dy}) {
 		n++
 	}
 	return n

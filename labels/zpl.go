@@ -57,8 +57,8 @@ func (z *ZPLBatch) Add(c Certificate) error {
 	if font == "" {
 		font = DefaultZPLFont
 	}
-	if !validPrinterFont(font) {
-		return policy.Errorf(policy.EInvalid, "font", "printer font %q is not a drive and file name like E:SIMSUN.FNT", font)
+	if err := CheckPrinterFont(font); err != nil {
+		return err
 	}
 	ct, err := prepare(c)
 	if err != nil {
@@ -84,6 +84,18 @@ func ZPL(w io.Writer, c Certificate, size Size, dpi int) error {
 		return err
 	}
 	return z.Add(c)
+}
+
+// CheckPrinterFont checks a printer-resident font name for ZPL text beyond
+// Latin-1 (ZPLBatch.Font): a drive letter, a colon and a file name of
+// letters, digits, dots and dashes, at most 24 characters in all, such as
+// E:SIMSUN.FNT or E:ANMDJ.TTF — nothing that could end the ^A@ command.
+// The error is EInvalid, field "font".
+func CheckPrinterFont(f string) error {
+	if !validPrinterFont(f) {
+		return policy.Errorf(policy.EInvalid, "font", "font %q is not a printer font name: a drive letter, a colon and a file name, such as E:SIMSUN.FNT or E:ANMDJ.TTF", f)
+	}
+	return nil
 }
 
 func validPrinterFont(f string) bool {

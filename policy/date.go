@@ -15,13 +15,78 @@ type Date struct {
 	Day   int
 }
 
-// ParseDate parses YYYY-MM-DD and rejects impossible dates such as 2025-02-30.
+// ParseDate parses YYYY-MM-DD and rejects impossible dates such as
+// 2025-02-30, saying which: the form, or a day the calendar does not have.
 func ParseDate(s string) (Date, error) {
 	t, err := time.Parse(time.DateOnly, s)
-	if err != nil {
-		return Date{}, fmt.Errorf("%q is not a date of the form YYYY-MM-DD", s)
+	if err == nil {
+		return DateOf(t, time.UTC), nil
 	}
-	return DateOf(t, time.UTC), nil
+	y, m, d, ok := dateFields(s)
+	switch {
+	case !ok:
+		return Date{}, fmt.Errorf("%q is not a date of the form YYYY-MM-DD", s)
+	case m < 1 || m > 12:
+		return Date{}, fmt.Errorf("%s does not exist: there is no month %d", s, m)
+	default:
+		days := time.Date(y, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+		return Date{}, fmt.Errorf("%s does not exist: %s %d has %d days, not %d", s, time.Month(m), y, days, d)
+	}
+}
+
+// dateFields reads the numbers of s when it has the form YYYY-MM-DD (digits
+// and dashes in their places), whatever their values.
+func dateFields(s string) (y, m, d int, ok bool) {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return 0, 0, 0, false
+	}
+	num := func(t string) int {
+		n := 0
+		for i := 0; i < len(t); i++ {
+			if t[i] < '0' || t[i] > '9' {
+				ok = false
+			}
+			n = n*10 + int(t[i]-'0')
+		}
+		return n
+	}
+	ok = true
+	y, m, d = num(s[:4]), num(s[5:7]), num(s[8:])
+	return y, m, d, ok
+}
+
+// EarliestDate is the first day the registry accepts for something that
+// happened (a production, a dispatch, a receipt, a service step): earlier
+// ones are typing mistakes (0000-01-01, 0202-11-05), not history.
+var EarliestDate = Date{2000, time.January, 1}
+
+// CheckInstant checks t, the instant something happened, against the
+// accepted lower bound: the start of EarliestDate in loc. The zero time
+// (0001-01-01T00:00:00Z) is refused like any other: only an absent instant
+// means now. The error is EInvalid naming field and the bound.
+func CheckInstant(field string, t time.Time, loc *time.Location) error {
+	if start := time.Date(EarliestDate.Year, EarliestDate.Month, EarliestDate.Day, 0, 0, 0, 0, loc); t.Before(start) {
+		return Errorf(EInvalid, field, "%s %s is before %s: instants from %s on are accepted (leave %s out for now)",
+			field, t.Format(time.RFC3339), EarliestDate, start.Format(time.RFC3339), field)
+	}
+	return nil
+}
+
+// CheckDay checks d, the day something happened, against the accepted
+// range: EarliestDate to today (no upper bound when today is zero). zone
+// names today's time zone in the message. The error is EInvalid naming
+// field and the range.
+func CheckDay(field string, d, today Date, zone string) error {
+	if d.Before(EarliestDate) {
+		if today.IsZero() {
+			return Errorf(EInvalid, field, "%s %s is before %s: dates from %s on are accepted", field, d, EarliestDate, EarliestDate)
+		}
+		return Errorf(EInvalid, field, "%s %s is before %s: dates from %s to today (%s in %s) are accepted", field, d, EarliestDate, EarliestDate, today, zone)
+	}
+	if !today.IsZero() && d.After(today) {
+		return Errorf(EInvalid, field, "%s %s is in the future (today is %s in %s): dates from %s to today are accepted", field, d, today, zone, EarliestDate)
+	}
+	return nil
 }
 
 // DateOf is the calendar date of instant t in loc (17:30 UTC on 3 March is

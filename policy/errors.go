@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Error codes shared by every layer. The server maps each to one HTTP status
@@ -32,9 +33,12 @@ type Error struct {
 }
 
 // RowError is one rejected row of a batch (registration or events). Row is
-// 1-based, counting data rows (not the CSV header).
+// 1-based, counting data rows (not the CSV header); Line is the CSV file's
+// line where the row starts (the header is line 1), 0 when the batch is not
+// a file. Serial is the row's serial as sent, even when it is invalid.
 type RowError struct {
 	Row     int    `json:"row"`
+	Line    int    `json:"line,omitempty"`
 	Serial  string `json:"serial"`
 	Code    string `json:"code"`
 	Field   string `json:"field,omitempty"`
@@ -79,4 +83,13 @@ func RowsError(rows []RowError) error {
 	e := &Error{Code: EInvalid, Message: fmt.Sprintf("%d row(s) rejected; nothing was written", len(rows)), BadRows: len(rows)}
 	e.Rows = rows[:min(len(rows), MaxRowErrors)]
 	return e
+}
+
+// WithArticle returns word after "a" or "an" as it is spoken ("an adapter",
+// "a product"), for messages naming a kind, a role or an event type.
+func WithArticle(word string) string {
+	if word != "" && strings.ContainsRune("aeiouAEIOU", rune(word[0])) {
+		return "an " + word
+	}
+	return "a " + word
 }

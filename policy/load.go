@@ -96,7 +96,7 @@ func jsonError(data []byte, err error) error {
 	case errors.As(err, &ute):
 		field := ute.Field
 		if field == "" {
-			return Errorf(EInvalid, "", "policy file must hold a JSON object, not a %s", ute.Value)
+			return Errorf(EInvalid, "", "policy file must hold a JSON object, not %s", WithArticle(ute.Value))
 		}
 		return Errorf(EInvalid, field, "%s must be %s, not a JSON %s", field, typeWords(ute.Type), ute.Value)
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
@@ -314,7 +314,8 @@ func (p *Policy) check() error {
 		{"contact.phone", &p.Contact.Phone},
 		{"contact.web", &p.Contact.Web},
 	} {
-		v, err := Text(f.field, *f.s, maxContactLen, false)
+		// Single lines: the contact is printed on every label and page.
+		v, err := Line(f.field, *f.s, maxContactLen, false)
 		if err != nil {
 			return err
 		}

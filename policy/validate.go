@@ -93,9 +93,10 @@ func (p *Policy) Validate(item Item, history []Event, ev Event, c Check) (Event,
 // and that the required ones are there.
 func (p *Policy) checkFields(item *Item, ev *Event, required field, now time.Time) error {
 	var err error
-	text := func(s *string, name string, max int) {
+	// text checks an optional free-text field by rule (Text or Line).
+	text := func(rule func(field, s string, max int, required bool) (string, error), s *string, name string, max int) {
 		if err == nil && *s != "" {
-			*s, err = Text(name, *s, max, false)
+			*s, err = rule(name, *s, max, false)
 		}
 	}
 	ident := func(s *string, name string) {
@@ -103,12 +104,12 @@ func (p *Policy) checkFields(item *Item, ev *Event, required field, now time.Tim
 			*s, err = Ident(name, *s)
 		}
 	}
-	text(&ev.Note, "note", MaxNote)
-	text(&ev.Complaint, "complaint", MaxNote)
-	text(&ev.Reason, "reason", MaxNote)
-	text(&ev.Center, "center", MaxCenter)
-	text(&ev.Contact, "contact", MaxContact)
-	text(&ev.Tracking, "tracking", MaxTracking)
+	text(Text, &ev.Note, "note", MaxNote)
+	text(Text, &ev.Complaint, "complaint", MaxNote)
+	text(Text, &ev.Reason, "reason", MaxNote)
+	text(Line, &ev.Center, "center", MaxCenter)
+	text(Line, &ev.Contact, "contact", MaxContact)
+	text(Line, &ev.Tracking, "tracking", MaxTracking)
 	ident(&ev.Order, "order")
 	ident(&ev.NewSerial, "new_serial")
 	ident(&ev.SKU, "sku")
@@ -148,10 +149,21 @@ func (p *Policy) checkFields(item *Item, ev *Event, required field, now time.Tim
 	if missing := required &^ given(ev); missing != 0 {
 		return Errorf(EInvalid, missing.first(), "%s is required for %s events", missing.first(), ev.Type)
 	}
-	if !now.IsZero() {
-		if today := p.Today(now); ev.On.After(today) {
-			return Errorf(EInvalid, "on", "on %s is in the future (today is %s in %s)", ev.On, today, p.TimeZone)
+	if !ev.On.IsZero() {
+		var today Date
+		if !now.IsZero() {
+			today = p.Today(now)
 		}
+		if err := CheckDay("on", ev.On, today, p.TimeZone); err != nil {
+			return err
+		}
+	}
+	if !ev.At.IsZero() {
+		if err := CheckInstant("at", ev.At, p.loc); err != nil {
+			return err
+		}
+	}
+	if !now.IsZero() {
 		if ev.At.After(now.Add(FutureSlack)) {
 			return Errorf(EInvalid, "at", "at %s is in the future (now is %s)", ev.At.Format(time.RFC3339), now.In(p.loc).Format(time.RFC3339))
 		}
@@ -321,7 +333,7 @@ func checkReplacement(item *Item, ev *Event, c *Check) error {
 		return Errorf(EInvalid, "new_serial", "%s is not registered: register the replacement unit first", ev.NewSerial)
 	}
 	if r.SKU != item.SKU {
-		return Errorf(EConflict, "new_serial", "%s is a %s, not a %s: a replacement must be the same model and specification", r.Serial, r.SKU, item.SKU)
+		return Errorf(EConflict, "new_serial", "%s is model %s, not %s: a replacement must be the same model and specification", r.Serial, r.SKU, item.SKU)
 	}
 	if r.Replaces != "" {
 		return Errorf(EConflict, "new_serial", "%s already replaces %s", r.Serial, r.Replaces)
@@ -526,7 +538,7 @@ func (p *Policy) CheckModel(m Model) (Model, error) {
 	if m.SKU, err = Ident("sku", m.SKU); err != nil {
 		return m, err
 	}
-	if m.Name, err = Text("name", m.Name, MaxModelName, true); err != nil {
+	if m.Name, err = Line("name", m.Name, MaxModelName, true); err != nil {
 		return m, err
 	}
 	m.Kind = Kind(strings.TrimSpace(string(m.Kind)))

@@ -96,6 +96,8 @@ type Write struct {
 	Actor Actor
 	// IdempotencyKey, when not "", makes the write answer once: a retry with
 	// the same key and RequestHash gets Outcome.Replay and writes nothing.
+	// Keys are the caller's (Actor.KeyID): another caller's same key is
+	// another key.
 	IdempotencyKey string
 	// RequestHash is the SHA-256 of method+path+body.
 	RequestHash [32]byte

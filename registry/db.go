@@ -273,7 +273,7 @@ func createBuckets(tx *bolt.Tx) error {
 // layout and the backup.
 func (db *DB) migrate(from uint64) error {
 	backup := fmt.Sprintf("%s.bak-v%d-%s", db.path, from, db.now().UTC().Format("20060102T150405Z"))
-	if err := db.bolt.View(func(tx *bolt.Tx) error { return writeFileAtomic(backup, tx) }); err != nil {
+	if err := db.bolt.View(func(tx *bolt.Tx) error { return writeSnapshot(backup, tx) }); err != nil {
 		return fmt.Errorf("backing up %s before migrating it: %w", db.path, err)
 	}
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
@@ -288,28 +288,6 @@ func (db *DB) migrate(from uint64) error {
 		return tx.Bucket(bucketMeta).Put(metaSchema, be64(schemaVersion()))
 	})
 	return db.storageErr(err)
-}
-
-// writeFileAtomic writes tx's snapshot to a temporary file beside path,
-// syncs it and renames it into place.
-func writeFileAtomic(path string, tx *bolt.Tx) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name()) // after a successful rename there is nothing left to remove
-	if _, err := tx.WriteTo(f); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 // Close flushes buffered scan counts and closes the file. Calling it again
@@ -499,7 +477,15 @@ func BackupFile(src, dst string) error {
 		return err
 	}
 	defer bdb.Close()
-	return bdb.View(func(tx *bolt.Tx) error { return writeFileAtomic(dst, tx) })
+	return bdb.View(func(tx *bolt.Tx) error { return writeSnapshot(dst, tx) })
+}
+
+// writeSnapshot writes tx's snapshot to path atomically.
+func writeSnapshot(path string, tx *bolt.Tx) error {
+	return writeFileAtomic(path, func(f atomicFile) error {
+		_, err := tx.WriteTo(f)
+		return err
+	})
 }
 
 // Compact writes a compacted copy of the database at src to dst (replacing
@@ -511,25 +497,19 @@ func Compact(src, dst string) error {
 		return err
 	}
 	defer bdb.Close()
-	f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	f.Close()
-	defer os.Remove(tmp)
-	out, err := bolt.Open(tmp, 0o600, &bolt.Options{FreelistType: bolt.FreelistMapType})
-	if err != nil {
-		return err
-	}
-	if err := bolt.Compact(out, bdb, 64<<20); err != nil {
-		out.Close()
-		return fmt.Errorf("compacting %s: %w", src, err)
-	}
-	if err := out.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, dst)
+	return writeFileAtomic(dst, func(f atomicFile) error {
+		// bbolt writes the file by its name, committing with fdatasync;
+		// writeFileAtomic then syncs it through f as every atomic file.
+		out, err := bolt.Open(f.Name(), 0o600, &bolt.Options{FreelistType: bolt.FreelistMapType})
+		if err != nil {
+			return err
+		}
+		if err := bolt.Compact(out, bdb, 64<<20); err != nil {
+			out.Close()
+			return fmt.Errorf("compacting %s: %w", src, err)
+		}
+		return out.Close()
+	})
 }
 
 func openOffline(src, dst string) (*bolt.DB, error) {

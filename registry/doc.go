@@ -37,8 +37,9 @@
 //	counts       "items", "models", "open_cases"      big-endian uint64
 //	keys         key id                               1 + JSON: name, role, SHA-256 of the secret, created, revoked
 //	audit        big-endian unix nanos ‖ sequence     1 + JSON: at, key id, name, action, target, detail
-//	idempotency  Idempotency-Key                      1 + unix nanos + SHA-256 of the request + first answer
-//	idemtime     big-endian unix nanos ‖ key          empty: pruning order (keys live at least 24 hours)
+//	idempotency  caller key id 0x00 Idempotency-Key   1 + unix nanos + SHA-256 of the request + first answer
+//	             (a bare Idempotency-Key: stored before keys were scoped to their caller; read, never written)
+//	idemtime     big-endian unix nanos ‖ stored key   empty: pruning order (keys live at least 24 hours)
 //	webhooks     subscription id                      1 + JSON: url, event types, signing secret, created
 //	deliveries   subscription id 0x00 big-endian n    1 + JSON: serial, seq, type, status, attempts, last
 //	                                                  error, created, retry window start, next attempt,

@@ -53,12 +53,15 @@ func (db *DB) Append(w Write, serial string, ev policy.Event) (Outcome, error) {
 }
 
 // AppendMany appends rows in order in one transaction, all or nothing; a
-// row sees the rows before it (two events for one serial are fine).
+// row sees the rows before it (two events for one serial are fine). bad
+// are errors the caller found in rows while decoding them: those rows are
+// skipped, and their errors reported with the others, so that one answer
+// lists every bad row.
 // Errors: EInvalid "no events" for an empty list; EInvalid with Rows
 // (1-based; each row's code is its own: invalid_field, not_found,
 // conflict) when any row fails; EInvalid/EConflict for the key as in
 // Append; EUnavailable.
-func (db *DB) AppendMany(w Write, rows []EventRow) (Outcome, error) {
+func (db *DB) AppendMany(w Write, rows []EventRow, bad ...policy.RowError) (Outcome, error) {
 	if err := checkWrite(w); err != nil {
 		return Outcome{}, err
 	}
@@ -67,8 +70,11 @@ func (db *DB) AppendMany(w Write, rows []EventRow) (Outcome, error) {
 	}
 	return db.writeEvents(w, false, func(tx *bolt.Tx, now time.Time) ([]Appended, auditLine, error) {
 		out := make([]Appended, 0, len(rows))
-		var errs []policy.RowError
+		errs, known := slices.Clone(bad), rowNumbers(bad)
 		for i, r := range rows {
+			if known[i+1] {
+				continue
+			}
 			ap, err := db.appendTx(tx, w.Actor, r.Serial, r.Event, now)
 			if err != nil {
 				if errs, err = rowError(errs, i+1, r.Serial, err); err != nil {
@@ -192,7 +198,7 @@ func (db *DB) writeEvents(w Write, single bool, fn func(tx *bolt.Tx, now time.Ti
 		now := db.now()
 		err := func() error {
 			if w.IdempotencyKey != "" {
-				replay, err := lookupKey(tx, w.IdempotencyKey, w.RequestHash)
+				replay, err := lookupKey(tx, w.Actor, w.IdempotencyKey, w.RequestHash)
 				if err != nil || replay != nil {
 					out.Replay = replay
 					return err
@@ -211,7 +217,7 @@ func (db *DB) writeEvents(w Write, single bool, fn func(tx *bolt.Tx, now time.Ti
 				if err != nil {
 					return fmt.Errorf("registry: the answer to store under the idempotency key: %w", err)
 				}
-				if err := storeKey(tx, w.IdempotencyKey, w.RequestHash, answer, now); err != nil {
+				if err := storeKey(tx, scopedKey(w.Actor, w.IdempotencyKey), w.RequestHash, answer, now); err != nil {
 					return err
 				}
 			}
@@ -265,10 +271,28 @@ func (db *DB) group(fn func(tx *bolt.Tx, grouped bool) error) error {
 	return db.storageErr(db.bolt.Batch(func(tx *bolt.Tx) error { return fn(tx, true) }))
 }
 
-// lookupKey returns the stored answer of key, nil when the key is new.
+// scopedKey is where an Idempotency-Key is stored: under its caller, so
+// two callers choosing the same key (every client's first key is "1") never
+// see each other's answers. The separator is not a visible ASCII character,
+// so a scoped key never equals a key stored before keys were scoped.
+func scopedKey(a Actor, key string) []byte {
+	caller := a.KeyID
+	if caller == "" {
+		caller = "name:" + a.Name // callers without a key (a customer's confirmation)
+	}
+	return []byte(caller + "\x00" + key)
+}
+
+// lookupKey returns the stored answer of caller's key, nil when the key is
+// new. A key stored unscoped by an earlier version (kept 24 hours) still
+// answers its retries, so an upgrade never turns a retry into a second write.
 // Errors: EConflict when key was used with another request.
-func lookupKey(tx *bolt.Tx, key string, hash [32]byte) ([]byte, error) {
-	v := tx.Bucket(bucketIdempotency).Get([]byte(key))
+func lookupKey(tx *bolt.Tx, caller Actor, key string, hash [32]byte) ([]byte, error) {
+	b := tx.Bucket(bucketIdempotency)
+	v := b.Get(scopedKey(caller, key))
+	if v == nil {
+		v = b.Get([]byte(key))
+	}
 	if v == nil {
 		return nil, nil
 	}
@@ -282,7 +306,7 @@ func lookupKey(tx *bolt.Tx, key string, hash [32]byte) ([]byte, error) {
 }
 
 // storeKey remembers key's answer and prunes a few expired keys.
-func storeKey(tx *bolt.Tx, key string, hash [32]byte, answer []byte, now time.Time) error {
+func storeKey(tx *bolt.Tx, key []byte, hash [32]byte, answer []byte, now time.Time) error {
 	keys, times := tx.Bucket(bucketIdempotency), tx.Bucket(bucketIdemTime)
 	cutoff := uint64(now.Add(-IdempotencyTTL).UnixNano())
 	c := times.Cursor()
@@ -300,7 +324,7 @@ func storeKey(tx *bolt.Tx, key string, hash [32]byte, answer []byte, now time.Ti
 	v = binary.BigEndian.AppendUint64(v, nanos)
 	v = append(v, hash[:]...)
 	v = append(v, answer...)
-	if err := keys.Put([]byte(key), v); err != nil {
+	if err := keys.Put(key, v); err != nil {
 		return err
 	}
 	return times.Put(append(be64(nanos), key...), nil)

@@ -26,6 +26,9 @@ type csvDecoder struct {
 	dates map[string]policy.Date
 	// names holds one copy of each SKU and batch read (see intern).
 	names map[string]string
+	// lines[n-1] is the file line where data row n starts (the header is
+	// line 1): quoted fields may span lines and blank lines are skipped.
+	lines []int32
 }
 
 // Bounds of csvDecoder.dates and csvDecoder.names.
@@ -105,6 +108,7 @@ func (d *csvDecoder) next() (Row, int, *policy.RowError, error) {
 type csvLine struct {
 	serial, sku, batch, produced, acc string
 	fields                            int
+	line                              int             // the file line where it starts
 	err                               *csv.ParseError // a malformed line
 }
 
@@ -116,7 +120,7 @@ func (d *csvDecoder) read(rec *csvLine) error {
 	}
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		*rec = csvLine{err: pe}
+		*rec = csvLine{err: pe, line: pe.StartLine}
 		return nil
 	}
 	if err != nil {
@@ -128,7 +132,9 @@ func (d *csvDecoder) read(rec *csvLine) error {
 		}
 		return fields[i]
 	}
-	*rec = csvLine{serial: field(d.serial), sku: field(d.sku), batch: field(d.batch), produced: field(d.produced), acc: field(d.acc), fields: len(fields)}
+	line, _ := d.r.FieldPos(0)
+	*rec = csvLine{serial: field(d.serial), sku: field(d.sku), batch: field(d.batch), produced: field(d.produced), acc: field(d.acc),
+		fields: len(fields), line: line}
 	return nil
 }
 
@@ -179,6 +185,7 @@ func (d *csvDecoder) readAhead(out chan<- lineBlock, free <-chan []csvLine, stop
 func (d *csvDecoder) row(line *csvLine) (Row, int, *policy.RowError) {
 	d.rows++
 	n := d.rows
+	d.lines = append(d.lines, int32(line.line))
 	if pe := line.err; pe != nil {
 		return Row{}, n, &policy.RowError{Row: n, Code: policy.EInvalid, Field: "csv", Message: fmt.Sprintf("line %d: %v", pe.Line, pe.Err)}
 	}
@@ -264,6 +271,103 @@ func ParseCSV(r io.Reader) ([]Row, error) {
 	return rows, nil
 }
 
+// readCSV reads every data row of d, checks each without the database
+// (format, identifiers, dates) and returns the rows that passed, sorted by
+// serial; the others' errors are in g.errs, to be reported with the errors
+// found against the database. read(n) is called after row n. More than
+// limit rows (limit > 0) is an ETooLarge, found before the rest is read.
+// Errors: ETooLarge; EInvalid for a CSV without rows; the reader's.
+func (g *registration) readCSV(d *csvDecoder, limit int, read func(n int)) (sortedRows, error) {
+	var rows rowList
+	var checked []bool
+	// Lines are read on another goroutine, so that reading the CSV and
+	// checking its rows share the two cores.
+	blocks, free, stop := make(chan lineBlock, 2), make(chan []csvLine, 4), make(chan struct{})
+	defer func() {
+		// The reader must be done with r (a request body) before returning.
+		close(stop)
+		for range blocks {
+		}
+	}()
+	go d.readAhead(blocks, free, stop)
+	for b := range blocks {
+		if b.err != nil {
+			return sortedRows{}, b.err
+		}
+		for i := range b.lines {
+			row, n, rerr := d.row(&b.lines[i])
+			if limit > 0 && n > limit {
+				return sortedRows{}, TooManyRows()
+			}
+			ok := rerr == nil
+			if !ok {
+				g.errs = append(g.errs, *rerr)
+			} else {
+				ok = g.checkClock(n, &row)
+			}
+			rows.add(row)
+			checked = append(checked, ok)
+			read(n)
+		}
+		select {
+		case free <- b.lines:
+		default:
+		}
+	}
+	if rows.n == 0 {
+		return sortedRows{}, policy.Errorf(policy.EInvalid, "csv", "the CSV has a header but no rows")
+	}
+	return sortRows(rows.n, rows.at, func(i int) bool { return checked[i] }, &g.errs), nil
+}
+
+// MaxRegisterRows is the most rows one registration request (Register,
+// RegisterCSV) holds; the offline Import has no such bound.
+const MaxRegisterRows = 200_000
+
+// TooManyRows is the error of a registration request of more than
+// MaxRegisterRows rows: ETooLarge, saying the limit first.
+func TooManyRows() error {
+	return policy.Errorf(policy.ETooLarge, "items", "a registration request holds at most 200,000 rows; split the file (sanbao import has no such limit)")
+}
+
+// withLines fills in the file line of each row of err (a rows error), from
+// the rows' numbers.
+func (d *csvDecoder) withLines(err error) error {
+	var pe *policy.Error
+	if errors.As(err, &pe) {
+		for i := range pe.Rows {
+			if n := pe.Rows[i].Row; n >= 1 && n <= len(d.lines) {
+				pe.Rows[i].Line = int(d.lines[n-1])
+			}
+		}
+	}
+	return err
+}
+
+// RegisterCSV registers the rows of a registration CSV (see ParseCSV) in
+// one transaction, all or nothing, as Register does, reading the stream as
+// it comes rather than a decoded copy of it: the bad rows of every kind
+// (malformed lines and fields, missing models, conflicts with what is on
+// record) are reported together, each with its file line.
+//
+// Errors: ETooLarge beyond MaxRegisterRows rows; EBadRequest for an empty
+// CSV or a bad header; EInvalid with Rows (Row, Line, the serial as sent),
+// code EConflict for a serial registered with other data; EUnavailable
+// when the database cannot be written.
+func (db *DB) RegisterCSV(a Actor, r io.Reader) (RegisterResult, error) {
+	d, err := newCSVDecoder(r)
+	if err != nil {
+		return RegisterResult{}, err
+	}
+	g := db.newRegistration()
+	s, err := g.readCSV(d, MaxRegisterRows, func(int) {})
+	if err != nil {
+		return RegisterResult{}, err
+	}
+	res, err := g.commit(a, &s)
+	return res, d.withLines(err)
+}
+
 // importChunk is the rows written per transaction by Import; see
 // BenchmarkImport.
 const importChunk = 250_000
@@ -326,42 +430,17 @@ func (db *DB) Import(a Actor, r io.Reader, progress io.Writer) (RegisterResult, 
 		return RegisterResult{}, err
 	}
 	g := db.newRegistration()
-	var rows rowList
-	var checked []bool
-	// Lines are read on another goroutine, so that reading the CSV and
-	// checking its rows share the two cores.
-	blocks, free, stop := make(chan lineBlock, 2), make(chan []csvLine, 4), make(chan struct{})
+	s, err := g.readCSV(d, 0, func(n int) {
+		if n%500_000 == 0 {
+			report("read %d rows", n)
+		}
+	})
+	if err != nil {
+		return RegisterResult{}, err
+	}
+	report("read and sorted %d rows", d.rows)
+	stop := make(chan struct{})
 	defer close(stop)
-	go d.readAhead(blocks, free, stop)
-	for b := range blocks {
-		if b.err != nil {
-			return RegisterResult{}, b.err
-		}
-		for i := range b.lines {
-			row, n, rerr := d.row(&b.lines[i])
-			ok := rerr == nil
-			if !ok {
-				g.errs = append(g.errs, *rerr)
-			} else {
-				ok = g.checkClock(n, &row)
-			}
-			rows.add(row)
-			checked = append(checked, ok)
-			if n%500_000 == 0 {
-				report("read %d rows", n)
-			}
-		}
-		select {
-		case free <- b.lines:
-		default:
-		}
-	}
-	if rows.n == 0 {
-		return RegisterResult{}, policy.Errorf(policy.EInvalid, "csv", "the CSV has a header but no rows")
-	}
-	s := sortRows(rows.n, rows.at, func(i int) bool { return checked[i] }, &g.errs)
-	report("read and sorted %d rows", rows.n)
-	rows, checked = rowList{}, nil
 
 	var res RegisterResult
 	var fresh []int32
@@ -374,7 +453,7 @@ func (db *DB) Import(a Actor, r io.Reader, progress io.Writer) (RegisterResult, 
 		return RegisterResult{}, err
 	}
 	if len(g.errs) > 0 {
-		return RegisterResult{}, rowsError(g.errs)
+		return RegisterResult{}, d.withLines(rowsError(g.errs))
 	}
 	report("checked: %d new, %d already registered", len(fresh), res.Unchanged)
 

@@ -43,7 +43,7 @@ var keyEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPad
 // Errors: EInvalid for an empty or over-long name or an unknown role;
 // EUnavailable when the database cannot be written.
 func (db *DB) CreateKey(a Actor, name string, role Role) (Key, string, error) {
-	name, err := policy.Text("name", name, maxKeyName, true)
+	name, err := policy.Line("name", name, maxKeyName, true)
 	if err != nil {
 		return Key{}, "", err
 	}

@@ -48,7 +48,12 @@ func (db *DB) PutModel(a Actor, m policy.Model) (policy.Model, bool, error) {
 				return err
 			}
 		}
-		detail := fmt.Sprintf("%s %q, %d months", m.Kind, m.Name, m.WarrantyMonths)
+		months := fmt.Sprintf("%d months", m.WarrantyMonths)
+		if m.WarrantyMonths == 0 {
+			// 0 stands for the policy's period, which may change later.
+			months = fmt.Sprintf("default warranty (%d months)", db.policy.Months(m.Kind))
+		}
+		detail := fmt.Sprintf("%s %q, %s", m.Kind, m.Name, months)
 		if m.GTIN != "" {
 			detail += ", GTIN " + m.GTIN
 		}

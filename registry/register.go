@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"fmt"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -16,9 +17,10 @@ import (
 // checkRow trims r's fields in place and checks them without the database
 // or the clock. n is the 1-based row number. It returns the row's first error.
 func checkRow(n int, r *Row) *policy.RowError {
+	raw := strings.TrimSpace(r.Serial) // Ident clears it on error
 	bad := func(err error) *policy.RowError {
 		e := err.(*policy.Error)
-		return &policy.RowError{Row: n, Serial: r.Serial, Code: e.Code, Field: e.Field, Message: e.Message}
+		return &policy.RowError{Row: n, Serial: raw, Code: e.Code, Field: e.Field, Message: e.Message}
 	}
 	var err error
 	if r.Serial, err = policy.Ident("serial", r.Serial); err != nil {
@@ -78,8 +80,11 @@ func (g *registration) check(n int, r *Row) bool {
 
 // checkClock runs the checks of a row (already through checkRow) needing the clock.
 func (g *registration) checkClock(n int, r *Row) bool {
-	if p, t := r.ProducedOn, g.today; !p.IsZero() && (p.Year > t.Year || p.Year == t.Year && (p.Month > t.Month || p.Month == t.Month && p.Day > t.Day)) {
-		g.fail(n, r, policy.EInvalid, "produced_on", "produced_on %s is in the future", r.ProducedOn)
+	if r.ProducedOn.IsZero() {
+		return true
+	}
+	if err := policy.CheckDay("produced_on", r.ProducedOn, g.today, g.db.policy.TimeZone); err != nil {
+		g.fail(n, r, policy.EInvalid, "produced_on", "%s", err.(*policy.Error).Message)
 		return false
 	}
 	return true
@@ -139,7 +144,7 @@ func (g *registration) resolve(tx *bolt.Tx, n int, r *Row, stored []byte) (int, 
 		return rowBad, nil, nil
 	}
 	if len(r.Accessories) > 0 && m.Kind != policy.KindProduct {
-		g.fail(n, r, policy.EInvalid, "accessories", "only a product carries bundled accessories; %s is a %s model", m.SKU, m.Kind)
+		g.fail(n, r, policy.EInvalid, "accessories", "only a product carries bundled accessories; %s is %s model", m.SKU, policy.WithArticle(string(m.Kind)))
 		return rowBad, nil, nil
 	}
 	for _, b := range r.Accessories {
@@ -152,7 +157,7 @@ func (g *registration) resolve(tx *bolt.Tx, n int, r *Row, stored []byte) (int, 
 			return rowBad, nil, nil
 		}
 		if !am.Kind.Bundleable() {
-			g.fail(n, r, policy.EInvalid, "accessories.sku", "bundled %s is a %s model; bundled accessories must be accessory or adapter models", b.SKU, am.Kind)
+			g.fail(n, r, policy.EInvalid, "accessories.sku", "bundled %s is %s model; bundled accessories must be accessory or adapter models", b.SKU, policy.WithArticle(string(am.Kind)))
 			return rowBad, nil, nil
 		}
 	}
@@ -437,6 +442,15 @@ func sortOnTwoCores[T any](s []T, cmp func(a, b T) int) []T {
 	return append(append(out, left...), right...)
 }
 
+// rowNumbers is the set of the rows of errs.
+func rowNumbers(errs []policy.RowError) map[int]bool {
+	set := make(map[int]bool, len(errs))
+	for _, e := range errs {
+		set[e.Row] = true
+	}
+	return set
+}
+
 func rowsError(errs []policy.RowError) error {
 	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Row < errs[j].Row })
 	return policy.RowsError(errs)
@@ -525,7 +539,9 @@ var flagValues = [4]byte{0, 1, 2, 3}
 
 // write stores the prepared items (none of them registered yet), their
 // batch index entries, the batch counts and the item counter, filling the
-// pages it splits to fill (items) and indexFill (the batch index).
+// pages it splits to fill (items) and indexFill (the batch index). It then
+// drops its lists of keys and values: bbolt's nodes hold them until the
+// commit, and a large registration should not hold them twice.
 func (p *prepared) write(tx *bolt.Tx, fill, indexFill float64) error {
 	items := tx.Bucket(bucketItems)
 	items.FillPercent = fill
@@ -534,15 +550,18 @@ func (p *prepared) write(tx *bolt.Tx, fill, indexFill float64) error {
 			return err
 		}
 	}
+	p.keys, p.vals = nil, nil
 	batches := tx.Bucket(bucketBatches)
 	batches.FillPercent = indexFill
-	for _, b := range p.batches {
+	for j := range p.batches {
+		b := &p.batches[j]
 		for i, k := range b.keys {
 			f := b.flags[i]
 			if err := batches.Put(k, flagValues[f:f+1:f+1]); err != nil {
 				return err
 			}
 		}
+		b.keys, b.flags = nil, nil
 	}
 	for _, b := range p.batches {
 		if err := addBatchCount(tx, b.batch, b.members, b.carriers); err != nil {
@@ -574,28 +593,51 @@ func (p *prepared) summary() string {
 // written in serial order, with each model's kind and warranty months
 // (the model's, else the policy's for the kind) and each bundled accessory's
 // name, kind and months copied onto the item. A row identical to what is on
-// record counts as Unchanged and writes nothing.
+// record counts as Unchanged and writes nothing. bad are errors the caller
+// found in rows while decoding them (a malformed date): those rows are not
+// checked further, and their errors are reported with the others, so that
+// one answer lists every bad row.
 //
-// Errors: EInvalid with Rows (1-based row numbers, at most
-// policy.MaxRowErrors, BadRows the total): field rules, a serial repeated in
-// the request, a missing model, and code EConflict for a serial registered
-// with other data; EInvalid "no rows" for an empty request; EUnavailable
-// when the database cannot be written.
-func (db *DB) Register(a Actor, rows []Row) (RegisterResult, error) {
+// Errors: ETooLarge beyond MaxRegisterRows rows; EInvalid with Rows (1-based
+// row numbers, at most policy.MaxRowErrors, BadRows the total): field rules,
+// a serial repeated in the request, a missing model, and code EConflict for
+// a serial registered with other data; EInvalid "no rows" for an empty
+// request; EUnavailable when the database cannot be written.
+func (db *DB) Register(a Actor, rows []Row, bad ...policy.RowError) (RegisterResult, error) {
 	if len(rows) == 0 {
 		return RegisterResult{}, policy.Errorf(policy.EInvalid, "items", "no rows to register")
 	}
+	if len(rows) > MaxRegisterRows {
+		return RegisterResult{}, TooManyRows()
+	}
 	rows = slices.Clone(rows)
 	g := db.newRegistration()
+	g.errs = append(g.errs, bad...)
+	known := rowNumbers(bad)
 	checked := make([]bool, len(rows))
 	for i := range rows {
+		if known[i+1] {
+			continue
+		}
 		rows[i].Accessories = slices.Clone(rows[i].Accessories)
 		checked[i] = g.check(i+1, &rows[i])
 	}
 	s := sortRows(len(rows), func(i int) *Row { return &rows[i] }, func(i int) bool { return checked[i] }, &g.errs)
+	return g.commit(a, &s)
+}
+
+// collectBefore is the number of new items from which commit collects the
+// request's garbage before writing them.
+const collectBefore = 20_000
+
+// commit plans the sorted rows against the database and, when no row of
+// the request is bad (g.errs holds those found before), writes the new
+// ones in one transaction. Errors: as Register.
+func (g *registration) commit(a Actor, s *sortedRows) (RegisterResult, error) {
+	db := g.db
 	var res RegisterResult
 	err := db.update(func(tx *bolt.Tx) error {
-		fresh, unchanged, err := g.plan(tx, &s)
+		fresh, unchanged, err := g.plan(tx, s)
 		if err != nil {
 			return err
 		}
@@ -607,8 +649,21 @@ func (db *DB) Register(a Actor, rows []Row) (RegisterResult, error) {
 		if len(fresh) == 0 {
 			return nil
 		}
-		p := prepare(len(fresh), func(j int, rec *itemRec) { g.build(&s, int(fresh[j]), rec) })
-		if err := p.write(tx, bolt.DefaultFillPercent, bolt.DefaultFillPercent); err != nil {
+		p := prepare(len(fresh), func(j int, rec *itemRec) { g.build(s, int(fresh[j]), rec) })
+		// The rows are encoded: their memory can go before bbolt's nodes
+		// and pages for them are made. For a large request it is collected
+		// here, so that bbolt's nodes (about 130 bytes allocated per key
+		// as they grow) reuse it rather than grow the heap past it: peak
+		// RSS of a 100,000-row registration drops by about a fifth (see
+		// bench/register).
+		*s, g.rowModel, fresh = sortedRows{}, nil, nil
+		if res.Created >= collectBefore {
+			runtime.GC()
+		}
+		// Pages as full as Import's: new serials mostly come in runs past
+		// the ones stored, and half-empty pages would be half the memory
+		// of the commit spent on nothing.
+		if err := p.write(tx, importFill, importIndexFill); err != nil {
 			return err
 		}
 		return db.audit(tx, a, "items.register", p.summary(),

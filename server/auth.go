@@ -76,6 +76,12 @@ var access = []rule{
 	{"GET", "/c/:serial", public},
 	{"GET", "/01/:gtin14/21/:serial", public},
 	{"GET", "/api/v1/public/coverage", public},
+
+	// What shipped under an order is read like items; registration
+	// mistakes are undone by an admin only.
+	{"GET", "/api/v1/orders/:order", anyRole},
+	{"DELETE", "/api/v1/items/:serial", adminOnly},
+	{"DELETE", "/api/v1/models/:sku", adminOnly},
 }
 
 // consoleAccess is the role matrix of the staff console (console*.go), in
@@ -153,8 +159,9 @@ func (s *Server) authorize(roles []registry.Role) echo.MiddlewareFunc {
 			}
 			exchangeOf(c).key = key
 			if !slices.Contains(roles, key.Role) {
-				return policy.Errorf(policy.EForbidden, "", "a %s key may not %s %s", key.Role, c.Request().Method, c.Path())
+				return policy.Errorf(policy.EForbidden, "", "%s key may not %s %s", policy.WithArticle(string(key.Role)), c.Request().Method, c.Path())
 			}
+			s.extendStream(c)
 			return next(c)
 		}
 	}
@@ -187,5 +194,5 @@ func mayWrite(k registry.Key, t policy.EventType) error {
 		// An unknown type is the validator's to reject with invalid_field.
 		return nil
 	}
-	return policy.Errorf(policy.EForbidden, "type", "a %s key may not record %s events", k.Role, t)
+	return policy.Errorf(policy.EForbidden, "type", "%s key may not record %s events", policy.WithArticle(string(k.Role)), t)
 }

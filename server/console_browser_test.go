@@ -1,8 +1,14 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"flag"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,7 +24,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 )
 
-// shotsDir also receives the screenshots, to look at after a run.
+// shotsDir receives this run's screenshots (and diffs), to look at.
 const shotsDir = "/tmp/console-shots"
 
 // chromiumPath finds the browser: $CHROMIUM, else chromium on the PATH.
@@ -90,7 +96,6 @@ type tab struct {
 	t    *testing.T
 	ctx  context.Context
 	base string
-	dir  string // screenshots
 
 	mu       sync.Mutex
 	messages []string // CSP violations and script errors the console reported
@@ -209,21 +214,91 @@ func (b *tab) want(texts ...string) {
 	}
 }
 
-// shot saves a full-page PNG to the test's directory and to shotsDir.
+// updateShots rewrites the reviewed screenshots the browser test compares
+// against: look at every file it writes before committing them.
+var updateShots = flag.Bool("update-shots", false, "rewrite testdata/shots/*.png from this run (review them before committing)")
+
+// shot compares a full-page screenshot with its reviewed golden under
+// testdata/shots, tolerantly: anti-aliasing, a blinking caret or a font
+// hinting difference change a few pixels, a broken layout changes many. The
+// screenshot (and, on a mismatch, a diff) is also written to shotsDir.
 func (b *tab) shot(name string) {
 	b.t.Helper()
 	ctx, cancel := b.bounded()
 	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	got, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
 	}
-	if err := os.WriteFile(filepath.Join(b.dir, name+".png"), png, 0o644); err != nil {
-		b.t.Fatal(err)
+	golden := filepath.Join("testdata", "shots", name+".png")
+	if *updateShots {
+		if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+			b.t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			b.t.Fatal(err)
+		}
+		return
 	}
-	if err := os.MkdirAll(shotsDir, 0o755); err == nil {
-		os.WriteFile(filepath.Join(shotsDir, name+".png"), png, 0o644)
+	os.MkdirAll(shotsDir, 0o755)
+	os.WriteFile(filepath.Join(shotsDir, name+".png"), got, 0o644)
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		b.t.Errorf("screenshot %s has no reviewed golden (%v): run with -update-shots, look at %s, commit it", name, err, golden)
+		return
 	}
+	if msg := compareShots(want, got, filepath.Join(shotsDir, name+".diff.png")); msg != "" {
+		b.t.Errorf("screenshot %s differs from %s: %s (this run's is in %s)", name, golden, msg, shotsDir)
+	}
+}
+
+// compareShots compares two PNG screenshots: same size, and at most 0.5 %
+// of the pixels differing by more than a quarter of the range in a channel.
+// It writes a diff (differing pixels red on a faded copy) to diffPath when
+// they differ, and returns what differs ("" when they match).
+func compareShots(want, got []byte, diffPath string) string {
+	a, err := png.Decode(bytes.NewReader(want))
+	if err != nil {
+		return "golden: " + err.Error()
+	}
+	g, err := png.Decode(bytes.NewReader(got))
+	if err != nil {
+		return "screenshot: " + err.Error()
+	}
+	if a.Bounds().Size() != g.Bounds().Size() {
+		return fmt.Sprintf("%v instead of %v", g.Bounds().Size(), a.Bounds().Size())
+	}
+	diff := image.NewRGBA(g.Bounds())
+	differ := 0
+	for y := g.Bounds().Min.Y; y < g.Bounds().Max.Y; y++ {
+		for x := g.Bounds().Min.X; x < g.Bounds().Max.X; x++ {
+			r1, g1, b1, _ := a.At(x, y).RGBA()
+			r2, g2, b2, _ := g.At(x, y).RGBA()
+			if max(absDiff(r1, r2), absDiff(g1, g2), absDiff(b1, b2)) > 0x4000 {
+				differ++
+				diff.Set(x, y, color.RGBA{R: 255, A: 255})
+				continue
+			}
+			l := uint8((r2+g2+b2)/3>>8)/4 + 192
+			diff.Set(x, y, color.RGBA{R: l, G: l, B: l, A: 255})
+		}
+	}
+	total := g.Bounds().Dx() * g.Bounds().Dy()
+	if differ*200 <= total {
+		return ""
+	}
+	var buf bytes.Buffer
+	if png.Encode(&buf, diff) == nil {
+		os.WriteFile(diffPath, buf.Bytes(), 0o644)
+	}
+	return fmt.Sprintf("%d of %d pixels (%.2f %%) differ; diff in %s", differ, total, 100*float64(differ)/float64(total), diffPath)
+}
+
+func absDiff(a, b uint32) uint32 {
+	if a > b {
+		return a - b
+	}
+	return b - a
 }
 
 // TestConsoleInABrowser drives the console in headless Chromium, from the
@@ -242,7 +317,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	// the console's form below.
 	must(t, e.do(req{Method: "PUT", Path: "/api/v1/models/CHG-1", Token: e.warehouse,
 		Body: map[string]any{"name": "Charger 20W", "kind": "adapter"}}), http.StatusCreated)
-	b := &tab{t: t, ctx: ctx, base: e.ts.URL, dir: t.TempDir()}
+	b := &tab{t: t, ctx: ctx, base: e.ts.URL}
 	b.watch()
 
 	// Signing in, with the key typed into the focused field.

@@ -255,6 +255,7 @@ func (s *Server) consoleAuth(roles []registry.Role) echo.MiddlewareFunc {
 				return policy.Errorf(policy.EForbidden, "", "A %s key may not use %s. Sign in with a key of another role if you need it.",
 					key.Role, section(c.Path()))
 			}
+			s.extendStream(c)
 			if c.Request().Method != http.MethodGet && c.Request().Method != http.MethodHead {
 				if !validToken(sess.CSRF, c.FormValue(csrfField)) {
 					return policy.Errorf(policy.EForbidden, csrfField,

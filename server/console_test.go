@@ -972,6 +972,10 @@ func TestConsoleUpload(t *testing.T) {
 			t.Fatalf("a rejected upload wrote S1: %v", err)
 		}
 	}
+	// Every bad row at once, format and reference errors, with its file line.
+	wantPage(t, b.upload("serial,sku,batch,produced_on\nS1,M1,B1,2026-02-30\n\nS2,NOPE,B1,\n", "utf-8"), 422,
+		"February 2026 has 28 days", "no model NOPE", `<th scope="col">Line</th>`,
+		`<td class="num">1</td><td class="num">2</td>`, `<td class="num">2</td><td class="num">4</td>`)
 	wantPage(t, b.upload("serial,nope\n", "utf-8"), 400, "serial")
 	wantPage(t, b.upload("serial,sku,batch\n", "latin-9"), 400, "charset")
 	good := "\ufeffserial,sku,batch,produced_on,accessories\nS1,M1,B1,2026-10-01,CHG-1:CB2411\nS2,M1,B1,2026-10-01,\n"
@@ -1012,7 +1016,7 @@ func TestConsoleLabels(t *testing.T) {
 	if n := strings.Count(zpl, "^XA"); n != 2 || !strings.Contains(zpl, "w.example.com/c/S2?k=") {
 		t.Errorf("ZPL of the batch: %d labels\n%s", n, zpl)
 	}
-	wantPage(t, b.get("/console/batches/B1/labels?format=gif"), 422, "format must be pdf or zpl")
+	wantPage(t, b.get("/console/batches/B1/labels?format=gif"), 422, "format must be pdf, zpl or png")
 	wantPage(t, b.get("/console/batches/B1/labels?format=zpl&size=1x1"), 422, "size &#34;1x1&#34; is not supported")
 	wantPage(t, b.get("/console/batches/B1/labels?format=pdf&after=S2"), 404, "no registered serials after S2")
 	wantPage(t, b.get("/console/batches/NOPE/labels?format=pdf"), 404, "batch NOPE has no registered serials")

@@ -4,6 +4,7 @@ package server
 // view, label files, dispatch and receipt by order.
 
 import (
+	"bytes"
 	"cmp"
 	"crypto/sha256"
 	"fmt"
@@ -100,7 +101,11 @@ func (s *Server) consolePutModel(c echo.Context) error {
 				"model %s (%s) exists already: edit it from the list instead", old.SKU, old.Name))
 		}
 	}
-	m, created, err := s.db.PutModel(actorOf(c), m)
+	var created bool
+	err := s.checkModelName(m)
+	if err == nil {
+		m, created, err = s.db.PutModel(actorOf(c), m)
+	}
 	if err != nil {
 		if pe, status, ok := refused(err); ok {
 			return s.modelsPage(c, status, f, pe)
@@ -136,8 +141,8 @@ func (s *Server) consoleBatches(c echo.Context) error {
 	return s.batchesPage(c, http.StatusOK, batchesBody{})
 }
 
-// consoleUpload registers the serials of an uploaded CSV (decoded as POST
-// /api/v1/items decodes text/csv, then registry.Register: all or nothing).
+// consoleUpload registers the serials of an uploaded CSV (as POST
+// /api/v1/items registers text/csv: registry.RegisterCSV, all or nothing).
 // Codes: 303 to the batch (or the list when the file holds several); 400
 // (no file, bad header or charset) and 422 (rows) with the form again and
 // the rejected rows in a table.
@@ -157,10 +162,16 @@ func (s *Server) consoleUpload(c echo.Context) error {
 	if err != nil {
 		return bodyReadError(err)
 	}
-	rows, err := decodeCSV(b.Charset, body)
+	// Registered as POST /api/v1/items registers a CSV, so that the table
+	// lists every bad row at once, with its line.
+	r, err := csvReader(b.Charset, bytes.NewReader(body))
 	if err == nil {
 		var res registry.RegisterResult
-		if res, err = s.db.Register(actorOf(c), rows); err == nil {
+		if res, err = s.db.RegisterCSV(actorOf(c), r); err == nil {
+			rows, err := decodeCSV(b.Charset, body) // read again for the batches to go to: every row is good
+			if err != nil {
+				return err
+			}
 			return s.registered(c, rows, res)
 		}
 	}

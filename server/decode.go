@@ -213,8 +213,9 @@ func bodyDate(field, s string) (policy.Date, error) {
 	return d, nil
 }
 
-// bodyInstant parses an optional RFC 3339 field ("" = zero time).
-func bodyInstant(field, s string) (time.Time, error) {
+// bodyInstant parses an optional RFC 3339 field ("" = zero time), not
+// before policy.EarliestDate in loc.
+func bodyInstant(field, s string, loc *time.Location) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return time.Time{}, nil
@@ -222,6 +223,10 @@ func bodyInstant(field, s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return time.Time{}, policy.Errorf(policy.EInvalid, field, "%s must be an RFC 3339 instant such as 2026-11-05T14:30:00+08:00, not %q", field, s)
+	}
+	// Checked here too: the zero time given must not pass for an absent one.
+	if err := policy.CheckInstant(field, t, loc); err != nil {
+		return time.Time{}, err
 	}
 	return t, nil
 }
@@ -246,58 +251,71 @@ type bundleRow struct {
 	Batch string `json:"batch"`
 }
 
-// decodeRegistration decodes a registration body by its Content-Type: CSV
-// (text/csv or application/csv; charset utf-8 by default, gbk, gb2312 or
-// gb18030 as Chinese Excel writes) or JSON (anything else). Identifiers are
-// left for the registry to check so every bad row is reported at once.
-// Errors: EBadRequest (malformed body, unknown charset, CSV header),
-// EInvalid (rows: bad dates, bad accessory lists; "items" missing or empty).
-func decodeRegistration(contentType string, body []byte) ([]registry.Row, error) {
+// csvCharset says whether a registration's Content-Type is CSV (text/csv
+// or application/csv) and with which charset parameter. Errors:
+// EBadRequest for a malformed Content-Type.
+func csvCharset(contentType string) (charset string, csv bool, err error) {
 	mt, params, err := mime.ParseMediaType(contentType)
 	if err != nil && contentType != "" {
-		return nil, policy.Errorf(policy.EBadRequest, "Content-Type", "Content-Type %q is malformed", contentType)
+		return "", false, policy.Errorf(policy.EBadRequest, "Content-Type", "Content-Type %q is malformed", contentType)
 	}
-	if mt == "text/csv" || mt == "application/csv" {
-		return decodeCSV(params["charset"], body)
-	}
+	return params["charset"], mt == "text/csv" || mt == "application/csv", nil
+}
+
+// decodeRegistration decodes a JSON registration body. Identifiers are
+// left for the registry to check, and the rows with a malformed date are
+// returned with their errors (bad) for the registry to report with its own,
+// so that one answer lists every bad row.
+// Errors: EBadRequest (malformed body), EInvalid ("items" missing or
+// empty), ETooLarge (more than registry.MaxRegisterRows items).
+func decodeRegistration(body []byte) ([]registry.Row, []policy.RowError, error) {
 	var reg registration
 	if err := decodeJSON(body, &reg); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if reg.Items == nil || len(*reg.Items) == 0 {
-		return nil, policy.Errorf(policy.EInvalid, "items", "items must list at least one item")
+		return nil, nil, policy.Errorf(policy.EInvalid, "items", "items must list at least one item")
+	}
+	if len(*reg.Items) > registry.MaxRegisterRows {
+		return nil, nil, registry.TooManyRows() // before any row is looked at
 	}
 	rows := make([]registry.Row, len(*reg.Items))
 	var bad []policy.RowError
 	for i, r := range *reg.Items {
 		d, err := bodyDate("produced_on", r.ProducedOn)
 		if err != nil {
-			bad = append(bad, rowError(i+1, r.Serial, err))
+			bad = append(bad, rowError(i+1, strings.TrimSpace(r.Serial), err))
 		}
 		rows[i] = registry.Row{Serial: r.Serial, SKU: r.SKU, Batch: r.Batch, ProducedOn: d}
 		for _, a := range r.Accessories {
 			rows[i].Accessories = append(rows[i].Accessories, registry.Bundle{SKU: a.SKU, Batch: a.Batch})
 		}
 	}
-	if err := policy.RowsError(bad); err != nil {
-		return nil, err
+	return rows, bad, nil
+}
+
+// csvReader transcodes a registration CSV of a Chinese charset (gbk,
+// gb2312 or gb18030, as Chinese Excel writes) to UTF-8. Errors:
+// EBadRequest for another charset.
+func csvReader(charset string, r io.Reader) (io.Reader, error) {
+	switch strings.ToLower(strings.TrimSpace(charset)) {
+	case "", "utf-8", "utf8", "us-ascii":
+		return r, nil
+	case "gbk", "gb2312", "cp936", "x-gbk", "windows-936":
+		return simplifiedchinese.GBK.NewDecoder().Reader(r), nil
+	case "gb18030":
+		return simplifiedchinese.GB18030.NewDecoder().Reader(r), nil
 	}
-	return rows, nil
+	return nil, policy.Errorf(policy.EBadRequest, "charset", "charset %q is not supported; use utf-8 or gbk", charset)
 }
 
 // decodeCSV decodes registration CSV with registry.ParseCSV (header names,
 // BOM, unknown columns and the accessories column are handled there) after
 // transcoding a Chinese charset to UTF-8.
 func decodeCSV(charset string, body []byte) ([]registry.Row, error) {
-	var r io.Reader = bytes.NewReader(body)
-	switch strings.ToLower(strings.TrimSpace(charset)) {
-	case "", "utf-8", "utf8", "us-ascii":
-	case "gbk", "gb2312", "cp936", "x-gbk", "windows-936":
-		r = simplifiedchinese.GBK.NewDecoder().Reader(r)
-	case "gb18030":
-		r = simplifiedchinese.GB18030.NewDecoder().Reader(r)
-	default:
-		return nil, policy.Errorf(policy.EBadRequest, "charset", "charset %q is not supported; use utf-8 or gbk", charset)
+	r, err := csvReader(charset, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
 	}
 	rows, err := registry.ParseCSV(r)
 	if err != nil {

@@ -145,8 +145,8 @@ func (s *Server) handleError(err error, c echo.Context) {
 	id := requestID(c)
 	status, body := classify(err, id)
 	if status >= 500 && status != http.StatusServiceUnavailable && status != http.StatusInsufficientStorage {
-		s.log.Error("request failed", "request_id", id, "method", c.Request().Method,
-			"path", c.Request().URL.Path, "err", err)
+		s.log.Error("request failed", "request_id", id, "method", clip(c.Request().Method, maxLoggedMethod),
+			"path", clip(c.Request().URL.Path, maxLoggedPath), "err", err)
 	}
 	if c.Response().Committed {
 		// The status is on the wire already (a streamed backup failing half

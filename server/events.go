@@ -103,7 +103,7 @@ func (s *Server) event(t policy.EventType, r eventRequest) (policy.Event, error)
 	if ev.On, err = bodyDate("on", r.On); err != nil {
 		return ev, err
 	}
-	if ev.At, err = bodyInstant("at", r.At); err != nil {
+	if ev.At, err = bodyInstant("at", r.At, s.policy.Location()); err != nil {
 		return ev, err
 	}
 	if ev.Amount, err = decodeAmount(r.Amount); err != nil {
@@ -144,7 +144,7 @@ func (s *Server) event(t policy.EventType, r eventRequest) (policy.Event, error)
 		return ev, nil
 	}
 	if !ev.On.IsZero() {
-		return ev, policy.Errorf(policy.EInvalid, "on", "a %s event takes an instant `at`, not a date `on`", t)
+		return ev, policy.Errorf(policy.EInvalid, "on", "%s event takes an instant `at`, not a date `on`", policy.WithArticle(string(t)))
 	}
 	if ev.At.IsZero() {
 		ev.At = s.now()
@@ -351,12 +351,17 @@ func (s *Server) postEvents(c echo.Context) error {
 	for i, raw := range *req.Events {
 		r, err := decodeEvent(raw)
 		if err != nil {
-			bad = append(bad, rowError(i+1, "", err))
+			// The row's serial as sent, when it can be read at all.
+			var sent struct {
+				Serial string `json:"serial"`
+			}
+			json.Unmarshal(raw, &sent)
+			bad = append(bad, rowError(i+1, strings.TrimSpace(sent.Serial), err))
 			continue
 		}
 		serial, err := policy.Ident("serial", r.Serial)
 		if err != nil {
-			bad = append(bad, rowError(i+1, r.Serial, err))
+			bad = append(bad, rowError(i+1, strings.TrimSpace(r.Serial), err))
 			continue
 		}
 		t, err := eventType(r.Type)
@@ -378,11 +383,8 @@ func (s *Server) postEvents(c echo.Context) error {
 	if len(forbidden) > 0 {
 		e := policy.RowsError(forbidden).(*policy.Error)
 		e.Code = policy.EForbidden
-		e.Message = "a " + string(key.Role) + " key may not record the event type of " + plural(len(forbidden), "row") + "; nothing was written"
+		e.Message = policy.WithArticle(string(key.Role)) + " key may not record the event type of " + plural(len(forbidden), "row") + "; nothing was written"
 		return e
-	}
-	if err := policy.RowsError(bad); err != nil {
-		return err
 	}
 	w, err := s.write(c, body)
 	if err != nil {
@@ -395,7 +397,7 @@ func (s *Server) postEvents(c echo.Context) error {
 		}{len(o.Appended), s.appendedViews(o)}, nil
 	}
 	return s.answer(c, w, render, func(w registry.Write) (registry.Outcome, error) {
-		return s.db.AppendMany(w, rows)
+		return s.db.AppendMany(w, rows, bad...)
 	})
 }
 

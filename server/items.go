@@ -11,21 +11,35 @@ import (
 
 // registerItems registers serials from JSON ({"items": [...]}) or CSV
 // (text/csv, header serial,sku,batch[,produced_on][,accessories]; charset
-// utf-8 or gbk), all or nothing. Codes: 201 {"created","unchanged"}; 400
-// (malformed body, unknown field, CSV header, charset); 401; 403; 413; 422
-// with "rows" and "bad_rows" (nothing written); 503/507.
+// utf-8 or gbk), all or nothing. A CSV is read as it arrives, never held
+// whole. Codes: 201 {"created","unchanged"}; 400 (malformed body, unknown
+// field, CSV header, charset); 401; 403; 413 (body or more than 200,000
+// rows); 422 with "rows" and "bad_rows" (nothing written); 503/507.
 func (s *Server) registerItems(c echo.Context) error {
-	body, err := readBody(c)
-	if err != nil {
+	var res registry.RegisterResult
+	ct := c.Request().Header.Get(echo.HeaderContentType)
+	if charset, ok, err := csvCharset(ct); err != nil {
 		return err
-	}
-	rows, err := decodeRegistration(c.Request().Header.Get(echo.HeaderContentType), body)
-	if err != nil {
-		return err
-	}
-	res, err := s.db.Register(actorOf(c), rows)
-	if err != nil {
-		return err
+	} else if ok {
+		r, err := csvReader(charset, c.Request().Body)
+		if err != nil {
+			return err
+		}
+		if res, err = s.db.RegisterCSV(actorOf(c), r); err != nil {
+			return bodyReadError(err)
+		}
+	} else {
+		body, err := readBody(c)
+		if err != nil {
+			return err
+		}
+		rows, bad, err := decodeRegistration(body)
+		if err != nil {
+			return err
+		}
+		if res, err = s.db.Register(actorOf(c), rows, bad...); err != nil {
+			return err
+		}
 	}
 	return c.JSON(http.StatusCreated, map[string]int{"created": res.Created, "unchanged": res.Unchanged})
 }

@@ -48,23 +48,53 @@ const zplContentType = "text/plain; charset=utf-8"
 // labelFormat is one file format of a label download.
 type labelFormat struct {
 	ext, contentType string
-	// single renders one certificate on one label (labels.PNG, ZPL, PDF).
+	// single renders one certificate on one label (labels.PNG, PDF; ZPL
+	// through zplLabel, for its font).
 	single func(io.Writer, labels.Certificate, labels.Size, int) error
 }
 
 var labelFormats = map[string]labelFormat{
 	"png": {"png", "image/png", labels.PNG},
-	"zpl": {"zpl", zplContentType, labels.ZPL},
+	"zpl": {"zpl", zplContentType, nil},
 	"pdf": {"pdf", "application/pdf", labels.PDF},
+}
+
+// zplLabel renders one certificate as ZPL with text beyond Latin-1 in the
+// printer font font.
+func zplLabel(font string) func(io.Writer, labels.Certificate, labels.Size, int) error {
+	return func(w io.Writer, c labels.Certificate, size labels.Size, dpi int) error {
+		z, err := labels.NewZPLBatch(w, size, dpi)
+		if err != nil {
+			return err
+		}
+		z.Font = font
+		return z.Add(c)
+	}
+}
+
+// zplFont is the printer font a label request asks for (font, "" when not
+// given), or the server's (Config.ZPLFont). zpl says whether the format is
+// ZPL: the font of another format would be silently ignored, so it is
+// refused. Errors: EInvalid naming "font".
+func (s *Server) zplFont(font string, zpl bool) (string, error) {
+	font = strings.TrimSpace(font)
+	switch {
+	case font == "":
+		return s.cfg.ZPLFont, nil
+	case !zpl:
+		return "", policy.Errorf(policy.EInvalid, "font", "font applies to zpl: PNG and PDF labels carry their own fonts")
+	}
+	return font, labels.CheckPrinterFont(font)
 }
 
 // itemLabel renders one certificate, for a reprint: ?format=png (default),
 // zpl or pdf (a page the size of the label); ?dpi=203|300 (default 203);
-// ?size=50x30 (default; see labels.Sizes). The check URL is under
+// ?size=50x30 (default; see labels.Sizes); for zpl, ?font=E:ANMDJ.TTF (the
+// printer font of text beyond Latin-1; default Config.ZPLFont). The check URL is under
 // Config.PublicURL or, when that is empty, under the scheme and host this
 // request came to (see certificate).
 // Codes: 200 (attachment label-SERIAL.EXT); 400 (malformed serial, format,
-// dpi or size, naming the parameter); 401; 403; 404; 422 (the certificate
+// dpi, size or font, naming the parameter); 401; 403; 404; 422 (the certificate
 // does not fit the size: the message names a size that fits).
 func (s *Server) itemLabel(c echo.Context) error {
 	serial, err := identParam(c, "serial")
@@ -83,6 +113,14 @@ func (s *Server) itemLabel(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	font, err := s.zplFont(c.QueryParam("font"), f.ext == "zpl")
+	if err != nil {
+		return badParam("font", err)
+	}
+	render := f.single
+	if f.ext == "zpl" {
+		render = zplLabel(font)
+	}
 	rec, err := s.db.Get(serial)
 	if err != nil {
 		return err
@@ -92,7 +130,7 @@ func (s *Server) itemLabel(c echo.Context) error {
 		return err
 	}
 	var buf bytes.Buffer
-	if err := f.single(&buf, s.certificate(c, m, rec), size, dpi); err != nil {
+	if err := render(&buf, s.certificate(c, m, rec), size, dpi); err != nil {
 		return err
 	}
 	return download(c, f.contentType, "label-"+serial+"."+f.ext, buf.Bytes())
@@ -125,13 +163,15 @@ type labelsInput struct {
 	Format  string   `json:"format"`
 	Size    string   `json:"size"`
 	DPI     int      `json:"dpi"`
+	Font    string   `json:"font"`
 }
 
 // labelJob is a checked POST /api/v1/labels request.
 type labelJob struct {
 	format labelFormat
-	size   labels.Size // zpl only
-	dpi    int         // zpl only
+	size   labels.Size // zpl and png only
+	dpi    int         // zpl and png only
+	font   string      // zpl only
 	// Either a batch, with its first page (read while checking), or a list.
 	batch   string
 	first   registry.BatchPage
@@ -209,10 +249,16 @@ func (s *Server) labelJob(in labelsInput) (*labelJob, error) {
 	switch f := strings.ToLower(strings.TrimSpace(in.Format)); f {
 	case "pdf", "zpl":
 		job.format = labelFormats[f]
+	case "png":
+		job.format = zipFormat
 	case "":
-		return nil, policy.Errorf(policy.EInvalid, "format", "format is required: pdf (A4 sheets) or zpl")
+		return nil, policy.Errorf(policy.EInvalid, "format", "format is required: pdf (A4 sheets), zpl or png (a zip of one PNG a label)")
 	default:
-		return nil, policy.Errorf(policy.EInvalid, "format", "format must be pdf or zpl, not %q", in.Format)
+		return nil, policy.Errorf(policy.EInvalid, "format", "format must be pdf, zpl or png, not %q", in.Format)
+	}
+	var err error
+	if job.font, err = s.zplFont(in.Font, job.format.ext == "zpl"); err != nil {
+		return nil, err
 	}
 	if job.format.ext == "pdf" {
 		// The sheet fixes both; a different size asked for would be
@@ -224,7 +270,6 @@ func (s *Server) labelJob(in labelsInput) (*labelJob, error) {
 			return nil, policy.Errorf(policy.EInvalid, "dpi", "dpi applies to zpl; PDF sheets print at any resolution")
 		}
 	} else {
-		var err error
 		if job.size, err = labels.ParseSize(in.Size); err != nil {
 			return nil, err
 		}
@@ -345,7 +390,9 @@ var errStopChecking = errors.New("enough labels failed")
 func (s *Server) renderLabels(ctx context.Context, job *labelJob, cert func(policy.Model, registry.Record) labels.Certificate, w io.Writer) (int, error) {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var sink labelSink
-	if job.format.ext == "pdf" {
+	if job.format.ext == zipFormat.ext {
+		sink = newPNGZip(bw, job.size, job.dpi, s.now())
+	} else if job.format.ext == "pdf" {
 		select {
 		case sheetSlots <- struct{}{}:
 			defer func() { <-sheetSlots }()
@@ -358,6 +405,7 @@ func (s *Server) renderLabels(ctx context.Context, job *labelJob, cert func(poli
 		if err != nil {
 			return 0, err
 		}
+		z.Font = job.font
 		sink = z
 	}
 	models := modelCache{}

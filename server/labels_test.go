@@ -1,6 +1,7 @@
 package server
 
 import (
+	"archive/zip"
 	"bufio"
 	"bytes"
 	"encoding/json"
@@ -337,6 +338,61 @@ func TestBatchLabelsZPLHaveOneLabelPerSerialInSerialOrder(t *testing.T) {
 	}
 }
 
+// "format": "png" is a zip of one PNG a label, named by serial (a serial
+// listed again gets -2, -3…), each the certificate the single route draws.
+func TestLabelsPNGAreAZipOfOneImageALabel(t *testing.T) {
+	e := labelEnv(t)
+	e.register("BZ", "Z1", "Z2", "Z3")
+	for _, tc := range []struct {
+		name  string
+		body  map[string]any
+		file  string
+		names []string
+		w, h  int
+	}{
+		{"a batch", map[string]any{"batch": "BZ", "format": "png"}, "labels-BZ.zip",
+			[]string{"Z1.png", "Z2.png", "Z3.png"}, 400, 240},
+		{"a list with a repeat, 300 dpi", map[string]any{"serials": []string{"Z3", "Z1", "Z3"}, "format": "png", "dpi": 300},
+			"labels-Z3-Z3.zip", []string{"Z3.png", "Z1.png", "Z3-2.png"}, 600, 360},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := must(t, e.postLabels(e.warehouse, tc.body), http.StatusOK)
+			wantAttachment(t, r, "application/zip", tc.file)
+			if got := r.Header.Get("X-Label-Count"); got != strconv.Itoa(len(tc.names)) {
+				t.Errorf("X-Label-Count %q, want %d", got, len(tc.names))
+			}
+			zr, err := zip.NewReader(bytes.NewReader(r.Body), int64(len(r.Body)))
+			if err != nil {
+				t.Fatalf("not a zip: %v", err)
+			}
+			if len(zr.File) != len(tc.names) {
+				t.Fatalf("%d files in the zip, want %d", len(zr.File), len(tc.names))
+			}
+			for i, f := range zr.File {
+				if f.Name != tc.names[i] {
+					t.Errorf("file %d is %s, want %s", i+1, f.Name, tc.names[i])
+				}
+				rc, err := f.Open()
+				if err != nil {
+					t.Fatal(err)
+				}
+				img, err := png.Decode(rc)
+				rc.Close()
+				if err != nil {
+					t.Fatalf("%s is not a PNG: %v", f.Name, err)
+				}
+				if b := img.Bounds(); b.Dx() != tc.w || b.Dy() != tc.h {
+					t.Errorf("%s is %dx%d, want %dx%d", f.Name, b.Dx(), b.Dy(), tc.w, tc.h)
+				}
+				serial := strings.TrimSuffix(strings.SplitN(f.Name, "-", 2)[0], ".png")
+				if _, bar := scan(t, img); bar != serial {
+					t.Errorf("%s carries Code 128 %q, want %s", f.Name, bar, serial)
+				}
+			}
+		})
+	}
+}
+
 func TestBatchLabelsPDFIsA4SheetsOf21(t *testing.T) {
 	e := labelEnv(t)
 	n := scaled(1000)
@@ -393,7 +449,8 @@ func TestLabelRequestsAreRefusedBeforeAnyByte(t *testing.T) {
 		{"a service key", e.service, map[string]any{"batch": "B1", "format": "zpl"}, 403, policy.EForbidden, "", "", nil},
 		{"an unknown field", e.warehouse, `{"batch": "B1", "format": "zpl", "copies": 2}`, 400, policy.EBadRequest, "", "copies", nil},
 		{"no format", e.warehouse, map[string]any{"batch": "B1"}, 422, policy.EInvalid, "format", "required", nil},
-		{"format png", e.warehouse, map[string]any{"batch": "B1", "format": "png"}, 422, policy.EInvalid, "format", "pdf or zpl", nil},
+		{"format gif", e.warehouse, map[string]any{"batch": "B1", "format": "gif"}, 422, policy.EInvalid, "format", "pdf, zpl or png", nil},
+		{"an unsupported size for PNG files", e.warehouse, map[string]any{"batch": "B1", "format": "png", "size": "1x1"}, 422, policy.EInvalid, "size", "50x30", nil},
 		{"an unsupported size", e.warehouse, map[string]any{"batch": "B1", "format": "zpl", "size": "1x1"}, 422, policy.EInvalid, "size", "50x30", nil},
 		{"an unsupported dpi", e.warehouse, map[string]any{"batch": "B1", "format": "zpl", "dpi": 600}, 422, policy.EInvalid, "dpi", "203 or 300", nil},
 		{"a dpi as text", e.warehouse, map[string]any{"batch": "B1", "format": "zpl", "dpi": "300"}, 422, policy.EInvalid, "dpi", "number", nil},

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -109,7 +110,7 @@ func (s *Server) observe(c *exchange, err error, elapsed time.Duration) {
 	if _, ok := s.routes[route]; !ok {
 		route = "unmatched" // keeps label cardinality bounded
 	}
-	s.metrics.observe(req.Method, route, res.Status, elapsed)
+	s.metrics.observe(methodLabel(req.Method), route, res.Status, elapsed)
 	level := slog.LevelInfo
 	switch {
 	case res.Status == http.StatusServiceUnavailable || res.Status == http.StatusInsufficientStorage:
@@ -124,24 +125,66 @@ func (s *Server) observe(c *exchange, err error, elapsed time.Duration) {
 	}
 	attrs := []slog.Attr{
 		slog.String("request_id", c.id),
-		slog.String("method", req.Method),
-		slog.String("path", req.URL.Path),
+		slog.String("method", clip(req.Method, maxLoggedMethod)),
+		slog.String("path", clip(req.URL.Path, maxLoggedPath)),
 		slog.String("route", route),
 		slog.Int("status", res.Status),
 		slog.Int64("bytes", res.Size),
-		slog.Duration("duration", elapsed),
-		slog.String("remote", c.RealIP()),
+		slog.Float64("duration_ms", milliseconds(elapsed)),
+		slog.String("remote", clip(c.RealIP(), maxLoggedPath)),
 	}
 	if c.key.ID != "" {
 		attrs = append(attrs, slog.String("key_id", c.key.ID))
 	}
 	if err != nil && res.Status < 500 {
-		attrs = append(attrs, slog.String("err", err.Error()))
+		// A refusal's message may quote what the client sent.
+		attrs = append(attrs, slog.String("err", clip(err.Error(), maxLoggedError)))
 	}
 	s.log.LogAttrs(req.Context(), level, "request", attrs...)
 }
 
-// guard calls next with the request body capped, turning a panic into a
+// Bounds of the client's input echoed in a request's log line: a request
+// line may be as long as the header limit, and an invented method or path
+// of megabytes must not become a log line of megabytes.
+const (
+	maxLoggedMethod = 16
+	maxLoggedPath   = 256
+	maxLoggedError  = 512
+)
+
+// methodLabel is method as a metric label: the methods of RFC 9110 and
+// PATCH as they are, every other "other", so that invented methods (any
+// token is a valid method) cannot grow the series without bound.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return method
+	}
+	return "other"
+}
+
+// clip is s cut to at most max bytes (at a rune boundary) with "…" added
+// when it was longer.
+func clip(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// milliseconds is d in milliseconds with microsecond precision, the unit
+// of every duration in the logs (slog's own renders bare nanoseconds in
+// JSON).
+func milliseconds(d time.Duration) float64 {
+	return float64(d.Microseconds()) / 1000
+}
+
+// guard calls next with the request body capped (by route: bodyLimit), turning a panic into a
 // 500 internal error (logged with its stack by the error handler) so that
 // no panic escapes to net/http, which would drop the connection without an
 // answer. A declared length over the limit is refused before anything is
@@ -159,12 +202,20 @@ func (s *Server) guard(next echo.HandlerFunc, c echo.Context) (err error) {
 		}
 	}()
 	req := c.Request()
-	if req.ContentLength > s.cfg.MaxBodyBytes {
+	limit := s.bodyLimit(c)
+	if req.ContentLength > limit {
 		return policy.Errorf(policy.ETooLarge, "", "the request body (%s bytes) is larger than the limit of %d bytes",
-			strconv.FormatInt(req.ContentLength, 10), s.cfg.MaxBodyBytes)
+			strconv.FormatInt(req.ContentLength, 10), limit)
 	}
 	if req.Body != http.NoBody { // no body (most GETs): nothing to cap
-		req.Body = http.MaxBytesReader(c.Response(), req.Body, s.cfg.MaxBodyBytes)
+		req.Body = http.MaxBytesReader(c.Response(), req.Body, limit)
+		// Only pages read forms: the API reads JSON whatever the client
+		// labels it (curl -d says application/x-www-form-urlencoded).
+		if limit < s.cfg.MaxBodyBytes && !strings.HasPrefix(c.Path(), "/api/") {
+			if err := parseSmallForm(req, limit); err != nil {
+				return err
+			}
+		}
 	}
 	return next(c)
 }

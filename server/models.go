@@ -2,8 +2,10 @@ package server
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
+	"github.com/sanbao/sanbao/labels"
 	"github.com/sanbao/sanbao/policy"
 )
 
@@ -33,8 +35,9 @@ func (s *Server) modelView(m policy.Model) modelView {
 // putModel creates or replaces a model ({"name", "kind", "gtin",
 // "warranty_months"}; the body may repeat the path's sku). Items already
 // registered keep their terms. Codes: 201 (created) or 200 (replaced) with
-// the model; 400 (malformed SKU or body); 401; 403; 413; 422 (name, kind,
-// gtin check digit, warranty_months); 503/507.
+// the model; 400 (malformed SKU or body); 401; 403; 413; 422 (name: not
+// text, or a character labels cannot print; kind, gtin check digit,
+// warranty_months); 503/507.
 func (s *Server) putModel(c echo.Context) error {
 	sku, err := identParam(c, "sku")
 	if err != nil {
@@ -60,6 +63,9 @@ func (s *Server) putModel(c echo.Context) error {
 		}
 	}
 	m := policy.Model{SKU: sku, Name: r.Name, Kind: policy.Kind(r.Kind), GTIN: r.GTIN}
+	if err := s.checkModelName(m); err != nil {
+		return err
+	}
 	if r.WarrantyMonths != nil {
 		if *r.WarrantyMonths <= 0 {
 			return policy.Errorf(policy.EInvalid, "warranty_months", "warranty_months must be 1 or more (leave it out for the policy's default)")
@@ -75,6 +81,25 @@ func (s *Server) putModel(c echo.Context) error {
 		status = http.StatusCreated
 	}
 	return c.JSON(status, s.modelView(m))
+}
+
+// checkModelName checks m by the policy's rules and then that labels can
+// print its name: the name is on every certificate, and what no label font
+// can draw (an emoji) is refused where it enters rather than printed as a
+// replacement mark. Errors: EInvalid naming the field; EInternal when the
+// label fonts cannot be loaded.
+func (s *Server) checkModelName(m policy.Model) error {
+	if _, err := s.policy.CheckModel(m); err != nil {
+		return err // the rules of text first: a control character is not "unprintable"
+	}
+	ch, ok, err := labels.Unprintable(strings.TrimSpace(m.Name))
+	if err != nil {
+		return err
+	}
+	if ok {
+		return policy.Errorf(policy.EInvalid, "name", "name contains %q (U+%04X), which labels cannot print; use Chinese, Latin, Greek or Cyrillic letters, digits and common symbols", ch, ch)
+	}
+	return nil
 }
 
 // getModel answers one model. Codes: 200; 400 (malformed SKU); 401; 403; 404.

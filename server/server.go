@@ -17,12 +17,14 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/sanbao/sanbao/labels"
 	"github.com/sanbao/sanbao/policy"
 	"github.com/sanbao/sanbao/registry"
 )
 
-// DefaultMaxBodyBytes bounds a request body: a 100,000-row registration CSV
-// is about 5 MB, JSON about 10 MB.
+// DefaultMaxBodyBytes bounds the body of the routes that take large ones
+// (largeBodies): a 100,000-row registration CSV is about 5 MB, JSON about
+// 10 MB. Every other route has DefaultSmallBodyBytes.
 const DefaultMaxBodyBytes = 64 << 20
 
 // Config configures a Server. DB is required; the rest have defaults.
@@ -44,8 +46,18 @@ type Config struct {
 	SecureCookies bool
 	// Now is the clock; default time.Now.
 	Now func() time.Time
-	// MaxBodyBytes bounds request bodies; default DefaultMaxBodyBytes.
+	// MaxBodyBytes bounds the bodies of the routes that take large ones
+	// (registration, batches of events, label lists); default
+	// DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// SmallBodyBytes bounds every other body (forms, one event, a model);
+	// default DefaultSmallBodyBytes.
+	SmallBodyBytes int64
+	// StreamTimeout is the read and write deadline given to an
+	// authenticated upload or download (registration, label files,
+	// backups) once its caller is known, replacing the http.Server's short
+	// ones; default DefaultStreamTimeout.
+	StreamTimeout time.Duration
 	// PublicRate is how many public coverage requests a second one client
 	// (an IPv4 address or an IPv6 /64) may make on average; default
 	// DefaultPublicRate. Negative turns the limit off (a proxy in front
@@ -54,6 +66,10 @@ type Config struct {
 	// PublicBurst is how many a client may make at once; default
 	// DefaultPublicBurst.
 	PublicBurst int
+	// ZPLFont is the printer-resident font ZPL labels set text beyond
+	// Latin-1 in (Chinese model names), unless a request names another;
+	// default labels.DefaultZPLFont (E:SIMSUN.FNT).
+	ZPLFont string
 	// PublicClients bounds the table of per-client limiters; default
 	// DefaultPublicClients.
 	PublicClients int
@@ -113,6 +129,18 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.WebhookRetryFor <= 0 {
 		cfg.WebhookRetryFor = DefaultWebhookRetryFor
+	}
+	if cfg.SmallBodyBytes <= 0 {
+		cfg.SmallBodyBytes = min(DefaultSmallBodyBytes, cfg.MaxBodyBytes)
+	}
+	if cfg.StreamTimeout <= 0 {
+		cfg.StreamTimeout = DefaultStreamTimeout
+	}
+	if cfg.ZPLFont == "" {
+		cfg.ZPLFont = labels.DefaultZPLFont
+	}
+	if err := labels.CheckPrinterFont(cfg.ZPLFont); err != nil {
+		return nil, fmt.Errorf("server: ZPL font: %w", err)
 	}
 	if cfg.PublicURL != "" {
 		u, err := url.Parse(cfg.PublicURL)
@@ -210,6 +238,10 @@ func (s *Server) handlers() map[string]echo.HandlerFunc {
 		"GET /c/:serial":              s.publicRoute(true, s.coveragePage),
 		"GET /01/:gtin14/21/:serial":  s.publicRoute(true, s.coveragePage),
 		"GET /api/v1/public/coverage": s.publicRoute(false, s.publicCoverage),
+
+		"GET /api/v1/orders/:order":    s.getOrder,
+		"DELETE /api/v1/items/:serial": s.deleteItem,
+		"DELETE /api/v1/models/:sku":   s.deleteModel,
 	}
 }
 

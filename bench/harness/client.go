@@ -153,6 +153,28 @@ type Metrics map[string]float64
 // is closed at once, so the scrape does not leave a connection behind in
 // the figures it reads.
 func scrapeMetrics(base, token string) (Metrics, error) {
+	b, err := fetchMetrics(base, token)
+	if err != nil {
+		return nil, err
+	}
+	m := Metrics{}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if line == "" || line[0] == '#' || strings.Contains(line, "{") {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		if v, err := strconv.ParseFloat(f[1], 64); err == nil {
+			m[f[0]] = v
+		}
+	}
+	return m, nil
+}
+
+// fetchMetrics is the text of /metrics, read as scrapeMetrics reads it.
+func fetchMetrics(base, token string) ([]byte, error) {
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
 	req, err := http.NewRequest(http.MethodGet, base+"/metrics", nil)
 	if err != nil {
@@ -171,20 +193,7 @@ func scrapeMetrics(base, token string) (Metrics, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("GET /metrics: %d %s", resp.StatusCode, clip(b, 200))
 	}
-	m := Metrics{}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if line == "" || line[0] == '#' || strings.Contains(line, "{") {
-			continue
-		}
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		if v, err := strconv.ParseFloat(f[1], 64); err == nil {
-			m[f[0]] = v
-		}
-	}
-	return m, nil
+	return b, nil
 }
 
 // timeoutError says whether err is a request that ran out of time.

@@ -38,7 +38,7 @@ type Harness struct {
 func New(cfg Config) (*Harness, error) {
 	for _, name := range cfg.Campaigns {
 		if !slices.ContainsFunc(campaigns, func(c campaign) bool { return c.name == name }) {
-			return nil, fmt.Errorf("unknown campaign %q (mixed, crash, disk, hostile)", name)
+			return nil, fmt.Errorf("unknown campaign %q (mixed, crash, disk, hostile, exhaust)", name)
 		}
 	}
 	h := &Harness{cfg: cfg, work: cfg.Work, log: cfg.Log}

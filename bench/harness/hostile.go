@@ -43,7 +43,7 @@ func waitSettled(url, token string, base Metrics, limit time.Duration) (Metrics,
 // readHeaderTimeout is serve's ReadHeaderTimeout (cmd/sanbao); slow-header
 // connections must be cut by then, with slowSlack to spare on a busy box.
 const (
-	readHeaderTimeout = 10 * time.Second
+	readHeaderTimeout = 5 * time.Second
 	slowSlack         = 15 * time.Second
 )
 

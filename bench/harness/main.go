@@ -13,6 +13,9 @@
 //   - hostile: oversized bodies, slow headers, malformed JSON and CSV, path
 //     tricks, 10,000 wrong check codes; then no growth of goroutines, heap
 //     or open files.
+//   - exhaust: invented HTTP methods, oversized sign-in forms, bodies
+//     declared and never sent: metrics, logs, memory and descriptors
+//     measured before and after, bounded.
 //
 // A finding is any 5xx where the contract allows none, a lost acknowledged
 // write, a failed consistency check, a hang or resource growth; the program
@@ -55,6 +58,10 @@ type Config struct {
 	BigBodies   int // hostile: oversized bodies per kind
 	SettleLimit time.Duration
 
+	InventedMethods int // exhaust: requests with an invented method each
+	BigForms        int // exhaust: 8 MiB sign-in forms sent at once
+	SlowBodies      int // exhaust: connections declaring a body never sent
+
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
 }
@@ -74,6 +81,10 @@ func LongForm() Config {
 		WrongCodes:    10_000,
 		BigBodies:     4,
 		SettleLimit:   30 * time.Second,
+
+		InventedMethods: 2000,
+		BigForms:        10,
+		SlowBodies:      300,
 	}
 }
 
@@ -93,6 +104,10 @@ func CIForm() Config {
 		WrongCodes:    10_000,
 		BigBodies:     1,
 		SettleLimit:   30 * time.Second,
+
+		InventedMethods: 500,
+		BigForms:        10,
+		SlowBodies:      150,
 	}
 }
 
@@ -110,6 +125,9 @@ var campaigns = []campaign{
 		return []*Result{timed(h.DiskFull), timed(h.ReadOnlyAtStart), timed(h.ReadOnlyWhileServing), timed(h.DamagedFile)}
 	}},
 	{"hostile", func(h *Harness) []*Result { return []*Result{timed(h.Hostile)} }},
+	{"exhaust", func(h *Harness) []*Result {
+		return []*Result{timed(h.InventedMethods), timed(h.BigForms), timed(h.SlowBodies)}
+	}},
 }
 
 // timed runs a campaign and records how long it took.
@@ -132,7 +150,7 @@ func main() {
 	flag.Bool("ci", false, "use the CI form's sizes (what go test runs); other flags still override them")
 	flag.StringVar(&cfg.Bin, "bin", "", "prebuilt sanbao `binary` (default: go build ./cmd/sanbao into the work dir)")
 	flag.StringVar(&cfg.Work, "work", "", "work `dir` for binaries, databases and server logs (default: a new temp dir, removed unless -keep)")
-	only := flag.String("only", "", "comma-separated `campaigns` to run: mixed, crash, disk, hostile (default all)")
+	only := flag.String("only", "", "comma-separated `campaigns` to run: mixed, crash, disk, hostile, exhaust (default all)")
 	keep := flag.Bool("keep", false, "keep the work dir (databases and server logs) after the run")
 	flag.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random `seed` (printed; reuse it to repeat kill moments and mixes)")
 	flag.IntVar(&cfg.Clients, "clients", cfg.Clients, "mixed: concurrent clients")
@@ -145,6 +163,9 @@ func main() {
 	flag.IntVar(&cfg.SlowConns, "slow-conns", cfg.SlowConns, "hostile: slow-header connections")
 	flag.IntVar(&cfg.WrongCodes, "wrong-codes", cfg.WrongCodes, "hostile: wrong check codes from one address")
 	flag.IntVar(&cfg.BigBodies, "big-bodies", cfg.BigBodies, "hostile: oversized bodies per kind")
+	flag.IntVar(&cfg.InventedMethods, "invented-methods", cfg.InventedMethods, "exhaust: requests with an invented method each")
+	flag.IntVar(&cfg.BigForms, "big-forms", cfg.BigForms, "exhaust: 8 MiB sign-in forms sent at once")
+	flag.IntVar(&cfg.SlowBodies, "slow-bodies", cfg.SlowBodies, "exhaust: connections declaring a body never sent")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "harness: unexpected arguments %q\n", flag.Args())

@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"text/tabwriter"
+	"time"
 )
 
 // runFunc runs a command with its positional arguments once flags are parsed.
@@ -48,6 +49,29 @@ var errHelp = errors.New("help requested")
 
 // singleDash finds a flag name in the flag package's errors ("... flag -addr: ...").
 var singleDash = regexp.MustCompile(`(flag |: )-([a-z])`)
+
+// badValue is the flag package's error for a value its type cannot parse.
+var badValue = regexp.MustCompile(`^invalid value (".*") for flag -([a-z0-9-]+): `)
+
+// want says what form a flag's value takes, for the error about a value
+// that does not parse ("parse error" is all the flag package says).
+func want(fl *flag.Flag) string {
+	g, ok := fl.Value.(flag.Getter)
+	if !ok {
+		return "see sanbao help"
+	}
+	switch g.Get().(type) {
+	case time.Duration:
+		return "want a duration like 5s or 10m"
+	case int, int64, uint, uint64:
+		return "want a whole number like 20"
+	case float64:
+		return "want a number like 2 or 0.5"
+	case bool:
+		return "want true or false"
+	}
+	return "see sanbao help"
+}
 
 // lookup finds the command named by the first one or two words of args.
 func lookup(args []string) (*command, []string, error) {
@@ -116,6 +140,14 @@ func (f *flags) parse(args []string) ([]string, error) {
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, errHelp
 			}
+			if m := badValue.FindStringSubmatch(err.Error()); m != nil {
+				if fl := f.Lookup(m[2]); fl != nil && !strings.HasSuffix(err.Error(), ": parse error") {
+					// A flag type of ours (a list of networks) says what is wrong itself.
+					return nil, usageErrorf("%s: %s", f.describe(f.long(m[2])), strings.TrimPrefix(err.Error(), m[0]))
+				} else if fl != nil {
+					return nil, usageErrorf("%s: %s: %s", f.describe(f.long(m[2])), m[1], want(fl))
+				}
+			}
 			// The flag package names flags with one dash; the help uses two.
 			return nil, usageErrorf("%s: %s", f.Name(), singleDash.ReplaceAllString(err.Error(), "$1--$2"))
 		}
@@ -148,10 +180,22 @@ func (f *flags) parse(args []string) ([]string, error) {
 		}
 		f.fromEnv[fl.Name] = true
 		if e := f.Set(fl.Name, v); e != nil {
-			err = usageErrorf("%s: %v", f.describe(fl.Name), e)
+			msg := e.Error()
+			if msg == "parse error" || strings.HasPrefix(msg, "strconv.") || strings.HasPrefix(msg, "time: ") {
+				msg = fmt.Sprintf("%q: %s", v, want(fl))
+			}
+			err = usageErrorf("%s: %s", f.describe(fl.Name), msg)
 		}
 	})
 	return pos, err
+}
+
+// long is the flag an alias stands for (name itself otherwise).
+func (f *flags) long(name string) string {
+	if l, ok := f.aliases[name]; ok {
+		return l
+	}
+	return name
 }
 
 // describe names a flag in an error, with the variable it came from if any.
@@ -271,13 +315,26 @@ func writeCommandUsage(w io.Writer, c *command) {
 	tw.Flush()
 }
 
-// version is the module version and VCS revision the binary was built from.
+// buildVersion is the version stamped at build time, where the module
+// version and VCS information are missing (a container build's context has
+// no .git): go build -ldflags "-X main.buildVersion=v1.4.0" (the
+// Dockerfile's VERSION build argument).
+var buildVersion string
+
+// version is the stamped version, or else the module version and VCS
+// revision the binary was built from, with the Go release.
 func version() string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
+		if buildVersion != "" {
+			return "sanbao " + buildVersion
+		}
 		return "sanbao (unknown version)"
 	}
 	v := "sanbao " + bi.Main.Version
+	if buildVersion != "" {
+		v = "sanbao " + buildVersion
+	}
 	for _, s := range bi.Settings {
 		switch s.Key {
 		case "vcs.revision":

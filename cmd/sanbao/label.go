@@ -3,10 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/sanbao/sanbao/labels"
@@ -122,15 +122,37 @@ func sizeList() string {
 	return strings.Join(s, ", ")
 }
 
-// writeFile writes b to path through a temporary file renamed into place,
-// so a reader never sees half a label.
-func writeFile(path string, b []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+// labelFileMode is a label file's permission: a label is printed and
+// handed on, and holds nothing that its print does not show.
+const labelFileMode = 0o644
+
+// writeFile writes b to path through a temporary file of an unpredictable
+// name in the same directory (os.CreateTemp opens it with O_EXCL, so a
+// symlink planted there is never followed), synced and renamed into place,
+// so a reader never sees half a label. A symlink at path itself is
+// replaced, not written through.
+func writeFile(path string, b []byte) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		return errors.Join(err, os.Remove(tmp))
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err = f.Write(b); err != nil {
+		return err
 	}
-	return nil
+	if err = f.Chmod(labelFileMode); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }

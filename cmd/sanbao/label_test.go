@@ -166,3 +166,39 @@ func TestLabelErrorsNameTheFlag(t *testing.T) {
 		})
 	}
 }
+
+// The label file is written through a temporary file of its own: a symlink
+// planted at the old predictable name (OUT.tmp) or at OUT itself is never
+// written through, and the file is readable by others (a label holds
+// nothing its print does not show) but writable by its owner only.
+func TestLabelFileNeverFollowsAPlantedSymlink(t *testing.T) {
+	db, _ := labelDB(t)
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "victim")
+	if err := os.WriteFile(victim, []byte("precious"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "S1.zpl")
+	for _, link := range []string{out + ".tmp", out} {
+		os.Remove(out)
+		if err := os.Symlink(victim, link); err != nil {
+			t.Fatal(err)
+		}
+		mustRun(t, "label", "--db", db, "--serial", "S1", "--format", "zpl", "--public-url", "https://w.example.com", "-o", out)
+		if b, _ := os.ReadFile(victim); string(b) != "precious" {
+			t.Fatalf("the label was written through the symlink %s", link)
+		}
+		fi, err := os.Lstat(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o644 {
+			t.Errorf("%s: mode %v, want a regular file -rw-r--r--", out, fi.Mode())
+		}
+		os.Remove(out + ".tmp")
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, ".S1.zpl.*"))
+	if len(left) > 0 {
+		t.Errorf("temporary files left behind: %v", left)
+	}
+}

@@ -172,7 +172,32 @@ func (m *Main) Run(ctx context.Context, args []string, stdout, stderr io.Writer)
 	return run(ctx, pos, stdout, stderr)
 }
 
+// helpFor shows the help of the command called name: "help" and
+// "version" too, and every subcommand of a group such as "keys".
 func (m *Main) helpFor(name string, w io.Writer) error {
+	switch name {
+	case "help":
+		fmt.Fprint(w, "sanbao help [command]\n    show every command, or one command with its flags\n")
+		return nil
+	case "version":
+		fmt.Fprint(w, "sanbao version\n    print the version the binary was built from\n")
+		return nil
+	}
+	var group []*command
+	for _, c := range commands {
+		if first, _, ok := strings.Cut(c.name, " "); ok && first == name {
+			group = append(group, c)
+		}
+	}
+	for i, c := range group {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		writeCommandUsage(w, c)
+	}
+	if len(group) > 0 {
+		return nil
+	}
 	cmd, _, err := lookup(strings.Fields(name))
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -308,4 +309,84 @@ func TestBadVariableNamesFlagAndVariable(t *testing.T) {
 	wantUsageError(t, err, "--trusted-proxy", "SANBAO_TRUSTED_PROXY", "10.0.0.0/33")
 	_, _, err = run(t, env{"SANBAO_ADDR": "localhost"}, "serve", "--db", tempDB(t))
 	wantUsageError(t, err, "--addr (from SANBAO_ADDR)", "localhost")
+}
+
+// "help X" works for every X that "sanbao help" lists: the two-word
+// groups, help and version included.
+func TestHelpForEveryListedName(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		want []string
+	}{
+		{"version", []string{"sanbao version"}},
+		{"help", []string{"sanbao help"}},
+		{"keys", []string{"sanbao keys create", "sanbao keys list", "sanbao keys revoke"}},
+		{"serve", []string{"sanbao serve", "--read-timeout"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out := mustRun(t, "help", tt.name)
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("help %s does not show %q:\n%s", tt.name, w, out)
+				}
+			}
+		})
+	}
+}
+
+// A value that does not parse gets an error saying what form it takes.
+func TestFlagValueErrorsSayTheExpectedForm(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		env  env
+		args []string
+		want []string
+	}{
+		{"duration from the environment", env{"SANBAO_READ_TIMEOUT": "5"}, nil,
+			[]string{`--read-timeout (from SANBAO_READ_TIMEOUT): "5": want a duration like 5s or 10m`}},
+		{"duration on the command line", nil, []string{"--shutdown-timeout", "soon"},
+			[]string{`--shutdown-timeout: "soon": want a duration like 5s or 10m`}},
+		{"whole number", nil, []string{"--public-burst", "many"}, []string{`--public-burst: "many": want a whole number like 20`}},
+		{"number", env{"SANBAO_PUBLIC_RATE": "fast"}, nil, []string{`--public-rate (from SANBAO_PUBLIC_RATE): "fast": want a number`}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"serve", "--db", tempDB(t)}, tt.args...)
+			_, _, err := run(t, tt.env, args...)
+			wantUsageError(t, err, tt.want...)
+			if strings.Contains(err.Error(), "parse error") {
+				t.Errorf("error still says only %q: %v", "parse error", err)
+			}
+		})
+	}
+}
+
+// A policy file's error names the file once and shows no machine code.
+func TestPolicyFileErrorsNameTheFileOnceWithoutCodes(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(bad, []byte(`{"return_days": -3}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range []string{bad, filepath.Join(dir, "missing.json")} {
+		_, _, err := run(t, nil, "serve", "--db", tempDB(t), "--policy", file)
+		wantUsageError(t, err, "--policy", file)
+		if n := strings.Count(err.Error(), file); n != 1 {
+			t.Errorf("the file is named %d times: %v", n, err)
+		}
+		if strings.Contains(err.Error(), "invalid_field") || strings.Contains(err.Error(), "bad_request") {
+			t.Errorf("an internal code is shown: %v", err)
+		}
+	}
+}
+
+// A version stamped at build time (-ldflags -X main.buildVersion=…, as the
+// Dockerfile does from its VERSION argument) is what "version" prints.
+func TestVersionPrintsTheStampedVersion(t *testing.T) {
+	old := buildVersion
+	t.Cleanup(func() { buildVersion = old })
+	buildVersion = "v9.8.7-test"
+	out := mustRun(t, "version")
+	if !strings.HasPrefix(out, "sanbao v9.8.7-test") {
+		t.Errorf("version = %q, want it to start with the stamped sanbao v9.8.7-test", out)
+	}
 }

@@ -209,7 +209,11 @@ func writeRowErrors(w io.Writer, err error) {
 		if r.Field != "" {
 			field = " " + r.Field
 		}
-		fmt.Fprintf(w, "row %d serial %q: %s%s: %s\n", r.Row, r.Serial, r.Code, field, r.Message)
+		line := ""
+		if r.Line > 0 {
+			line = fmt.Sprintf(" (line %d)", r.Line)
+		}
+		fmt.Fprintf(w, "row %d serial %q%s: %s%s: %s\n", r.Row, r.Serial, line, r.Code, field, r.Message)
 	}
 	if pe.BadRows > len(pe.Rows) {
 		fmt.Fprintf(w, "... and %d more bad rows\n", pe.BadRows-len(pe.Rows))

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,23 +19,29 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sanbao/sanbao/labels"
 	"github.com/sanbao/sanbao/policy"
 	"github.com/sanbao/sanbao/registry"
 	"github.com/sanbao/sanbao/server"
+	"golang.org/x/net/netutil"
 )
 
-// Defaults of serve. The read and write timeouts are whole-request bounds
-// (net/http has no per-route setting without the handlers' help), so they are
-// sized for the slowest legitimate request: a 64 MiB CSV upload, a streamed
-// backup or a 10,000-label PDF on a slow link. Slow-header attacks are cut
-// by the much shorter ReadHeaderTimeout.
+// Defaults of serve. The read and write timeouts bound every request
+// until its caller is known, so a client that declares a body and never
+// sends it, or sends headers a byte at a time, is cut within seconds; the
+// authenticated streams (a registration CSV, a backup, a label file) are
+// then given the stream timeout by the server, sized for the slowest
+// legitimate one on a slow link. The connection bound keeps descriptors for
+// the database and the process under a common ulimit -n of 1024.
 const (
 	defaultAddr            = "127.0.0.1:8080"
 	defaultDB              = "sanbao.db"
-	defaultReadTimeout     = 10 * time.Minute
-	defaultWriteTimeout    = 10 * time.Minute
+	defaultReadTimeout     = 10 * time.Second
+	defaultWriteTimeout    = 30 * time.Second
+	defaultStreamTimeout   = server.DefaultStreamTimeout
 	defaultShutdownTimeout = 30 * time.Second
-	readHeaderTimeout      = 10 * time.Second
+	defaultMaxConnections  = 900
+	readHeaderTimeout      = 5 * time.Second
 	idleTimeout            = 2 * time.Minute
 	maxHeaderBytes         = 64 << 10
 	// lockTimeout bounds the wait for a database file held by another
@@ -66,9 +74,12 @@ type serveConfig struct {
 	logger            *slog.Logger
 	readTimeout       time.Duration
 	writeTimeout      time.Duration
+	streamTimeout     time.Duration
+	maxConnections    int
 	shutdownTimeout   time.Duration
 	publicRate        float64
 	publicBurst       int
+	zplFont           string
 }
 
 func (m *Main) setupServe(f *flags) runFunc {
@@ -86,11 +97,14 @@ func (m *Main) setupServe(f *flags) runFunc {
 	prevSecretFile := f.String("previous-check-secret-file", "", "`file` holding the previous check-code secret, still accepted while labels are reprinted")
 	logFormat := f.String("log-format", "text", "log `format`: text or json")
 	logLevel := f.String("log-level", "info", "log `level`: debug, info, warn or error")
-	readTimeout := f.Duration("read-timeout", defaultReadTimeout, "longest time to read a whole request, body included")
-	writeTimeout := f.Duration("write-timeout", defaultWriteTimeout, "longest time to write a response (streamed backups and label sheets included)")
+	readTimeout := f.Duration("read-timeout", defaultReadTimeout, "longest time to read a request, body included (authenticated uploads get --stream-timeout)")
+	writeTimeout := f.Duration("write-timeout", defaultWriteTimeout, "longest time to write a response (authenticated backups and label files get --stream-timeout)")
+	streamTimeout := f.Duration("stream-timeout", defaultStreamTimeout, "longest time an authenticated upload or download may take (registration, events batches, label files, backups)")
+	maxConnections := f.Int("max-connections", defaultMaxConnections, "most client connections served at once; more wait to be accepted (keep it below ulimit -n)")
 	shutdownTimeout := f.Duration("shutdown-timeout", defaultShutdownTimeout, "on SIGINT/SIGTERM, how long in-flight requests may take to finish")
 	publicRate := f.Float64("public-rate", server.DefaultPublicRate, "public coverage checks a second allowed per client address (IPv6: per /64); negative turns the limit off, for a proxy in front that limits")
 	publicBurst := f.Int("public-burst", server.DefaultPublicBurst, "public coverage checks one client address may make in a burst")
+	zplFont := f.String("zpl-font", labels.DefaultZPLFont, "printer-resident `font` of ZPL label text beyond Latin-1 (Chinese model names), as the printers know it: E:SIMSUN.FNT, E:ANMDJ.TTF...; a label request may name another with font=")
 
 	return func(ctx context.Context, _ []string, stdout, stderr io.Writer) error {
 		cfg := serveConfig{db: *db, trusted: trusted}
@@ -135,12 +149,17 @@ func (m *Main) setupServe(f *flags) runFunc {
 		for _, d := range []struct {
 			name string
 			v    time.Duration
-		}{{"read-timeout", *readTimeout}, {"write-timeout", *writeTimeout}, {"shutdown-timeout", *shutdownTimeout}} {
+		}{{"read-timeout", *readTimeout}, {"write-timeout", *writeTimeout}, {"stream-timeout", *streamTimeout}, {"shutdown-timeout", *shutdownTimeout}} {
 			if d.v <= 0 {
 				return f.errorf(d.name, "must be positive (e.g. 30s, 10m)")
 			}
 		}
 		cfg.readTimeout, cfg.writeTimeout, cfg.shutdownTimeout = *readTimeout, *writeTimeout, *shutdownTimeout
+		cfg.streamTimeout = *streamTimeout
+		if *maxConnections < 1 {
+			return f.errorf("max-connections", "must be at least 1")
+		}
+		cfg.maxConnections = *maxConnections
 		if *publicRate == 0 {
 			return f.errorf("public-rate", "0 would refuse every public check; give a positive rate, or a negative one to turn the limit off")
 		}
@@ -148,31 +167,21 @@ func (m *Main) setupServe(f *flags) runFunc {
 			return f.errorf("public-burst", "must be at least 1")
 		}
 		cfg.publicRate, cfg.publicBurst = *publicRate, *publicBurst
-		return m.serve(ctx, cfg)
+		if err := labels.CheckPrinterFont(*zplFont); err != nil {
+			return f.errorf("zpl-font", "%s", err.(*policy.Error).Message)
+		}
+		cfg.zplFont = *zplFont
+		return m.serve(ctx, cfg, stderr)
 	}
 }
 
-// serve opens the database, listens, and serves until ctx is cancelled;
+// serve listens, opens the database, and serves until ctx is cancelled;
 // then it stops accepting, lets in-flight requests finish (up to the
 // shutdown timeout), stops the server's background work and closes the
-// database, which flushes buffered scan counts.
-func (m *Main) serve(ctx context.Context, cfg serveConfig) (err error) {
+// database, which flushes buffered scan counts. The listeners are bound
+// first, so a taken port fails the start before a database file is made.
+func (m *Main) serve(ctx context.Context, cfg serveConfig, stderr io.Writer) (err error) {
 	log := cfg.logger
-	db, err := registry.Open(cfg.db, registry.Options{
-		Timeout:        lockTimeout,
-		Policy:         cfg.policy,
-		CheckSecret:    cfg.checkSecret,
-		PreviousSecret: cfg.previousSecret,
-	})
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := db.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("close %s: %w", cfg.db, cerr)
-		}
-	}()
-
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return fmt.Errorf("--addr %s: %w", cfg.addr, err)
@@ -192,6 +201,24 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) (err error) {
 			return fmt.Errorf("--debug-addr %s: %w", cfg.debugAddr, err)
 		}
 		defer dln.Close()
+	}
+
+	db, err := registry.Open(cfg.db, registry.Options{
+		Timeout:        lockTimeout,
+		Policy:         cfg.policy,
+		CheckSecret:    cfg.checkSecret,
+		PreviousSecret: cfg.previousSecret,
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := db.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close %s: %w", cfg.db, cerr)
+		}
+	}()
+	if err := firstAdminKey(db, stderr); err != nil {
+		log.Warn("no admin key exists and none could be made; make one with sanbao keys create with the server stopped", "err", err)
 	}
 
 	scheme := "http"
@@ -214,6 +241,8 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) (err error) {
 		MetricsPublic:  false,
 		PublicRate:     cfg.publicRate,
 		PublicBurst:    cfg.publicBurst,
+		StreamTimeout:  cfg.streamTimeout,
+		ZPLFont:        cfg.zplFont,
 		SecureCookies:  cfg.tls != nil || strings.HasPrefix(publicURL, "https://"),
 	})
 	if err != nil {
@@ -239,10 +268,11 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) (err error) {
 	servers := []*http.Server{hs}
 	errc := make(chan error, 3)
 	go func() {
+		limited := netutil.LimitListener(ln, cfg.maxConnections)
 		if cfg.tls != nil {
-			errc <- hs.ServeTLS(ln, "", "")
+			errc <- hs.ServeTLS(limited, "", "")
 		} else {
-			errc <- hs.Serve(ln)
+			errc <- hs.Serve(limited)
 		}
 	}()
 	side := func(l net.Listener, h http.Handler, what string) {
@@ -277,10 +307,42 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig) (err error) {
 		shutdown(log, servers, cfg.shutdownTimeout)
 		return err
 	}
-	log.Info("shutting down: finishing in-flight requests", "timeout", cfg.shutdownTimeout)
+	log.Info("shutting down: finishing in-flight requests", "timeout", cfg.shutdownTimeout.String())
 	shutdown(log, servers, cfg.shutdownTimeout)
 	log.Info("stopped")
 	return nil
+}
+
+// firstAdminKey makes an admin key when the database has no active one (a
+// new file) and prints it to w, marked so that it is not mistaken for a log
+// line: the first minute needs a key to sign in to the console or call the
+// API, and it is shown this once (only its hash is stored).
+func firstAdminKey(db *registry.DB, w io.Writer) error {
+	keys, err := db.Keys()
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if k.Role == registry.RoleAdmin && k.Revoked.IsZero() {
+			return nil
+		}
+	}
+	_, token, err := db.CreateKey(registry.Actor{Name: "serve"}, "first admin", registry.RoleAdmin)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, `
+******************************************************************************
+The database has no admin key, so serve made one. It is shown only this once:
+
+first admin key: %s
+
+Sign in at /console with it, or send it as "Authorization: Bearer <key>".
+Make other keys with POST /api/v1/keys (or sanbao keys create, server stopped).
+******************************************************************************
+
+`, token)
+	return err
 }
 
 // shutdown stops the servers gracefully; requests still running at the
@@ -350,9 +412,22 @@ func loadPolicy(f *flags, file string) (*policy.Policy, error) {
 	if file == "" {
 		return policy.Default(), nil
 	}
+	if _, err := os.Stat(file); err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, f.errorf("policy", "cannot read %s: %v", file, err)
+	}
 	p, err := policy.LoadFile(file)
 	if err != nil {
-		return nil, f.errorf("policy", "%s: %v", file, err)
+		// The policy's errors name the file already, with a machine code a
+		// person does not need.
+		msg := message(err)
+		if !strings.Contains(msg, file) {
+			msg = file + ": " + msg
+		}
+		return nil, f.errorf("policy", "%s", msg)
 	}
 	return p, nil
 }

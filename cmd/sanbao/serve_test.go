@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -103,15 +104,121 @@ func TestServeWithoutFlagsUsesDefaults(t *testing.T) {
 		}
 	case err := <-done:
 		// Port 8080 is taken on this machine: the error must still show
-		// that serve tried the default address with the default file.
+		// that serve tried the default address, and the file is not made.
 		cancel()
 		if err == nil || !strings.Contains(err.Error(), defaultAddr) {
 			t.Fatalf("serve without flags: %v; want to listen on %s", err, defaultAddr)
 		}
 		t.Logf("port busy, checked the attempt instead: %v", err)
+		return
 	}
 	if _, err := os.Stat(filepath.Join(dir, defaultDB)); err != nil {
 		t.Errorf("serve without flags did not create ./%s: %v", defaultDB, err)
+	}
+}
+
+// A start that fails because the port is taken leaves no database file.
+func TestServeOnATakenPortCreatesNoDatabase(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	for _, flag := range []string{"--addr", "--metrics-addr", "--debug-addr"} {
+		t.Run(flag, func(t *testing.T) {
+			db := tempDB(t)
+			args := []string{"serve", "--addr", "127.0.0.1:0", "--db", db}
+			args = append(args, flag, ln.Addr().String())
+			_, _, err := run(t, nil, args...)
+			if err == nil || !strings.Contains(err.Error(), flag) {
+				t.Fatalf("serve on a taken port: %v, want an error naming %s", err, flag)
+			}
+			if _, err := os.Stat(db); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("a failed start left %s behind (stat: %v)", db, err)
+			}
+		})
+	}
+}
+
+// The first minute: serve on a new database prints an admin key, once,
+// that the API accepts; a database with an admin key gets none.
+func TestServeOnAnEmptyDatabasePrintsAFirstAdminKeyOnce(t *testing.T) {
+	db := tempDB(t)
+	srv := startServe(t, nil, "--addr", "127.0.0.1:0", "--db", db)
+	m := regexp.MustCompile(`(?m)^first admin key: (\S+)$`).FindAllStringSubmatch(srv.stderr.String(), -1)
+	if len(m) != 1 {
+		t.Fatalf("want one first admin key line on stderr:\n%s", srv.stderr)
+	}
+	if status, body := call(t, http.MethodGet, srv.URL+"/api/v1/keys", m[0][1], nil); status != http.StatusOK {
+		t.Fatalf("the printed key: GET /api/v1/keys = %d %s", status, body)
+	}
+	if err := srv.stop(); err != nil {
+		t.Fatal(err)
+	}
+	again := startServe(t, nil, "--addr", "127.0.0.1:0", "--db", db)
+	if strings.Contains(again.stderr.String(), "first admin key") {
+		t.Errorf("a second start printed another key:\n%s", again.stderr)
+	}
+	other := tempDB(t)
+	newKey(t, other, "admin")
+	withKey := startServe(t, nil, "--addr", "127.0.0.1:0", "--db", other)
+	if strings.Contains(withKey.stderr.String(), "first admin key") {
+		t.Errorf("a database with an admin key got another:\n%s", withKey.stderr)
+	}
+}
+
+// Before a caller is known, a declared body that never arrives holds the
+// connection only for the short read timeout; an authenticated upload
+// slower than that timeout still completes within the stream timeout.
+func TestSlowBodiesAreCutUnlessAuthenticatedStreams(t *testing.T) {
+	db := tempDB(t)
+	key := newKey(t, db, "admin")
+	srv := startServe(t, nil, "--addr", "127.0.0.1:0", "--db", db, "--read-timeout", "300ms", "--stream-timeout", "1m")
+	putModel(t, srv.URL, key, "M1")
+	addr := strings.TrimPrefix(srv.URL, "http://")
+
+	for _, path := range []string{"/api/v1/items", "/console/sign-in", "/api/v1/public/coverage"} {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(time.Now().Add(30 * time.Second)) // a hang guard only
+		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: 1000\r\n\r\nserial", path)
+		_, err = io.ReadAll(conn)
+		conn.Close()
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Errorf("%s: a body that never arrives held the connection for 30s", path)
+		}
+	}
+
+	// Authenticated: the rows trickle in over about a second, past the
+	// 300ms read timeout.
+	pr, pw := io.Pipe()
+	go func() {
+		io.WriteString(pw, "serial,sku,batch,produced_on\n")
+		for i := range 5 {
+			time.Sleep(250 * time.Millisecond)
+			fmt.Fprintf(pw, "SLOW-%d,M1,B1,2026-11-01\n", i)
+		}
+		pw.Close()
+	}()
+	hr, err := http.NewRequest(http.MethodPost, srv.URL+"/api/v1/items", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hr.Header.Set("Authorization", "Bearer "+key)
+	hr.Header.Set("Content-Type", "text/csv")
+	res, err := http.DefaultClient.Do(hr)
+	if err != nil {
+		t.Fatalf("a slow authenticated upload: %v", err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated && res.StatusCode != http.StatusOK {
+		t.Fatalf("a slow authenticated upload: %d %s", res.StatusCode, body)
+	}
+	if !strings.Contains(string(body), `"created":5`) {
+		t.Errorf("a slow authenticated upload: %s, want 5 created", body)
 	}
 }
 
