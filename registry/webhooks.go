@@ -648,7 +648,8 @@ func (db *DB) FinishDelivery(d ClaimedDelivery, a Attempt) error {
 	if err != nil {
 		return err
 	}
-	err = db.update(func(tx *bolt.Tx) error {
+	// Grouped like single appends: the sender records many attempts at once.
+	err = db.group(func(tx *bolt.Tx, _ bool) error {
 		r, err := getDelivery(tx, d.Subscription, n)
 		if policy.ErrorCode(err) == policy.ENotFound || err == nil && r.Status != DeliveryPending {
 			return nil
