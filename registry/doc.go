@@ -43,7 +43,7 @@
 //	webhooks     subscription id                      1 + JSON: url, event types, signing secret, created
 //	deliveries   subscription id 0x00 big-endian n    1 + JSON: serial, seq, type, status, attempts, last
 //	                                                  error, created, retry window start, next attempt,
-//	                                                  delivered at, payload (the outbox; id msg_<n in hex>)
+//	                                                  delivered at (the outbox; id msg_<n in hex>)
 //	outbox       big-endian due unix nanos ‖ n         subscription id: the pending deliveries, due first
 //
 // Open refuses a file of a newer schema and migrates an older one after

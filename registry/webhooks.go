@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -84,29 +82,27 @@ type Delivery struct {
 	Since       time.Time
 	NextAttempt time.Time // pending only
 	DeliveredAt time.Time // delivered only
-	Payload     []byte    // set by ClaimDeliveries only
 }
 
 // ClaimedDelivery is a delivery leased to a sender, with what it needs to
-// send it.
+// send it: where, the secret, and the event with the item as it stood just
+// after it (its history up to the event; scan counts as they are now).
 type ClaimedDelivery struct {
 	Delivery
 	URL    string
 	Secret []byte
+	Event  policy.Event
+	Record Record
 }
 
 // Attempt is the outcome of one attempt at a claimed delivery.
 type Attempt struct {
-	At        time.Time
-	Delivered bool
-	Error     string    // why it failed
-	Retry     time.Time // when to try again; zero: give up (dead)
+	Subscription, Delivery string // the delivery's webhook and id
+	At                     time.Time
+	Delivered              bool
+	Error                  string    // why it failed
+	Retry                  time.Time // when to try again; zero: give up (dead)
 }
-
-// PayloadFunc renders the body of an event's deliveries. It runs inside the
-// write transaction of the event (it may run more than once, as
-// Write.Answer does) and must be a pure function of its argument.
-type PayloadFunc func(Appended) ([]byte, error)
 
 type subscriptionRec struct {
 	URL     string    `json:"url"`
@@ -126,7 +122,6 @@ type deliveryRec struct {
 	Since       time.Time        `json:"since"`
 	NextAttempt time.Time        `json:"next_attempt,omitzero"`
 	DeliveredAt time.Time        `json:"delivered_at,omitzero"`
-	Payload     json.RawMessage  `json:"payload"`
 }
 
 func (r *deliveryRec) delivery(sub string, n uint64) Delivery {
@@ -159,8 +154,7 @@ func outboxKey(due time.Time, n uint64) []byte {
 // process — after a crash every delivery is due again at once, and sent
 // with the same id.
 type webhookState struct {
-	payload atomic.Pointer[PayloadFunc]
-	queued  chan struct{} // a token after a commit that queued deliveries
+	queued chan struct{} // a token after a commit that queued deliveries
 
 	mu     sync.Mutex
 	leases map[uint64]time.Time // delivery number -> lease expiry
@@ -187,11 +181,6 @@ func (db *DB) ensureWebhookBuckets() error {
 		return nil
 	})
 }
-
-// SetWebhookPayload sets how the body of a delivery is rendered (the server
-// renders the event and the item as its API shows them). Without one, the
-// body is {"type","serial","event":{"seq","type"}}.
-func (db *DB) SetWebhookPayload(fn PayloadFunc) { db.webhooks.payload.Store(&fn) }
 
 // DeliveriesQueued receives a value after a write queued deliveries, so a
 // sender can wake without polling; it is a hint, never a count.
@@ -533,23 +522,13 @@ func (db *DB) enqueue(tx *bolt.Tx, appended []Appended, now time.Time) (bool, er
 	if err != nil || len(subs) == 0 {
 		return false, err
 	}
-	render := basicPayload
-	if fn := db.webhooks.payload.Load(); fn != nil && *fn != nil {
-		render = *fn
-	}
 	deliveries := tx.Bucket(bucketDeliveries)
 	deliveries.FillPercent = 0.9 // numbers only grow within a subscription
 	queued := false
 	for _, ap := range appended {
-		var payload []byte
 		for _, s := range subs {
 			if !s.rec.wants(ap.Event.Type) {
 				continue
-			}
-			if payload == nil {
-				if payload, err = render(ap); err != nil {
-					return false, fmt.Errorf("registry: webhook payload of %s seq %d: %w", ap.Serial, ap.Event.Seq, err)
-				}
 			}
 			n, err := deliveries.NextSequence()
 			if err != nil {
@@ -557,7 +536,7 @@ func (db *DB) enqueue(tx *bolt.Tx, appended []Appended, now time.Time) (bool, er
 			}
 			at := now.UTC()
 			d := deliveryRec{Serial: ap.Serial, Seq: ap.Event.Seq, Type: ap.Event.Type, Status: DeliveryPending,
-				Created: at, Since: at, NextAttempt: at, Payload: payload}
+				Created: at, Since: at, NextAttempt: at}
 			if err := putDelivery(tx, s.id, n, &d); err != nil {
 				return false, err
 			}
@@ -565,19 +544,6 @@ func (db *DB) enqueue(tx *bolt.Tx, appended []Appended, now time.Time) (bool, er
 		}
 	}
 	return queued, nil
-}
-
-// basicPayload is the body without a renderer: the event's type, serial and seq.
-func basicPayload(ap Appended) ([]byte, error) {
-	type event struct {
-		Seq  uint64           `json:"seq"`
-		Type policy.EventType `json:"type"`
-	}
-	return json.Marshal(struct {
-		Type   policy.EventType `json:"type"`
-		Serial string           `json:"serial"`
-		Event  event            `json:"event"`
-	}{ap.Event.Type, ap.Serial, event{ap.Event.Seq, ap.Event.Type}})
 }
 
 // ClaimDeliveries leases up to limit pending deliveries due at now, oldest
@@ -617,7 +583,10 @@ func (db *DB) ClaimDeliveries(now time.Time, lease time.Duration, limit int) ([]
 				return err
 			}
 			cd := ClaimedDelivery{Delivery: d.delivery(sub, n), URL: s.URL, Secret: s.Secret}
-			cd.Payload = d.Payload
+			// A delivery whose event cannot be read is still claimed, with a
+			// zero Event: its attempts fail and it goes dead rather than
+			// stopping every other delivery.
+			cd.Event, cd.Record, _ = asOf(tx, d.Serial, d.Seq)
 			out = append(out, cd)
 		}
 		return nil
@@ -639,45 +608,80 @@ func (db *DB) ClaimDeliveries(now time.Time, lease time.Duration, limit int) ([]
 	return out, nil
 }
 
-// FinishDelivery records an attempt at a claimed delivery: delivered, due
-// again at a.Retry, or dead when a.Retry is zero. A delivery no longer
-// pending (its webhook deleted, or recorded by another attempt) is left as
-// it is. Errors: EUnavailable; internal ones.
-func (db *DB) FinishDelivery(d ClaimedDelivery, a Attempt) error {
-	n, err := deliveryNumber(d.ID)
+// asOf is serial's event seq and the item's record as it stood just after
+// it: the history up to that event. Only the item's terms and derived
+// fields stored with it are today's; the views derive what they show from
+// the history.
+func asOf(tx *bolt.Tx, serial string, seq uint64) (policy.Event, Record, error) {
+	r, err := getItem(tx, serial)
+	if err != nil {
+		return policy.Event{}, Record{}, fmt.Errorf("delivery of %s seq %d: %w", serial, seq, err)
+	}
+	rec, err := record(tx, r)
+	if err != nil {
+		return policy.Event{}, Record{}, err
+	}
+	i := slices.IndexFunc(rec.History, func(ev policy.Event) bool { return ev.Seq == seq })
+	if i < 0 {
+		return policy.Event{}, Record{}, fmt.Errorf("delivery of %s seq %d: no such event", serial, seq)
+	}
+	rec.History = rec.History[:i+1]
+	return rec.History[i], rec, nil
+}
+
+// FinishDeliveries records attempts at claimed deliveries in one
+// transaction (a sender records them in groups: one commit per attempt
+// would take the disk from the event writes): each delivered, due again at
+// its Retry, or dead when Retry is zero. A delivery no longer pending (its
+// webhook deleted, or recorded by another attempt) is left as it is; its
+// lease ends either way. Errors: EUnavailable; internal ones.
+func (db *DB) FinishDeliveries(attempts []Attempt) error {
+	err := db.update(func(tx *bolt.Tx) error {
+		for _, a := range attempts {
+			if err := finishTx(tx, a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	db.webhooks.mu.Lock()
+	for _, a := range attempts {
+		if n, err := deliveryNumber(a.Delivery); err == nil {
+			delete(db.webhooks.leases, n)
+		}
+	}
+	db.webhooks.mu.Unlock()
+	return err
+}
+
+func finishTx(tx *bolt.Tx, a Attempt) error {
+	n, err := deliveryNumber(a.Delivery)
+	if err != nil {
+		return nil // never claimed: nothing to record
+	}
+	r, err := getDelivery(tx, a.Subscription, n)
+	if policy.ErrorCode(err) == policy.ENotFound || err == nil && r.Status != DeliveryPending {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
-	// Grouped like single appends: the sender records many attempts at once.
-	err = db.group(func(tx *bolt.Tx, _ bool) error {
-		r, err := getDelivery(tx, d.Subscription, n)
-		if policy.ErrorCode(err) == policy.ENotFound || err == nil && r.Status != DeliveryPending {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketOutbox).Delete(outboxKey(r.NextAttempt, n)); err != nil {
-			return err
-		}
-		r.Attempts++
-		switch {
-		case a.Delivered:
-			r.Status, r.DeliveredAt, r.NextAttempt = DeliveryDelivered, a.At.UTC(), time.Time{}
-		case a.Retry.IsZero():
-			r.Status, r.NextAttempt = DeliveryDead, time.Time{}
-		default:
-			r.NextAttempt = a.Retry.UTC()
-		}
-		if !a.Delivered {
-			r.LastError = truncate(a.Error, maxDeliveryError)
-		}
-		return putDelivery(tx, d.Subscription, n, &r)
-	})
-	db.webhooks.mu.Lock()
-	delete(db.webhooks.leases, n)
-	db.webhooks.mu.Unlock()
-	return err
+	if err := tx.Bucket(bucketOutbox).Delete(outboxKey(r.NextAttempt, n)); err != nil {
+		return err
+	}
+	r.Attempts++
+	switch {
+	case a.Delivered:
+		r.Status, r.DeliveredAt, r.NextAttempt = DeliveryDelivered, a.At.UTC(), time.Time{}
+	case a.Retry.IsZero():
+		r.Status, r.NextAttempt = DeliveryDead, time.Time{}
+	default:
+		r.NextAttempt = a.Retry.UTC()
+	}
+	if !a.Delivered {
+		r.LastError = truncate(a.Error, maxDeliveryError)
+	}
+	return putDelivery(tx, a.Subscription, n, &r)
 }
 
 // PendingDeliveries counts the deliveries waiting in the outbox. Errors:

@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -141,27 +140,35 @@ func TestARefusedWriteQueuesNothing(t *testing.T) {
 	}
 }
 
-func TestTheDeliveryPayloadIsRenderedInTheEventsTransaction(t *testing.T) {
+func TestAClaimedDeliveryCarriesTheItemAsItStoodAfterTheEvent(t *testing.T) {
 	db := MustOpen(t)
 	seedModels(t, db)
 	register(t, db, "P1", "B1", "S1")
-	mustSubscribe(t, db, "https://erp.example.com/all", "*")
-	// Without a renderer the body still names the event.
+	mustSubscribe(t, db, "https://erp.example.com/all", "dispatched", "transferred")
 	mustAppend(t, db, "S1", dispatch("2026-11-10", "O1"))
-	db.SetWebhookPayload(func(ap Appended) ([]byte, error) {
-		return json.Marshal(map[string]any{"serial": ap.Serial, "seq": ap.Event.Seq, "history": len(ap.Record.History)})
-	})
 	mustAppend(t, db, "S1", receive("2026-11-12"))
+	mustAppend(t, db, "S1", policy.Event{Type: policy.EvTransferred, On: date("2026-11-14"), Note: "to Beijing"})
 	ds, err := db.ClaimDeliveries(db.clock.Now(), time.Minute, 10)
 	must(t, err)
 	if len(ds) != 2 {
 		t.Fatalf("claimed %d; want 2", len(ds))
 	}
-	if got, want := string(ds[0].Payload), `{"type":"dispatched","serial":"S1","event":{"seq":1,"type":"dispatched"}}`; got != want {
-		t.Fatalf("basic payload %s; want %s", got, want)
-	}
-	if got, want := string(ds[1].Payload), `{"history":2,"seq":2,"serial":"S1"}`; got != want {
-		t.Fatalf("rendered payload %s; want %s", got, want)
+	for i, want := range []struct {
+		seq   uint64
+		typ   policy.EventType
+		types []policy.EventType
+	}{
+		{1, policy.EvDispatched, []policy.EventType{policy.EvDispatched}},
+		{3, policy.EvTransferred, []policy.EventType{policy.EvDispatched, policy.EvReceived, policy.EvTransferred}},
+	} {
+		d := ds[i]
+		var types []policy.EventType
+		for _, ev := range d.Record.History {
+			types = append(types, ev.Type)
+		}
+		if d.Event.Seq != want.seq || d.Event.Type != want.typ || d.Seq != want.seq || d.Record.Item.Serial != "S1" || !slices.Equal(types, want.types) {
+			t.Errorf("claim %d: event %d %s, history %v; want %d %s, %v", i, d.Event.Seq, d.Event.Type, types, want.seq, want.typ, want.types)
+		}
 	}
 }
 
@@ -185,8 +192,10 @@ func TestClaimLeasesDeliveriesUntilTheAttemptIsRecorded(t *testing.T) {
 		t.Fatalf("second claim %+v; want only S3 (S1 and S2 are leased)", second)
 	}
 	// S1 delivered, S2 failed (due in a minute); S3's lease runs out.
-	must(t, db.FinishDelivery(first[0], Attempt{At: now, Delivered: true}))
-	must(t, db.FinishDelivery(first[1], Attempt{At: now, Error: "HTTP 500: oops", Retry: now.Add(time.Minute)}))
+	must(t, db.FinishDeliveries([]Attempt{
+		{Subscription: first[0].Subscription, Delivery: first[0].ID, At: now, Delivered: true},
+		{Subscription: first[1].Subscription, Delivery: first[1].ID, At: now, Error: "HTTP 500: oops", Retry: now.Add(time.Minute)},
+	}))
 	later, err := db.ClaimDeliveries(now.Add(31*time.Second), time.Hour, 10)
 	must(t, err)
 	if len(later) != 1 || later[0].Serial != "S3" || later[0].ID != second[0].ID {
@@ -214,7 +223,7 @@ func TestACrashDropsLeasesSoEveryPendingDeliveryIsSentAgainWithItsID(t *testing.
 	db = db.reopen(t)
 	again, err := db.ClaimDeliveries(db.clock.Now(), time.Hour, 10)
 	must(t, err)
-	if len(claimed) != 1 || len(again) != 1 || again[0].ID != claimed[0].ID || string(again[0].Payload) != string(claimed[0].Payload) {
+	if len(claimed) != 1 || len(again) != 1 || again[0].ID != claimed[0].ID || again[0].Event.Seq != 1 {
 		t.Fatalf("claimed %+v before the restart, %+v after; want the same delivery", claimed, again)
 	}
 }
@@ -229,10 +238,10 @@ func TestADeadDeliveryCanBeRetriedAndNothingElse(t *testing.T) {
 	now := db.clock.Now()
 	ds, err := db.ClaimDeliveries(now, time.Minute, 10)
 	must(t, err)
-	must(t, db.FinishDelivery(ds[0], Attempt{At: now, Error: "connection refused"}))
-	must(t, db.FinishDelivery(ds[1], Attempt{At: now, Delivered: true}))
+	must(t, db.FinishDeliveries([]Attempt{{Subscription: ds[0].Subscription, Delivery: ds[0].ID, At: now, Error: "connection refused"}}))
+	must(t, db.FinishDeliveries([]Attempt{{Subscription: ds[1].Subscription, Delivery: ds[1].ID, At: now, Delivered: true}}))
 	// A second outcome for a finished delivery changes nothing.
-	must(t, db.FinishDelivery(ds[1], Attempt{At: now, Error: "late"}))
+	must(t, db.FinishDeliveries([]Attempt{{Subscription: ds[1].Subscription, Delivery: ds[1].ID, At: now, Error: "late"}}))
 
 	dead, _, err := db.Deliveries(sub.ID, DeliveryDead, "", 0)
 	must(t, err)
@@ -310,7 +319,7 @@ func TestDeletingASubscriptionDropsItsPendingDeliveries(t *testing.T) {
 	wantCode(t, db.DeleteSubscription(admin, gone.ID), policy.ENotFound)
 	for _, c := range claimed {
 		// An attempt in flight when its webhook went is dropped quietly.
-		must(t, db.FinishDelivery(c, Attempt{At: db.clock.Now(), Error: "HTTP 500", Retry: db.clock.Now()}))
+		must(t, db.FinishDeliveries([]Attempt{{Subscription: c.Subscription, Delivery: c.ID, At: db.clock.Now(), Error: "HTTP 500", Retry: db.clock.Now()}}))
 	}
 	mustAppend(t, db, "S1", receive("2026-11-12"))
 	n, err := db.PendingDeliveries()

@@ -51,7 +51,7 @@ func newRoleFixture(t *testing.T) *roleFixture {
 	if err != nil || len(claimed) != 1 {
 		t.Fatalf("claimed %v, %v", claimed, err)
 	}
-	if err := e.db.FinishDelivery(claimed[0], registry.Attempt{At: e.clock.Now(), Error: "HTTP 500"}); err != nil {
+	if err := e.db.FinishDeliveries([]registry.Attempt{{Subscription: claimed[0].Subscription, Delivery: claimed[0].ID, At: e.clock.Now(), Error: "HTTP 500"}}); err != nil {
 		t.Fatal(err)
 	}
 	spare := mustKey(t, e.db, "spare", registry.RoleWarehouse)

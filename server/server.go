@@ -158,7 +158,6 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.metrics = newMetrics(cfg.DB)
 	s.webhookMetrics = newWebhookMetrics(s.metrics.reg, cfg.DB)
-	cfg.DB.SetWebhookPayload(s.webhookPayload)
 	s.limiter = newRateLimiter(cfg.PublicRate, cfg.PublicBurst, cfg.PublicClients, cfg.Now)
 
 	e := echo.New()

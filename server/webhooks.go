@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"net/netip"
 	"time"
@@ -200,14 +199,20 @@ func (s *Server) retryWebhookDelivery(c echo.Context) error {
 
 // webhookPayload is the body of an event's deliveries: {"type", "serial",
 // "event", "item"}, the event and the item as the API shows them just
-// after the event (evaluated at its recording time, so a retry sends the
-// same bytes).
-func (s *Server) webhookPayload(ap registry.Appended) ([]byte, error) {
+// after the event (its history up to the event, evaluated at its recording
+// time, so that a retry sends the same item). Written by hand as the item
+// view is (itemjson.go): the sender renders one per attempt.
+func (s *Server) webhookPayload(ap registry.Appended) []byte {
 	at := ap.Event.RecordedAt
-	return json.Marshal(struct {
-		Type   policy.EventType `json:"type"`
-		Serial string           `json:"serial"`
-		Event  eventView        `json:"event"`
-		Item   itemView         `json:"item"`
-	}{ap.Event.Type, ap.Serial, s.eventView(ap.Event), s.itemView(ap.Record, s.policy.Today(at), at)})
+	ev, item := s.eventView(ap.Event), s.itemView(ap.Record, s.policy.Today(at), at)
+	b := make([]byte, 0, 2048)
+	b = append(b, `{"type":`...)
+	b = appendJSONString(b, string(ap.Event.Type))
+	b = append(b, `,"serial":`...)
+	b = appendJSONString(b, ap.Serial)
+	b = append(b, `,"event":`...)
+	b = ev.appendJSON(b)
+	b = append(b, `,"item":`...)
+	b = item.appendJSON(b)
+	return append(b, '}')
 }
