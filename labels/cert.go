@@ -27,7 +27,21 @@ type Certificate struct {
 	Terms       string // one line, e.g. Terms(12, 7, 15)
 	Mailbox     string // service contact
 	Phone       string
+	// CodeCaption names the check code as the public page does ("" prints
+	// CodeCaption, 查询码); ScanHint is printed beside the QR ("" prints
+	// ScanHint, 扫码查询保修).
+	CodeCaption string
+	ScanHint    string
 }
+
+// The words a certificate prints by default, as the public page says them,
+// and their English for labels printed in English.
+const (
+	CodeCaption   = "查询码"
+	ScanHint      = "扫码查询保修"
+	CodeCaptionEN = "Check code"
+	ScanHintEN    = "Scan to check the warranty"
+)
 
 // Accessory is a bundled accessory or adapter, printed as "SKU: batch" so a
 // service centre can tell which batch came in the box.
@@ -61,10 +75,26 @@ func NewCertificate(p *policy.Policy, m policy.Model, it policy.Item, history []
 	return c
 }
 
-// Terms is the one line of warranty terms a certificate prints, e.g.
-// "12 months from receipt · 7-day return · 15-day replacement". Windows of
-// zero days are left out.
+// Terms is the one line of warranty terms a certificate prints, in Chinese
+// as an after-sales team writes it, e.g. "自收货起保修12个月 · 7天无理由退货 ·
+// 15天换货". Windows of zero days are left out.
 func Terms(months, returnDays, replaceDays int) string {
+	var parts []string
+	if months > 0 {
+		parts = append(parts, "自收货起保修"+strconv.Itoa(months)+"个月")
+	}
+	if returnDays > 0 {
+		parts = append(parts, strconv.Itoa(returnDays)+"天无理由退货")
+	}
+	if replaceDays > 0 {
+		parts = append(parts, strconv.Itoa(replaceDays)+"天换货")
+	}
+	return strings.Join(parts, " · ")
+}
+
+// TermsEN is Terms in English, e.g. "12 months from receipt · 7-day
+// return · 15-day replacement".
+func TermsEN(months, returnDays, replaceDays int) string {
 	var parts []string
 	switch months {
 	case 0:
@@ -95,7 +125,8 @@ const (
 // check validates c as the renderers need it and returns it with the title
 // defaulted and the texts trimmed. Errors are *policy.Error EInvalid naming
 // the field ("serial", "batch", "sku", "accessories", "code", "url",
-// "model_name", "title", "terms", "mailbox", "phone").
+// "model_name", "title", "terms", "mailbox", "phone", "code_caption",
+// "scan_hint").
 func (c Certificate) check() (Certificate, error) {
 	var err error
 	if c.Serial, err = policy.Ident("serial", c.Serial); err != nil {
@@ -126,6 +157,12 @@ func (c Certificate) check() (Certificate, error) {
 	if c.Title == "" {
 		c.Title = DefaultTitle
 	}
+	if c.CodeCaption == "" {
+		c.CodeCaption = CodeCaption
+	}
+	if c.ScanHint == "" {
+		c.ScanHint = ScanHint
+	}
 	texts := []struct {
 		field    string
 		s        *string
@@ -137,6 +174,8 @@ func (c Certificate) check() (Certificate, error) {
 		{"terms", &c.Terms, maxTerms, false},
 		{"mailbox", &c.Mailbox, maxContact, false},
 		{"phone", &c.Phone, maxContact, false},
+		{"code_caption", &c.CodeCaption, maxTitle, true},
+		{"scan_hint", &c.ScanHint, maxTitle, true},
 	}
 	for _, t := range texts {
 		// A label line has no room for a second line.

@@ -290,12 +290,10 @@ func contactLine(mailbox, phone string) string {
 // (VerifyCode ignores the hyphen).
 func groupedCode(code string) string { return code[:4] + "-" + code[4:] }
 
-const codeCaption = "校验码 Code"
-
 // landscape lays out a wide label (50x30, 60x40, 63.5x38.1, 70x50):
 //
 //	title
-//	QR  | model name, SKU, S/N, batch, accessories, (code), host
+//	QR  | model name, SKU, S/N, batch, accessories, (code), scan hint, host
 //	Code 128        | check code
 //	terms
 //	contact
@@ -345,7 +343,7 @@ func (ct *content) landscape(size Size, dpm, t, q, x int) (*plan, *fitError) {
 	code := groupedCode(ct.c.Code)
 	barH := mmDots(4.5, dpm)
 	codePx := b.shrink(styleMono, t, t*3/2, codeW, code)
-	capPx := b.shrink(styleRegular, small*4/5, small, codeW, codeCaption)
+	capPx := b.shrink(styleRegular, small*4/5, small, codeW, ct.c.CodeCaption)
 	codeBeside := codePx > 0 && capPx > 0
 	if codeBeside {
 		barH = max(barH, lineHeight(capPx)+lineHeight(codePx))
@@ -357,7 +355,7 @@ func (ct *content) landscape(size Size, dpm, t, q, x int) (*plan, *fitError) {
 		st    style
 		s     string
 	}
-	what := map[string]string{"sku": "the SKU", "serial": "the serial", "batch": "the batch number", "code": "the check code", "host": "the check URL's host"}
+	what := map[string]string{"sku": "the SKU", "serial": "the serial", "batch": "the batch number", "code": "the check code", "scan_hint": "the scan hint", "host": "the check URL's host"}
 	col := []line{
 		{"model_name", styleBold, b.ellipsis(styleBold, t, colW, ct.c.ModelName)},
 		{"sku", styleRegular, "SKU " + ct.c.SKU},
@@ -374,9 +372,9 @@ func (ct *content) landscape(size Size, dpm, t, q, x int) (*plan, *fitError) {
 		}
 	}
 	if !codeBeside {
-		col = append(col, line{"code", styleMono, "Code " + code})
+		col = append(col, line{"code", styleMono, ct.c.CodeCaption + " " + code})
 	}
-	col = append(col, line{"host", styleRegular, ct.host})
+	col = append(col, line{"scan_hint", styleRegular, ct.c.ScanHint}, line{"host", styleRegular, ct.host})
 	for _, l := range col {
 		if b.ct.width(l.st, t, l.s) > colW {
 			return nil, textErr(what[l.field])
@@ -415,7 +413,7 @@ func (ct *content) landscape(size Size, dpm, t, q, x int) (*plan, *fitError) {
 	y += blockH + spare
 	p.barX, p.barY, p.barH = barLeft, y, barH
 	if codeBeside {
-		b.text("code_caption", styleRegular, capPx, codeX, y+ascent(capPx), codeCaption)
+		b.text("code_caption", styleRegular, capPx, codeX, y+ascent(capPx), ct.c.CodeCaption)
 		b.text("code", styleMono, codePx, codeX, y+lineHeight(capPx)+ascent(codePx), code)
 	}
 	y += barH + gap + spare
@@ -431,7 +429,7 @@ func (ct *content) landscape(size Size, dpm, t, q, x int) (*plan, *fitError) {
 // portrait lays out a tall label (100x150), everything centred:
 //
 //	title / model name / SKU · batch
-//	QR, host under it
+//	QR, scan hint and host under it
 //	check code
 //	Code 128, serial under it
 //	accessories / terms / contact
@@ -471,11 +469,15 @@ func (ct *content) portrait(size Size, dpm, t, q, x int) (*plan, *fitError) {
 	if d+2*qz > W {
 		return nil, &fitError{part: "qr", needMM: float64(d+2*qz) / float64(dpm)}
 	}
+	if l, ok = fit("scan_hint", styleRegular, small, t, ct.c.ScanHint); !ok {
+		return nil, textErr("the scan hint")
+	}
+	mid = append(mid, l)
 	if l, ok = fit("host", styleRegular, small, t, ct.host); !ok {
 		return nil, textErr("the check URL's host")
 	}
 	mid = append(mid, l)
-	if l, ok = fit("code_caption", styleRegular, small, t, codeCaption); !ok {
+	if l, ok = fit("code_caption", styleRegular, small, t, ct.c.CodeCaption); !ok {
 		return nil, textErr("the check code")
 	}
 	mid = append(mid, l)

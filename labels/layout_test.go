@@ -317,17 +317,23 @@ func TestParseDPI(t *testing.T) {
 
 func TestTerms(t *testing.T) {
 	tests := []struct {
+		name              string
+		terms             func(int, int, int) string
 		months, ret, repl int
 		want              string
 	}{
-		{12, 7, 15, "12 months from receipt · 7-day return · 15-day replacement"},
-		{1, 0, 15, "1 month from receipt · 15-day replacement"},
-		{24, 0, 0, "24 months from receipt"},
-		{0, 0, 0, ""},
+		{"Chinese", Terms, 12, 7, 15, "自收货起保修12个月 · 7天无理由退货 · 15天换货"},
+		{"Chinese, no return", Terms, 1, 0, 15, "自收货起保修1个月 · 15天换货"},
+		{"Chinese, months only", Terms, 24, 0, 0, "自收货起保修24个月"},
+		{"Chinese, nothing", Terms, 0, 0, 0, ""},
+		{"English", TermsEN, 12, 7, 15, "12 months from receipt · 7-day return · 15-day replacement"},
+		{"English, one month", TermsEN, 1, 0, 15, "1 month from receipt · 15-day replacement"},
+		{"English, months only", TermsEN, 24, 0, 0, "24 months from receipt"},
+		{"English, nothing", TermsEN, 0, 0, 0, ""},
 	}
 	for _, tt := range tests {
-		if got := Terms(tt.months, tt.ret, tt.repl); got != tt.want {
-			t.Errorf("Terms(%d, %d, %d) = %q, want %q", tt.months, tt.ret, tt.repl, got, tt.want)
+		if got := tt.terms(tt.months, tt.ret, tt.repl); got != tt.want {
+			t.Errorf("%s (%d, %d, %d) = %q, want %q", tt.name, tt.months, tt.ret, tt.repl, got, tt.want)
 		}
 	}
 }
@@ -346,7 +352,7 @@ func TestNewCertificateTakesTheTermsFixedOnTheItem(t *testing.T) {
 		Code:        "DHXM6XB4",
 		URL:         "https://check.imask.com.cn/01/06901234567892/21/SN0012345678?k=DHXM6XB4",
 		Accessories: []Accessory{{"CHG-1", "CB2411"}},
-		Terms:       "12 months from receipt · 7-day return · 15-day replacement", // the item's 12, not the model's 24 now
+		Terms:       "自收货起保修12个月 · 7天无理由退货 · 15天换货", // the item's 12, not the model's 24 now
 		Mailbox:     "service@imask.com.cn",
 		Phone:       "400-668-9229",
 	}

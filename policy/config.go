@@ -49,6 +49,9 @@ type Contact struct {
 	Mailbox string `json:"mailbox"`
 	Phone   string `json:"phone"`
 	Web     string `json:"web,omitempty"`
+	// Hours are when the phone is answered, as the page prints them
+	// ("9:00–21:00"), in the policy's time zone; "" prints none.
+	Hours string `json:"hours,omitempty"`
 }
 
 // Default returns the IMASK policy: 12 months for every kind, 7/15-day

@@ -313,6 +313,7 @@ func (p *Policy) check() error {
 		{"contact.mailbox", &p.Contact.Mailbox},
 		{"contact.phone", &p.Contact.Phone},
 		{"contact.web", &p.Contact.Web},
+		{"contact.hours", &p.Contact.Hours},
 	} {
 		// Single lines: the contact is printed on every label and page.
 		v, err := Line(f.field, *f.s, maxContactLen, false)

@@ -19,7 +19,7 @@ func TestExamplePolicyFileIsTheDefault(t *testing.T) {
 }
 
 func TestLoadKeepsDefaultsForMissingFields(t *testing.T) {
-	p, err := Load(strings.NewReader(`{"return_days": 10, "warranty_months": {"adapter": 6}, "contact": {"phone": "400-000-0000"},
+	p, err := Load(strings.NewReader(`{"return_days": 10, "warranty_months": {"adapter": 6}, "contact": {"phone": "400-000-0000", "hours": " 9:00–21:00 "},
 		"rest_days": [{"from": "2026-10-01", "to": "2026-10-07", "name": "National Day"}, {"from": "2026-05-01", "to": "2026-05-05"}],
 		"time_zone": "Asia/Hong_Kong"}`))
 	if err != nil {
@@ -27,7 +27,7 @@ func TestLoadKeepsDefaultsForMissingFields(t *testing.T) {
 	}
 	d := Default()
 	if p.ReturnDays != 10 || p.ReplaceDays != d.ReplaceDays || p.Months(KindAdapter) != 6 || p.Months(KindProduct) != 12 ||
-		p.Contact.Phone != "400-000-0000" || p.Contact.Mailbox != d.Contact.Mailbox || p.Location().String() != "Asia/Hong_Kong" {
+		p.Contact.Phone != "400-000-0000" || p.Contact.Hours != "9:00–21:00" || p.Contact.Mailbox != d.Contact.Mailbox || p.Location().String() != "Asia/Hong_Kong" {
 		t.Errorf("policy = %+v", p)
 	}
 	if len(p.RestDays) != 2 || p.RestDays[0].From != day("2026-05-01") || p.RestDays[1].Name != "National Day" {
@@ -86,6 +86,7 @@ func TestLoadRefusesBadFiles(t *testing.T) {
 		{"rest-day impossible date", `{"rest_days": [{"from": "2026-02-30", "to": "2026-03-01"}]}`, "rest_days.from"},
 		{"rest-day not an object", `{"rest_days": ["2026-10-01"]}`, "rest_days"},
 		{"contact with a control character", `{"contact": {"phone": "400\u0007"}}`, "contact.phone"},
+		{"service hours too long", `{"contact": {"hours": "` + strings.Repeat("9", 201) + `"}}`, "contact.hours"},
 		{"no way to reach service", `{"contact": {"mailbox": "", "phone": "", "web": ""}}`, "contact"},
 		{"malformed JSON", `{"return_days": 7,}`, ""},
 		{"truncated JSON", `{"return_days": 7`, ""},

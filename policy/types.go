@@ -187,6 +187,7 @@ const (
 type Model struct {
 	SKU            string    `json:"sku"`
 	Name           string    `json:"name"`
+	NameEN         string    `json:"name_en,omitempty"` // English name; "" = use Name
 	Kind           Kind      `json:"kind"`
 	GTIN           string    `json:"gtin,omitempty"` // normalised to 14 digits
 	WarrantyMonths int       `json:"warranty_months,omitempty"`

@@ -529,7 +529,8 @@ func typeList() string {
 }
 
 // CheckModel validates and normalises a model: the SKU is an identifier, the
-// name a required text of at most 200 characters, the kind one of product,
+// name a required text of at most 200 characters (name_en optional, as
+// long), the kind one of product,
 // accessory or adapter, the GTIN (optional) check-digit verified and padded
 // to 14 digits, and warranty_months 0 (the policy's period) to 120. Errors
 // are *Error EInvalid naming the field.
@@ -539,6 +540,9 @@ func (p *Policy) CheckModel(m Model) (Model, error) {
 		return m, err
 	}
 	if m.Name, err = Line("name", m.Name, MaxModelName, true); err != nil {
+		return m, err
+	}
+	if m.NameEN, err = Text("name_en", m.NameEN, MaxModelName, false); err != nil {
 		return m, err
 	}
 	m.Kind = Kind(strings.TrimSpace(string(m.Kind)))

@@ -37,10 +37,14 @@ var (
 	bucketCases       = []byte("cases")       // serial -> open case id
 	bucketScans       = []byte("scans")       // serial -> public view counts
 	bucketCounts      = []byte("counts")      // counter name -> big-endian uint64
+	// Added without a schema change: created on open when missing.
+	bucketUsers         = []byte("users")         // username -> user (argon2id hash of the password)
+	bucketSessions      = []byte("sessions")      // SHA-256 of a console session id -> session
+	bucketOwnerSessions = []byte("ownersessions") // "u:"username or "k:"key id 0x00 session hash -> empty
 
 	allBuckets = [][]byte{bucketModels, bucketItems, bucketBatches, bucketBatchCounts, bucketOrders,
 		bucketEvents, bucketAudit, bucketKeys, bucketMeta, bucketIdempotency, bucketIdemTime, bucketCases,
-		bucketScans, bucketCounts}
+		bucketScans, bucketCounts, bucketUsers, bucketSessions, bucketOwnerSessions}
 )
 
 // Keys of the meta and counts buckets.
@@ -256,7 +260,24 @@ func (db *DB) prepare() ([]byte, error) {
 	if len(secret) == 0 {
 		return nil, fmt.Errorf("%s: the check-code secret is missing", db.path)
 	}
-	return secret, nil
+	return secret, db.addBuckets()
+}
+
+// addBuckets creates the buckets added since a file's schema version was
+// written (new kinds of data need no migration); a read-only file goes
+// without them and reads them as empty.
+func (db *DB) addBuckets() error {
+	missing := false
+	db.bolt.View(func(tx *bolt.Tx) error {
+		for _, name := range allBuckets {
+			missing = missing || tx.Bucket(name) == nil
+		}
+		return nil
+	})
+	if !missing || db.readOnly {
+		return nil
+	}
+	return db.storageErr(db.bolt.Update(createBuckets))
 }
 
 func createBuckets(tx *bolt.Tx) error {

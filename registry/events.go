@@ -44,7 +44,7 @@ func (db *DB) Append(w Write, serial string, ev policy.Event) (Outcome, error) {
 		return Outcome{}, err
 	}
 	return db.writeEvents(w, true, func(tx *bolt.Tx, now time.Time) ([]Appended, auditLine, error) {
-		ap, err := db.appendTx(tx, w.Actor, serial, ev, now)
+		ap, err := db.appendTx(tx, w.Actor, serial, ev, now, false)
 		if err != nil {
 			return nil, auditLine{}, err
 		}
@@ -75,7 +75,7 @@ func (db *DB) AppendMany(w Write, rows []EventRow, bad ...policy.RowError) (Outc
 			if known[i+1] {
 				continue
 			}
-			ap, err := db.appendTx(tx, w.Actor, r.Serial, r.Event, now)
+			ap, err := db.appendTx(tx, w.Actor, r.Serial, r.Event, now, false)
 			if err != nil {
 				if errs, err = rowError(errs, i+1, r.Serial, err); err != nil {
 					return nil, auditLine{}, err
@@ -99,6 +99,35 @@ func rowError(errs []policy.RowError, n int, serial string, err error) ([]policy
 		return errs, err
 	}
 	return append(errs, policy.RowError{Row: n, Serial: strings.TrimSpace(serial), Code: pe.Code, Field: pe.Field, Message: pe.Message}), nil
+}
+
+// CustomerName is the Actor name of a customer's own writes from the
+// public page (the history's "by").
+const CustomerName = "customer"
+
+// ConfirmReceipt records a customer's own confirmation, from the public
+// page, that they received serial on date on: a `received` event with
+// evidence customer by CustomerName, checked against the policy's
+// ConfirmRange as of now. The audit line names client, the customer's
+// network as the caller truncated it (no full address is kept). Nothing is
+// written on any error.
+// Errors: ENotFound; EInvalid "on" naming the dates allowed; EConflict when
+// no confirmation is possible (a receipt on record, a retired, void or
+// replacement unit, a case opened, no date left); EUnavailable.
+func (db *DB) ConfirmReceipt(client, serial string, on policy.Date) (Appended, error) {
+	a := Actor{Name: CustomerName}
+	out, err := db.writeEvents(Write{Actor: a}, true, func(tx *bolt.Tx, now time.Time) ([]Appended, auditLine, error) {
+		ev := policy.Event{Type: policy.EvReceived, On: on, Evidence: policy.Customer}
+		ap, err := db.appendTx(tx, a, serial, ev, now, true)
+		if err != nil {
+			return nil, auditLine{}, err
+		}
+		return []Appended{ap}, auditLine{"event." + string(ap.Event.Type), ap.Serial, eventSummary(ap.Event) + ", confirmed from the public page by " + client}, nil
+	})
+	if err != nil {
+		return Appended{}, err
+	}
+	return out.Appended[0], nil
 }
 
 // ReceiveOrder appends a `received` event (on, evidence) to every serial
@@ -146,7 +175,7 @@ func (db *DB) ReceiveOrder(w Write, order string, on policy.Date, ev policy.Evid
 			if !rec.ReceivedOn.IsZero() && !ev.Supersedes(rec.Evidence) {
 				continue
 			}
-			ap, err := db.appendTx(tx, w.Actor, serial, policy.Event{Type: policy.EvReceived, On: on, Evidence: ev}, now)
+			ap, err := db.appendTx(tx, w.Actor, serial, policy.Event{Type: policy.EvReceived, On: on, Evidence: ev}, now, false)
 			if err != nil {
 				if errs, err = rowError(errs, i+1, serial, err); err != nil {
 					return nil, auditLine{}, err
@@ -338,7 +367,7 @@ func firstKey(c *bolt.Cursor) []byte {
 // appendTx validates ev against serial's history and writes it with
 // everything it changes. It writes nothing when it returns an error other
 // than a storage failure.
-func (db *DB) appendTx(tx *bolt.Tx, a Actor, serial string, ev policy.Event, now time.Time) (Appended, error) {
+func (db *DB) appendTx(tx *bolt.Tx, a Actor, serial string, ev policy.Event, now time.Time, customer bool) (Appended, error) {
 	serial, err := policy.Ident("serial", serial)
 	if err != nil {
 		return Appended{}, err
@@ -351,7 +380,7 @@ func (db *DB) appendTx(tx *bolt.Tx, a Actor, serial string, ev policy.Event, now
 	if err != nil {
 		return Appended{}, err
 	}
-	check := policy.Check{Now: now}
+	check := policy.Check{Now: now, Customer: customer}
 	var repl *itemRec
 	var replHist []policy.Event
 	if ev.Type == policy.EvReplaced {

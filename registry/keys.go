@@ -140,6 +140,9 @@ func (db *DB) RevokeKey(a Actor, id string) error {
 			return err
 		}
 		db.keys.putOnCommit(tx, id, r)
+		if err := endOwnerSessions(tx, keyOwner(id)); err != nil {
+			return err
+		}
 		return db.audit(tx, a, "key.revoke", id, string(r.Role)+" key "+r.Name, now)
 	})
 }

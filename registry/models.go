@@ -7,12 +7,20 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
+// bucketGTINs indexes every GTIN a model has had (GTIN -> SKU), so a GS1
+// Digital Link printed under a model's earlier GTIN keeps resolving and no
+// two models share one. Files made before it have none: it is built from
+// the models' current GTINs by the first model write (gtinIndex), and read
+// from them until then (ModelByGTIN).
+var bucketGTINs = []byte("gtins")
+
 // PutModel creates or replaces a model, validated and normalised with
 // policy.CheckModel; the bool reports whether it was created. Re-putting
 // identical data writes nothing and keeps UpdatedAt. Items already
-// registered keep the terms copied from the model then.
-// Errors: EInvalid naming the field; EUnavailable when the database cannot
-// be written.
+// registered keep the terms copied from the model then. A GTIN, once a
+// model's, stays that model's.
+// Errors: EInvalid naming the field; EConflict when the GTIN is (or was)
+// another model's; EUnavailable when the database cannot be written.
 func (db *DB) PutModel(a Actor, m policy.Model) (policy.Model, bool, error) {
 	m, err := db.policy.CheckModel(m)
 	if err != nil {
@@ -25,6 +33,18 @@ func (db *DB) PutModel(a Actor, m policy.Model) (policy.Model, bool, error) {
 		old, found, err := getModel(tx, m.SKU)
 		if err != nil {
 			return err
+		}
+		gtins, err := gtinIndex(tx)
+		if err != nil {
+			return err
+		}
+		if m.GTIN != "" {
+			if owner := gtins.Get([]byte(m.GTIN)); owner != nil && string(owner) != m.SKU {
+				return policy.Errorf(policy.EConflict, "gtin", "GTIN %s is model %s's: two models may not share a GTIN", m.GTIN, owner)
+			}
+			if err := gtins.Put([]byte(m.GTIN), []byte(m.SKU)); err != nil {
+				return err
+			}
 		}
 		if found {
 			m.UpdatedAt = old.UpdatedAt
@@ -108,4 +128,53 @@ func (db *DB) Models() ([]policy.Model, error) {
 		})
 	})
 	return out, err
+}
+
+// gtinIndex is the GTIN index, created and filled from the models' current
+// GTINs in a file that has none yet.
+func gtinIndex(tx *bolt.Tx) (*bolt.Bucket, error) {
+	if b := tx.Bucket(bucketGTINs); b != nil {
+		return b, nil
+	}
+	b, err := tx.CreateBucket(bucketGTINs)
+	if err != nil {
+		return nil, err
+	}
+	err = tx.Bucket(bucketModels).ForEach(func(k, v []byte) error {
+		var m policy.Model
+		if err := decodeJSON("model "+string(k), v, &m); err != nil {
+			return err
+		}
+		if m.GTIN == "" {
+			return nil
+		}
+		return b.Put([]byte(m.GTIN), k)
+	})
+	return b, err
+}
+
+// ModelByGTIN returns the SKU of the model that has (or had) gtin, a
+// 14-digit GTIN. Errors: ENotFound.
+func (db *DB) ModelByGTIN(gtin string) (string, error) {
+	sku := ""
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketGTINs); b != nil {
+			sku = string(b.Get([]byte(gtin)))
+			return nil
+		}
+		return tx.Bucket(bucketModels).ForEach(func(k, v []byte) error {
+			var m policy.Model
+			if err := decodeJSON("model "+string(k), v, &m); err != nil {
+				return err
+			}
+			if m.GTIN == gtin {
+				sku = string(k)
+			}
+			return nil
+		})
+	})
+	if err == nil && sku == "" {
+		err = policy.Errorf(policy.ENotFound, "gtin", "no model has GTIN %s", gtin)
+	}
+	return sku, err
 }

@@ -32,6 +32,7 @@ type rule struct {
 // a row. Event-writing routes admit every role that may write some event
 // type; eventAccess then decides per event (per row for POST /events).
 var access = []rule{
+	{"GET", "/", public},
 	{"GET", "/healthz", public},
 	{"GET", "/readyz", public},
 	{"GET", "/openapi.json", public},
@@ -63,6 +64,9 @@ var access = []rule{
 	{"DELETE", "/api/v1/keys/:id", adminOnly},
 	{"GET", "/api/v1/audit", adminOnly},
 	{"GET", "/api/v1/admin/backup", adminOnly},
+	{"POST", "/api/v1/users", adminOnly},
+	{"GET", "/api/v1/users", adminOnly},
+	{"PATCH", "/api/v1/users/:username", adminOnly},
 
 	{"POST", "/api/v1/webhooks", adminOnly},
 	{"GET", "/api/v1/webhooks", adminOnly},
@@ -76,6 +80,8 @@ var access = []rule{
 	{"GET", "/c/:serial", public},
 	{"GET", "/01/:gtin14/21/:serial", public},
 	{"GET", "/api/v1/public/coverage", public},
+	{"POST", "/c/:serial/receipt", public},
+	{"POST", "/api/v1/public/receipt", public},
 
 	// What shipped under an order is read like items; registration
 	// mistakes are undone by an admin only.
@@ -86,7 +92,8 @@ var access = []rule{
 
 // consoleAccess is the role matrix of the staff console (console*.go), in
 // the same form as access. Console pages authenticate by a session cookie
-// made by signing in with an API key, not by a Bearer key: public rows need
+// made by signing in (a person's username and password, or an admin's API
+// key), not by a Bearer key: public rows need
 // no session; the others redirect to the sign-in page without one and
 // answer a 403 page to a key of a role not listed. Every console route has
 // exactly one row here (routeConsole refuses a row without a handler or a
@@ -117,6 +124,10 @@ var consoleAccess = []rule{
 	{"POST", "/console/items/:serial/events", serviceSide},
 	{"GET", "/console/items/:serial/entitlements", serviceSide},
 	{"GET", "/console/queue", serviceSide},
+
+	{"GET", "/console/users", adminOnly},
+	{"POST", "/console/users", adminOnly},
+	{"POST", "/console/users/:username", adminOnly},
 }
 
 // eventAccess says which roles may write each event type: warehouse

@@ -13,7 +13,7 @@ import (
 // concrete fills a route template's parameters with values that exist.
 func concrete(path string) string {
 	return strings.NewReplacer(":serial", "S1", ":sku", "M1", ":batch", "B1", ":order", "O1",
-		":id", "nosuchkey000", ":delivery", "msg_0000000000000001").Replace(path)
+		":id", "nosuchkey000", ":username", "nobody", ":delivery", "msg_0000000000000001").Replace(path)
 }
 
 var allRoles = []registry.Role{registry.RoleAdmin, registry.RoleWarehouse, registry.RoleService}

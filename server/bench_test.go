@@ -161,3 +161,30 @@ func serveLoop(b *testing.B, h http.Handler, reqs []*http.Request) {
 		i++
 	}
 }
+
+// BenchmarkPublicPage serves the customer's coverage page, GET
+// /c/{serial}?k= in Chinese (code check, lookup, policy, check count,
+// template), against the same in-process floor as BenchmarkGetItem.
+func BenchmarkPublicPage(b *testing.B) {
+	for _, name := range []string{"floor", "page"} {
+		b.Run(name, func(b *testing.B) {
+			e, serials := benchItems(b, 1000, 0)
+			e.srv.cfg.PublicRate = -1
+			e.srv.limiter = nil
+			h := e.srv.Handler()
+			reqs := make([]*http.Request, len(serials))
+			for i, s := range serials {
+				reqs[i] = httptest.NewRequest(http.MethodGet, "/c/"+s+"?k="+e.checkCode(s), nil)
+				reqs[i].Header.Set("Accept-Language", "zh-CN")
+				reqs[i].RemoteAddr = "127.0.0.1:40000"
+			}
+			if name == "floor" {
+				h = floorHandler(b, e)
+				for i, s := range serials {
+					reqs[i] = httptest.NewRequest(http.MethodGet, "/api/v1/items/"+s, nil)
+				}
+			}
+			serveLoop(b, h, reqs)
+		})
+	}
+}

@@ -20,14 +20,18 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"path"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/sanbao/sanbao/policy"
 	"github.com/sanbao/sanbao/registry"
+	"github.com/sanbao/sanbao/server/locale"
 )
 
 //go:embed web/console
@@ -44,10 +48,11 @@ const consoleCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img
 
 // consoleState is the console's part of a Server.
 type consoleState struct {
-	pages    map[string]*template.Template // by page file name
-	assets   map[string]consoleAsset       // by content-hashed name
-	assetURL map[string]string             // plain name -> /console/static/<hashed name>
-	sessions *sessionStore
+	pages    map[*locale.Lang]map[string]*template.Template // by language, then page file name
+	assets   map[string]consoleAsset                        // by content-hashed name
+	assetURL map[string]string                              // plain name -> /console/static/<hashed name>
+	signIns  *backoff                                       // failed sign-ins, per username and address
+	hashing  chan struct{}                                  // slots for password hashes running at once
 }
 
 // consoleAsset is an embedded static file served under a content-hashed
@@ -60,7 +65,7 @@ type consoleAsset struct {
 // consolePages are the page templates; each defines "content" inside the
 // layout.
 var consolePages = []string{"signin.html", "error.html", "models.html", "batches.html", "batch.html",
-	"dispatch.html", "desk.html", "queue.html"}
+	"dispatch.html", "desk.html", "queue.html", "users.html"}
 
 // consoleTypes are the Content-Types of the console's static files by
 // extension: a fixed table rather than mime.TypeByExtension, which loads
@@ -71,8 +76,9 @@ var consoleTypes = map[string]string{".css": "text/css; charset=utf-8", ".js": "
 
 // newConsole loads the console's templates and static files.
 func (s *Server) newConsole() (*consoleState, error) {
-	st := &consoleState{pages: map[string]*template.Template{}, assets: map[string]consoleAsset{},
-		assetURL: map[string]string{}, sessions: newSessionStore(s.now)}
+	st := &consoleState{pages: map[*locale.Lang]map[string]*template.Template{}, assets: map[string]consoleAsset{},
+		assetURL: map[string]string{}, signIns: newBackoff(s.now),
+		hashing: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2))}
 	static, err := fs.Sub(consoleFiles, "web/console/static")
 	if err != nil {
 		return nil, err
@@ -99,17 +105,21 @@ func (s *Server) newConsole() (*consoleState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: console static files: %w", err)
 	}
-	funcs := consoleFuncs(st)
-	base, err := template.New("layout.html").Funcs(funcs).ParseFS(consoleFiles, "web/console/layout.html")
-	if err != nil {
-		return nil, fmt.Errorf("server: console layout: %w", err)
-	}
-	for _, name := range consolePages {
-		t, err := template.Must(base.Clone()).ParseFS(consoleFiles, "web/console/"+name)
+	// Each page is parsed once per language with that language's "t"
+	// bound, so a request only picks its set.
+	for _, l := range locale.Langs {
+		base, err := template.New("layout.html").Funcs(consoleFuncs(st, l)).ParseFS(consoleFiles, "web/console/layout.html")
 		if err != nil {
-			return nil, fmt.Errorf("server: console page %s: %w", name, err)
+			return nil, fmt.Errorf("server: console layout: %w", err)
 		}
-		st.pages[name] = t
+		st.pages[l] = map[string]*template.Template{}
+		for _, name := range consolePages {
+			t, err := template.Must(base.Clone()).ParseFS(consoleFiles, "web/console/"+name)
+			if err != nil {
+				return nil, fmt.Errorf("server: console page %s: %w", name, err)
+			}
+			st.pages[l][name] = t
+		}
 	}
 	return st, nil
 }
@@ -166,6 +176,10 @@ func (s *Server) consoleHandlers() map[string]echo.HandlerFunc {
 		"POST /console/items/:serial/events":      s.consoleEvent,
 		"GET /console/items/:serial/entitlements": s.consoleEntitlements,
 		"GET /console/queue":                      s.consoleQueue,
+
+		"GET /console/users":            s.consoleUsers,
+		"POST /console/users":           s.consoleCreateUser,
+		"POST /console/users/:username": s.consoleUpdateUser,
 	}
 }
 
@@ -213,32 +227,79 @@ func (s *Server) consoleStatic(c echo.Context) error {
 // page is what every console template gets: the layout's fields and the
 // page's own data in Body.
 type page struct {
-	Title  string
-	Key    registry.Key // zero when signed out
-	CSRF   string       // the session's form token
-	Flash  string       // one-time message after a redirect
-	Nav    string       // the navigation entry to highlight
+	Title  string        // a catalogue key, or words already in the page's language
+	Key    registry.Key  // zero when signed out; a person's has their username as Name
+	User   registry.User // the person signed in (zero for an admin key)
+	CSRF   string        // the session's form token
+	Flash  string        // one-time message after a redirect
+	Nav    string        // the navigation entry to highlight
 	Status int
 	Body   any
+	Lang   *locale.Lang // the page's language
+	Langs  []langLink   // the language switch
+}
+
+// langLink is one entry of the language switch: this page (its query
+// kept, for a GET) in another language.
+type langLink struct {
+	*locale.Lang
+	URL string
 }
 
 // render executes a page template into a buffer (a template failure is a
 // 500 page, never half a page) and sends it with status.
 func (s *Server) render(c echo.Context, status int, name string, p page) error {
 	if sess, ok := sessionOn(c); ok {
-		p.Key = keyOf(c)
+		p.Key, p.User = keyOf(c), sess.User
 		p.CSRF = cmp.Or(p.CSRF, sess.CSRF)
 		if c.Request().Method == http.MethodGet {
-			p.Flash = s.console.sessions.takeFlash(sess.ID)
+			p.Flash = s.takeFlash(sess)
 		}
 	}
 	p.Status = status
+	p.Lang = s.lang(c)
+	for _, l := range locale.Langs {
+		u := url.URL{Path: c.Request().URL.Path}
+		q := url.Values{}
+		if c.Request().Method == http.MethodGet {
+			q = c.Request().URL.Query()
+		}
+		q.Set("lang", l.Param)
+		u.RawQuery = q.Encode()
+		p.Langs = append(p.Langs, langLink{l, u.RequestURI()})
+	}
 	var buf bytes.Buffer
-	if err := s.console.pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
+	if err := s.console.pages[p.Lang][name].ExecuteTemplate(&buf, "layout", p); err != nil {
 		return fmt.Errorf("console page %s: %w", name, err)
 	}
 	consoleHeaders(c.Response().Header())
+	c.Response().Header().Set("Content-Language", p.Lang.Tag)
 	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// langCookie remembers the language chosen with the switch (?lang=), for
+// the console and the public page alike.
+const langCookie = "sanbao_lang"
+
+// lang is the language of c's page: ?lang=, remembered in a cookie for a
+// year; else the remembered choice; else Accept-Language; Chinese when
+// nothing is said.
+func (s *Server) lang(c echo.Context) *locale.Lang {
+	return s.langOf(c, c.QueryParam("lang"))
+}
+
+// langOf is lang with the choice param made on this request.
+func (s *Server) langOf(c echo.Context, param string) *locale.Lang {
+	remembered := ""
+	if ck, err := c.Cookie(langCookie); err == nil {
+		remembered = ck.Value
+	}
+	l := locale.Pick(param, remembered, c.Request().Header.Get("Accept-Language"))
+	if chosen := locale.ByParam(param); chosen != nil && locale.ByParam(remembered) != chosen {
+		c.SetCookie(&http.Cookie{Name: langCookie, Value: chosen.Param, Path: "/", MaxAge: 365 * 24 * 3600,
+			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.cfg.SecureCookies})
+	}
+	return l
 }
 
 // consoleError renders an error answer as a page in the console's layout,
@@ -253,15 +314,21 @@ func (s *Server) consoleError(c echo.Context, status int, d errorDetail) error {
 	if status == http.StatusUnauthorized || status == http.StatusForbidden || status >= 500 {
 		c.Response().Header().Del("WWW-Authenticate")
 	}
-	title := http.StatusText(status)
+	title := "console.status." + strconv.Itoa(status)
+	if !locale.EN.Has(title) {
+		title = http.StatusText(status)
+	}
 	return s.render(c, status, "error.html", page{Title: title, Body: struct {
 		Detail    errorDetail
 		RequestID string
 	}{d, requestID(c)}})
 }
 
-// consoleFuncs are the template helpers.
-func consoleFuncs(st *consoleState) template.FuncMap {
+// consoleFuncs are the template helpers of one language: "t" is the
+// catalogue's message of a key (a key the catalogue lacks is shown as
+// itself: titles and labels made in Go come in already translated), "label"
+// a code of the contract in words, "problem" a refusal's message.
+func consoleFuncs(st *consoleState, l *locale.Lang) template.FuncMap {
 	return template.FuncMap{
 		"asset": func(name string) string { return st.assetURL[name] },
 		"may":   func(role registry.Role, method, path string) bool { return mayOpen(role, method, path) },
@@ -272,11 +339,27 @@ func consoleFuncs(st *consoleState) template.FuncMap {
 			}
 			return d.String()
 		},
-		"label":   words,
+		"t":       l.T,
+		"label":   func(code any) string { return words(l, code) },
+		"problem": func(err *policy.Error) string { return problem(l, err) },
 		"bad":     func(err *policy.Error, field string) bool { return err != nil && err.Field == field },
-		"plural":  plural,
 		"isoDate": func(d policy.Date) string { return d.String() },
 	}
+}
+
+// problem is a refusal's message in l. The rules speak English, naming the
+// values at fault, so an English page shows the rule's own message; another
+// language gets the catalogue's words for its code and field
+// (console.problem.<code>.<field>) when it has them, else the rule's
+// message too.
+func problem(l *locale.Lang, err *policy.Error) string {
+	if err == nil {
+		return ""
+	}
+	if k := "console.problem." + err.Code + "." + err.Field; l != locale.EN && l.Has(k) {
+		return l.T(k)
+	}
+	return err.Message
 }
 
 // clockText is an instant as the desk reads it (already in the policy zone).
@@ -287,45 +370,15 @@ func clockText(t time.Time) string {
 	return t.Format("2006-01-02 15:04")
 }
 
-// words turns a code of the contract (a state, status, finding, event type
-// or remedy) into the words the desk shows; unknown codes are shown with
-// underscores as spaces.
-func words(code any) string {
-	s := fmt.Sprint(code)
-	if w, ok := codeWords[s]; ok {
-		return w
+// words turns a code of the contract (a state, status, finding, event type,
+// remedy, role or error code) into the words the desk shows in l; unknown
+// codes are shown with underscores as spaces.
+func words(l *locale.Lang, code any) string {
+	c := fmt.Sprint(code)
+	if k := "console.code." + c; l.Has(k) {
+		return l.T(k)
 	}
-	return strings.ReplaceAll(s, "_", " ")
-}
-
-var codeWords = map[string]string{
-	// states
-	"registered": "In stock", "dispatched": "Dispatched", "in_use": "With the customer",
-	"in_service": "In service", "replaced": "Replaced (retired)", "returned": "Returned (retired)",
-	// statuses
-	"not_started": "Not started", "active": "Active", "expired": "Expired", "void": "Void", "retired": "Retired",
-	// findings
-	"quality_problem": "Quality problem", "no_fault": "No fault found", "normal_wear": "Normal wear",
-	"human_damage": "Human damage", "improper_use": "Improper use", "tampered": "Tampered (voids the warranty)",
-	"unauthorized_repair": "Unauthorised repair (voids the warranty)", "force_majeure": "Force majeure",
-	// event types and stages
-	"received": "Receipt", "transferred": "Resale (transfer)", "intake": "Intake", "diagnosed": "Diagnosis",
-	"quoted": "Quotation", "paid": "Payment", "declined": "Declined by the customer", "repaired": "Repair",
-	"paused": "Paused (waiting on the customer)", "resumed": "Resumed", "shipped": "Shipped back",
-	"accessory_replaced": "Accessory exchanged", "corrected": "Correction",
-	// remedies
-	"return": "Return (refund)", "replace": "Replacement", "repair": "Free repair",
-	// kinds and evidence
-	"product": "Product", "accessory": "Accessory", "adapter": "Adapter",
-	"courier": "Courier confirmation", "invoice": "Invoice", "customer": "Customer confirmation",
-	"exchange": "Exchange unit", "estimated": "Estimated from production",
-	// roles
-	"admin": "Admin", "warehouse": "Warehouse", "service": "Service centre",
-	// error codes
-	"bad_request": "Bad request", "invalid_field": "Not accepted", "unauthorized": "Not signed in",
-	"forbidden": "Not allowed", "not_found": "Not found", "conflict": "Refused by the history",
-	"too_large": "Too large", "rate_limited": "Too many requests", "unavailable": "Unavailable",
-	"internal": "Internal error",
+	return strings.ReplaceAll(c, "_", " ")
 }
 
 // formValues returns the submitted form fields (first value of each),

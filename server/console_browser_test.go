@@ -317,19 +317,25 @@ func TestConsoleInABrowser(t *testing.T) {
 	// the console's form below.
 	must(t, e.do(req{Method: "PUT", Path: "/api/v1/models/CHG-1", Token: e.warehouse,
 		Body: map[string]any{"name": "Charger 20W", "kind": "adapter"}}), http.StatusCreated)
+	for _, u := range []map[string]any{{"username": "dock-1", "role": "warehouse", "password": "dock password"},
+		{"username": "desk-sh", "role": "service", "password": "desk password"}} {
+		must(t, e.post("/api/v1/users", e.admin, u), http.StatusCreated)
+	}
 	b := &tab{t: t, ctx: ctx, base: e.ts.URL}
 	b.watch()
 
-	// Signing in, with the key typed into the focused field.
-	b.open("/console")
+	// Signing in, typed into the focused field; English chosen with the
+	// switch (?lang=en) and remembered from then on.
+	b.open("/console?lang=en")
 	if loc := b.location(); !strings.HasPrefix(loc, "/console/sign-in") {
 		t.Fatalf("a visitor without a session is at %s", loc)
 	}
-	if f := b.focusOn("key"); f != "key" {
-		t.Fatalf("focus on %q, want the key field", f)
+	b.open("/console/sign-in?lang=en")
+	if f := b.focusOn("username"); f != "username" {
+		t.Fatalf("focus on %q, want the username field", f)
 	}
 	b.shot("01-sign-in")
-	b.submit("#key", e.warehouse)
+	b.signIn("dock-1", "dock password")
 	b.want("Register a batch")
 
 	// A model, from the keyboard.
@@ -356,7 +362,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 
 	// The label sheet, fetched by the page with its session cookie.
-	head := b.evalAsync(`fetch(document.getElementById('pdf-link').href).then(async r =>
+	head := b.evalAsync(`fetch(document.getElementById('f-labels').action + '?format=pdf').then(async r =>
 		r.status + ' ' + r.headers.get('content-type') + ' ' + String.fromCharCode(...new Uint8Array(await r.arrayBuffer()).slice(0, 5)))`)
 	if head != "200 application/pdf %PDF-" {
 		t.Fatalf("PDF labels: %q", head)
@@ -389,7 +395,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	// Sign out; the service desk signs in.
 	b.click(`form.who button`)
 	b.want("You are signed out.")
-	b.submit("#key", e.service)
+	b.signIn("desk-sh", "desk password")
 	if loc := b.location(); loc != "/console/desk" {
 		t.Fatalf("service home: %s", loc)
 	}
@@ -403,7 +409,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	if st := b.open("/console/batches"); st != 403 {
 		t.Fatalf("service key on /console/batches: %d", st)
 	}
-	b.want("403", "A service key may not use the warehouse pages")
+	b.want("403", "The role Service centre may not use the warehouse pages")
 	b.shot("07-forbidden")
 
 	// Scan: the serial and Enter, as a USB scanner types it.
@@ -426,7 +432,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	b.do("describe the intake", chromedp.SendKeys(chromedp.CSS("#f-intake-complaint"), "不开机 / does not power on"),
 		chromedp.SendKeys(chromedp.CSS("#f-intake-contact"), "Ms Li 138 0013 8000"))
 	b.submit("#f-intake-center", "Shanghai")
-	b.want("Intake recorded (event #3). Case #3 is due 2026-11-11 10:00.")
+	b.want("Intake recorded (event #3). Case SN0001 #3 is due 2026-11-11 10:00.")
 	b.do("choose the finding", chromedp.SetValue(chromedp.CSS("#f-diagnosed-finding"), "quality_problem"))
 	b.submit("#f-diagnosed-part", "battery")
 	b.want("Diagnosis recorded (event #4).")
@@ -491,6 +497,14 @@ func TestConsoleInABrowser(t *testing.T) {
 	if p := b.problems(); len(p) > 0 {
 		t.Errorf("the browser's console reported:\n%s", strings.Join(p, "\n"))
 	}
+}
+
+// signIn types a username and password into the sign-in form, Enter sends it.
+func (b *tab) signIn(username, password string) int64 {
+	b.t.Helper()
+	b.do("type the username", chromedp.Evaluate[chromedp.Void](`document.getElementById('username').value = ''`),
+		chromedp.SendKeys(chromedp.CSS("#username"), username))
+	return b.submit("#password", password)
 }
 
 // evalAsync evaluates a promise and returns its string value.

@@ -6,7 +6,6 @@ package server
 
 import (
 	"cmp"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -17,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/sanbao/sanbao/policy"
 	"github.com/sanbao/sanbao/registry"
+	"github.com/sanbao/sanbao/server/locale"
 )
 
 // deskBody is the desk page: the scan field, and an item when one is open
@@ -45,6 +45,10 @@ type itemBody struct {
 	Refusal     *policy.Error
 	RefusedType policy.EventType
 	Claim       claimBody
+	// Today is the claim worked out when the item opens: today, the case's
+	// diagnosis (or, before one, a quality problem: what the customer may
+	// choose if detection finds one), the unit intact and complete.
+	Today *claimBody
 	// EarlyCheck: the public page was first checked before the customer
 	// received the unit — a sign the label was copied.
 	EarlyCheck bool
@@ -92,6 +96,7 @@ type option struct{ Value, Label string }
 // claimBody is the entitlement panel: the claim as asked and its answer.
 type claimBody struct {
 	On, Finding, Part, Accessory string
+	Assumed                      bool // no diagnosis yet: a quality problem is assumed
 	Intact, Complete             bool
 	Asked                        bool
 	Result                       *policy.Entitlement
@@ -102,8 +107,9 @@ type claimBody struct {
 
 // queueRow is an open case with its due time in words.
 type queueRow struct {
-	Case caseView
-	Due  string
+	Case  caseView
+	Due   string
+	Model string // the model's name (the queue page only)
 }
 
 // consoleDesk shows the scan field; a scanned serial (or a scanned check
@@ -143,7 +149,7 @@ func scannedSerial(s string) string {
 
 // deskPage renders the desk; without an item it lists the cases due soonest.
 func (s *Server) deskPage(c echo.Context, status int, b deskBody) error {
-	title := "Service desk"
+	title := "console.desk.title"
 	if b.Item == nil {
 		cases, err := s.openCases(false, "")
 		if err != nil {
@@ -155,11 +161,12 @@ func (s *Server) deskPage(c echo.Context, status int, b deskBody) error {
 				b.Overdue++
 			}
 		}
+		l := s.lang(c)
 		for _, k := range cases[:min(len(cases), 5)] {
-			b.Due = append(b.Due, s.queueRow(k))
+			b.Due = append(b.Due, s.queueRow(l, k))
 		}
 	} else {
-		title = b.Item.View.Serial + " — service desk"
+		title = b.Item.View.Serial + " — " + s.lang(c).T("console.desk.title")
 	}
 	return s.render(c, status, "desk.html", page{Title: title, Nav: "desk", Body: b})
 }
@@ -204,17 +211,18 @@ type itemState struct {
 func (s *Server) itemPage(c echo.Context, status int, rec registry.Record, st itemState) error {
 	now := s.now()
 	today := s.policy.Today(now)
+	l := s.lang(c)
 	v := s.itemView(rec, today, now)
 	b := &itemBody{View: v, Retired: v.Warranty.Status == policy.Retired}
 	if m, err := s.db.Model(rec.Item.SKU); err == nil {
 		b.ModelName = m.Name
 	}
-	b.Windows = windows(v, today)
+	b.Windows = windows(l, v, today)
 	for i := len(v.History) - 1; i >= 0; i-- {
-		b.History = append(b.History, historyRow{Event: v.History[i], When: eventWhen(v.History[i]), Details: eventDetails(v.History[i])})
+		b.History = append(b.History, historyRow{Event: v.History[i], When: eventWhen(v.History[i]), Details: eventDetails(l, v.History[i])})
 	}
 	if v.OpenCase != nil {
-		r := s.queueRow(*v.OpenCase)
+		r := s.queueRow(l, *v.OpenCase)
 		b.Case = &r
 	}
 	if f := rec.Scans.First; !f.IsZero() && !v.ReceivedOn.IsZero() && f.Before(v.ReceivedOn.Start(s.policy.Location())) {
@@ -222,44 +230,88 @@ func (s *Server) itemPage(c echo.Context, status int, rec registry.Record, st it
 	}
 	sess, _ := sessionOn(c)
 	b.CSRF = sess.CSRF
-	b.Forms = s.eventForms(rec, v, sess, st)
+	centers, err := s.centers()
+	if err != nil {
+		return err
+	}
+	b.Forms = s.eventForms(l, rec, v, sess, centers, st)
+	if keyOf(c).Role == registry.RoleAdmin && len(v.History) > 0 {
+		b.Forms = append(b.Forms, correctionForm(l, v, st))
+	}
 	if st.Err != nil {
 		b.Refused = slices.ContainsFunc(b.Forms, func(f eventForm) bool { return f.Type == st.Failed })
 		if !b.Refused {
 			b.Refusal, b.RefusedType = st.Err, st.Failed
 		}
 	}
+	if !b.Retired {
+		b.Today = s.claimToday(rec, v, today)
+	}
 	if st.Claim != nil {
 		b.Claim = *st.Claim
+	} else if b.Today != nil {
+		b.Claim = *b.Today
+		b.Claim.Result, b.Claim.Err = nil, nil
 	} else {
-		b.Claim = claimBody{On: today.String()}
+		b.Claim = claimBody{On: today.String(), Finding: string(policy.QualityProblem)}
 	}
-	b.Claim.Findings = []option{{"", "The diagnosis on record"}}
 	for _, f := range policy.Findings {
-		b.Claim.Findings = append(b.Claim.Findings, option{string(f), words(f)})
+		b.Claim.Findings = append(b.Claim.Findings, option{string(f), words(l, f)})
 	}
-	b.Claim.Accessories = []option{{"", "The unit itself"}}
+	b.Claim.Accessories = []option{{"", l.T("console.claim.the_unit")}}
 	for _, a := range v.Accessories {
-		b.Claim.Accessories = append(b.Claim.Accessories, option{a.SKU, a.SKU + " " + a.Name + " (batch " + a.Batch + ")"})
+		b.Claim.Accessories = append(b.Claim.Accessories, option{a.SKU, a.SKU + " " + a.Name + " (" + l.T("console.item.batch_n", a.Batch) + ")"})
 	}
 	return s.deskPage(c, status, deskBody{Item: b})
 }
 
+// claimToday works out, when an item opens, what the customer may choose
+// today: for the open case's diagnosis, or before one for a quality problem
+// (what detection would have to find for a free remedy), the unit intact
+// and complete. Nil when the policy cannot answer (the answer would only
+// be an error at the counter).
+func (s *Server) claimToday(rec registry.Record, v itemView, today policy.Date) *claimBody {
+	cb := &claimBody{On: today.String(), Intact: true, Complete: true}
+	finding := policy.Finding("")
+	if k := v.OpenCase; k == nil || k.Finding == "" {
+		finding, cb.Assumed = policy.QualityProblem, true
+	}
+	ent, err := s.policy.Entitlements(rec.Item, rec.History, policy.Claim{On: today, Finding: finding, Intact: true, Complete: true})
+	if err != nil {
+		return nil
+	}
+	if cb.Finding = string(finding); finding == "" {
+		cb.Finding = string(v.OpenCase.Finding)
+	}
+	cb.Result = &ent
+	return cb
+}
+
+// centers are the service centres of the staff accounts, for the intake
+// form of someone without a centre of their own. Errors: storage.
+func (s *Server) centers() ([]string, error) {
+	us, err := s.db.Users()
+	if err != nil {
+		return nil, err
+	}
+	return userCenters(us), nil
+}
+
 // windows are the return, replacement and warranty periods with days left.
-func windows(v itemView, today policy.Date) []window {
-	none := "no receipt on record"
+func windows(l *locale.Lang, v itemView, today policy.Date) []window {
+	none := l.T("console.window.no_receipt")
 	if e := v.ReceiptEvidence; e != "" {
 		switch policy.Basis(e) {
 		case policy.BasisEstimated:
-			none = "start estimated from production: no return or replacement"
+			none = l.T("console.window.estimated")
 		case policy.BasisExchange:
-			none = "exchange unit: the windows do not start again"
+			none = l.T("console.window.exchange")
 		}
 	}
 	out := []window{
-		{Name: "Return", Until: v.Warranty.ReturnUntil},
-		{Name: "Replacement", Until: v.Warranty.ReplaceUntil},
-		{Name: "Warranty", Until: v.Warranty.WarrantyUntil},
+		{Name: l.T("console.window.return"), Until: v.Warranty.ReturnUntil},
+		{Name: l.T("console.window.replace"), Until: v.Warranty.ReplaceUntil},
+		{Name: l.T("console.window.warranty"), Until: v.Warranty.WarrantyUntil},
 	}
 	for i := range out {
 		if out[i].Until.IsZero() {
@@ -283,38 +335,38 @@ func eventWhen(ev eventView) string {
 }
 
 // eventDetails lists an event's fields in words.
-func eventDetails(ev eventView) []string {
+func eventDetails(l *locale.Lang, ev eventView) []string {
 	var out []string
-	add := func(label, v string) {
+	add := func(key, v string) {
 		if v != "" {
-			out = append(out, label+": "+v)
+			out = append(out, l.T("console.detail."+key)+": "+v)
 		}
 	}
 	add("order", ev.Order)
 	if ev.Evidence != "" {
-		add("evidence", words(ev.Evidence))
+		add("evidence", words(l, ev.Evidence))
 	}
-	add("centre", ev.Center)
+	add("center", ev.Center)
 	add("complaint", ev.Complaint)
 	add("contact", ev.Contact)
 	if ev.Finding != "" {
-		add("finding", words(ev.Finding))
+		add("finding", words(l, ev.Finding))
 	}
 	add("part", ev.Part)
 	if ev.Amount != "" {
 		add("amount", ev.Amount+" "+ev.Currency)
 	}
 	if ev.Paid != nil {
-		add("repair", map[bool]string{true: "paid by the customer", false: "free (warranty)"}[*ev.Paid])
+		add("repair", l.T(map[bool]string{true: "console.detail.paid_repair", false: "console.detail.free_repair"}[*ev.Paid]))
 	}
 	add("parts", strings.Join(ev.Parts, ", "))
-	add("new serial", ev.NewSerial)
+	add("new_serial", ev.NewSerial)
 	add("tracking", ev.Tracking)
 	add("reason", ev.Reason)
 	add("accessory", ev.SKU)
-	add("new batch", ev.NewBatch)
+	add("new_batch", ev.NewBatch)
 	if ev.Corrects != 0 {
-		add("corrects event", "#"+strconv.FormatUint(ev.Corrects, 10))
+		add("corrects", "#"+strconv.FormatUint(ev.Corrects, 10))
 	}
 	add("note", ev.Note)
 	return out
@@ -353,80 +405,93 @@ func nextStep(v itemView) policy.EventType {
 // eventForms are the forms the desk offers for the item's state: intake,
 // receipt, resale and accessory exchange without an open case; every
 // service step with one; nothing for a retired serial (corrections are the
-// admin's, through the API).
-func (s *Server) eventForms(rec registry.Record, v itemView, sess session, st itemState) []eventForm {
+// admin's, on the corrections form). Titles, labels and hints are in l.
+// The intake's centre is the person's own (fixed) or, for someone without
+// one, one of the centres of the staff accounts (typed only when there is
+// none), so that one centre is always spelt one way.
+func (s *Server) eventForms(l *locale.Lang, rec registry.Record, v itemView, sess session, centers []string, st itemState) []eventForm {
 	if v.Warranty.Status == policy.Retired {
 		return nil
 	}
+	t := l.T
 	today := s.today().String()
-	at := formField{Name: "at", Label: "When", Type: "datetime-local", Hint: "leave empty for now"}
-	note := formField{Name: "note", Label: "Note", Type: "text", Max: policy.MaxNote}
-	amount := formField{Name: "amount", Label: "Amount", Type: "text", Mode: "decimal", Max: 16, Hint: "e.g. 120.50"}
-	currency := formField{Name: "currency", Label: "Currency", Type: "text", Value: policy.DefaultCurrency, Max: 3}
+	at := formField{Name: "at", Label: t("console.field.at"), Type: "datetime-local", Hint: t("console.field.at_hint")}
+	note := formField{Name: "note", Label: t("console.field.note"), Type: "text", Max: policy.MaxNote}
+	amount := formField{Name: "amount", Label: t("console.field.amount"), Type: "text", Mode: "decimal", Max: 16, Hint: t("console.field.amount_hint")}
+	currency := formField{Name: "currency", Label: t("console.field.currency"), Type: "text", Value: policy.DefaultCurrency, Max: 3}
 	var findings []option
 	for _, f := range policy.Findings {
-		findings = append(findings, option{string(f), words(f)})
+		findings = append(findings, option{string(f), words(l, f)})
 	}
 	var accessories []option
 	for _, a := range v.Accessories {
-		accessories = append(accessories, option{a.SKU, a.SKU + " " + a.Name + " (batch on record " + a.Batch + ")"})
+		accessories = append(accessories, option{a.SKU, a.SKU + " " + a.Name + " (" + t("console.item.batch_n", a.Batch) + ")"})
 	}
 	req := func(f formField) formField { f.Required = true; return f }
 	var forms []eventForm
-	add := func(f eventForm) { forms = append(forms, f) }
+	add := func(typ policy.EventType, f eventForm) {
+		f.Type = typ
+		f.Title = words(l, typ)
+		if k := "console.form." + string(typ) + ".title"; l.Has(k) {
+			f.Title = t(k) // the event, where its code also names a state
+		}
+		if k := "console.form." + string(typ) + ".intro"; l.Has(k) {
+			f.Intro = t(k)
+		}
+		f.Button = t("console.form." + string(typ) + ".button")
+		forms = append(forms, f)
+	}
+	center := formField{Name: "center", Label: t("console.field.center"), Type: "text", Max: policy.MaxCenter, Value: sess.Center, Required: true}
+	switch {
+	case sess.User.Center != "":
+		center.Type, center.Value, center.Hint = "fixed", sess.User.Center, t("console.field.center_own")
+	case len(centers) > 0:
+		center.Type = "select"
+		for _, c := range centers {
+			center.Options = append(center.Options, option{c, c})
+		}
+	}
 	k := v.OpenCase
 	if k == nil {
-		add(eventForm{Type: policy.EvIntake, Title: "Intake", Intro: "The unit arrives: opens a service case and starts the 24-hour clock.",
-			Button: "Open the case", Fields: []formField{
-				req(formField{Name: "center", Label: "Service centre", Type: "text", Max: policy.MaxCenter, Value: sess.Center}),
-				{Name: "complaint", Label: "Complaint", Type: "textarea", Max: policy.MaxNote, Hint: "what the customer reports"},
-				{Name: "contact", Label: "Customer contact", Type: "text", Max: policy.MaxContact, Hint: "staff only: never shown publicly"},
-				at}})
+		add(policy.EvIntake, eventForm{Fields: []formField{center,
+			{Name: "complaint", Label: t("console.field.complaint"), Type: "textarea", Max: policy.MaxNote, Hint: t("console.field.complaint_hint")},
+			{Name: "contact", Label: t("console.field.contact"), Type: "text", Max: policy.MaxContact, Hint: t("console.field.contact_hint")},
+			at}})
 		if v.ReceivedOn.IsZero() {
-			add(eventForm{Type: policy.EvReceived, Title: "Receipt", Intro: "The first customer received the unit: the warranty starts that day.",
-				Button: "Record the receipt", Fields: []formField{
-					req(formField{Name: "on", Label: "Received on", Type: "date", Value: today}),
-					req(formField{Name: "evidence", Label: "Evidence", Type: "select", Options: []option{
-						{string(policy.Courier), words(policy.Courier)}, {string(policy.Invoice), words(policy.Invoice)},
-						{string(policy.Customer), words(policy.Customer)}}}),
-					note}})
+			add(policy.EvReceived, eventForm{Fields: []formField{
+				req(formField{Name: "on", Label: t("console.field.received_on"), Type: "date", Value: today}),
+				req(formField{Name: "evidence", Label: t("console.field.evidence"), Type: "select", Options: []option{
+					{string(policy.Courier), words(l, policy.Courier)}, {string(policy.Invoice), words(l, policy.Invoice)},
+					{string(policy.Customer), words(l, policy.Customer)}}}),
+				note}})
 		} else {
-			add(eventForm{Type: policy.EvTransferred, Title: "Resale", Intro: "The unit changed owner: recorded; the warranty is not restarted.",
-				Button: "Record the resale", Fields: []formField{req(formField{Name: "on", Label: "On", Type: "date", Value: today}), note}})
+			add(policy.EvTransferred, eventForm{Fields: []formField{req(formField{Name: "on", Label: t("console.field.on"), Type: "date", Value: today}), note}})
 		}
 	} else {
-		add(eventForm{Type: policy.EvDiagnosed, Title: "Diagnosis", Button: "Record the diagnosis", Fields: []formField{
-			req(formField{Name: "finding", Label: "Finding", Type: "select", Options: findings}),
-			{Name: "part", Label: "Part at fault", Type: "text", Max: policy.MaxPartName, Hint: "e.g. battery"}, at}})
-		add(eventForm{Type: policy.EvQuoted, Title: "Quotation", Intro: "A paid repair: the quotation stops the first clock.",
-			Button: "Record the quotation", Fields: []formField{req(amount), currency, at}})
-		add(eventForm{Type: policy.EvPaid, Title: "Payment", Intro: "The customer paid: 24 hours to repair and ship.",
-			Button: "Record the payment", Fields: []formField{req(withValue(amount, lastQuote(rec.History, k.Case))), currency, at}})
-		add(eventForm{Type: policy.EvDeclined, Title: "Declined", Intro: "The customer declines the quotation: the unit goes back unrepaired.",
-			Button: "Record the refusal", Fields: []formField{at, note}})
-		add(eventForm{Type: policy.EvRepaired, Title: "Repair", Button: "Record the repair", Fields: []formField{
-			{Name: "paid", Label: "Paid repair (the customer pays)", Type: "checkbox", Value: "true", Hint: "leave unticked for a free warranty repair"},
-			{Name: "parts", Label: "Parts fitted", Type: "text", Max: 400, Hint: "comma-separated, e.g. battery, strap"}, at, note}})
-		add(eventForm{Type: policy.EvReplaced, Title: "Replacement", Intro: "Exchange the whole unit: the old serial is retired, the new one gets a fresh warranty.",
-			Button: "Record the replacement", Confirm: "Replace this unit? The old serial will be retired for good.", Fields: []formField{
-				req(formField{Name: "new_serial", Label: "New serial", Type: "text", Max: policy.MaxIdentLen, Hint: "scan the new unit"}), at}})
-		add(eventForm{Type: policy.EvReturned, Title: "Return", Intro: "Refund: the serial is retired and the case closed.",
-			Button: "Record the return", Confirm: "Record a refund? The serial will be retired for good.", Fields: []formField{amount, currency, at, note}})
+		add(policy.EvDiagnosed, eventForm{Fields: []formField{
+			req(formField{Name: "finding", Label: t("console.field.finding"), Type: "select", Options: findings}),
+			{Name: "part", Label: t("console.field.part"), Type: "text", Max: policy.MaxPartName, Hint: t("console.field.part_hint")}, at}})
+		add(policy.EvQuoted, eventForm{Fields: []formField{req(amount), currency, at}})
+		add(policy.EvPaid, eventForm{Fields: []formField{req(withValue(amount, lastQuote(rec.History, k.Case))), currency, at}})
+		add(policy.EvDeclined, eventForm{Fields: []formField{at, note}})
+		add(policy.EvRepaired, eventForm{Fields: []formField{
+			{Name: "paid", Label: t("console.field.paid"), Type: "checkbox", Value: "true", Hint: t("console.field.paid_hint")},
+			{Name: "parts", Label: t("console.field.parts"), Type: "text", Max: 400, Hint: t("console.field.parts_hint")}, at, note}})
+		add(policy.EvReplaced, eventForm{Confirm: t("console.form.replaced.confirm"), Fields: []formField{
+			req(formField{Name: "new_serial", Label: t("console.field.new_serial"), Type: "text", Max: policy.MaxIdentLen, Hint: t("console.field.new_serial_hint")}), at}})
+		add(policy.EvReturned, eventForm{Confirm: t("console.form.returned.confirm"), Fields: []formField{amount, currency, at, note}})
+		reason := formField{Name: "reason", Label: t("console.field.reason"), Type: "text", Max: policy.MaxNote}
 		if k.Paused {
-			add(eventForm{Type: policy.EvResumed, Title: "Resume", Intro: "The customer answered: the clock runs again.",
-				Button: "Resume the case", Fields: []formField{{Name: "reason", Label: "Reason", Type: "text", Max: policy.MaxNote}, at}})
+			add(policy.EvResumed, eventForm{Fields: []formField{reason, at}})
 		} else {
-			add(eventForm{Type: policy.EvPaused, Title: "Pause", Intro: "Waiting on the customer: the clock stops.",
-				Button: "Pause the case", Fields: []formField{{Name: "reason", Label: "Reason", Type: "text", Max: policy.MaxNote}, at}})
+			add(policy.EvPaused, eventForm{Fields: []formField{reason, at}})
 		}
-		add(eventForm{Type: policy.EvShipped, Title: "Shipped back", Intro: "The unit goes back to the customer: closes the case.",
-			Button: "Record the shipment", Fields: []formField{{Name: "tracking", Label: "Tracking number", Type: "text", Max: policy.MaxTracking}, at, note}})
+		add(policy.EvShipped, eventForm{Fields: []formField{{Name: "tracking", Label: t("console.field.tracking"), Type: "text", Max: policy.MaxTracking}, at, note}})
 	}
 	if len(accessories) > 0 {
-		add(eventForm{Type: policy.EvAccessoryReplaced, Title: "Accessory exchanged", Intro: "A bundled accessory is exchanged: its warranty restarts and its batch on record changes.",
-			Button: "Record the exchange", Fields: []formField{
-				req(formField{Name: "sku", Label: "Accessory", Type: "select", Options: accessories}),
-				req(formField{Name: "new_batch", Label: "Batch of the new one", Type: "text", Max: policy.MaxIdentLen, Hint: "scan or type the batch number"}), at}})
+		add(policy.EvAccessoryReplaced, eventForm{Fields: []formField{
+			req(formField{Name: "sku", Label: t("console.field.accessory"), Type: "select", Options: accessories}),
+			req(formField{Name: "new_batch", Label: t("console.field.new_batch"), Type: "text", Max: policy.MaxIdentLen, Hint: t("console.field.new_batch_hint")}), at}})
 	}
 	suggested := nextStep(v)
 	for i := range forms {
@@ -439,9 +504,11 @@ func (s *Server) eventForms(rec registry.Record, v itemView, sess session, st it
 		f.Open, f.Err = true, st.Err
 		for j := range f.Fields {
 			fd := &f.Fields[j]
-			if fd.Type == "checkbox" {
+			switch fd.Type {
+			case "checkbox":
 				fd.Checked = st.Values[fd.Name] != ""
-			} else {
+			case "fixed":
+			default:
 				fd.Value = st.Values[fd.Name]
 			}
 		}
@@ -452,8 +519,10 @@ func (s *Server) eventForms(rec registry.Record, v itemView, sess session, st it
 				fd.Invalid, fd.Focus, focus = fd.Type != "checkbox", true, true
 			}
 		}
-		if !focus && len(f.Fields) > 0 {
-			f.Fields[0].Focus = true
+		for j := range f.Fields {
+			if !focus && f.Fields[j].Type != "fixed" {
+				f.Fields[j].Focus, focus = true, true
+			}
 		}
 	}
 	// The open form (the refused one, else the suggested next step) comes
@@ -468,6 +537,41 @@ func (s *Server) eventForms(rec registry.Record, v itemView, sess session, st it
 		return 1
 	})
 	return forms
+}
+
+// correctable are the fields a correction from the desk may replace, one
+// at a time (the API takes several at once).
+var correctable = []string{"on", "at", "order", "evidence", "center", "complaint", "contact", "finding", "part",
+	"amount", "currency", "tracking", "new_serial", "sku", "new_batch", "note"}
+
+// correctionForm is the admin's form for a `corrected` event: which event,
+// which of its fields, the new value and why. The original stays in the
+// history and the audit log.
+func correctionForm(l *locale.Lang, v itemView, st itemState) eventForm {
+	var events, fields []option
+	for i := len(v.History) - 1; i >= 0; i-- {
+		ev := v.History[i]
+		events = append(events, option{strconv.FormatUint(ev.Seq, 10), "#" + strconv.FormatUint(ev.Seq, 10) + " " + words(l, ev.Type) + " " + eventWhen(ev)})
+	}
+	for _, f := range correctable {
+		fields = append(fields, option{f, l.T("console.correct.field." + f)})
+	}
+	f := eventForm{Type: policy.EvCorrected, Title: words(l, policy.EvCorrected), Intro: l.T("console.form.corrected.intro"),
+		Button: l.T("console.form.corrected.button"), Nonce: token(), Fields: []formField{
+			{Name: "seq", Label: l.T("console.correct.seq"), Type: "select", Options: events, Required: true},
+			{Name: "field", Label: l.T("console.correct.which"), Type: "select", Options: fields, Required: true},
+			{Name: "value", Label: l.T("console.correct.value"), Type: "text", Max: policy.MaxNote, Hint: l.T("console.correct.value_hint")},
+			{Name: "reason", Label: l.T("console.field.reason"), Type: "text", Max: policy.MaxNote, Required: true},
+		}}
+	if st.Failed == policy.EvCorrected {
+		f.Open, f.Err = true, st.Err
+		for j := range f.Fields {
+			fd := &f.Fields[j]
+			fd.Value = st.Values[fd.Name]
+			fd.Invalid = st.Err != nil && (fd.Name == st.Err.Field || fd.Name == "value" && st.Err.Field == st.Values["field"])
+		}
+	}
+	return f
 }
 
 func withValue(f formField, v string) formField {
@@ -515,9 +619,27 @@ func (s *Server) consoleEvent(c echo.Context) error {
 	if err := mayWrite(keyOf(c), t); err != nil {
 		return fail(err)
 	}
+	if t == policy.EvCorrected {
+		// One field per correction: the form names it and its new value.
+		field := values["field"]
+		if !slices.Contains(correctable, field) {
+			return fail(policy.Errorf(policy.EInvalid, "field", "choose the field to correct"))
+		}
+		values[field] = values["value"]
+	}
+	if sess, _ := sessionOn(c); t == policy.EvIntake && sess.User.Center != "" {
+		values["center"] = sess.User.Center // the person's own centre, whatever the form said
+	}
 	r, err := s.formEvent(values)
 	if err != nil {
 		return fail(err)
+	}
+	if t == policy.EvCorrected {
+		seq, perr := strconv.ParseUint(strings.TrimSpace(values["seq"]), 10, 64)
+		if perr != nil {
+			return fail(policy.Errorf(policy.EInvalid, "seq", "choose the event to correct"))
+		}
+		r.Seq, r.present = &seq, []string{values["field"]}
 	}
 	ev, err := s.event(t, r)
 	if err != nil {
@@ -537,35 +659,42 @@ func (s *Server) consoleEvent(c echo.Context) error {
 		return fail(err)
 	}
 	if t == policy.EvIntake {
-		if sess, ok := sessionOn(c); ok {
-			s.console.sessions.update(sess.ID, func(x *session) { x.Center = strings.TrimSpace(values["center"]) })
+		if sess, ok := sessionOn(c); ok && sess.User.Center == "" {
+			if err := s.db.UpdateSession(sess.ID, func(x *registry.Session) { x.Center = strings.TrimSpace(values["center"]) }); err != nil {
+				s.log.Warn("console session", "err", err)
+			}
 		}
 	}
-	s.flash(c, s.recorded(t, o))
+	s.flash(c, s.recorded(s.lang(c), t, o))
 	return c.Redirect(http.StatusSeeOther, itemPath(serial))
 }
 
-// recorded says what an event write did, with the case's new due time.
-func (s *Server) recorded(t policy.EventType, o registry.Outcome) string {
+// recorded says what an event write did, in l, with the case's new due
+// time; the case is named with its serial, as everywhere.
+func (s *Server) recorded(l *locale.Lang, t policy.EventType, o registry.Outcome) string {
 	if o.Replay != nil || len(o.Appended) == 0 {
-		return words(t) + " was already recorded (the form was sent twice); nothing more was written."
+		return l.T("console.flash.sent_twice", words(l, t))
 	}
 	a := o.Appended[0]
-	msg := fmt.Sprintf("%s recorded (event #%d).", words(t), a.Event.Seq)
+	msg := l.T("console.flash.recorded", words(l, t), a.Event.Seq)
 	k := s.policy.OpenCase(a.Record.Item, a.Record.History, s.now())
 	switch {
 	case k == nil && (t == policy.EvShipped || t == policy.EvReplaced || t == policy.EvReturned):
-		msg += " The case is closed."
+		msg += l.T("console.flash.closed")
 	case k != nil && !k.DueAt.IsZero():
-		msg += fmt.Sprintf(" Case #%d is due %s.", k.ID, clockText(k.DueAt.In(s.policy.Location())))
+		msg += l.T("console.flash.due", caseID(a.Serial, k.ID), clockText(k.DueAt.In(s.policy.Location())))
 	case k != nil:
-		msg += fmt.Sprintf(" Case #%d: the clock is stopped.", k.ID)
+		msg += l.T("console.flash.stopped", caseID(a.Serial, k.ID))
 	}
 	if t == policy.EvReplaced {
-		msg += " " + a.Event.NewSerial + " replaces " + a.Serial + "."
+		msg += l.T("console.flash.replaces", a.Event.NewSerial, a.Serial)
 	}
 	return msg
 }
+
+// caseID names a case unambiguously: case numbers count events per item,
+// so "#3" alone is many cases; "X1-0001 #3" is one.
+func caseID(serial string, id uint64) string { return serial + " #" + strconv.FormatUint(id, 10) }
 
 // formEvent maps desk form fields to the API's event request: a
 // datetime-local `at` is read in the policy's time zone, `parts` is a
@@ -640,33 +769,33 @@ func (s *Server) consoleEntitlements(c echo.Context) error {
 	return err
 }
 
-// queueRow puts a case's due time in words as of now.
-func (s *Server) queueRow(k caseView) queueRow {
+// queueRow puts a case's due time in words (in l) as of now.
+func (s *Server) queueRow(l *locale.Lang, k caseView) queueRow {
 	r := queueRow{Case: k}
 	switch due := k.DueAt.t; {
 	case due.IsZero() && k.Paused:
-		r.Due = "clock stopped: waiting on the customer"
+		r.Due = l.T("console.due.paused")
 	case due.IsZero():
-		r.Due = "clock stopped: waiting for payment"
+		r.Due = l.T("console.due.payment")
 	case k.Overdue:
-		r.Due = "overdue by " + span(s.now().Sub(due))
+		r.Due = l.T("console.due.overdue", span(l, s.now().Sub(due)))
 	default:
-		r.Due = "in " + span(due.Sub(s.now()))
+		r.Due = l.T("console.due.in", span(l, due.Sub(s.now())))
 	}
 	return r
 }
 
-// span is a duration in hours and minutes, as a desk reads it.
-func span(d time.Duration) string {
+// span is a duration in days, hours and minutes, as a desk reads it.
+func span(l *locale.Lang, d time.Duration) string {
 	d = max(d, 0).Round(time.Minute)
 	h, m := int(d.Hours()), int(d.Minutes())%60
 	switch {
 	case h >= 48:
-		return fmt.Sprintf("%d days %d h", h/24, h%24)
+		return l.T("console.span.days", h/24, h%24)
 	case h > 0:
-		return fmt.Sprintf("%d h %02d min", h, m)
+		return l.T("console.span.hours", h, m)
 	}
-	return fmt.Sprintf("%d min", m)
+	return l.T("console.span.minutes", m)
 }
 
 type queueBody struct {
@@ -706,8 +835,28 @@ func (s *Server) consoleQueue(c echo.Context) error {
 		}
 	}
 	slices.SortFunc(b.Centers, func(x, y string) int { return cmp.Compare(strings.ToLower(x), strings.ToLower(y)) })
-	for _, k := range shown {
-		b.Rows = append(b.Rows, s.queueRow(k))
+	l := s.lang(c)
+	models, err := s.modelNames()
+	if err != nil {
+		return err
 	}
-	return s.render(c, http.StatusOK, "queue.html", page{Title: "Open cases", Nav: "queue", Body: b})
+	for _, k := range shown {
+		r := s.queueRow(l, k)
+		r.Model = models[k.SKU]
+		b.Rows = append(b.Rows, r)
+	}
+	return s.render(c, http.StatusOK, "queue.html", page{Title: "console.queue.title", Nav: "queue", Body: b})
+}
+
+// modelNames are the models' names by SKU. Errors: storage.
+func (s *Server) modelNames() (map[string]string, error) {
+	ms, err := s.db.Models()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(ms))
+	for _, m := range ms {
+		out[m.SKU] = m.Name
+	}
+	return out, nil
 }

@@ -1,17 +1,18 @@
 package server
 
-// Console sessions. Signing in with an API key makes a session kept in
-// memory on the server; the browser holds only its random id in a cookie
-// (HttpOnly, SameSite=Strict, Path=/console, Secure under
-// Config.SecureCookies). A session lasts sessionTTL from sign-in, however
-// busy (absolute, not sliding: a desk left signed in ends with the shift),
-// and a restart of the server signs everyone out. Every request re-reads
-// the key (registry.KeyByID), so revoking a key (DELETE /api/v1/keys/{id})
-// ends its console sessions at their next request, and the key's role, not
+// Console sessions. People sign in with their username and password (an
+// admin may use an API key instead); the session is kept in the registry
+// (registry.CreateSession: only the SHA-256 of its id is stored, at most 20
+// per person), so a restart keeps everyone signed in, and the browser holds
+// only its random id in a cookie (HttpOnly, SameSite=Strict, Secure under
+// Config.SecureCookies; Path=/ so that / and the public pages see it too). A session lasts sessionTTL from
+// sign-in, however busy (absolute, not sliding: a desk left signed in ends
+// with the shift). Every request re-reads the person (or the key), so a
+// disabled account or a revoked key is out at once, and their role, not
 // the session, decides what is allowed. Every form carries the session's
-// CSRF token in a hidden field, compared in constant time; the sign-in form,
-// made before there is a session, is tied to a short-lived cookie of its
-// own the same way.
+// CSRF token in a hidden field, compared in constant time; the sign-in
+// form, made before there is a session, is tied to a short-lived cookie of
+// its own the same way. Failed sign-ins back off (backoff.go).
 
 import (
 	"cmp"
@@ -23,7 +24,6 @@ import (
 	"path"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -38,26 +38,19 @@ const (
 	sessionTTL = 12 * time.Hour
 	// signInTTL is how long a sign-in form stays valid.
 	signInTTL = time.Hour
-	// maxSessions bounds the store; past it the oldest session ends.
-	maxSessions = 10_000
 	// csrfField and nonceField are the hidden fields of every console form.
 	csrfField  = "csrf"
 	nonceField = "nonce"
 )
 
-// session is one signed-in browser. The key's role is not kept: it is read
-// from the registry on every request.
+// session is one signed-in browser: the stored session and, for a person,
+// their account as read on this request.
 type session struct {
-	ID      string
-	KeyID   string
-	CSRF    string
-	Created time.Time
-	Expires time.Time
-	Flash   string // one-time message shown by the next page
-	Center  string // last service centre used, to prefill the intake form
+	registry.Session
+	User registry.User // zero for an admin key's session
 }
 
-// signIn puts a live session and its key on c's request.
+// signIn puts a live session and its principal on c's request.
 func signIn(c echo.Context, sess session, k registry.Key) {
 	x := exchangeOf(c)
 	x.session, x.signedIn, x.key = sess, true, k
@@ -69,19 +62,7 @@ func sessionOn(c echo.Context) (session, bool) {
 	return x.session, x.signedIn
 }
 
-// sessionStore keeps sessions in memory, safe for concurrent use.
-type sessionStore struct {
-	mu   sync.Mutex
-	now  func() time.Time
-	max  int // sessions kept at most; maxSessions
-	byID map[string]*session
-}
-
-func newSessionStore(now func() time.Time) *sessionStore {
-	return &sessionStore{now: now, max: maxSessions, byID: map[string]*session{}}
-}
-
-// token is 32 random bytes, base64url: a session id or a CSRF token.
+// token is 32 random bytes, base64url: a sign-in form's token.
 func token() string {
 	var b [32]byte
 	_, _ = rand.Read(b[:]) // never fails (crypto/rand panics rather)
@@ -98,80 +79,10 @@ func wellFormed(s string) bool {
 	return err == nil
 }
 
-// create starts a session for keyID. Expired sessions are dropped first;
-// when the store is still full the oldest session ends.
-func (st *sessionStore) create(keyID string) session {
-	now := st.now()
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	var oldest *session
-	for id, s := range st.byID {
-		switch {
-		case !now.Before(s.Expires):
-			delete(st.byID, id)
-		case oldest == nil || s.Created.Before(oldest.Created):
-			oldest = s
-		}
-	}
-	if len(st.byID) >= st.max && oldest != nil {
-		delete(st.byID, oldest.ID)
-	}
-	s := &session{ID: token(), KeyID: keyID, CSRF: token(), Created: now, Expires: now.Add(sessionTTL)}
-	st.byID[s.ID] = s
-	return *s
-}
-
-// get returns the live session with id; an expired one is dropped.
-func (st *sessionStore) get(id string) (session, bool) {
-	if !wellFormed(id) {
-		return session{}, false
-	}
-	now := st.now()
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	s, ok := st.byID[id]
-	if !ok {
-		return session{}, false
-	}
-	if !now.Before(s.Expires) {
-		delete(st.byID, id)
-		return session{}, false
-	}
-	return *s, true
-}
-
-// end ends one session.
-func (st *sessionStore) end(id string) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	delete(st.byID, id)
-}
-
-// endKey ends every session of a key (seen revoked).
-func (st *sessionStore) endKey(keyID string) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	for id, s := range st.byID {
-		if s.KeyID == keyID {
-			delete(st.byID, id)
-		}
-	}
-}
-
-// update changes a live session in place.
-func (st *sessionStore) update(id string, f func(*session)) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if s, ok := st.byID[id]; ok {
-		f(s)
-	}
-}
-
-// takeFlash returns and clears a session's one-time message.
-func (st *sessionStore) takeFlash(id string) string {
-	var msg string
-	st.update(id, func(s *session) { msg, s.Flash = s.Flash, "" })
-	return msg
+// userKey is how a person appears to the rest of the server: a principal
+// with their role, recorded by username (events' "by", the audit log).
+func userKey(u registry.User) registry.Key {
+	return registry.Key{Name: u.Username, Role: u.Role, Created: u.Created}
 }
 
 // validToken compares a submitted form token with the expected one in
@@ -180,9 +91,15 @@ func validToken(expected, got string) bool {
 	return expected != "" && subtle.ConstantTimeCompare([]byte(expected), []byte(got)) == 1
 }
 
-// cookie is a console cookie; maxAge < 0 deletes it.
+// cookie is a console cookie; maxAge < 0 deletes it. The session's reaches
+// the public pages too, so that a check made by signed-in staff is not
+// counted as a customer's (staffBrowser).
 func (s *Server) cookie(name, value string, maxAge time.Duration) *http.Cookie {
-	c := &http.Cookie{Name: name, Value: value, Path: consolePrefix, HttpOnly: true,
+	path := consolePrefix
+	if name == sessionCookie {
+		path = "/"
+	}
+	c := &http.Cookie{Name: name, Value: value, Path: path, HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: s.cfg.SecureCookies, MaxAge: int(maxAge / time.Second)}
 	if maxAge < 0 {
 		c.MaxAge = -1
@@ -190,38 +107,52 @@ func (s *Server) cookie(name, value string, maxAge time.Duration) *http.Cookie {
 	return c
 }
 
-// sessionOf is the request's live session from its cookie.
-func (s *Server) sessionOf(c echo.Context) (session, bool) {
+// sessionOf is the request's live session from its cookie, with the
+// principal it signs in: a person's account (enabled) or an admin key
+// (active). A session whose person was disabled or whose key was revoked
+// is ended (the registry ends them too, when that happens; this catches a
+// session read in between). Errors: EUnauthorized with "revoked" or
+// "disabled" when such a session was found; ENotFound without a session;
+// storage errors.
+func (s *Server) sessionOf(c echo.Context) (session, registry.Key, error) {
 	ck, err := c.Cookie(sessionCookie)
-	if err != nil {
-		return session{}, false
+	if err != nil || !wellFormed(ck.Value) {
+		return session{}, registry.Key{}, errNoSession
 	}
-	return s.console.sessions.get(ck.Value)
-}
-
-// activeKey returns the session's key when it is still active. A revoked
-// or deleted key ends every session of that key. Errors: EUnauthorized
-// (revoked), storage errors.
-func (s *Server) activeKey(sess session) (registry.Key, error) {
-	k, err := s.db.KeyByID(sess.KeyID)
-	if err == nil && k.Revoked.IsZero() {
-		return k, nil
+	rs, err := s.db.Session(ck.Value)
+	if err != nil {
+		return session{}, registry.Key{}, err
+	}
+	sess := session{Session: rs}
+	if rs.Username != "" {
+		u, err := s.db.User(rs.Username)
+		if err == nil && !u.Disabled {
+			sess.User = u
+			return sess, userKey(u), nil
+		}
+		if err != nil && policy.ErrorCode(err) != policy.ENotFound {
+			return session{}, registry.Key{}, err
+		}
+		s.db.EndSession(rs.ID)
+		return session{}, registry.Key{}, policy.Errorf(policy.EUnauthorized, "", "disabled")
+	}
+	k, err := s.db.KeyByID(rs.KeyID)
+	if err == nil && k.Revoked.IsZero() && k.Role == registry.RoleAdmin {
+		return sess, k, nil
 	}
 	if err != nil && policy.ErrorCode(err) != policy.ENotFound {
-		return registry.Key{}, err
+		return session{}, registry.Key{}, err
 	}
-	s.console.sessions.endKey(sess.KeyID)
-	return registry.Key{}, policy.Errorf(policy.EUnauthorized, "", "the key of this session was revoked")
+	s.db.EndSession(rs.ID)
+	return session{}, registry.Key{}, policy.Errorf(policy.EUnauthorized, "", "revoked")
 }
 
-// attachSession puts the request's session and key on c when both are
-// live, for pages that show who is signed in without requiring it.
+var errNoSession = policy.Errorf(policy.ENotFound, "", "no session")
+
+// attachSession puts the request's session and principal on c when both
+// are live, for pages that show who is signed in without requiring it.
 func (s *Server) attachSession(c echo.Context) {
-	sess, ok := s.sessionOf(c)
-	if !ok {
-		return
-	}
-	if k, err := s.activeKey(sess); err == nil {
+	if sess, k, err := s.sessionOf(c); err == nil {
 		signIn(c, sess, k)
 	}
 }
@@ -238,28 +169,26 @@ func (s *Server) consoleAuth(roles []registry.Role) echo.MiddlewareFunc {
 				s.attachSession(c)
 				return next(c)
 			}
-			sess, ok := s.sessionOf(c)
-			if !ok {
+			sess, key, err := s.sessionOf(c)
+			switch pe, _ := err.(*policy.Error); {
+			case err == nil:
+			case policy.ErrorCode(err) == policy.ENotFound:
 				return s.toSignIn(c, "")
-			}
-			key, err := s.activeKey(sess)
-			if policy.ErrorCode(err) == policy.EUnauthorized {
+			case policy.ErrorCode(err) == policy.EUnauthorized:
 				c.SetCookie(s.cookie(sessionCookie, "", -1))
-				return s.toSignIn(c, "revoked")
-			}
-			if err != nil {
+				return s.toSignIn(c, pe.Message)
+			default:
 				return err
 			}
 			signIn(c, sess, key)
 			if !slices.Contains(roles, key.Role) {
-				return policy.Errorf(policy.EForbidden, "", "A %s key may not use %s. Sign in with a key of another role if you need it.",
-					key.Role, section(c.Path()))
+				l := s.lang(c)
+				return policy.Errorf(policy.EForbidden, "", "%s", l.T("console.forbidden", words(l, key.Role), l.T(section(c.Path()))))
 			}
 			s.extendStream(c)
 			if c.Request().Method != http.MethodGet && c.Request().Method != http.MethodHead {
 				if !validToken(sess.CSRF, c.FormValue(csrfField)) {
-					return policy.Errorf(policy.EForbidden, csrfField,
-						"The form was not sent from this console session (its security token is missing or stale). Nothing was recorded; reload the page and try again.")
+					return policy.Errorf(policy.EForbidden, csrfField, "%s", s.lang(c).T("console.csrf"))
 				}
 			}
 			return next(c)
@@ -273,12 +202,12 @@ func section(route string) string {
 	switch {
 	case strings.HasPrefix(route, "/console/desk"), strings.HasPrefix(route, "/console/queue"),
 		strings.HasPrefix(route, "/console/items/:serial/e"), route == "/console/items/:serial":
-		return "the service desk"
+		return "console.section.desk"
 	case strings.HasPrefix(route, "/console/models"), strings.HasPrefix(route, "/console/batches"),
 		strings.HasPrefix(route, "/console/dispatch"), strings.HasPrefix(route, "/console/receipts"):
-		return "the warehouse pages"
+		return "console.section.warehouse"
 	}
-	return "this page"
+	return "console.section.page"
 }
 
 // toSignIn redirects to the sign-in page, coming back to this page after
@@ -313,17 +242,21 @@ func safeNext(next string) string {
 	return u.RequestURI()
 }
 
-// endedWords are the sign-in page's explanations of why a session ended.
+// endedWords are the sign-in page's explanations of why a session ended
+// (catalogue keys).
 var endedWords = map[string]string{
-	"revoked":    "The key of your session was revoked. Sign in with an active key.",
-	"expired":    "Your session has ended, so nothing was recorded. Sign in again, then repeat the last step.",
-	"signed-out": "You are signed out.",
+	"revoked":    "console.ended.revoked",
+	"disabled":   "console.ended.disabled",
+	"expired":    "console.ended.expired",
+	"signed-out": "console.ended.signed_out",
 }
 
 type signInBody struct {
-	Next    string
-	Message string
-	Error   string
+	Next     string
+	Username string
+	Message  string
+	Error    string
+	KeyError bool // the error is the key form's
 }
 
 // consoleSignInPage shows the sign-in form (or goes home when already
@@ -344,43 +277,127 @@ func (s *Server) signInForm(c echo.Context, status int, b signInBody) error {
 		t = ck.Value
 	}
 	c.SetCookie(s.cookie(signInCookie, t, signInTTL))
-	return s.render(c, status, "signin.html", page{Title: "Sign in", Body: b, CSRF: t})
+	return s.render(c, status, "signin.html", page{Title: "console.signin.title", Body: b, CSRF: t})
 }
 
-// consoleSignIn checks the form's token against its cookie and the API key
-// against the registry, then starts a session (a new id every time: no
-// fixation) and goes to the page asked for or the role's home.
-// Codes: 303; 401 (bad key, with the form again); 403 (form token).
+// wrongPassword is the one answer (a catalogue key) to every refused
+// sign-in by password: a wrong password, an unknown or disabled user, a
+// username or address backed off.
+const wrongPassword = "console.signin.wrong"
+
+// consoleSignIn checks the form's token against its cookie, then the
+// username and password (or an admin's API key), then starts a session (a
+// new id every time: no fixation) and goes to the page asked for or the
+// role's home. A username or address with too many recent failures is
+// refused before the password is hashed. Every sign-in and failure is in
+// the audit log. Codes: 303; 401 (the form again, with the same words for
+// every refusal); 403 (form token, or a key that is not an admin's).
 func (s *Server) consoleSignIn(c echo.Context) error {
 	next := safeNext(c.FormValue("next"))
 	ck, err := c.Cookie(signInCookie)
 	if err != nil || !validToken(ck.Value, c.FormValue(csrfField)) {
 		return s.signInForm(c, http.StatusForbidden, signInBody{Next: next,
-			Error: "The sign-in form had expired or was not sent from this console. Try again."})
+			Error: "console.signin.stale"})
 	}
-	key, err := s.db.Authenticate(c.FormValue("key"))
-	if err != nil {
-		if pe, status, ok := refused(err); ok {
-			return s.signInForm(c, status, signInBody{Next: next,
-				Error: "That key was not accepted: " + pe.Message + ". Paste the whole key, <id>.<secret>."})
+	ip := c.RealIP()
+	if tok := strings.TrimSpace(c.FormValue("key")); tok != "" {
+		return s.signInWithKey(c, tok, ip, next)
+	}
+	username := strings.ToLower(strings.TrimSpace(c.FormValue("username")))
+	if len(username) > 64 {
+		username = username[:64]
+	}
+	refuse := func(why string) error {
+		if err := s.db.Record(registry.Actor{Name: username}, "console.signin.failed", username, why+" from "+ip); err != nil {
+			return err
 		}
+		return s.signInForm(c, http.StatusUnauthorized, signInBody{Next: next, Username: username, Error: wrongPassword})
+	}
+	if locked, first := s.console.signIns.locked(userSlot(username), addrSlot(ip)); locked {
+		if first {
+			return refuse("backed off after repeated failures")
+		}
+		return s.signInForm(c, http.StatusUnauthorized, signInBody{Next: next, Username: username, Error: wrongPassword})
+	}
+	// At most half the cores hash passwords at once: a flood from many
+	// addresses and usernames (each within its free failures) queues here
+	// instead of taking every core from the API.
+	select {
+	case s.console.hashing <- struct{}{}:
+	case <-c.Request().Context().Done():
+		return c.Request().Context().Err()
+	}
+	u, err := s.db.CheckPassword(username, c.FormValue("password"))
+	<-s.console.hashing
+	if policy.ErrorCode(err) == policy.EUnauthorized {
+		s.console.signIns.fail(userSlot(username), addrSlot(ip))
+		return refuse("wrong username or password")
+	}
+	if err != nil {
 		return err
 	}
-	if old, ok := s.sessionOf(c); ok {
-		s.console.sessions.end(old.ID)
-	}
-	sess := s.console.sessions.create(key.ID)
-	c.SetCookie(s.cookie(sessionCookie, sess.ID, sessionTTL))
-	c.SetCookie(s.cookie(signInCookie, "", -1))
-	exchangeOf(c).key = key
-	consoleHeaders(c.Response().Header())
-	return c.Redirect(http.StatusSeeOther, cmp.Or(next, s.home(key)))
+	s.console.signIns.succeed(userSlot(username))
+	return s.startSession(c, registry.Session{Username: u.Username, Center: u.Center}, registry.Actor{Name: u.Username}, ip, next, userKey(u))
 }
 
-// consoleSignOut ends the session. Codes: 303.
+// signInWithKey signs an admin in with an API key (people sign in with
+// their account; keys are for machines, and an admin's key is the way in
+// before the first account exists). Codes: as consoleSignIn.
+func (s *Server) signInWithKey(c echo.Context, tok, ip, next string) error {
+	key, err := s.db.Authenticate(tok)
+	if err != nil {
+		pe, status, ok := refused(err)
+		if !ok {
+			return err
+		}
+		if err := s.db.Record(registry.Actor{}, "console.signin.failed", "", "API key refused from "+ip); err != nil {
+			return err
+		}
+		return s.signInForm(c, status, signInBody{Next: next, KeyError: true,
+			Error: s.lang(c).T("console.signin.key_refused", pe.Message)})
+	}
+	if key.Role != registry.RoleAdmin {
+		if err := s.db.Record(registry.Actor{KeyID: key.ID, Name: key.Name}, "console.signin.failed", key.ID, "a "+string(key.Role)+" key from "+ip); err != nil {
+			return err
+		}
+		return s.signInForm(c, http.StatusForbidden, signInBody{Next: next, KeyError: true,
+			Error: "console.signin.admins_only"})
+	}
+	return s.startSession(c, registry.Session{KeyID: key.ID}, registry.Actor{KeyID: key.ID, Name: key.Name}, ip, next, key)
+}
+
+// startSession ends the browser's old session, stores a new one, audits
+// the sign-in and goes on.
+func (s *Server) startSession(c echo.Context, rs registry.Session, a registry.Actor, ip, next string, k registry.Key) error {
+	if ck, err := c.Cookie(sessionCookie); err == nil && wellFormed(ck.Value) {
+		if err := s.db.EndSession(ck.Value); err != nil {
+			return err
+		}
+	}
+	rs.Expires = s.now().Add(sessionTTL)
+	sess, err := s.db.CreateSession(rs)
+	if err != nil {
+		return err
+	}
+	if err := s.db.Record(a, "console.signin", cmp.Or(rs.Username, rs.KeyID), "from "+ip); err != nil {
+		return err
+	}
+	c.SetCookie(s.cookie(sessionCookie, sess.ID, sessionTTL))
+	c.SetCookie(s.cookie(signInCookie, "", -1))
+	exchangeOf(c).key = k
+	consoleHeaders(c.Response().Header())
+	return c.Redirect(http.StatusSeeOther, cmp.Or(next, s.home(k)))
+}
+
+// consoleSignOut ends the session, in the audit log. Codes: 303.
 func (s *Server) consoleSignOut(c echo.Context) error {
 	if sess, ok := sessionOn(c); ok {
-		s.console.sessions.end(sess.ID)
+		if err := s.db.EndSession(sess.ID); err != nil {
+			return err
+		}
+		if err := s.db.Record(actorOf(c), "console.signout", cmp.Or(sess.Username, sess.KeyID), "from "+c.RealIP()); err != nil {
+			return err
+		}
 	}
 	c.SetCookie(s.cookie(sessionCookie, "", -1))
 	consoleHeaders(c.Response().Header())
@@ -404,6 +421,38 @@ func (s *Server) home(k registry.Key) string {
 // flash leaves a one-time message for the session's next page.
 func (s *Server) flash(c echo.Context, msg string) {
 	if sess, ok := sessionOn(c); ok {
-		s.console.sessions.update(sess.ID, func(x *session) { x.Flash = msg })
+		if err := s.db.UpdateSession(sess.ID, func(x *registry.Session) { x.Flash = msg }); err != nil {
+			s.log.Warn("console flash", "err", err)
+		}
 	}
+}
+
+// takeFlash returns and clears the session's one-time message.
+func (s *Server) takeFlash(sess session) string {
+	if sess.Flash == "" {
+		return ""
+	}
+	if err := s.db.UpdateSession(sess.ID, func(x *registry.Session) { x.Flash = "" }); err != nil {
+		s.log.Warn("console flash", "err", err)
+	}
+	return sess.Flash
+}
+
+// root answers /: a browser (Accept: text/html) goes to the console when
+// it holds a session cookie (the console checks the session as always),
+// else to the public coverage check; an API client
+// gets a pointer to the API's description. Codes: 200; 303.
+func (s *Server) root(c echo.Context) error {
+	if strings.Contains(c.Request().Header.Get("Accept"), "text/html") {
+		target := "/c"
+		if _, err := c.Cookie(sessionCookie); err == nil {
+			target = consolePrefix
+		}
+		return c.Redirect(http.StatusSeeOther, target)
+	}
+	return c.JSON(http.StatusOK, struct {
+		OpenAPI string `json:"openapi"`
+		Console string `json:"console"`
+		Check   string `json:"check"`
+	}{"/openapi.json", consolePrefix, "/c"})
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -26,6 +27,7 @@ type browser struct {
 	e    *env
 	c    *http.Client
 	csrf string // the session's form token, from the last page that had one
+	lang string // Accept-Language; English unless a test says otherwise
 }
 
 // page is an answer of the console as the tests see it.
@@ -59,6 +61,9 @@ var csrfInput = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 func (b *browser) send(r *http.Request) pageRes {
 	b.t.Helper()
+	if r.Header.Get("Accept-Language") == "" {
+		r.Header.Set("Accept-Language", cmp.Or(b.lang, "en"))
+	}
 	res, err := b.c.Do(r)
 	if err != nil {
 		b.t.Fatal(err)
@@ -132,15 +137,44 @@ func (b *browser) upload(csv, charset string) pageRes {
 	return b.send(r)
 }
 
-// signIn signs in with token through the sign-in form and returns the
-// answer of the form's POST.
+// signIn signs in as the holder of token would through the sign-in form
+// and returns the answer of the form's POST: with the admin key itself, or
+// as a person of the key's role (warehouse and service keys do not open the
+// console).
 func (b *browser) signIn(token string) pageRes {
 	b.t.Helper()
 	p := b.get("/console/sign-in")
 	if p.Status != http.StatusOK {
 		b.t.Fatalf("sign-in page: %s", p)
 	}
-	return b.post("/console/sign-in", url.Values{"key": {token}})
+	return b.post("/console/sign-in", b.e.login(token))
+}
+
+// login is the sign-in form of token's holder: the key for the admin key,
+// else the username and password of a person of the key's role (created
+// the first time, named as the key is).
+func (e *env) login(token string) url.Values {
+	e.t.Helper()
+	if f, ok := e.logins[token]; ok {
+		return f
+	}
+	k, err := e.db.Authenticate(token)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	f := url.Values{"key": {token}}
+	if k.Role != registry.RoleAdmin {
+		pw := "password of " + k.Name
+		if _, err := e.db.CreateUser(registry.Actor{Name: "test"}, registry.User{Username: k.Name, Role: k.Role}, pw); err != nil {
+			e.t.Fatal(err)
+		}
+		f = url.Values{"username": {k.Name}, "password": {pw}}
+	}
+	if e.logins == nil {
+		e.logins = map[string]url.Values{}
+	}
+	e.logins[token] = f
+	return f
 }
 
 // mustSignIn signs in and loads the home page (for its form token).
@@ -162,6 +196,16 @@ func (b *browser) follow(p pageRes) pageRes {
 		p = b.get(p.Header.Get("Location"))
 	}
 	return p
+}
+
+// with is a copy of form with name set to value.
+func with(form url.Values, name, value string) url.Values {
+	f := url.Values{}
+	for k, v := range form {
+		f[k] = v
+	}
+	f.Set(name, value)
+	return f
 }
 
 func wantPage(t testing.TB, p pageRes, status int, texts ...string) {
@@ -266,7 +310,8 @@ func TestConsoleRoleMatrix(t *testing.T) {
 				case allowed && refused(res):
 					t.Errorf("%s key refused: %s", role, res)
 				case !allowed:
-					wantPage(t, res, http.StatusForbidden, "Not allowed", "A "+string(role)+" key may not use")
+					wantPage(t, res, http.StatusForbidden, "Not allowed", "The role "+map[registry.Role]string{
+						registry.RoleWarehouse: "Warehouse", registry.RoleService: "Service centre"}[role]+" may not use")
 				}
 			}
 		})
@@ -310,13 +355,15 @@ func TestConsoleSessionCookie(t *testing.T) {
 			b := e.browser()
 			p := b.get("/console/sign-in")
 			pre := setCookie(t, p, signInCookie)
-			p = b.post("/console/sign-in", url.Values{"key": {e.service}})
+			p = b.post("/console/sign-in", e.login(e.service))
 			if p.Status != http.StatusSeeOther {
 				t.Fatalf("sign-in: %s", p)
 			}
 			sess := setCookie(t, p, sessionCookie)
-			for _, ck := range []*http.Cookie{pre, sess} {
-				if !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode || ck.Path != "/console" || ck.Secure != secure {
+			// The session's cookie reaches the public pages too (a staff
+			// check is not counted); the sign-in form's stays in the console.
+			for ck, path := range map[*http.Cookie]string{pre: "/console", sess: "/"} {
+				if !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode || ck.Path != path || ck.Secure != secure {
 					t.Errorf("cookie %s: HttpOnly %v SameSite %v Path %q Secure %v", ck.Name, ck.HttpOnly, ck.SameSite, ck.Path, ck.Secure)
 				}
 			}
@@ -360,7 +407,9 @@ func TestConsoleSignIn(t *testing.T) {
 		{"a revoked key is refused", revoked, nil, http.StatusUnauthorized, "was revoked"},
 		{"a form without its token is refused", e.service, func(*browser) string { return "" }, http.StatusForbidden, "sign-in form had expired"},
 		{"a form with another form's token is refused", e.service, func(*browser) string { return token() }, http.StatusForbidden, "sign-in form had expired"},
-		{"a good key signs in", e.service, nil, http.StatusSeeOther, ""},
+		{"a service key is refused: keys sign in admins only", e.service, nil, http.StatusForbidden, "Only admins sign in with an API key"},
+		{"a warehouse key is refused: keys sign in admins only", e.warehouse, nil, http.StatusForbidden, "Only admins sign in with an API key"},
+		{"an admin key signs in", e.admin, nil, http.StatusSeeOther, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := e.browser()
@@ -388,7 +437,7 @@ func TestConsoleSignInFromTwoTabs(t *testing.T) {
 	if b.csrf != first {
 		t.Fatal("a second sign-in page invalidated the first one's form")
 	}
-	p := b.post("/console/sign-in", url.Values{"key": {e.service}, "csrf": {first}})
+	p := b.post("/console/sign-in", with(e.login(e.service), "csrf", first))
 	if p.Status != http.StatusSeeOther {
 		t.Fatalf("sign-in from the first tab: %s", p)
 	}
@@ -405,7 +454,7 @@ func TestConsoleSignInGoesBackToThePageAskedFor(t *testing.T) {
 	if !strings.Contains(p.Body, `name="next" value="/console/items/S1?x=1"`) {
 		t.Fatalf("the sign-in form does not carry the page asked for: %s", p)
 	}
-	p = b.post("/console/sign-in", url.Values{"key": {e.service}, "next": {"/console/items/S1?x=1"}})
+	p = b.post("/console/sign-in", with(e.login(e.service), "next", "/console/items/S1?x=1"))
 	if p.Header.Get("Location") != "/console/items/S1?x=1" {
 		t.Fatalf("after sign-in: %s", p)
 	}
@@ -511,75 +560,6 @@ func TestConsoleCSRF(t *testing.T) {
 	}
 }
 
-func TestSessionStore(t *testing.T) {
-	clk := &clock{t: testNow}
-	st := newSessionStore(clk.Now)
-	a := st.create("key1")
-	b := st.create("key1")
-	c := st.create("key2")
-	if a.ID == b.ID || a.CSRF == b.CSRF || a.ID == a.CSRF || !wellFormed(a.ID) || !wellFormed(a.CSRF) {
-		t.Fatalf("ids and tokens are not fresh: %+v %+v", a, b)
-	}
-	for _, tc := range []struct {
-		name string
-		id   string
-		ok   bool
-	}{
-		{"a live session is found", a.ID, true},
-		{"an unknown id is not", token(), false},
-		{"a malformed id is not", "x", false},
-		{"an id cut short is not", a.ID[:42], false},
-	} {
-		if _, ok := st.get(tc.id); ok != tc.ok {
-			t.Errorf("%s: got %v", tc.name, ok)
-		}
-	}
-	st.endKey("key1")
-	if _, ok := st.get(a.ID); ok {
-		t.Error("endKey left a session of the key")
-	}
-	if _, ok := st.get(b.ID); ok {
-		t.Error("endKey left a session of the key")
-	}
-	if _, ok := st.get(c.ID); !ok {
-		t.Error("endKey ended another key's session")
-	}
-	clk.Add(sessionTTL - time.Second)
-	if _, ok := st.get(c.ID); !ok {
-		t.Error("session ended before its time")
-	}
-	clk.Add(time.Second)
-	if _, ok := st.get(c.ID); ok {
-		t.Error("session lives past sessionTTL")
-	}
-	if held(st) != 0 {
-		t.Errorf("%d sessions left", held(st))
-	}
-	st.update(c.ID, func(s *session) { t.Error("update touched an ended session") })
-}
-
-func TestSessionStoreIsBounded(t *testing.T) {
-	clk := &clock{t: testNow}
-	st := newSessionStore(clk.Now)
-	st.max = 50
-	first := st.create("k")
-	for range st.max {
-		clk.Add(time.Millisecond)
-		st.create("k")
-	}
-	if n := held(st); n != st.max {
-		t.Fatalf("%d sessions, want the bound %d", n, st.max)
-	}
-	if _, ok := st.get(first.ID); ok {
-		t.Fatal("the oldest session survived the bound")
-	}
-	clk.Add(sessionTTL)
-	st.create("k")
-	if n := held(st); n != 1 {
-		t.Fatalf("expired sessions were not dropped: %d", n)
-	}
-}
-
 func TestValidToken(t *testing.T) {
 	tok := token()
 	for _, tc := range []struct {
@@ -604,10 +584,19 @@ func TestConsoleSessionEnds(t *testing.T) {
 		end   func(e *env, b *browser)
 		ended string
 	}{
-		{"when its key is revoked through the API", func(e *env, b *browser) {
-			id := strings.Split(e.service, ".")[0]
+		{"when its admin key is revoked through the API", func(e *env, b *browser) {
+			must(e.t, e.do(req{Method: "POST", Path: "/api/v1/keys", Token: e.admin, Body: map[string]any{"name": "root 2", "role": "admin"}}), http.StatusCreated)
+			b.post("/console/sign-out", nil)
+			b.mustSignIn(e.admin)
+			id := strings.Split(e.admin, ".")[0]
 			must(e.t, e.do(req{Method: "DELETE", Path: "/api/v1/keys/" + id, Token: e.admin}), http.StatusNoContent)
-		}, "revoked"},
+		}, ""},
+		{"when the person is disabled through the API", func(e *env, b *browser) {
+			must(e.t, e.do(req{Method: "PATCH", Path: "/api/v1/users/desk-sh", Token: e.admin, Body: map[string]any{"disabled": true}}), http.StatusOK)
+		}, ""},
+		{"when the person's password is reset through the API", func(e *env, b *browser) {
+			must(e.t, e.do(req{Method: "PATCH", Path: "/api/v1/users/desk-sh", Token: e.admin, Body: map[string]any{"password": "a new password"}}), http.StatusOK)
+		}, ""},
 		{"after twelve hours however busy", func(e *env, b *browser) {
 			e.clock.Add(sessionTTL - time.Minute)
 			wantPage(e.t, b.get("/console/desk"), http.StatusOK)
@@ -630,9 +619,6 @@ func TestConsoleSessionEnds(t *testing.T) {
 			wantSignInRedirect(t, p)
 			if tc.ended != "" && !strings.Contains(p.Header.Get("Location"), "ended="+tc.ended) {
 				t.Errorf("redirect %s does not say why", p.Header.Get("Location"))
-			}
-			if n := held(e.srv.console.sessions); n != 0 {
-				t.Errorf("%d sessions left", n)
 			}
 		})
 	}
@@ -764,7 +750,7 @@ func TestConsoleServiceFlow(t *testing.T) {
 		{"a receipt in the future is refused", url.Values{"type": {"received"}, "on": {"2026-12-01"}, "evidence": {"courier"}}, 422, "on 2026-12-01 is in the future"},
 		{"a malformed time names the field", url.Values{"type": {"intake"}, "center": {"SH"}, "at": {"soon"}}, 422, "at must be a date and time"},
 		{"a receipt", url.Values{"type": {"received"}, "on": {"2026-11-05"}, "evidence": {"courier"}}, 303, "Receipt recorded (event #1)."},
-		{"an intake", url.Values{"type": {"intake"}, "center": {"SH-1"}, "complaint": {"no power"}, "contact": {"138 0000 0000"}}, 303, "Intake recorded (event #2). Case #2 is due 2026-11-11 10:00."},
+		{"an intake", url.Values{"type": {"intake"}, "center": {"SH-1"}, "complaint": {"no power"}, "contact": {"138 0000 0000"}}, 303, "Intake recorded (event #2). Case S1 #2 is due 2026-11-11 10:00."},
 		{"a second intake is refused", url.Values{"type": {"intake"}, "center": {"SH-1"}}, 409, "case 2 is still open"},
 		{"an unknown finding", url.Values{"type": {"diagnosed"}, "finding": {"gremlins"}}, 422, "unknown finding"},
 		{"an unknown type", url.Values{"type": {"teleported"}}, 422, "type &#34;teleported&#34; is not one of"},
@@ -983,7 +969,7 @@ func TestConsoleUpload(t *testing.T) {
 	if p.Header.Get("Location") != "/console/batches/B1" {
 		t.Fatalf("upload: %s", p)
 	}
-	wantPage(t, b.follow(p), 200, "Registered 2 new serials in batch B1.", "S1", "S2", `id="pdf-link"`)
+	wantPage(t, b.follow(p), 200, "Registered 2 new serials in batch B1.", "S1", "S2", `id="f-labels"`)
 	p = b.follow(b.upload(good, "utf-8"))
 	wantPage(t, p, 200, "Registered 0 new serials in batch B1; 2 already registered with the same data.")
 	wantPage(t, b.get("/console/batches/CB2411"), 200, "Carried by", "S1", "nothing to label")
@@ -1018,7 +1004,7 @@ func TestConsoleLabels(t *testing.T) {
 	}
 	wantPage(t, b.get("/console/batches/B1/labels?format=gif"), 422, "format must be pdf, zpl or png")
 	wantPage(t, b.get("/console/batches/B1/labels?format=zpl&size=1x1"), 422, "size &#34;1x1&#34; is not supported")
-	wantPage(t, b.get("/console/batches/B1/labels?format=pdf&after=S2"), 404, "no registered serials after S2")
+	wantPage(t, b.get("/console/batches/B1/labels?format=pdf&after=S2"), 404, "no serials in use after &#34;S2&#34; to label")
 	wantPage(t, b.get("/console/batches/NOPE/labels?format=pdf"), 404, "batch NOPE has no registered serials")
 }
 
@@ -1057,13 +1043,6 @@ func TestConsoleDispatch(t *testing.T) {
 	wantPage(t, b.post("/console/receipts", url.Values{"order": {"O-2"}, "on": {"2026-11-05"}, "evidence": {"pigeon"}}), 422, "evidence must be courier, invoice or customer")
 }
 
-// held is the number of sessions a store holds, live or not yet dropped.
-func held(st *sessionStore) int {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return len(st.byID)
-}
-
 // TestConsoleLabelFilesOfALargeBatch checks a batch past MaxLabels is
 // split into files of MaxLabels members and that a later file holds the
 // rest.
@@ -1077,10 +1056,11 @@ func TestConsoleLabelFilesOfALargeBatch(t *testing.T) {
 	if _, err := e.db.Register(registry.Actor{Name: "test"}, rows); err != nil {
 		t.Fatal(err)
 	}
-	ranges, err := e.srv.labelRanges("BIG")
+	members, err := e.srv.memberStates("BIG")
 	if err != nil {
 		t.Fatal(err)
 	}
+	ranges := labelRanges(members)
 	last := fmt.Sprintf("L%06d", MaxLabels-1)
 	want := []labelRange{{"", "L000000", last, MaxLabels}, {last, fmt.Sprintf("L%06d", MaxLabels), fmt.Sprintf("L%06d", MaxLabels+4), 5}}
 	if !slices.Equal(ranges, want) {

@@ -50,9 +50,9 @@ func (s *Server) modelsPage(c echo.Context, status int, f modelForm, ferr *polic
 	for _, m := range ms {
 		b.Models = append(b.Models, s.modelView(m))
 	}
-	title := "Models"
+	title := "console.nav.models"
 	if f.Editing {
-		title = "Edit model " + f.SKU
+		title = s.lang(c).T("console.models.edit", f.SKU)
 	}
 	return s.render(c, status, "models.html", page{Title: title, Nav: "models", Body: b})
 }
@@ -112,11 +112,11 @@ func (s *Server) consolePutModel(c echo.Context) error {
 		}
 		return err
 	}
-	verb := "updated"
+	msg := "console.models.updated_flash"
 	if created {
-		verb = "created"
+		msg = "console.models.created_flash"
 	}
-	s.flash(c, fmt.Sprintf("Model %s (%s) %s.", m.SKU, m.Name, verb))
+	s.flash(c, s.lang(c).T(msg, m.SKU, m.Name))
 	return c.Redirect(http.StatusSeeOther, consolePrefix+"/models")
 }
 
@@ -133,7 +133,7 @@ func (s *Server) batchesPage(c echo.Context, status int, b batchesBody) error {
 		return err
 	}
 	b.Batches = bs
-	return s.render(c, status, "batches.html", page{Title: "Batches", Nav: "batches", Body: b})
+	return s.render(c, status, "batches.html", page{Title: "console.nav.batches", Nav: "batches", Body: b})
 }
 
 // consoleBatches lists the batches with the CSV upload form. Codes: 200.
@@ -194,14 +194,15 @@ func (s *Server) registered(c echo.Context, rows []registry.Row, res registry.Re
 			batches = append(batches, r.Batch)
 		}
 	}
-	msg := fmt.Sprintf("Registered %s in batch %s", plural(res.Created, "new serial"), batches[0])
+	l := s.lang(c)
+	msg := l.T("console.batches.registered", res.Created, batches[0])
 	if len(batches) > 1 {
-		msg = fmt.Sprintf("Registered %s in %d batches", plural(res.Created, "new serial"), len(batches))
+		msg = l.T("console.batches.registered_many", res.Created, len(batches))
 	}
 	if res.Unchanged > 0 {
-		msg += fmt.Sprintf("; %d already registered with the same data", res.Unchanged)
+		msg += l.T("console.batches.unchanged", res.Unchanged)
 	}
-	s.flash(c, msg+".")
+	s.flash(c, msg+l.T("console.desk.stop"))
 	if len(batches) == 1 {
 		return c.Redirect(http.StatusSeeOther, consolePrefix+"/batches/"+url.PathEscape(batches[0]))
 	}
@@ -218,8 +219,11 @@ type labelRange struct {
 
 type batchBody struct {
 	Page     registry.BatchPage
+	Rows     []memberRow // the page's serials with their state
+	InStock  int         // members in stock: what "dispatch" sends
 	After    string
 	Ranges   []labelRange
+	Preview  string // a member whose label the page shows
 	Today    policy.Date
 	Sizes    []string
 	Size     string
@@ -227,73 +231,114 @@ type batchBody struct {
 	Nonce    string
 }
 
-// consoleBatch shows a page of a batch: members with a reprint link each,
-// carriers (products with a bundled accessory of it), the label files and a
-// dispatch form for the whole batch. ?after=SERIAL&limit=N as the API.
-// Codes: 200; 400; 404.
+// memberRow is a member of a batch with its state.
+type memberRow struct {
+	Serial string
+	State  policy.State
+}
+
+// consoleBatch shows a page of a batch: members with their state, a link
+// to the desk and a reprint link each, carriers (products with a bundled
+// accessory of it), one label control with a preview, and a dispatch form
+// for the members still in stock (none offered when none is).
+// ?after=SERIAL&limit=N as the API. Codes: 200; 400; 404.
 func (s *Server) consoleBatch(c echo.Context) error {
 	p, err := s.batchPage(c)
 	if err != nil {
 		return err
 	}
 	batch := p.Batch
-	ranges, err := s.labelRanges(batch)
+	members, err := s.memberStates(batch)
 	if err != nil {
 		return err
 	}
-	b := batchBody{Page: p, After: c.QueryParam("after"), Ranges: ranges, Today: s.today(), Size: labels.DefaultSize.String(),
+	b := batchBody{Page: p, After: c.QueryParam("after"), Ranges: labelRanges(members), Today: s.today(), Size: labels.DefaultSize.String(),
 		Dispatch: dispatchForm{Batch: batch, On: s.today().String()}, Nonce: token()}
+	state := map[string]policy.State{}
+	for _, m := range members {
+		state[m.Serial] = m.State
+		if m.State == policy.Registered {
+			b.InStock++
+		}
+		if b.Preview == "" && !retired(m.State) {
+			b.Preview = m.Serial
+		}
+	}
+	for _, sn := range p.Serials {
+		b.Rows = append(b.Rows, memberRow{Serial: sn, State: state[sn]})
+	}
 	for _, z := range labels.Sizes() {
 		b.Sizes = append(b.Sizes, z.String())
 	}
-	return s.render(c, http.StatusOK, "batch.html", page{Title: "Batch " + batch, Nav: "batches", Body: b})
+	return s.render(c, http.StatusOK, "batch.html", page{Title: s.lang(c).T("console.batch.title", batch), Nav: "batches", Body: b})
 }
 
-// labelRanges splits a batch's members into label files of at most
-// MaxLabels, reading serials only.
-func (s *Server) labelRanges(batch string) ([]labelRange, error) {
-	var out []labelRange
-	var cur labelRange
+// memberStates reads every member of a batch with its state today (one
+// read per member: a batch page, a label file or a dispatch of a batch
+// reads the whole batch).
+func (s *Server) memberStates(batch string) ([]memberRow, error) {
+	today := s.today()
+	var out []memberRow
 	after := ""
 	for {
 		p, err := s.db.Batch(batch, after, registry.MaxLimit)
 		if err != nil {
 			return nil, err
 		}
-		for _, serial := range p.Serials {
-			if cur.N == MaxLabels {
-				out, cur = append(out, cur), labelRange{After: cur.Last}
+		for _, sn := range p.Serials {
+			rec, err := s.db.Get(sn)
+			if err != nil {
+				return nil, err
 			}
-			if cur.N == 0 {
-				cur.First = serial
-			}
-			cur.Last = serial
-			cur.N++
+			out = append(out, memberRow{Serial: sn, State: s.policy.Coverage(rec.Item, rec.History, today).State})
 		}
 		if p.Next == "" {
-			if cur.N > 0 {
-				out = append(out, cur)
-			}
 			return out, nil
 		}
 		after = p.Next
 	}
 }
 
-// rangeMembers lists the members of batch after the serial after, at most
-// MaxLabels.
+// retired reports whether a unit of state st is out of use for good
+// (replaced or returned): no label is printed for it.
+func retired(st policy.State) bool { return st == policy.Replaced || st == policy.Returned }
+
+// labelRanges splits a batch's members still in use into label files of
+// at most MaxLabels (retired serials get no label).
+func labelRanges(members []memberRow) []labelRange {
+	var out []labelRange
+	var cur labelRange
+	for _, m := range members {
+		if retired(m.State) {
+			continue
+		}
+		if cur.N == MaxLabels {
+			out, cur = append(out, cur), labelRange{After: cur.Last}
+		}
+		if cur.N == 0 {
+			cur.First = m.Serial
+		}
+		cur.Last = m.Serial
+		cur.N++
+	}
+	if cur.N > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// rangeMembers lists the members of batch still in use after the serial
+// after, at most MaxLabels.
 func (s *Server) rangeMembers(batch, after string) ([]string, error) {
+	members, err := s.memberStates(batch)
+	if err != nil {
+		return nil, err
+	}
 	var out []string
-	for len(out) < MaxLabels {
-		p, err := s.db.Batch(batch, after, registry.MaxLimit)
-		if err != nil {
-			return nil, err
+	for _, m := range members {
+		if len(out) < MaxLabels && m.Serial > after && !retired(m.State) {
+			out = append(out, m.Serial)
 		}
-		out = append(out, p.Serials[:min(len(p.Serials), MaxLabels-len(out))]...)
-		if p.Next == "" {
-			break
-		}
-		after = p.Next
 	}
 	return out, nil
 }
@@ -323,16 +368,10 @@ func (s *Server) consoleBatchLabels(c echo.Context) error {
 			}
 		}
 	}
-	first, err := s.db.Batch(batch, "", 1)
-	if err != nil {
-		return err
-	}
-	if after == "" && first.Count <= MaxLabels {
-		in.Batch = batch
-	} else if in.Serials, err = s.rangeMembers(batch, after); err != nil {
+	if in.Serials, err = s.rangeMembers(batch, after); err != nil {
 		return err
 	} else if len(in.Serials) == 0 {
-		return policy.Errorf(policy.ENotFound, "after", "batch %s has no registered serials after %s", batch, after)
+		return policy.Errorf(policy.ENotFound, "after", "batch %s has no serials in use after %q to label", batch, after)
 	}
 	job, err := s.labelJob(in)
 	if err != nil {
@@ -401,7 +440,7 @@ func (s *Server) dispatchPage(c echo.Context, status int, b dispatchBody) error 
 	b.Receipt.On = cmp.Or(b.Receipt.On, today)
 	b.Evidence = []policy.Evidence{policy.Courier, policy.Invoice, policy.Customer}
 	b.Nonce = token()
-	return s.render(c, status, "dispatch.html", page{Title: "Dispatch", Nav: "dispatch", Body: b})
+	return s.render(c, status, "dispatch.html", page{Title: "console.nav.dispatch", Nav: "dispatch", Body: b})
 }
 
 // consoleDispatchPage shows the dispatch and receipt forms. Codes: 200.
@@ -437,7 +476,7 @@ func (s *Server) consoleDispatch(c echo.Context) error {
 	var lines []int
 	repeats := 0
 	if f.Batch != "" {
-		if serials, err = s.members(f.Batch); err != nil {
+		if serials, err = s.inStock(f.Batch); err != nil {
 			return fail(err)
 		}
 	} else {
@@ -457,17 +496,18 @@ func (s *Server) consoleDispatch(c echo.Context) error {
 	if err != nil {
 		return fail(err)
 	}
-	msg := fmt.Sprintf("Dispatched %s", plural(len(o.Appended), "serial"))
+	l := s.lang(c)
+	msg := l.T("console.dispatch.done", len(o.Appended))
 	if o.Replay != nil {
-		msg = "This dispatch was already recorded (the form was sent twice); nothing more was written"
+		msg = l.T("console.dispatch.sent_twice")
 	}
 	if f.Order != "" {
-		msg += " under order " + strings.TrimSpace(f.Order)
+		msg += l.T("console.dispatch.under_order", strings.TrimSpace(f.Order))
 	}
 	if repeats > 0 {
-		msg += fmt.Sprintf(" (%s ignored)", plural(repeats, "repeated scan"))
+		msg += l.T("console.dispatch.repeats", repeats)
 	}
-	s.flash(c, msg+".")
+	s.flash(c, msg+l.T("console.desk.stop"))
 	if f.Batch != "" {
 		return c.Redirect(http.StatusSeeOther, consolePrefix+"/batches/"+url.PathEscape(f.Batch))
 	}
@@ -508,31 +548,30 @@ func (s *Server) consoleReceiveOrder(c echo.Context) error {
 		return fail(err)
 	}
 	if o.Replay != nil {
-		s.flash(c, "This receipt was already recorded (the form was sent twice); nothing more was written.")
+		s.flash(c, s.lang(c).T("console.receipt.sent_twice"))
 	} else {
-		s.flash(c, fmt.Sprintf("Receipt on %s recorded for %s of order %s: their warranties start.", on, plural(len(o.Appended), "serial"), order))
+		s.flash(c, s.lang(c).T("console.receipt.recorded", on.String(), len(o.Appended), order))
 	}
 	return c.Redirect(http.StatusSeeOther, consolePrefix+"/dispatch")
 }
 
-// members lists every serial registered in batch.
-func (s *Server) members(batch string) ([]string, error) {
-	var out []string
-	after := ""
-	for {
-		p, err := s.db.Batch(batch, after, registry.MaxLimit)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p.Serials...)
-		if p.Next == "" {
-			if len(out) == 0 {
-				return nil, policy.Errorf(policy.EInvalid, "batch", "batch %s has no registered serials to dispatch", batch)
-			}
-			return out, nil
-		}
-		after = p.Next
+// inStock lists the members of batch still in stock (the ones a dispatch
+// of the batch sends). Errors: EInvalid when there is none.
+func (s *Server) inStock(batch string) ([]string, error) {
+	members, err := s.memberStates(batch)
+	if err != nil {
+		return nil, err
 	}
+	var out []string
+	for _, m := range members {
+		if m.State == policy.Registered {
+			out = append(out, m.Serial)
+		}
+	}
+	if len(out) == 0 {
+		return nil, policy.Errorf(policy.EInvalid, "batch", "batch %s has no serials in stock to dispatch", batch)
+	}
+	return out, nil
 }
 
 // scannedList splits a scanned list (one serial per line; commas,

@@ -26,7 +26,8 @@ import (
 // M1 (product), CHG-1 (adapter), CBL-2 (accessory) and G1 (product with GTIN
 // 06901234567892); S1, S2 of M1 in batch B1 with a CB2411 charger; G1S of G1
 // in batch B2; S2 dispatched under order O1; a spare warehouse key to revoke;
-// a webhook for every event type, whose delivery of S2's dispatch is dead.
+// a service-centre account li; a webhook for every event type, whose
+// delivery of S2's dispatch is dead.
 type roleFixture struct {
 	*env
 	spareID             string
@@ -54,6 +55,8 @@ func newRoleFixture(t *testing.T) *roleFixture {
 	if err := e.db.FinishDeliveries([]registry.Attempt{{Subscription: claimed[0].Subscription, Delivery: claimed[0].ID, At: e.clock.Now(), Error: "HTTP 500"}}); err != nil {
 		t.Fatal(err)
 	}
+	must(t, e.post("/api/v1/users", e.admin, map[string]any{"username": "li", "name": "Li Na", "role": "service",
+		"center": "SH-01", "password": "li's long password"}), http.StatusCreated)
 	spare := mustKey(t, e.db, "spare", registry.RoleWarehouse)
 	id, _, _ := strings.Cut(spare, ".")
 	return &roleFixture{env: e, spareID: id, webhook: hook.ID, deliveryID: claimed[0].ID}
@@ -146,6 +149,7 @@ func sameJSON(a, b any) bool {
 
 // contractRoutes is every API route of the contract that this build serves.
 var contractRoutes = []apiCell{
+	{"GET", "/", nil, 200, 200, 200, 200, wantField("openapi", "/openapi.json")},
 	{"GET", "/healthz", nil, 200, 200, 200, 200, wantField("status", "ok")},
 	{"GET", "/readyz", nil, 200, 200, 200, 200, wantField("status", "ready")},
 	{"GET", "/openapi.json", nil, 200, 200, 200, 200, wantKey("paths", "/api/v1/items/{serial}")},
@@ -182,6 +186,12 @@ var contractRoutes = []apiCell{
 	{"GET", "/api/v1/keys", nil, 401, 200, 403, 403, wantArray("keys", 4)},
 	{"DELETE", "/api/v1/keys/{spare}", nil, 401, 204, 403, 403, nil},
 	{"GET", "/api/v1/audit", nil, 401, 200, 403, 403, wantArray("entries", 1)},
+
+	// Staff accounts (second wave): admin only.
+	{"POST", "/api/v1/users", map[string]any{"username": "zhang", "name": "Zhang Wei", "role": "service", "center": "SH-01", "password": "a long password"},
+		401, 201, 403, 403, wantField("username", "zhang")},
+	{"GET", "/api/v1/users", nil, 401, 200, 403, 403, wantArray("users", 1)},
+	{"PATCH", "/api/v1/users/li", map[string]any{"center": "BJ-02"}, 401, 200, 403, 403, wantField("center", "BJ-02")},
 	{"GET", "/api/v1/admin/backup", nil, 401, 200, 403, 403, func(t *testing.T, f *roleFixture, r response) {
 		wantStart("application/octet-stream", "")(t, f, r)
 		// A bbolt file: its first page's meta holds the magic 0xED0CDAED.
@@ -201,6 +211,10 @@ var contractRoutes = []apiCell{
 	{"GET", "/c/S1?k={code:S1}", nil, 200, 200, 200, 200, wantHolds("text/html", "S1")},
 	{"GET", "/01/06901234567892/21/G1S?k={code:G1S}", nil, 200, 200, 200, 200, wantHolds("text/html", "G1S")},
 	{"GET", "/api/v1/public/coverage?serial=S1&k={code:S1}", nil, 200, 200, 200, 200, wantField("serial", "S1")},
+	// The customer's receipt confirmation needs no key, only the check
+	// code: a wrong one is the lookup's 404 whoever asks.
+	{"POST", "/api/v1/public/receipt", map[string]any{"serial": "S1", "k": "AAAAAAAA", "on": "2026-11-05"}, 404, 404, 404, 404, wantNested("error", "code", "not_found")},
+	{"POST", "/c/S1/receipt", nil, 404, 404, 404, 404, wantHolds("text/html", "<form")},
 }
 
 // concretePath fills the fixture's values into a matrix path.
@@ -227,6 +241,8 @@ func templateOf(method, p string) string {
 			seg[i] = ":id"
 		case "deliveries":
 			seg[i] = ":delivery"
+		case "users":
+			seg[i] = ":username"
 		case "01":
 			seg[i] = ":gtin14"
 		case "static":
@@ -400,9 +416,10 @@ type consoleCell struct {
 var consoleRoutes = []consoleCell{
 	{"GET", "/console/static/{file}", nil, 200, 200, 200, 200, ""},
 	// Signed in, the sign-in page sends the caller home; the sign-in form
-	// is posted by a browser without a session, with the role's key.
+	// is posted by a browser without a session, with the admin's key or a
+	// person's username and password (keys sign in admins only).
 	{"GET", "/console/sign-in", nil, 200, 303, 303, 303, "/console/"},
-	{"POST", "/console/sign-in", url.Values{"key": {"{token}"}}, 303, 303, 303, 303, "/console/"},
+	{"POST", "/console/sign-in", url.Values{"login": {"{token}"}}, 303, 303, 303, 303, "/console/"},
 	{"POST", "/console/sign-out", nil, 303, 303, 303, 303, "/console/sign-in?ended=signed-out"},
 	{"GET", "/console", nil, 303, 303, 303, 303, "/console/"},
 
@@ -423,6 +440,27 @@ var consoleRoutes = []consoleCell{
 	{"POST", "/console/items/S1/events", url.Values{"type": {"received"}, "on": {"2026-11-05"}, "evidence": {"courier"}}, 303, 303, 403, 303, "/console/items/S1"},
 	{"GET", "/console/items/S1/entitlements?finding=quality_problem", nil, 303, 200, 403, 200, "S1"},
 	{"GET", "/console/queue", nil, 303, 200, 403, 200, "<main"},
+
+	{"GET", "/console/users", nil, 303, 200, 403, 403, "Li Na"},
+	{"POST", "/console/users", url.Values{"username": {"zhang"}, "name": {"Zhang Wei"}, "role": {"service"}, "center": {"SH-01"}, "password": {"a long password"}},
+		303, 303, 403, 403, "/console/users"},
+	{"POST", "/console/users/li", url.Values{"name": {"Li Na"}, "role": {"service"}, "center": {"BJ-02"}}, 303, 303, 403, 403, "/console/users"},
+}
+
+// TestKeysSignInAdminsOnly: the console signs people in by username and
+// password; an API key signs in an admin only ("Staff accounts").
+func TestKeysSignInAdminsOnly(t *testing.T) {
+	f := newRoleFixture(t)
+	for _, who := range []struct {
+		name, token string
+		want        int
+	}{{"admin", f.admin, 303}, {"warehouse", f.warehouse, 403}, {"service", f.service, 403}} {
+		b := f.browser()
+		b.get("/console/sign-in")
+		if res := b.post("/console/sign-in", url.Values{"key": {who.token}, nonceField: {freshNonce()}}); res.Status != who.want {
+			t.Errorf("%s's key: status %d, want %d: %s", who.name, res.Status, who.want, res)
+		}
+	}
 }
 
 // consoleSend sends one console cell's request as b (signed in or not).
@@ -445,8 +483,11 @@ func consoleSend(f *roleFixture, b *browser, c consoleCell, token string) pageRe
 	for k, v := range c.form {
 		form[k] = slices.Clone(v)
 	}
-	if form.Get("key") == "{token}" {
-		form.Set("key", token)
+	if form.Get("login") == "{token}" {
+		form = url.Values{}
+		for k, v := range f.login(token) {
+			form[k] = slices.Clone(v)
+		}
 	}
 	form.Set(nonceField, freshNonce())
 	return b.post(path, form)

@@ -22,6 +22,7 @@ import (
 	"github.com/sanbao/sanbao/labels"
 	"github.com/sanbao/sanbao/policy"
 	"github.com/sanbao/sanbao/registry"
+	"github.com/sanbao/sanbao/server/locale"
 )
 
 // MaxLabels is the most labels one POST /api/v1/labels makes: about 10 MB of
@@ -90,7 +91,8 @@ func (s *Server) zplFont(font string, zpl bool) (string, error) {
 // itemLabel renders one certificate, for a reprint: ?format=png (default),
 // zpl or pdf (a page the size of the label); ?dpi=203|300 (default 203);
 // ?size=50x30 (default; see labels.Sizes); for zpl, ?font=E:ANMDJ.TTF (the
-// printer font of text beyond Latin-1; default Config.ZPLFont). The check URL is under
+// printer font of text beyond Latin-1; default Config.ZPLFont); ?lang=en for
+// English words (Chinese by default). The check URL is under
 // Config.PublicURL or, when that is empty, under the scheme and host this
 // request came to (see certificate).
 // Codes: 200 (attachment label-SERIAL.EXT); 400 (malformed serial, format,
@@ -130,7 +132,7 @@ func (s *Server) itemLabel(c echo.Context) error {
 		return err
 	}
 	var buf bytes.Buffer
-	if err := render(&buf, s.certificate(c, m, rec), size, dpi); err != nil {
+	if err := render(&buf, s.labelCertificate(c, m, rec), size, dpi); err != nil {
 		return err
 	}
 	return download(c, f.contentType, "label-"+serial+"."+f.ext, buf.Bytes())
@@ -178,12 +180,29 @@ type labelJob struct {
 	serials []string
 	n       int    // labels expected
 	name    string // file name without extension
+	skipped int    // retired members of the batch, left out
+}
+
+// labelCertificate is the certificate of rec in the words of the label
+// route's ?lang= (Chinese unless it says en).
+func (s *Server) labelCertificate(c echo.Context, m policy.Model, rec registry.Record) labels.Certificate {
+	cert := s.certificate(c, m, rec)
+	if locale.ByParam(c.QueryParam("lang")) == locale.EN {
+		cert.Terms = labels.TermsEN(rec.Item.WarrantyMonths, s.policy.ReturnDays, s.policy.ReplaceDays)
+		cert.CodeCaption, cert.ScanHint = labels.CodeCaptionEN, labels.ScanHintEN
+		if m.NameEN != "" {
+			cert.ModelName = m.NameEN
+		}
+	}
+	return cert
 }
 
 // postLabels answers one file of certificates for a batch's members (in
 // serial order) or for a list of serials (in the order given, repeats
 // printed again): format pdf (A4 sheets of Avery L7160 labels, 63.5x38.1 mm)
 // or zpl (one ^XA…^XZ per label, for size and dpi; defaults 50x30, 203).
+// A batch's replaced or returned (retired) serials are left out, counted in
+// X-Labels-Skipped. ?lang=en prints the words in English.
 //
 // Every label is rendered before the first byte is sent, into a temporary
 // file (os.TempDir; about 0.7 KB a ZPL label, 1.6 KB a PDF one) read back
@@ -233,7 +252,7 @@ func (s *Server) labelFile(c echo.Context, job *labelJob) error {
 		spool.Close()
 		os.Remove(spool.Name())
 	}()
-	cert := func(m policy.Model, rec registry.Record) labels.Certificate { return s.certificate(c, m, rec) }
+	cert := func(m policy.Model, rec registry.Record) labels.Certificate { return s.labelCertificate(c, m, rec) }
 	n, err := s.renderLabels(c.Request().Context(), job, cert, spool)
 	if err != nil {
 		return err
@@ -411,6 +430,7 @@ func (s *Server) renderLabels(ctx context.Context, job *labelJob, cert func(poli
 	models := modelCache{}
 	var faults []policy.RowError
 	n := 0
+	today := s.today()
 	err := s.eachLabel(ctx, job, func(serial string) error {
 		n++
 		if n > MaxLabels {
@@ -419,6 +439,13 @@ func (s *Server) renderLabels(ctx context.Context, job *labelJob, cert func(poli
 		rec, err := s.db.Get(serial)
 		if err != nil {
 			return err
+		}
+		// A replaced or returned unit belongs to the company: a batch's
+		// file never carries a certificate a customer could be given.
+		if job.batch != "" && s.policy.Coverage(rec.Item, rec.History, today).Status == policy.Retired {
+			n--
+			job.skipped++
+			return nil
 		}
 		m, err := models.get(s.db, rec.Item)
 		if err != nil {
@@ -441,6 +468,9 @@ func (s *Server) renderLabels(ctx context.Context, job *labelJob, cert func(poli
 	}
 	if len(faults) > 0 {
 		return 0, labelFaults(faults, stopped, job.n)
+	}
+	if n == 0 {
+		return 0, policy.Errorf(policy.EInvalid, "batch", "every serial of batch %s was replaced or returned: no certificate to print", job.batch)
 	}
 	if err := sink.Close(); err != nil {
 		return 0, spoolError(err)
@@ -527,6 +557,9 @@ func (s *Server) sendLabels(c echo.Context, job *labelJob, n int, spool *os.File
 	h.Set(echo.HeaderContentDisposition, fmt.Sprintf("attachment; filename=%q", job.name+"."+job.format.ext))
 	h.Set(echo.HeaderContentLength, strconv.FormatInt(size, 10))
 	h.Set("X-Label-Count", strconv.Itoa(n))
+	if job.batch != "" {
+		h.Set("X-Labels-Skipped", strconv.Itoa(job.skipped))
+	}
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store") // it carries check codes
 	res.WriteHeader(http.StatusOK)

@@ -14,6 +14,7 @@ import (
 type modelView struct {
 	SKU            string      `json:"sku"`
 	Name           string      `json:"name"`
+	NameEN         nullString  `json:"name_en"`
 	Kind           policy.Kind `json:"kind"`
 	GTIN           nullString  `json:"gtin"`
 	WarrantyMonths int         `json:"warranty_months"`
@@ -24,7 +25,7 @@ type modelView struct {
 }
 
 func (s *Server) modelView(m policy.Model) modelView {
-	v := modelView{SKU: m.SKU, Name: m.Name, Kind: m.Kind, GTIN: nullString(m.GTIN),
+	v := modelView{SKU: m.SKU, Name: m.Name, NameEN: nullString(m.NameEN), Kind: m.Kind, GTIN: nullString(m.GTIN),
 		WarrantyMonths: m.WarrantyMonths, OwnMonths: m.WarrantyMonths != 0, UpdatedAt: s.stamp(m.UpdatedAt)}
 	if m.WarrantyMonths == 0 {
 		v.WarrantyMonths = s.policy.Months(m.Kind)
@@ -32,11 +33,12 @@ func (s *Server) modelView(m policy.Model) modelView {
 	return v
 }
 
-// putModel creates or replaces a model ({"name", "kind", "gtin",
+// putModel creates or replaces a model ({"name", "name_en", "kind", "gtin",
 // "warranty_months"}; the body may repeat the path's sku). Items already
 // registered keep their terms. Codes: 201 (created) or 200 (replaced) with
-// the model; 400 (malformed SKU or body); 401; 403; 413; 422 (name: not
-// text, or a character labels cannot print; kind, gtin check digit,
+// the model; 400 (malformed SKU or body); 401; 403; 409 (the GTIN is or was
+// another model's); 413; 422 (name, name_en: not text, or a character labels
+// cannot print; kind, gtin check digit,
 // warranty_months); 503/507.
 func (s *Server) putModel(c echo.Context) error {
 	sku, err := identParam(c, "sku")
@@ -50,6 +52,7 @@ func (s *Server) putModel(c echo.Context) error {
 	var r struct {
 		SKU            string `json:"sku"`
 		Name           string `json:"name"`
+		NameEN         string `json:"name_en"`
 		Kind           string `json:"kind"`
 		GTIN           string `json:"gtin"`
 		WarrantyMonths *int   `json:"warranty_months"`
@@ -62,7 +65,7 @@ func (s *Server) putModel(c echo.Context) error {
 			return policy.Errorf(policy.EInvalid, "sku", "the body's sku %q differs from the path's %q", r.SKU, sku)
 		}
 	}
-	m := policy.Model{SKU: sku, Name: r.Name, Kind: policy.Kind(r.Kind), GTIN: r.GTIN}
+	m := policy.Model{SKU: sku, Name: r.Name, NameEN: r.NameEN, Kind: policy.Kind(r.Kind), GTIN: r.GTIN}
 	if err := s.checkModelName(m); err != nil {
 		return err
 	}

@@ -7,10 +7,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"html"
 	"html/template"
 	"io/fs"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +21,7 @@ import (
 	"github.com/sanbao/sanbao/labels"
 	"github.com/sanbao/sanbao/policy"
 	"github.com/sanbao/sanbao/registry"
+	"github.com/sanbao/sanbao/server/locale"
 )
 
 // The public coverage check: the page a customer opens by scanning the
@@ -27,14 +30,15 @@ import (
 // and the same answer as JSON (/api/v1/public/coverage).
 //
 // No enumeration: a serial's format is checked first (a malformed one says
-// nothing about what is registered), then the registry lookup and the
-// constant-time check-code verification both always run, and an unknown
-// serial and a wrong code leave through the same not-found answer, byte for
-// byte.
+// nothing about what is registered), then the constant-time check-code
+// verification, and an unknown serial and a wrong code leave through the
+// same not-found answer: byte for byte as JSON; as a page, the same page
+// keeping the serial and code that were asked about, to correct and retry.
 //
 // Caching: answers carry a weak ETag and "private, max-age=60". The ETag
-// covers everything shown except the check count. Each view counts (a 304
-// revalidation too), so a tag over the count would change on every request
+// covers everything shown except the check count. A view counts (a 304
+// revalidation too) unless the same client was counted for the serial in
+// the last ten minutes, so a tag over the count would change on every request
 // and no revalidation could ever succeed; leaving it out means a
 // revalidated page shows the count as of its last full render. That is at
 // most a day old (days left, and so the tag, change daily), while the first
@@ -50,12 +54,25 @@ var (
 	// publicCSP allows the one inline stylesheet by its hash: no
 	// 'unsafe-inline', no script at all, no second request for the CSS.
 	publicCSP = "default-src 'none'; style-src '" + cspHash(publicCSS) + "'; img-src 'self' data:; " +
-		"form-action 'self'; base-uri 'none'; publicFrame-ancestors 'none'"
-	coverageTemplate = publicTemplate("coverage.html")
-	formTemplate     = publicTemplate("form.html")
-	// pagesVersion changes the ETags whenever a template or the CSS does.
-	pagesVersion = treeHash(publicFS, "web/public")
+		"form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+	// publicPages holds each page parsed once per language, with that
+	// language's catalogue bound as the template function t.
+	publicPages = parsePublicPages()
+	// pagesVersion changes the ETags whenever a template, the CSS or a
+	// message does.
+	pagesVersion = treeHash(publicFS, "web/public") + catalogueHash()
 )
+
+// publicPageSet is the public pages of one language.
+type publicPageSet struct{ coverage, form *template.Template }
+
+func parsePublicPages() map[*locale.Lang]publicPageSet {
+	out := map[*locale.Lang]publicPageSet{}
+	for _, l := range locale.Langs {
+		out[l] = publicPageSet{coverage: publicTemplate(l, "coverage.html"), form: publicTemplate(l, "form.html")}
+	}
+	return out
+}
 
 func embeddedFile(fsys fs.FS, name string) []byte {
 	b, err := fs.ReadFile(fsys, name)
@@ -70,8 +87,25 @@ func cspHash(b []byte) string {
 	return "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
 }
 
-func publicTemplate(page string) *template.Template {
-	return template.Must(template.New(page).ParseFS(publicFS, "web/public/base.html", "web/public/"+page))
+// fixedText is a template call of t with a key alone: its words never
+// change, so they are written into the template when it is parsed.
+var fixedText = regexp.MustCompile(`\{\{\s*t\s+"([^"]+)"\s*\}\}`)
+
+// publicTemplate parses base.html and page for language l. Calls of t with
+// a key alone, and the stylesheet, become the template's own text (escaped
+// for HTML) rather than calls made on every request: a page makes about 50
+// of them, and a template's function call costs as much as rendering
+// everything else. Calls with arguments stay calls of l.T.
+func publicTemplate(l *locale.Lang, page string) *template.Template {
+	t := template.New("public").Funcs(template.FuncMap{"t": l.T})
+	for _, name := range []string{"base.html", page} {
+		src := fixedText.ReplaceAllStringFunc(string(embeddedFile(publicFS, "web/public/"+name)), func(call string) string {
+			return html.EscapeString(l.T(fixedText.FindStringSubmatch(call)[1]))
+		})
+		src = strings.Replace(src, "{{.CSS}}", string(publicCSS), 1)
+		template.Must(t.New(name).Parse(src))
+	}
+	return t
 }
 
 func treeHash(fsys fs.FS, dir string) string {
@@ -90,6 +124,17 @@ func treeHash(fsys fs.FS, dir string) string {
 	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:9])
 }
 
+// catalogueHash fingerprints every message of every language.
+func catalogueHash() string {
+	h := sha256.New()
+	for _, l := range locale.Langs {
+		for _, k := range l.Keys() {
+			fmt.Fprintf(h, "%s\x00%s\x00%s\x00", l.Tag, k, l.T(k))
+		}
+	}
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:6])
+}
+
 // Headers of the public answers.
 const (
 	publicCacheFound = "private, max-age=60"
@@ -100,7 +145,8 @@ const (
 
 // publicRoute wraps a public handler: the security headers go on every
 // answer (errors included), then the per-client rate limit applies. html
-// says whether the route answers HTML (its 429 is a page) or JSON.
+// says whether the route answers HTML (its 429 is a page that keeps the
+// serial and code asked about and offers to retry) or JSON.
 func (s *Server) publicRoute(html bool, h echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		hd := c.Response().Header()
@@ -110,6 +156,7 @@ func (s *Server) publicRoute(html bool, h echo.HandlerFunc) echo.HandlerFunc {
 		hd.Set("X-Frame-Options", "DENY")
 		if html {
 			hd.Set("Vary", "Accept-Language")
+			hd.Add("Vary", "Cookie") // the remembered language
 		}
 		ok, wait := s.limiter.allow(c.RealIP())
 		if ok {
@@ -121,17 +168,31 @@ func (s *Server) publicRoute(html bool, h echo.HandlerFunc) echo.HandlerFunc {
 		if !html {
 			return policy.Errorf(policy.ERateLimited, "", "too many requests from your address; retry in %d s", secs)
 		}
-		t := s.publicLang(c)
-		return s.renderPublicForm(c, http.StatusTooManyRequests, publicFormPage{publicFrame: s.publicFrame(c, t, "/c", nil),
-			Notice: &publicNotice{Title: t.RateLimitedTitle, Text: fmt.Sprintf(pluralForm(t.RetryInF, secs), secs)}})
+		l := s.publicLang(c)
+		serial, code := strings.TrimSpace(pathParam(c, "serial")), strings.TrimSpace(c.QueryParam("k"))
+		if serial == "" {
+			serial = strings.TrimSpace(c.QueryParam("serial"))
+		}
+		if code == "" {
+			code = strings.TrimSpace(c.FormValue("k"))
+		}
+		retry := c.Request().URL.RequestURI()
+		if c.Request().Method != http.MethodGet {
+			retry = "/c/" + url.PathEscape(serial) + "?" + url.Values{"k": {code}}.Encode()
+		}
+		return s.renderPublicForm(c, l, http.StatusTooManyRequests, publicFormPage{
+			publicFrame: s.publicFrame(c, l, c.Request().URL.EscapedPath(), c.QueryParams()),
+			Serial:      serial, Code: code,
+			Alert: &publicAlert{Title: l.T("public.rate_limited.title"), Text: l.T("public.rate_limited.text", secs), Retry: retry}})
 	}
 }
 
 // publicCoverage answers GET /api/v1/public/coverage?serial=S&k=CODE: what
-// the page shows, as JSON with exactly the contract's keys. Every answer
-// counts as a check of the code (a 304 too). Codes: 200; 304 (If-None-Match);
-// 400 invalid_field (serial malformed, k missing); 404 not_found (unknown
-// serial or wrong code: one answer); 429 rate_limited.
+// the page shows, as JSON with exactly the contract's keys. An answer counts
+// as a check of the code (a 304 too) unless the same client was counted in
+// the last ten minutes. Codes: 200; 304 (If-None-Match); 400 invalid_field
+// (serial malformed, k missing); 404 not_found (unknown serial or wrong
+// code: one answer); 429 rate_limited.
 func (s *Server) publicCoverage(c echo.Context) error {
 	serial, err := policy.Ident("serial", c.QueryParam("serial"))
 	if err != nil {
@@ -141,7 +202,7 @@ func (s *Server) publicCoverage(c echo.Context) error {
 	if code == "" {
 		return paramErrorf("k", "k (the check code printed on the certificate) is required")
 	}
-	v, ok, err := s.checkCoverage(serial, code, nil)
+	v, ok, err := s.checkCoverage(c, serial, code, "")
 	if err != nil {
 		return err
 	}
@@ -160,44 +221,63 @@ func (s *Server) publicCoverage(c echo.Context) error {
 }
 
 // coveragePage serves GET /c/:serial?k= and GET /01/:gtin14/21/:serial?k=
-// (whose GTIN must be the item's model's): the coverage page, in Chinese or
-// English. Without k it shows the form with the serial filled in. Codes:
-// 200; 304 (If-None-Match); 400 (malformed serial: the form, saying so);
-// 404 (unknown serial, wrong code or GTIN: one page); 429.
+// (whose GTIN must be one the item's model has had): the coverage page, in
+// Chinese or English. Without k it shows the form with the serial filled in.
+// Codes: 200; 304 (If-None-Match); 400 (malformed serial: the form, saying
+// so); 404 (unknown serial, wrong code or GTIN: one page, keeping what was
+// asked); 429.
 func (s *Server) coveragePage(c echo.Context) error {
-	t := s.publicLang(c)
+	l := s.publicLang(c)
 	raw := pathParam(c, "serial")
 	serial, err := policy.Ident("serial", raw)
 	if err != nil {
-		return s.renderPublicForm(c, http.StatusBadRequest, publicFormPage{publicFrame: s.publicFrame(c, t, "/c", nil), Serial: raw,
-			SerialError: t.SerialInvalid, Notice: &publicNotice{Title: t.BadSerialTitle, Text: t.SerialInvalid}})
+		return s.renderPublicForm(c, l, http.StatusBadRequest, publicFormPage{publicFrame: s.publicFrame(c, l, "/c", nil), Serial: raw,
+			SerialError: l.T("public.form.serial_invalid"), Alert: &publicAlert{Title: l.T("public.bad_serial.title"), Text: l.T("public.form.serial_invalid")}})
 	}
 	code := strings.TrimSpace(c.QueryParam("k"))
 	if code == "" {
-		return s.renderPublicForm(c, http.StatusOK, publicFormPage{publicFrame: s.publicFrame(c, t, c.Request().URL.EscapedPath(), nil), Serial: serial})
+		return s.renderPublicForm(c, l, http.StatusOK, publicFormPage{publicFrame: s.publicFrame(c, l, c.Request().URL.EscapedPath(), nil), Serial: serial})
 	}
-	var gtin *string
+	gtin := ""
 	if c.Param("gtin14") != "" {
 		g, err := policy.GTIN(pathParam(c, "gtin14"))
 		if err != nil {
 			g = "-" // matches no model: the same not-found answer, after the same work
 		}
-		gtin = &g
+		gtin = g
 	}
-	v, ok, err := s.checkCoverage(serial, code, gtin)
+	v, ok, err := s.checkCoverage(c, serial, code, gtin)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		c.Response().Header().Set("Cache-Control", publicCacheNone)
-		return s.renderPublicForm(c, http.StatusNotFound, publicFormPage{publicFrame: s.publicFrame(c, t, "/c", nil),
-			Notice: &publicNotice{Title: t.NotFoundTitle, Text: t.NotFoundText}})
+		return s.publicNotFoundPage(c, l, serial, code)
 	}
-	if s.publicNotModified(c, v, "html "+t.Tag) {
+	if s.publicNotModified(c, v, "html "+l.Tag) {
 		return nil
 	}
-	page := s.publicCoveragePageData(v, t, s.publicFrame(c, t, c.Request().URL.EscapedPath(), url.Values{"k": {code}}))
-	return s.renderPublic(c, http.StatusOK, coverageTemplate, page)
+	return s.renderCoverage(c, l, http.StatusOK, v, code, "")
+}
+
+// publicNotFoundPage is the one answer to an unknown serial and a wrong
+// code: the form again with what the customer typed, to correct and retry.
+func (s *Server) publicNotFoundPage(c echo.Context, l *locale.Lang, serial, code string) error {
+	c.Response().Header().Set("Cache-Control", publicCacheNone)
+	return s.renderPublicForm(c, l, http.StatusNotFound, publicFormPage{
+		publicFrame: s.publicFrame(c, l, "/c", url.Values{"serial": {serial}, "k": {code}}),
+		Serial:      serial, Code: code,
+		Alert: &publicAlert{Title: l.T("public.not_found.title"), Text: l.T("public.not_found.text")}})
+}
+
+func (s *Server) renderCoverage(c echo.Context, l *locale.Lang, status int, v publicView, code, confirmError string) error {
+	f := s.publicFrame(c, l, "/c/"+url.PathEscape(v.Coverage.Serial), url.Values{"k": {code}})
+	page := s.publicCoveragePageData(v, l, f, code)
+	if page.Confirm != nil {
+		page.Confirm.Error = confirmError
+	} else {
+		page.Refused = confirmError
+	}
+	return s.renderPublic(c, status, publicPages[l].coverage, page)
 }
 
 // checkForm serves GET /c: the form for the serial and check code printed on
@@ -205,31 +285,31 @@ func (s *Server) coveragePage(c echo.Context) error {
 // coverage page's canonical URL. Codes: 200; 303 (to /c/{serial}?k=); 400
 // (the form again, naming the field at fault); 429.
 func (s *Server) checkForm(c echo.Context) error {
-	t := s.publicLang(c)
+	l := s.publicLang(c)
 	q := c.QueryParams()
 	if !q.Has("serial") && !q.Has("k") {
 		c.Response().Header().Set("Cache-Control", publicCacheForm)
-		return s.renderPublicForm(c, http.StatusOK, publicFormPage{publicFrame: s.publicFrame(c, t, "/c", nil)})
+		return s.renderPublicForm(c, l, http.StatusOK, publicFormPage{publicFrame: s.publicFrame(c, l, "/c", nil)})
 	}
 	raw, code := q.Get("serial"), normaliseTypedCode(q.Get("k"))
-	page := publicFormPage{publicFrame: s.publicFrame(c, t, "/c", nil), Serial: strings.TrimSpace(raw), Code: code}
+	page := publicFormPage{publicFrame: s.publicFrame(c, l, "/c", nil), Serial: strings.TrimSpace(raw), Code: code}
 	serial, err := policy.Ident("serial", raw)
 	switch {
 	case strings.TrimSpace(raw) == "":
-		page.SerialError = t.SerialRequired
+		page.SerialError = l.T("public.form.serial_required")
 	case err != nil:
-		page.SerialError = t.SerialInvalid
+		page.SerialError = l.T("public.form.serial_invalid")
 	}
 	if code == "" {
-		page.CodeError = t.CodeRequired
+		page.CodeError = l.T("public.form.code_required")
 	}
 	if page.SerialError != "" || page.CodeError != "" {
 		c.Response().Header().Set("Cache-Control", publicCacheNone)
-		return s.renderPublicForm(c, http.StatusBadRequest, page)
+		return s.renderPublicForm(c, l, http.StatusBadRequest, page)
 	}
 	to := url.Values{"k": {code}}
-	if langParam(q.Get("lang")) != nil {
-		to.Set("lang", t.Param)
+	if locale.ByParam(q.Get("lang")) != nil {
+		to.Set("lang", l.Param)
 	}
 	return c.Redirect(http.StatusSeeOther, "/c/"+url.PathEscape(serial)+"?"+to.Encode())
 }
@@ -246,26 +326,62 @@ func normaliseTypedCode(k string) string {
 type publicView struct {
 	Coverage    publicCoverage
 	State       policy.State
+	Basis       policy.Basis
 	Start       policy.Date
 	Today       policy.Date
 	Accessories []publicAccessory
+	Case        *policy.Case
 	firstScan   time.Time
 }
 
 // publicCoverage is the contract's public JSON: these keys and no others.
 type publicCoverage struct {
-	Serial        string        `json:"serial"`
-	Model         string        `json:"model"`
-	Kind          policy.Kind   `json:"kind"`
-	Status        policy.Status `json:"status"`
-	Basis         nullString    `json:"basis"`
-	WarrantyUntil policy.Date   `json:"warranty_until"`
-	ReturnUntil   policy.Date   `json:"return_until"`
-	ReplaceUntil  policy.Date   `json:"replace_until"`
-	DaysLeft      int           `json:"days_left"`
-	Repairs       int           `json:"repairs"`
-	Scans         publicScans   `json:"scans"`
-	Contact       publicContact `json:"contact"`
+	Serial        string         `json:"serial"`
+	Model         string         `json:"model"`
+	ModelEN       string         `json:"model_en"`
+	Kind          policy.Kind    `json:"kind"`
+	Status        policy.Status  `json:"status"`
+	Basis         nullString     `json:"basis"`
+	WarrantyUntil policy.Date    `json:"warranty_until"`
+	ReturnUntil   policy.Date    `json:"return_until"`
+	ReplaceUntil  policy.Date    `json:"replace_until"`
+	DaysLeft      int            `json:"days_left"`
+	Repairs       int            `json:"repairs"`
+	Today         []publicRemedy `json:"today"`
+	Case          *publicCase    `json:"case"`
+	CanConfirm    *publicRange   `json:"can_confirm_receipt"`
+	Notice        *publicNotice  `json:"notice"`
+	Scans         publicScans    `json:"scans"`
+	Contact       publicContact  `json:"contact"`
+}
+
+// publicRemedy is a free remedy whose window is open today.
+type publicRemedy struct {
+	Remedy   policy.Remedy `json:"remedy"`
+	Until    policy.Date   `json:"until"`
+	DaysLeft int           `json:"days_left"`
+}
+
+// publicCase is the open service case's progress.
+type publicCase struct {
+	Stage   string `json:"stage"`
+	Since   stamp  `json:"since"`
+	DueAt   stamp  `json:"due_at"`
+	Overdue bool   `json:"overdue"`
+}
+
+// publicRange is the dates a customer may confirm receipt on.
+type publicRange struct {
+	From policy.Date `json:"from"`
+	To   policy.Date `json:"to"`
+}
+
+// publicNotice is a batch notice (recall or advisory). None are kept yet:
+// the key is always null.
+type publicNotice struct {
+	Severity string      `json:"severity"`
+	Text     string      `json:"text"`
+	Since    policy.Date `json:"since"`
 }
 
 type publicScans struct {
@@ -278,6 +394,7 @@ type publicContact struct {
 	Mailbox string `json:"mailbox"`
 	Phone   string `json:"phone"`
 	Web     string `json:"web,omitempty"`
+	Hours   string `json:"hours,omitempty"`
 }
 
 // publicAccessory is a bundled accessory as the page lists it (no batch).
@@ -292,50 +409,86 @@ type publicAccessory struct {
 // wrong code for a registered serial and any code for an unknown serial then
 // cost exactly the same (one HMAC per secret, no lookup), so neither the
 // answer nor its timing tells whether a serial exists. Only a right code —
-// which needs the secret — reaches the registry. gtin, when not nil, must be
-// the model's GTIN too. On a match the view is counted as a check
-// (registry.Scan, buffered) and the answer shows that count. Errors: storage
-// failures only.
-func (s *Server) checkCoverage(serial, code string, gtin *string) (publicView, bool, error) {
+// which needs the secret — reaches the registry. gtin, when not "", must be
+// a GTIN the model has had. On a match the view is counted as a check
+// (registry.Scan, buffered) unless this client was counted for this serial
+// in the last ten minutes or it comes from a signed-in console session.
+// Errors: storage failures only.
+func (s *Server) checkCoverage(c echo.Context, serial, code, gtin string) (publicView, bool, error) {
+	rec, model, ok, err := s.lookupChecked(serial, code, gtin)
+	if !ok || err != nil {
+		return publicView{}, false, err
+	}
+	now := s.now()
+	counted := false
+	if !s.staffBrowser(c) && s.scanSeen.first(c.RealIP(), serial, now) {
+		s.db.Scan(serial, now)
+		counted = true
+	}
+	return s.publicView(rec, model, now, counted), true, nil
+}
+
+// lookupChecked is checkCoverage without the counting.
+func (s *Server) lookupChecked(serial, code, gtin string) (registry.Record, policy.Model, bool, error) {
 	if !labels.VerifyCode(s.db.CheckSecrets(), serial, code) {
-		return publicView{}, false, nil
+		return registry.Record{}, policy.Model{}, false, nil
 	}
 	rec, err := s.db.Get(serial)
 	switch {
 	case policy.ErrorCode(err) == policy.ENotFound:
-		return publicView{}, false, nil
+		return registry.Record{}, policy.Model{}, false, nil
 	case err != nil:
-		return publicView{}, false, err
+		return registry.Record{}, policy.Model{}, false, err
 	}
 	model, err := s.db.Model(rec.Item.SKU)
 	switch {
 	case policy.ErrorCode(err) == policy.ENotFound:
 		model = policy.Model{SKU: rec.Item.SKU, Name: rec.Item.SKU}
 	case err != nil:
-		return publicView{}, false, err
+		return registry.Record{}, policy.Model{}, false, err
 	}
-	if gtin != nil && (model.GTIN == "" || model.GTIN != *gtin) {
-		return publicView{}, false, nil
+	if gtin != "" {
+		owner, err := s.db.ModelByGTIN(gtin)
+		if err != nil && policy.ErrorCode(err) != policy.ENotFound {
+			return registry.Record{}, policy.Model{}, false, err
+		}
+		if owner != model.SKU {
+			return registry.Record{}, policy.Model{}, false, nil
+		}
 	}
-	now := s.now()
-	s.db.Scan(serial, now)
-	return s.publicView(rec, model, now), true, nil
+	return rec, model, true, nil
 }
 
-// publicView evaluates rec today, counting the view being answered (made
-// at now) among the checks.
-func (s *Server) publicView(rec registry.Record, model policy.Model, now time.Time) publicView {
+// staffBrowser says whether the request comes from a browser signed in to
+// the console: staff checking a customer's certificate at the desk must not
+// leave a check the customer would read as someone else's.
+func (s *Server) staffBrowser(c echo.Context) bool {
+	_, _, err := s.sessionOf(c)
+	return err == nil
+}
+
+// publicView evaluates rec today; counted says whether the view being
+// answered (made at now) was counted among the checks.
+func (s *Server) publicView(rec registry.Record, model policy.Model, now time.Time, counted bool) publicView {
 	today := s.policy.Today(now)
 	cov := s.policy.Coverage(rec.Item, rec.History, today)
-	first := rec.Scans.First
-	if first.IsZero() {
-		first = now
+	scans := rec.Scans
+	if counted {
+		scans.Count++
+		if scans.First.IsZero() {
+			scans.First = now
+		}
 	}
 	ct := s.policy.Contact
+	en := model.NameEN
+	if en == "" {
+		en = model.Name
+	}
 	v := publicView{
 		Coverage: publicCoverage{
 			Serial:        rec.Item.Serial,
 			Model:         model.Name,
+			ModelEN:       en,
 			Kind:          rec.Item.Kind,
 			Status:        cov.Status,
 			Basis:         nullString(cov.Basis),
@@ -344,13 +497,21 @@ func (s *Server) publicView(rec registry.Record, model policy.Model, now time.Ti
 			ReplaceUntil:  cov.ReplaceUntil,
 			DaysLeft:      max(cov.DaysLeft, 0),
 			Repairs:       cov.FreeRepairs,
-			Scans:         publicScans{Count: rec.Scans.Count + 1, First: s.stamp(first)},
-			Contact:       publicContact{Company: ct.Company, Mailbox: ct.Mailbox, Phone: ct.Phone, Web: ct.Web},
+			Today:         s.todayRemedies(rec, today),
+			CanConfirm:    s.confirmRange(rec, today),
+			Scans:         publicScans{Count: scans.Count, First: s.stamp(scans.First)},
+			Contact:       publicContact{Company: ct.Company, Mailbox: ct.Mailbox, Phone: ct.Phone, Web: ct.Web, Hours: ct.Hours},
 		},
 		State:     cov.State,
+		Basis:     cov.Basis,
 		Start:     cov.Start,
 		Today:     today,
-		firstScan: first,
+		firstScan: scans.First,
+	}
+	if oc := s.policy.OpenCase(rec.Item, rec.History, now); oc != nil {
+		v.Case = oc
+		stage, since := caseProgress(*oc, rec.History)
+		v.Coverage.Case = &publicCase{Stage: stage, Since: s.stamp(since), DueAt: s.stamp(oc.DueAt), Overdue: oc.Overdue}
 	}
 	for _, a := range cov.Accessories {
 		name := a.Name
@@ -360,6 +521,29 @@ func (s *Server) publicView(rec registry.Record, model policy.Model, now time.Ti
 		v.Accessories = append(v.Accessories, publicAccessory{Name: name, Kind: a.Kind, WarrantyUntil: a.WarrantyUntil})
 	}
 	return v
+}
+
+// caseStages are the stages a customer sees of an open case, by the event
+// that reached them. A refused quotation leaves the case at its quotation
+// until the unit is shipped back.
+var caseStages = map[policy.EventType]string{
+	policy.EvIntake: "received", policy.EvDiagnosed: "diagnosed", policy.EvQuoted: "quoted", policy.EvDeclined: "quoted",
+	policy.EvPaid: "paid", policy.EvRepaired: "repaired", policy.EvShipped: "shipped",
+}
+
+// caseProgress is the stage of open case oc and the instant it was reached:
+// the last of the case's events that moves it on (pauses do not).
+func caseProgress(oc policy.Case, history []policy.Event) (string, time.Time) {
+	stage, since := "received", oc.OpenedAt
+	for _, ev := range history {
+		if ev.Seq < oc.ID {
+			continue
+		}
+		if st, ok := caseStages[ev.Type]; ok {
+			stage, since = st, ev.At
+		}
+	}
+	return stage, since
 }
 
 // notModified sets the ETag and caching headers of a found item's answer in
@@ -397,151 +581,8 @@ func etagMatch(header, tag string) bool {
 	return false
 }
 
-// Page data.
-
-// publicFrame is what every public page has: its language, the stylesheet, the
-// language switch and the operator's name.
-type publicFrame struct {
-	T       *publicTexts
-	CSS     template.CSS
-	Company string
-	Langs   []publicLangLink
-	Home    string // the form, in this language
-}
-
-type publicLangLink struct {
-	Name, Tag, Href string
-	Current         bool
-}
-
-// pageLang is the language of an HTML answer (?lang=, else Accept-Language),
-// announced in Content-Language.
-func (s *Server) publicLang(c echo.Context) *publicTexts {
-	t := pickLang(c.QueryParam("lang"), c.Request().Header.Get("Accept-Language"))
-	c.Response().Header().Set("Content-Language", t.Tag)
-	return t
-}
-
-// publicFrame builds a page's publicFrame; the language switch links to path with the
-// query keep plus lang. Pages that must not depend on the serial asked for
-// (the not-found page) pass "/c" and nothing to keep.
-func (s *Server) publicFrame(c echo.Context, t *publicTexts, path string, keep url.Values) publicFrame {
-	f := publicFrame{T: t, CSS: template.CSS(publicCSS), Company: s.policy.Contact.Company,
-		Home: "/c?" + url.Values{"lang": {t.Param}}.Encode()}
-	for _, l := range publicLangs {
-		q := url.Values{"lang": {l.Param}}
-		for k, v := range keep {
-			q[k] = v
-		}
-		f.Langs = append(f.Langs, publicLangLink{Name: l.Name, Tag: l.Tag, Href: path + "?" + q.Encode(), Current: l == t})
-	}
-	return f
-}
-
-// publicFormPage is the form for serial and check code, with an optional publicNotice
-// above it (not found, rate limited, malformed serial) and per-field errors.
-type publicFormPage struct {
-	publicFrame
-	Notice                 *publicNotice
-	Serial, Code           string
-	SerialError, CodeError string
-}
-
-type publicNotice struct{ Title, Text string }
-
-// publicCoveragePage is the coverage page of one item in one language.
-type publicCoveragePage struct {
-	publicFrame
-	V                 publicView
-	Class             string // status colour
-	Headline, Summary string
-	Kind              string
-	Windows           []publicLine
-	StartLine         string
-	EstimatedNote     string
-	Accessories       []publicLine
-	Repairs           string
-	RepairsRule       string
-	Checks            string
-	FirstCheck        string
-	ReturnNote        string
-}
-
-// publicLine is one date that matters: what, until when, how long still.
-type publicLine struct {
-	Label, Until, Left string
-	Open               bool
-}
-
-// coverageData words v for a page in language t.
-func (s *Server) publicCoveragePageData(v publicView, t *publicTexts, f publicFrame) publicCoveragePage {
-	p, cv := s.policy, v.Coverage
-	d := publicCoveragePage{publicFrame: f, V: v, Class: string(cv.Status), Kind: t.Kind(cv.Kind),
-		Checks:     fmt.Sprintf(pluralForm(t.ChecksF, int(cv.Scans.Count)), cv.Scans.Count),
-		FirstCheck: t.Instant(v.firstScan, p.Location()),
-		ReturnNote: fmt.Sprintf(t.ReturnNoteF, p.ReturnDays),
-	}
-	line := func(label string, until policy.Date) publicLine {
-		return publicLine{Label: label, Until: t.Date(until), Left: t.Left(v.Today, until), Open: !v.Today.After(until)}
-	}
-	dated := false
-	switch cv.Status {
-	case policy.Active:
-		d.Headline = t.ActiveTitle
-		d.Summary = fmt.Sprintf(pluralForm(t.ActiveF, cv.DaysLeft), t.Date(cv.WarrantyUntil), cv.DaysLeft)
-		dated = true
-	case policy.Expired:
-		d.Headline, d.Summary = t.ExpiredTitle, fmt.Sprintf(t.ExpiredF, t.Date(cv.WarrantyUntil))
-		d.Windows = []publicLine{line(t.RepairUntil, cv.WarrantyUntil)}
-	case policy.NotStarted:
-		d.Headline, d.Summary = t.NotStartedTitle, t.NoStart
-		if !v.Start.IsZero() {
-			d.Summary = fmt.Sprintf(t.StartsF, t.Date(v.Start))
-			dated = true
-		}
-	case policy.Void:
-		d.Headline, d.Summary = t.VoidTitle, t.VoidText
-	case policy.Retired:
-		d.Headline, d.Summary = t.ReplacedTitle, t.ReplacedText
-		if v.State == policy.Returned {
-			d.Headline, d.Summary = t.ReturnedTitle, t.ReturnedText
-		}
-	}
-	if dated {
-		if !cv.ReturnUntil.IsZero() {
-			d.Windows = append(d.Windows, line(fmt.Sprintf(t.ReturnF, p.ReturnDays), cv.ReturnUntil))
-		}
-		if !cv.ReplaceUntil.IsZero() {
-			d.Windows = append(d.Windows, line(fmt.Sprintf(t.ReplaceF, p.ReplaceDays), cv.ReplaceUntil))
-		}
-		if !cv.WarrantyUntil.IsZero() {
-			d.Windows = append(d.Windows, line(t.RepairUntil, cv.WarrantyUntil))
-		}
-	}
-	if cv.Status == policy.Active || cv.Status == policy.Expired || dated {
-		if cv.Basis != "" {
-			d.StartLine = fmt.Sprintf(t.StartF, t.Date(v.Start), t.Basis(policy.Basis(cv.Basis)))
-			if cv.Basis == nullString(policy.BasisEstimated) {
-				d.EstimatedNote = t.EstimatedNote
-			}
-		}
-		for _, a := range v.Accessories {
-			l := publicLine{Label: a.Name + " · " + t.Kind(a.Kind), Until: t.NotStartedTitle}
-			if !a.WarrantyUntil.IsZero() {
-				l = line(l.Label, a.WarrantyUntil)
-			}
-			d.Accessories = append(d.Accessories, l)
-		}
-		d.Repairs = fmt.Sprintf(pluralForm(t.RepairsF, cv.Repairs), cv.Repairs)
-		if cv.Kind == policy.KindProduct && cv.Status == policy.Active {
-			d.RepairsRule = fmt.Sprintf(t.RepairsRuleF, p.RepairsBeforeReplacement)
-		}
-	}
-	return d
-}
-
-func (s *Server) renderPublicForm(c echo.Context, status int, p publicFormPage) error {
-	return s.renderPublic(c, status, formTemplate, p)
+func (s *Server) renderPublicForm(c echo.Context, l *locale.Lang, status int, p publicFormPage) error {
+	return s.renderPublic(c, status, publicPages[l].form, p)
 }
 
 // render executes a page template into memory first, so a template error

@@ -5,6 +5,7 @@
 package server
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -86,17 +87,19 @@ type Config struct {
 
 // Server serves the API. Create it with New; it is safe for concurrent use.
 type Server struct {
-	cfg     Config
-	db      *registry.DB
-	policy  *policy.Policy
-	log     *slog.Logger
-	now     func() time.Time
-	echo    *echo.Echo
-	handler http.Handler // echo behind trimSlash
-	metrics *metrics
-	routes  map[string]bool // route templates, for bounded metric labels
-	limiter *rateLimiter    // public routes, per client; nil: unlimited
-	console *consoleState   // the staff console (console.go)
+	cfg      Config
+	db       *registry.DB
+	policy   *policy.Policy
+	log      *slog.Logger
+	now      func() time.Time
+	echo     *echo.Echo
+	handler  http.Handler // echo behind trimSlash
+	metrics  *metrics
+	routes   map[string]bool             // route templates, for bounded metric labels
+	limiter  *rateLimiter                // public routes, per client; nil: unlimited
+	scanSeen *scanSeen                   // public checks counted in the last 10 minutes
+	csrf     *http.CrossOriginProtection // the public receipt routes
+	console  *consoleState               // the staff console (console.go)
 
 	webhookMetrics *webhookMetrics
 	webhookOnce    sync.Once
@@ -159,6 +162,8 @@ func New(cfg Config) (*Server, error) {
 	s.metrics = newMetrics(cfg.DB)
 	s.webhookMetrics = newWebhookMetrics(s.metrics.reg, cfg.DB)
 	s.limiter = newRateLimiter(cfg.PublicRate, cfg.PublicBurst, cfg.PublicClients, cfg.Now)
+	s.scanSeen = newScanSeen(cmp.Or(cfg.PublicClients, DefaultPublicClients))
+	s.csrf = s.receiptCSRF()
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -196,6 +201,7 @@ func New(cfg Config) (*Server, error) {
 // handlers maps each route of the role matrix to its handler.
 func (s *Server) handlers() map[string]echo.HandlerFunc {
 	return map[string]echo.HandlerFunc{
+		"GET /":             s.root,
 		"GET /healthz":      s.healthz,
 		"GET /readyz":       s.readyz,
 		"GET /openapi.json": s.openAPI,
@@ -220,11 +226,14 @@ func (s *Server) handlers() map[string]echo.HandlerFunc {
 
 		"GET /api/v1/service/open": s.serviceQueue,
 
-		"POST /api/v1/keys":        s.createKey,
-		"GET /api/v1/keys":         s.listKeys,
-		"DELETE /api/v1/keys/:id":  s.revokeKey,
-		"GET /api/v1/audit":        s.audit,
-		"GET /api/v1/admin/backup": s.backup,
+		"POST /api/v1/keys":             s.createKey,
+		"GET /api/v1/keys":              s.listKeys,
+		"DELETE /api/v1/keys/:id":       s.revokeKey,
+		"GET /api/v1/audit":             s.audit,
+		"GET /api/v1/admin/backup":      s.backup,
+		"POST /api/v1/users":            s.createUser,
+		"GET /api/v1/users":             s.listUsers,
+		"PATCH /api/v1/users/:username": s.updateUser,
 
 		"POST /api/v1/webhooks":                                s.createWebhook,
 		"GET /api/v1/webhooks":                                 s.listWebhooks,
@@ -237,6 +246,8 @@ func (s *Server) handlers() map[string]echo.HandlerFunc {
 		"GET /c/:serial":              s.publicRoute(true, s.coveragePage),
 		"GET /01/:gtin14/21/:serial":  s.publicRoute(true, s.coveragePage),
 		"GET /api/v1/public/coverage": s.publicRoute(false, s.publicCoverage),
+		"POST /c/:serial/receipt":     s.publicRoute(true, s.confirmReceiptPage),
+		"POST /api/v1/public/receipt": s.publicRoute(false, s.confirmReceipt),
 
 		"GET /api/v1/orders/:order":    s.getOrder,
 		"DELETE /api/v1/items/:serial": s.deleteItem,

@@ -26,6 +26,7 @@ type caseView struct {
 	InWarranty bool           `json:"in_warranty"`
 	DueAt      stamp          `json:"due_at"`
 	Overdue    bool           `json:"overdue"`
+	SKU        string         `json:"-"` // the item's, for the console's queue
 }
 
 func (s *Server) caseView(serial string, k policy.Case) caseView {
@@ -71,7 +72,9 @@ func (s *Server) openCases(overdue bool, center string) ([]caseView, error) {
 		if k == nil || overdue && !k.Overdue || center != "" && !strings.EqualFold(k.Center, center) {
 			continue
 		}
-		cases = append(cases, s.caseView(r.Item.Serial, *k))
+		v := s.caseView(r.Item.Serial, *k)
+		v.SKU = r.Item.SKU
+		cases = append(cases, v)
 	}
 	slices.SortFunc(cases, func(a, b caseView) int {
 		switch az, bz := a.DueAt.t.IsZero(), b.DueAt.t.IsZero(); {

@@ -31,7 +31,7 @@ var commands []*command
 
 func init() {
 	commands = []*command{
-		serveCommand, keysCreateCommand, keysListCommand, keysRevokeCommand,
+		serveCommand, keysCreateCommand, keysListCommand, keysRevokeCommand, usersCreateCommand,
 		importCommand, backupCommand, compactCommand, labelCommand, healthcheckCommand,
 	}
 }

@@ -102,7 +102,7 @@ func TestTutorial(t *testing.T) {
 	}
 
 	// 3. The batch's A4 sheet and one thermal label.
-	sheet, err := warehouse.PrintLabelsWithResponse(ctx, LabelsInput{Batch: ptr("B2611"), Format: LabelsInputFormatPdf})
+	sheet, err := warehouse.PrintLabelsWithResponse(ctx, &PrintLabelsParams{}, LabelsInput{Batch: ptr("B2611"), Format: LabelsInputFormatPdf})
 	answered(t, "printLabels", sheet, err, http.StatusOK)
 	if !bytes.HasPrefix(sheet.Body, []byte("%PDF-")) || sheet.HTTPResponse.Header.Get("X-Label-Count") != "2" {
 		t.Fatalf("printLabels: want a PDF of 2 labels, got X-Label-Count %q", sheet.HTTPResponse.Header.Get("X-Label-Count"))

@@ -23,9 +23,19 @@
     document.addEventListener('keydown', function (e) {
       if (e.key === 'Escape') { scan.focus(); scan.select(); }
     });
-    // Without an autofocus (an answer further down the page, at its
-    // #anchor), the scan field takes the focus without scrolling away.
-    if (!document.querySelector('[autofocus]') && idle()) { scan.focus({preventScroll: true}); }
+    // Every page that has it (an item, an answer, a serial not found)
+    // leaves the scan field focused with its text selected, so the next
+    // scan replaces the last one instead of being glued to it; only a
+    // refused form keeps the focus on its field. preventScroll keeps an
+    // answer further down the page (at its #anchor) in view.
+    var ready = function () {
+      var other = document.querySelector('[autofocus]:not(#scan)');
+      if (other && other !== scan) { return; }
+      scan.focus({preventScroll: true});
+      scan.select();
+    };
+    ready();
+    window.addEventListener('pageshow', ready);
   }
 
   // Ctrl+Enter sends the form of a text area (Enter there is a new line,
