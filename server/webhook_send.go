@@ -243,10 +243,11 @@ func (w *sender) deliver(d registry.ClaimedDelivery) registry.Attempt {
 // outage is not hit by every retry at once; zero once that falls outside
 // the retry window.
 func (w *sender) retryAt(d registry.ClaimedDelivery, now time.Time) time.Time {
-	delay := webhookMaxBackoff
-	if d.Attempts < 30 && w.backoff<<d.Attempts < webhookMaxBackoff {
-		delay = w.backoff << d.Attempts
+	delay := w.backoff
+	for i := 0; i < d.Attempts && delay < webhookMaxBackoff; i++ {
+		delay *= 2
 	}
+	delay = min(delay, webhookMaxBackoff)
 	delay = delay/2 + rand.N(delay/2+1)
 	at := now.Add(delay)
 	if at.After(d.Since.Add(w.retryFor)) {

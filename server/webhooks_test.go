@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sanbao/sanbao/registry"
 )
 
 // receiver is a webhook endpoint on 127.0.0.1 that verifies every
@@ -405,5 +407,35 @@ func TestCloseStopsTheSenderAndDeliveriesResumeAfterARestart(t *testing.T) {
 	}
 	if got := r.got(); len(got) != 1 {
 		t.Fatalf("requests %v", got)
+	}
+}
+
+func TestRetriesBackOffExponentiallyWithJitterForADayThenGiveUp(t *testing.T) {
+	w := &sender{backoff: 5 * time.Second, retryFor: 24 * time.Hour}
+	since := testNow
+	for _, c := range []struct {
+		attempts int           // before this failure
+		at       time.Duration // this failure, after since
+		min, max time.Duration // the next attempt's delay; 0, 0: dead
+	}{
+		{0, 0, 2500 * time.Millisecond, 5 * time.Second},
+		{1, time.Minute, 5 * time.Second, 10 * time.Second},
+		{3, time.Minute, 20 * time.Second, 40 * time.Second},
+		{10, 2 * time.Hour, 30 * time.Minute, time.Hour},
+		{60, 3 * time.Hour, 30 * time.Minute, time.Hour},
+		{40, 23 * time.Hour, 30 * time.Minute, time.Hour},
+		{40, 23*time.Hour + 59*time.Minute, 0, 0},
+	} {
+		d := registry.ClaimedDelivery{Delivery: registry.Delivery{Attempts: c.attempts, Since: since}}
+		for range 20 { // jitter: every draw within the bounds
+			now := since.Add(c.at)
+			next := w.retryAt(d, now)
+			switch {
+			case c.max == 0 && !next.IsZero():
+				t.Fatalf("attempt %d at %v: retry at %v; want dead", c.attempts+1, c.at, next.Sub(now))
+			case c.max != 0 && c.at+c.max <= 24*time.Hour && (next.Sub(now) < c.min || next.Sub(now) > c.max):
+				t.Fatalf("attempt %d at %v: retry after %v; want %v to %v", c.attempts+1, c.at, next.Sub(now), c.min, c.max)
+			}
+		}
 	}
 }
