@@ -57,6 +57,44 @@ const (
 	maxDeliveryLeases = 1 << 16
 )
 
+// WebhookStore is what the webhooks API and their sender ask of a store.
+// Every event write of the store queues, in its own transaction, a
+// delivery of each event to every subscription that wants its type.
+type WebhookStore interface {
+	// CreateSubscription subscribes a URL to event types and returns the
+	// subscription with its secret, returned this once. Errors: EInvalid
+	// naming url or events; EUnavailable.
+	CreateSubscription(a Actor, url string, events []string) (Subscription, error)
+	// Subscriptions lists every subscription, oldest first, without
+	// secrets. Errors: internal only.
+	Subscriptions() ([]Subscription, error)
+	// Subscription returns one, without its secret. Errors: ENotFound.
+	Subscription(id string) (Subscription, error)
+	// DeleteSubscription removes one with its deliveries. Errors:
+	// ENotFound; EUnavailable.
+	DeleteSubscription(a Actor, id string) error
+	// Deliveries lists a subscription's deliveries, newest first, a page
+	// at a time. Errors: ENotFound; EInvalid for status, cursor or limit.
+	Deliveries(sub string, status DeliveryStatus, after string, limit int) ([]Delivery, string, error)
+	// RetryDelivery queues a dead delivery again. Errors: ENotFound;
+	// EConflict when it is not dead; EUnavailable.
+	RetryDelivery(a Actor, sub, id string) (Delivery, error)
+	// ClaimDeliveries leases up to limit pending deliveries due at now:
+	// no other claim, in this process or another, returns them until the
+	// lease ends or their attempt is recorded. Errors: internal only.
+	ClaimDeliveries(now time.Time, lease time.Duration, limit int) ([]ClaimedDelivery, error)
+	// FinishDeliveries records attempts in one transaction. Errors:
+	// EUnavailable; internal ones.
+	FinishDeliveries(attempts []Attempt) error
+	// PendingDeliveries counts the pending deliveries. Errors: internal only.
+	PendingDeliveries() (int, error)
+	// DeliveriesQueued receives a value after a write of this process
+	// queued deliveries (a hint to wake the sender; others are polled).
+	DeliveriesQueued() <-chan struct{}
+}
+
+var _ WebhookStore = (*DB)(nil)
+
 // Subscription is a webhook: where to send which event types, and the
 // secret deliveries are signed with.
 type Subscription struct {
@@ -125,18 +163,20 @@ type deliveryRec struct {
 }
 
 func (r *deliveryRec) delivery(sub string, n uint64) Delivery {
-	return Delivery{ID: deliveryID(n), Subscription: sub, Serial: r.Serial, Seq: r.Seq, Type: r.Type,
+	return Delivery{ID: DeliveryID(n), Subscription: sub, Serial: r.Serial, Seq: r.Seq, Type: r.Type,
 		Status: r.Status, Attempts: r.Attempts, LastError: r.LastError, Created: r.Created, Since: r.Since,
 		NextAttempt: r.NextAttempt, DeliveredAt: r.DeliveredAt}
 }
 
-func deliveryID(n uint64) string {
+// DeliveryID is the id of delivery number n: msg_ and 16 hex digits (a
+// store numbers its deliveries 1, 2, 3…).
+func DeliveryID(n uint64) string {
 	return fmt.Sprintf("%s%0*x", deliveryIDPrefix, deliveryIDDigits, n)
 }
 
-// deliveryNumber parses a delivery id. Errors: ENotFound for anything that
+// DeliveryNumber parses a delivery id. Errors: ENotFound for anything that
 // is not one (no such delivery can exist).
-func deliveryNumber(id string) (uint64, error) {
+func DeliveryNumber(id string) (uint64, error) {
 	hex, ok := strings.CutPrefix(id, deliveryIDPrefix)
 	n, err := strconv.ParseUint(hex, 16, 64)
 	if !ok || len(hex) != deliveryIDDigits || err != nil {
@@ -220,9 +260,10 @@ func CheckWebhookURL(raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// checkEvents checks a subscription's event types: known types or "*",
-// at least one; duplicates dropped, "*" alone when present.
-func checkEvents(events []string) ([]string, error) {
+// CheckWebhookEvents checks a subscription's event types: known types or
+// "*", at least one; duplicates are dropped, "*" alone when present.
+// Errors: EInvalid naming events.
+func CheckWebhookEvents(events []string) ([]string, error) {
 	if len(events) == 0 {
 		return nil, policy.Errorf(policy.EInvalid, "events", "events is required: a list of event types, or [\"*\"] for every type")
 	}
@@ -242,8 +283,9 @@ func checkEvents(events []string) ([]string, error) {
 	return out, nil
 }
 
-func (r *subscriptionRec) wants(t policy.EventType) bool {
-	for _, e := range r.Events {
+// WebhookWants reports whether a subscription to events wants events of type t.
+func WebhookWants(events []string, t policy.EventType) bool {
+	for _, e := range events {
 		if e == WildcardEvent || e == string(t) {
 			return true
 		}
@@ -261,14 +303,10 @@ func (db *DB) CreateSubscription(a Actor, rawURL string, events []string) (Subsc
 	if err != nil {
 		return Subscription{}, err
 	}
-	if events, err = checkEvents(events); err != nil {
+	if events, err = CheckWebhookEvents(events); err != nil {
 		return Subscription{}, err
 	}
-	idBytes := make([]byte, 8)
-	rand.Read(idBytes)
-	id := "wh_" + keyEncoding.EncodeToString(idBytes)[:webhookIDLen]
-	secret := make([]byte, webhookSecretLen)
-	rand.Read(secret)
+	id, secret := NewWebhook()
 	now := db.now()
 	rec := subscriptionRec{URL: u.String(), Events: events, Secret: secret, Created: now.UTC()}
 	err = db.update(func(tx *bolt.Tx) error {
@@ -289,6 +327,16 @@ func (db *DB) CreateSubscription(a Actor, rawURL string, events []string) (Subsc
 		return Subscription{}, err
 	}
 	return rec.subscription(id, true), nil
+}
+
+// NewWebhook makes a subscription's id (wh_ and 12 characters) and
+// signing secret (32 random bytes).
+func NewWebhook() (id string, secret []byte) {
+	idBytes := make([]byte, 8)
+	rand.Read(idBytes)
+	secret = make([]byte, webhookSecretLen)
+	rand.Read(secret)
+	return "wh_" + keyEncoding.EncodeToString(idBytes)[:webhookIDLen], secret
 }
 
 func (r *subscriptionRec) subscription(id string, secret bool) Subscription {
@@ -397,7 +445,7 @@ func (db *DB) Deliveries(sub string, status DeliveryStatus, after string, limit 
 	}
 	start := uint64(1<<64 - 1)
 	if after != "" {
-		n, err := deliveryNumber(after)
+		n, err := DeliveryNumber(after)
 		if err != nil || n == 0 {
 			return nil, "", policy.Errorf(policy.EInvalid, "after", "after must be the id of a delivery")
 		}
@@ -445,7 +493,7 @@ func (db *DB) Deliveries(sub string, status DeliveryStatus, after string, limit 
 // window and the same id. Errors: ENotFound (webhook or delivery);
 // EConflict when the delivery is not dead; EUnavailable.
 func (db *DB) RetryDelivery(a Actor, sub, id string) (Delivery, error) {
-	n, err := deliveryNumber(id)
+	n, err := DeliveryNumber(id)
 	if err != nil {
 		return Delivery{}, err
 	}
@@ -479,9 +527,9 @@ func getDelivery(tx *bolt.Tx, sub string, n uint64) (deliveryRec, error) {
 	var d deliveryRec
 	v := tx.Bucket(bucketDeliveries).Get(compositeKey(sub, be64(n)))
 	if v == nil {
-		return d, policy.Errorf(policy.ENotFound, "delivery", "webhook %s has no delivery %s", sub, deliveryID(n))
+		return d, policy.Errorf(policy.ENotFound, "delivery", "webhook %s has no delivery %s", sub, DeliveryID(n))
 	}
-	return d, decodeJSON("delivery "+deliveryID(n), v, &d)
+	return d, decodeJSON("delivery "+DeliveryID(n), v, &d)
 }
 
 // putDelivery writes d and, when pending, its outbox entry at NextAttempt.
@@ -527,7 +575,7 @@ func (db *DB) enqueue(tx *bolt.Tx, appended []Appended, now time.Time) (bool, er
 	queued := false
 	for _, ap := range appended {
 		for _, s := range subs {
-			if !s.rec.wants(ap.Event.Type) {
+			if !WebhookWants(s.rec.Events, ap.Event.Type) {
 				continue
 			}
 			n, err := deliveries.NextSequence()
@@ -602,7 +650,7 @@ func (db *DB) ClaimDeliveries(now time.Time, lease time.Duration, limit int) ([]
 		}
 	}
 	for _, d := range out {
-		n, _ := deliveryNumber(d.ID)
+		n, _ := DeliveryNumber(d.ID)
 		w.leases[n] = now.Add(lease)
 	}
 	return out, nil
@@ -646,7 +694,7 @@ func (db *DB) FinishDeliveries(attempts []Attempt) error {
 	})
 	db.webhooks.mu.Lock()
 	for _, a := range attempts {
-		if n, err := deliveryNumber(a.Delivery); err == nil {
+		if n, err := DeliveryNumber(a.Delivery); err == nil {
 			delete(db.webhooks.leases, n)
 		}
 	}
@@ -655,7 +703,7 @@ func (db *DB) FinishDeliveries(attempts []Attempt) error {
 }
 
 func finishTx(tx *bolt.Tx, a Attempt) error {
-	n, err := deliveryNumber(a.Delivery)
+	n, err := DeliveryNumber(a.Delivery)
 	if err != nil {
 		return nil // never claimed: nothing to record
 	}

@@ -56,7 +56,7 @@ const (
 
 // sender delivers the outbox. One runs per Server, from StartWebhooks to Close.
 type sender struct {
-	db       *registry.DB
+	db       registry.WebhookStore
 	payload  func(registry.Appended) []byte
 	log      *slog.Logger
 	now      func() time.Time
@@ -76,7 +76,7 @@ type webhookMetrics struct {
 	latency, attempt        prometheus.Histogram
 }
 
-func newWebhookMetrics(reg *prometheus.Registry, db *registry.DB) *webhookMetrics {
+func newWebhookMetrics(reg *prometheus.Registry, db registry.WebhookStore) *webhookMetrics {
 	m := &webhookMetrics{
 		delivered: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sanbao_webhook_delivered_total",
