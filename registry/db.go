@@ -98,7 +98,7 @@ type DB struct {
 	// Update; with company, they are grouped with bolt's Batch.
 	writers atomic.Int32
 
-	scans    *scanBuffer
+	scans    *ScanBuffer
 	keys     keyCache // every API key, for Authenticate
 	webhooks webhookState
 
@@ -139,6 +139,10 @@ func openDB(path string, o Options) (*DB, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	// Every instant stored is to the microsecond, as on PostgreSQL, so the
+	// two stores answer alike.
+	clock := o.Now
+	o.Now = func() time.Time { return Instant(clock()) }
 	if o.MaxBatchSize <= 0 {
 		o.MaxBatchSize = defaultMaxBatchSize
 	}
@@ -179,7 +183,7 @@ func openDB(path string, o Options) (*DB, error) {
 		bdb.Close()
 		return nil, err
 	}
-	db.scans = newScanBuffer(db)
+	db.scans = NewScanBuffer(db.writeScans, db.readOnly)
 	return db, nil
 }
 
@@ -315,7 +319,7 @@ func (db *DB) migrate(from uint64) error {
 // returns the first result.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
-		err := db.scans.close()
+		err := db.scans.Close()
 		db.closeErr = errors.Join(err, db.bolt.Close())
 	})
 	return db.closeErr
@@ -430,7 +434,7 @@ func (db *DB) storageErr(err error) error {
 	case errors.As(err, &pe):
 		return err
 	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT), errors.Is(err, berrors.ErrMaxSizeReached):
-		pe = policy.Errorf(policy.EUnavailable, "", "storage is full: nothing was written (%s)", cause(err))
+		pe = policy.Errorf(policy.EUnavailable, "", "%s: nothing was written (%s)", StorageFull, cause(err))
 		db.fault.Store(&storageFault{err: pe, full: true})
 		return pe
 	case errors.Is(err, syscall.EROFS), errors.Is(err, berrors.ErrDatabaseReadOnly):
@@ -478,7 +482,7 @@ func (db *DB) Backup(w io.Writer) (int64, error) {
 	})
 	if err != nil {
 		if errors.Is(err, syscall.ENOSPC) {
-			return 0, policy.Errorf(policy.EUnavailable, "", "storage is full: the backup snapshot could not be written")
+			return 0, policy.Errorf(policy.EUnavailable, "", "%s: the backup snapshot could not be written", StorageFull)
 		}
 		return 0, fmt.Errorf("backup snapshot: %w", err)
 	}

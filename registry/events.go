@@ -48,7 +48,7 @@ func (db *DB) Append(w Write, serial string, ev policy.Event) (Outcome, error) {
 		if err != nil {
 			return nil, auditLine{}, err
 		}
-		return []Appended{ap}, auditLine{"event." + string(ap.Event.Type), ap.Serial, eventSummary(ap.Event)}, nil
+		return []Appended{ap}, AppendAudit(ap), nil
 	})
 }
 
@@ -87,7 +87,7 @@ func (db *DB) AppendMany(w Write, rows []EventRow, bad ...policy.RowError) (Outc
 		if len(errs) > 0 {
 			return nil, auditLine{}, rowsError(errs)
 		}
-		return out, auditLine{"events.append", fmt.Sprintf("%d events", len(out)), manySummary(out)}, nil
+		return out, ManyAudit(out), nil
 	})
 }
 
@@ -122,7 +122,7 @@ func (db *DB) ConfirmReceipt(client, serial string, on policy.Date) (Appended, e
 		if err != nil {
 			return nil, auditLine{}, err
 		}
-		return []Appended{ap}, auditLine{"event." + string(ap.Event.Type), ap.Serial, eventSummary(ap.Event) + ", confirmed from the public page by " + client}, nil
+		return []Appended{ap}, ConfirmAudit(ap, client), nil
 	})
 	if err != nil {
 		return Appended{}, err
@@ -144,16 +144,9 @@ func (db *DB) ReceiveOrder(w Write, order string, on policy.Date, ev policy.Evid
 	if err := checkWrite(w); err != nil {
 		return Outcome{}, err
 	}
-	order, err := policy.Ident("order", order)
+	order, err := ReceiptArgs(order, on, ev)
 	if err != nil {
 		return Outcome{}, err
-	}
-	// Checked once here rather than refused on every serial of the order.
-	if on.IsZero() {
-		return Outcome{}, policy.Errorf(policy.EInvalid, "on", "on (the date of receipt) is required")
-	}
-	if !ev.Valid() {
-		return Outcome{}, policy.Errorf(policy.EInvalid, "evidence", "evidence must be courier, invoice or customer, not %q", string(ev))
 	}
 	return db.writeEvents(w, false, func(tx *bolt.Tx, now time.Time) ([]Appended, auditLine, error) {
 		var serials []string
@@ -163,7 +156,7 @@ func (db *DB) ReceiveOrder(w Write, order string, on policy.Date, ev policy.Evid
 			serials = append(serials, string(k[len(p):]))
 		}
 		if len(serials) == 0 {
-			return nil, auditLine{}, policy.Errorf(policy.ENotFound, "order", "nothing was dispatched under order %s", order)
+			return nil, auditLine{}, NothingDispatched(order)
 		}
 		var out []Appended
 		var errs []policy.RowError
@@ -172,7 +165,7 @@ func (db *DB) ReceiveOrder(w Write, order string, on policy.Date, ev policy.Evid
 			if err != nil {
 				return nil, auditLine{}, fmt.Errorf("order index: %w", err)
 			}
-			if !rec.ReceivedOn.IsZero() && !ev.Supersedes(rec.Evidence) {
+			if !NeedsReceipt(rec.ReceivedOn, rec.Evidence, ev) {
 				continue
 			}
 			ap, err := db.appendTx(tx, w.Actor, serial, policy.Event{Type: policy.EvReceived, On: on, Evidence: ev}, now, false)
@@ -188,13 +181,13 @@ func (db *DB) ReceiveOrder(w Write, order string, on policy.Date, ev policy.Evid
 			return nil, auditLine{}, rowsError(errs)
 		}
 		if len(out) == 0 {
-			return nil, auditLine{}, policy.Errorf(policy.EConflict, "order", "every serial dispatched under order %s already has a receipt with evidence as strong as %s or stronger (courier > invoice > customer)", order, ev)
+			return nil, auditLine{}, AllReceived(order, ev)
 		}
-		return out, auditLine{"order.received", order, fmt.Sprintf("%d serials received on %s (%s)", len(out), on, ev)}, nil
+		return out, ReceiptAudit(order, out, on, ev), nil
 	})
 }
 
-type auditLine struct{ action, target, detail string }
+type auditLine = AuditLine
 
 func checkWrite(w Write) error {
 	k := w.IdempotencyKey
@@ -242,15 +235,15 @@ func (db *DB) writeEvents(w Write, single bool, fn func(tx *bolt.Tx, now time.Ti
 				return err
 			}
 			if w.IdempotencyKey != "" {
-				answer, err := w.Answer(out)
+				answer, err := KeyAnswer(w, out)
 				if err != nil {
-					return fmt.Errorf("registry: the answer to store under the idempotency key: %w", err)
+					return err
 				}
 				if err := storeKey(tx, scopedKey(w.Actor, w.IdempotencyKey), w.RequestHash, answer, now); err != nil {
 					return err
 				}
 			}
-			return db.audit(tx, w.Actor, line.action, line.target, line.detail, now)
+			return db.audit(tx, w.Actor, line.Action, line.Target, line.Detail, now)
 		}()
 		// In a group, a refusal must not fail the shared transaction (bolt
 		// would roll back and rerun every other call): it wrote nothing, so
@@ -305,11 +298,17 @@ func (db *DB) group(fn func(tx *bolt.Tx, grouped bool) error) error {
 // see each other's answers. The separator is not a visible ASCII character,
 // so a scoped key never equals a key stored before keys were scoped.
 func scopedKey(a Actor, key string) []byte {
-	caller := a.KeyID
-	if caller == "" {
-		caller = "name:" + a.Name // callers without a key (a customer's confirmation)
+	return []byte(IdempotencyCaller(a) + "\x00" + key)
+}
+
+// IdempotencyCaller is whose an Idempotency-Key is: the caller's key id,
+// or "name:" and its name for a caller without a key (a customer's
+// confirmation). Every store keeps keys under it.
+func IdempotencyCaller(a Actor) string {
+	if a.KeyID == "" {
+		return "name:" + a.Name
 	}
-	return []byte(caller + "\x00" + key)
+	return a.KeyID
 }
 
 // lookupKey returns the stored answer of caller's key, nil when the key is
@@ -380,47 +379,38 @@ func (db *DB) appendTx(tx *bolt.Tx, a Actor, serial string, ev policy.Event, now
 	if err != nil {
 		return Appended{}, err
 	}
-	check := policy.Check{Now: now, Customer: customer}
 	var repl *itemRec
-	var replHist []policy.Event
+	var replT *Target
 	if ev.Type == policy.EvReplaced {
 		if ns, err := policy.Ident("new_serial", ev.NewSerial); err == nil {
 			if r, err := getItem(tx, ns); err == nil {
-				if replHist, err = history(tx, ns, r.Seq); err != nil {
+				replHist, err := history(tx, ns, r.Seq)
+				if err != nil {
 					return Appended{}, err
 				}
-				repl = &r
-				check.Replacement, check.ReplacementHistory = &r.Item, replHist
+				repl, replT = &r, &Target{Item: r.Item, Seq: r.Seq, History: replHist}
 			} else if policy.ErrorCode(err) != policy.ENotFound {
 				return Appended{}, err
 			}
 		}
 	}
-	nev, err := db.policy.Validate(rec.Item, hist, ev, check)
+	nev, err := Stamp(db.policy, a, Target{Item: rec.Item, Seq: rec.Seq, History: hist}, ev, replT, now, customer)
 	if err != nil {
 		return Appended{}, err
 	}
-	if nev.Type == policy.EvReplaced && (repl == nil || nev.NewSerial != repl.Serial) {
-		return Appended{}, policy.Errorf(policy.EInvalid, "new_serial", "%s is not registered: register the replacement unit first", nev.NewSerial)
-	}
-	nev.Seq = rec.Seq + 1
-	nev.By, nev.KeyID, nev.RecordedAt = a.Name, a.KeyID, now.UTC()
 	if err := tx.Bucket(bucketEvents).Put(eventKey(serial, nev.Seq), appendEvent(nil, &nev)); err != nil {
 		return Appended{}, err
 	}
 	rec.Seq = nev.Seq
 	hist = append(hist, nev)
-	if nev.Type == policy.EvAccessoryReplaced {
-		// An exchange back-filled behind a later one never becomes the
-		// batch on record, which derive indexes; a recall of its batch must
-		// still find the product.
-		if err := indexBatch(tx, nev.NewBatch, serial, flagCarrier); err != nil {
+	if b := NewBatchCarried(nev); b != "" {
+		if err := indexBatch(tx, b, serial, flagCarrier); err != nil {
 			return Appended{}, err
 		}
 	}
 	if repl != nil && nev.Type == policy.EvReplaced {
-		repl.Replaces, repl.ExchangedOn, repl.Exchanges = serial, db.policy.EventDate(nev), db.policy.SuccessorExchanges(rec.Item, hist)
-		if err := db.derive(tx, repl, replHist, now); err != nil {
+		ReplacementOf(db.policy, &repl.Item, rec.Item, hist, nev)
+		if err := db.derive(tx, repl, replT.History, now); err != nil {
 			return Appended{}, err
 		}
 		if err := putItem(tx, repl); err != nil {
@@ -437,38 +427,32 @@ func (db *DB) appendTx(tx *bolt.Tx, a Actor, serial string, ev policy.Event, now
 	if err != nil {
 		return Appended{}, err
 	}
-	sc = db.scans.merge(serial, sc, uint64(tx.ID()))
+	sc = db.scans.Merge(serial, sc, uint64(tx.ID()))
 	return Appended{Serial: serial, Event: nev, Record: Record{Item: rec.Item, History: slices.Clone(hist), Scans: sc}}, nil
 }
 
-// derive recomputes r's derived fields from its history (policy.Coverage
-// as of today, policy.OpenCase) and keeps the indexes that hang on them in
-// step: orders (the order of the effective dispatch), cases (the open
-// case), batches (carrier entries for every accessory batch on record;
-// entries are never removed, so a recall still finds a product whose
-// accessory was exchanged).
+// derive recomputes r's derived fields from its history (Derive) and
+// keeps the indexes that hang on them in step: orders (the order of the
+// effective dispatch), cases (the open case), batches (carrier entries,
+// never removed).
 func (db *DB) derive(tx *bolt.Tx, r *itemRec, hist []policy.Event, now time.Time) error {
-	cov := db.policy.Coverage(r.Item, hist, db.policy.Today(now))
-	if cov.Order != r.Order {
+	d := Derive(db.policy, r.Item, hist, now)
+	if d.Order != r.Order {
 		orders := tx.Bucket(bucketOrders)
 		if r.Order != "" {
 			if err := orders.Delete(compositeKey(r.Order, []byte(r.Serial))); err != nil {
 				return err
 			}
 		}
-		if cov.Order != "" {
-			if err := orders.Put(compositeKey(cov.Order, []byte(r.Serial)), nil); err != nil {
+		if d.Order != "" {
+			if err := orders.Put(compositeKey(d.Order, []byte(r.Serial)), nil); err != nil {
 				return err
 			}
 		}
 	}
-	r.State, r.DispatchedOn, r.Order, r.ReceivedOn = cov.State, cov.DispatchedOn, cov.Order, cov.ReceivedOn
-	r.Evidence, r.SupersededBy = cov.Evidence, cov.SupersededBy
-	var open uint64
-	if c := db.policy.OpenCase(r.Item, hist, now); c != nil {
-		open = c.ID
-	}
-	if open != r.OpenCase {
+	r.State, r.DispatchedOn, r.Order, r.ReceivedOn = d.State, d.DispatchedOn, d.Order, d.ReceivedOn
+	r.Evidence, r.SupersededBy = d.Evidence, d.SupersededBy
+	if open := d.OpenCase; open != r.OpenCase {
 		cases := tx.Bucket(bucketCases)
 		var err error
 		switch {
@@ -488,11 +472,9 @@ func (db *DB) derive(tx *bolt.Tx, r *itemRec, hist []policy.Event, now time.Time
 		}
 		r.OpenCase = open
 	}
-	for _, acc := range cov.Accessories {
-		if acc.Batch != "" {
-			if err := indexBatch(tx, acc.Batch, r.Serial, flagCarrier); err != nil {
-				return err
-			}
+	for _, b := range d.Carried {
+		if err := indexBatch(tx, b, r.Serial, flagCarrier); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -44,7 +44,7 @@ func (db *DB) Get(serial string) (Record, error) {
 	if err != nil {
 		return Record{}, err
 	}
-	rec.Scans = db.scans.merge(serial, rec.Scans, viewTx)
+	rec.Scans = db.scans.Merge(serial, rec.Scans, viewTx)
 	return rec, nil
 }
 
@@ -255,7 +255,7 @@ func (db *DB) OpenCases() ([]Record, error) {
 		})
 	})
 	for i := range out {
-		out[i].Scans = db.scans.merge(out[i].Item.Serial, out[i].Scans, viewTx)
+		out[i].Scans = db.scans.Merge(out[i].Item.Serial, out[i].Scans, viewTx)
 	}
 	return out, err
 }

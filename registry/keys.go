@@ -43,26 +43,17 @@ var keyEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPad
 // Errors: EInvalid for an empty or over-long name or an unknown role;
 // EUnavailable when the database cannot be written.
 func (db *DB) CreateKey(a Actor, name string, role Role) (Key, string, error) {
-	name, err := policy.Line("name", name, maxKeyName, true)
+	now := db.now()
+	nk, err := NewKey(name, role, now)
 	if err != nil {
 		return Key{}, "", err
 	}
-	if !role.Valid() {
-		return Key{}, "", policy.Errorf(policy.EInvalid, "role", "role must be admin, warehouse or service, not %q", role)
-	}
-	idBytes := make([]byte, 8)
-	rand.Read(idBytes)
-	id := keyEncoding.EncodeToString(idBytes)[:keyIDLen]
-	secretBytes := make([]byte, keySecretLen)
-	rand.Read(secretBytes)
-	secret := keyEncoding.EncodeToString(secretBytes)
-	sum := sha256.Sum256([]byte(secret))
-	now := db.now()
-	rec := keyRec{Name: name, Role: role, Hash: sum[:], Created: now.UTC()}
+	id, secret := nk.Key.ID, nk.Token[len(nk.Key.ID)+1:]
+	rec := keyRec{Name: nk.Key.Name, Role: role, Hash: nk.Hash, Created: nk.Key.Created}
 	err = db.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketKeys)
 		if b.Get([]byte(id)) != nil {
-			return policy.Errorf(policy.EConflict, "", "key id collision; try again") // 2^-60 per pair
+			return KeyCollision
 		}
 		v, err := encodeJSON(rec)
 		if err != nil {
@@ -128,7 +119,7 @@ func (db *DB) RevokeKey(a Actor, id string) error {
 				return err
 			}
 			if admins <= 1 {
-				return policy.Errorf(policy.EConflict, "", "key %s is the last active admin key and cannot be revoked; create another admin key first", id)
+				return LastAdmin(id)
 			}
 		}
 		r.Revoked = now.UTC()
@@ -150,7 +141,7 @@ func (db *DB) RevokeKey(a Actor, id string) error {
 func getKey(b *bolt.Bucket, id string) (keyRec, error) {
 	v := b.Get([]byte(id))
 	if v == nil {
-		return keyRec{}, policy.Errorf(policy.ENotFound, "id", "no key %q", id)
+		return keyRec{}, NoKey(id)
 	}
 	var r keyRec
 	err := decodeJSON("key "+id, v, &r)
@@ -168,6 +159,76 @@ func (db *DB) KeyByID(id string) (Key, error) {
 	return k, err
 }
 
+// NewKeyData is a new API key: the key, its token "<id>.<secret>" (shown
+// once) and the SHA-256 of the secret, which is all a store keeps.
+type NewKeyData struct {
+	Key   Key
+	Token string
+	Hash  []byte
+}
+
+// NewKey checks a new key's name and role and draws its id and secret.
+// Errors: EInvalid for an empty or over-long name or an unknown role.
+func NewKey(name string, role Role, now time.Time) (NewKeyData, error) {
+	name, err := policy.Line("name", name, maxKeyName, true)
+	if err != nil {
+		return NewKeyData{}, err
+	}
+	if !role.Valid() {
+		return NewKeyData{}, policy.Errorf(policy.EInvalid, "role", "role must be admin, warehouse or service, not %q", role)
+	}
+	idBytes := make([]byte, 8)
+	rand.Read(idBytes)
+	id := keyEncoding.EncodeToString(idBytes)[:keyIDLen]
+	secretBytes := make([]byte, keySecretLen)
+	rand.Read(secretBytes)
+	secret := keyEncoding.EncodeToString(secretBytes)
+	sum := sha256.Sum256([]byte(secret))
+	return NewKeyData{Key: Key{ID: id, Name: name, Role: role, Created: Instant(now)}, Token: id + "." + secret, Hash: sum[:]}, nil
+}
+
+// KeyCollision is CreateKey's EConflict when the drawn id exists (2^-60 per pair).
+var KeyCollision = policy.Errorf(policy.EConflict, "", "key id collision; try again")
+
+// LastAdmin is RevokeKey's EConflict for the last active admin key.
+func LastAdmin(id string) error {
+	return policy.Errorf(policy.EConflict, "", "key %s is the last active admin key and cannot be revoked; create another admin key first", id)
+}
+
+// NoKey is the ENotFound of a key id.
+func NoKey(id string) error { return policy.Errorf(policy.ENotFound, "id", "no key %q", id) }
+
+// VerifyToken checks a token "<id>.<secret>" against the key found by
+// lookup (found false when there is none; err, the stored record's error),
+// comparing the secret's SHA-256 in constant time, a wrong id costing as
+// much as a wrong secret. Errors: EUnauthorized for a malformed token, an
+// unknown id, a wrong secret or a revoked key.
+func VerifyToken(token string, lookup func(id string) (k Key, hash []byte, found bool, err error)) (Key, error) {
+	id, secret, ok := strings.Cut(strings.TrimSpace(token), ".")
+	if !ok || len(id) != keyIDLen || secret == "" {
+		return Key{}, policy.Errorf(policy.EUnauthorized, "", "malformed API key: expected <id>.<secret>")
+	}
+	// Hashed from a stack buffer: the conversion of a secret longer than 32
+	// bytes would allocate on every request.
+	var buf [96]byte
+	sum := sha256.Sum256(append(buf[:0], secret...))
+	k, hash, found, err := lookup(id)
+	if err != nil {
+		return Key{}, err
+	}
+	want := dummyHash
+	if found {
+		want = hash
+	}
+	if subtle.ConstantTimeCompare(sum[:], want) != 1 || !found {
+		return Key{}, policy.Errorf(policy.EUnauthorized, "", "invalid API key")
+	}
+	if !k.Revoked.IsZero() {
+		return Key{}, policy.Errorf(policy.EUnauthorized, "", "API key %s was revoked", id)
+	}
+	return k, nil
+}
+
 // dummyHash is compared against when the key id is unknown, so a wrong id
 // costs the same as a wrong secret.
 var dummyHash = make([]byte, sha256.Size)
@@ -177,27 +238,11 @@ var dummyHash = make([]byte, sha256.Size)
 // keys (keycache.go), not the file. Errors: EUnauthorized for a malformed
 // token, an unknown id, a wrong secret or a revoked key.
 func (db *DB) Authenticate(token string) (Key, error) {
-	id, secret, ok := strings.Cut(strings.TrimSpace(token), ".")
-	if !ok || len(id) != keyIDLen || secret == "" {
-		return Key{}, policy.Errorf(policy.EUnauthorized, "", "malformed API key: expected <id>.<secret>")
-	}
-	// Hashed from a stack buffer: the conversion of a secret longer than 32
-	// bytes would allocate on every request.
-	var buf [96]byte
-	sum := sha256.Sum256(append(buf[:0], secret...))
-	k := db.keys.get(id)
-	if k != nil && k.err != nil {
-		return Key{}, k.err
-	}
-	want := dummyHash
-	if k != nil {
-		want = k.hash
-	}
-	if subtle.ConstantTimeCompare(sum[:], want) != 1 || k == nil {
-		return Key{}, policy.Errorf(policy.EUnauthorized, "", "invalid API key")
-	}
-	if !k.key.Revoked.IsZero() {
-		return Key{}, policy.Errorf(policy.EUnauthorized, "", "API key %s was revoked", id)
-	}
-	return k.key, nil
+	return VerifyToken(token, func(id string) (Key, []byte, bool, error) {
+		k := db.keys.get(id)
+		if k == nil {
+			return Key{}, nil, false, nil
+		}
+		return k.key, k.hash, true, k.err
+	})
 }

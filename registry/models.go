@@ -40,7 +40,7 @@ func (db *DB) PutModel(a Actor, m policy.Model) (policy.Model, bool, error) {
 		}
 		if m.GTIN != "" {
 			if owner := gtins.Get([]byte(m.GTIN)); owner != nil && string(owner) != m.SKU {
-				return policy.Errorf(policy.EConflict, "gtin", "GTIN %s is model %s's: two models may not share a GTIN", m.GTIN, owner)
+				return GTINTaken(m.GTIN, string(owner))
 			}
 			if err := gtins.Put([]byte(m.GTIN), []byte(m.SKU)); err != nil {
 				return err
@@ -61,28 +61,46 @@ func (db *DB) PutModel(a Actor, m policy.Model) (policy.Model, bool, error) {
 		if err := b.Put([]byte(m.SKU), v); err != nil {
 			return err
 		}
-		action := "model.update"
 		if created {
-			action = "model.create"
 			if err := addCounter(tx, countModels, 1); err != nil {
 				return err
 			}
 		}
-		months := fmt.Sprintf("%d months", m.WarrantyMonths)
-		if m.WarrantyMonths == 0 {
-			// 0 stands for the policy's period, which may change later.
-			months = fmt.Sprintf("default warranty (%d months)", db.policy.Months(m.Kind))
-		}
-		detail := fmt.Sprintf("%s %q, %s", m.Kind, m.Name, months)
-		if m.GTIN != "" {
-			detail += ", GTIN " + m.GTIN
-		}
-		return db.audit(tx, a, action, m.SKU, detail, now)
+		line := ModelAudit(db.policy, m, created)
+		return db.audit(tx, a, line.Action, line.Target, line.Detail, now)
 	})
 	if err != nil {
 		return policy.Model{}, false, err
 	}
 	return m, created, nil
+}
+
+// GTINTaken is PutModel's EConflict for a GTIN that is (or was) owner's.
+func GTINTaken(gtin, owner string) error {
+	return policy.Errorf(policy.EConflict, "gtin", "GTIN %s is model %s's: two models may not share a GTIN", gtin, owner)
+}
+
+// NoGTIN is ModelByGTIN's ENotFound.
+func NoGTIN(gtin string) error {
+	return policy.Errorf(policy.ENotFound, "gtin", "no model has GTIN %s", gtin)
+}
+
+// ModelAudit is the audit line of a model created or changed under policy p.
+func ModelAudit(p *policy.Policy, m policy.Model, created bool) AuditLine {
+	action := "model.update"
+	if created {
+		action = "model.create"
+	}
+	months := fmt.Sprintf("%d months", m.WarrantyMonths)
+	if m.WarrantyMonths == 0 {
+		// 0 stands for the policy's period, which may change later.
+		months = fmt.Sprintf("default warranty (%d months)", p.Months(m.Kind))
+	}
+	detail := fmt.Sprintf("%s %q, %s", m.Kind, m.Name, months)
+	if m.GTIN != "" {
+		detail += ", GTIN " + m.GTIN
+	}
+	return AuditLine{action, m.SKU, detail}
 }
 
 func getModel(tx *bolt.Tx, sku string) (policy.Model, bool, error) {
@@ -174,7 +192,7 @@ func (db *DB) ModelByGTIN(gtin string) (string, error) {
 		})
 	})
 	if err == nil && sku == "" {
-		err = policy.Errorf(policy.ENotFound, "gtin", "no model has GTIN %s", gtin)
+		err = NoGTIN(gtin)
 	}
 	return sku, err
 }

@@ -52,10 +52,14 @@ func checkRow(n int, r *Row) *policy.RowError {
 // registration resolves rows against the models and items of one
 // transaction, collecting row errors.
 type registration struct {
-	db     *DB
+	db     *DB // nil for another store's registration (Registration)
+	policy *policy.Policy
 	now    time.Time
 	today  policy.Date
 	models map[string]*policy.Model // nil value: no such model
+	// allModels: models holds every model of the store, so a SKU missing
+	// from it has none (a store that read them all up front).
+	allModels bool
 	// recent holds the models last looked up, so most rows skip hashing
 	// their SKU (a file holds runs of few models).
 	recent [4]recentModel
@@ -65,8 +69,13 @@ type registration struct {
 }
 
 func (db *DB) newRegistration() *registration {
-	now := db.now()
-	return &registration{db: db, now: now, today: db.policy.Today(now), models: map[string]*policy.Model{}}
+	g := newRegistration(db.policy, db.now())
+	g.db = db
+	return g
+}
+
+func newRegistration(p *policy.Policy, now time.Time) *registration {
+	return &registration{policy: p, now: now, today: p.Today(now), models: map[string]*policy.Model{}}
 }
 
 // check runs checkRow and checkClock.
@@ -83,7 +92,7 @@ func (g *registration) checkClock(n int, r *Row) bool {
 	if r.ProducedOn.IsZero() {
 		return true
 	}
-	if err := policy.CheckDay("produced_on", r.ProducedOn, g.today, g.db.policy.TimeZone); err != nil {
+	if err := policy.CheckDay("produced_on", r.ProducedOn, g.today, g.policy.TimeZone); err != nil {
 		g.fail(n, r, policy.EInvalid, "produced_on", "%s", err.(*policy.Error).Message)
 		return false
 	}
@@ -106,7 +115,7 @@ func (g *registration) model(tx *bolt.Tx, sku string) (*policy.Model, error) {
 		}
 	}
 	m, ok := g.models[sku]
-	if !ok {
+	if !ok && !g.allModels {
 		mv, found, err := getModel(tx, sku)
 		if err != nil {
 			return nil, err
@@ -131,10 +140,10 @@ const (
 )
 
 // resolve checks row n (already through check) against the models and the
-// item on record (stored, nil when none), and says whether the row is new,
+// item on record (old, nil when none), and says whether the row is new,
 // identical to the registered item, or bad (the error is recorded); for a
 // row not bad, it returns the row's model.
-func (g *registration) resolve(tx *bolt.Tx, n int, r *Row, stored []byte) (int, *policy.Model, error) {
+func (g *registration) resolve(tx *bolt.Tx, n int, r *Row, old *policy.Item) (int, *policy.Model, error) {
 	m, err := g.model(tx, r.SKU)
 	if err != nil {
 		return rowBad, nil, err
@@ -161,18 +170,14 @@ func (g *registration) resolve(tx *bolt.Tx, n int, r *Row, stored []byte) (int, 
 			return rowBad, nil, nil
 		}
 	}
-	if stored == nil {
+	if old == nil {
 		return rowNew, m, nil
 	}
-	old, err := decodeItem(r.Serial, stored)
-	if err != nil {
-		return rowBad, nil, err
-	}
-	if sameRegistration(old.Item, r) {
+	if sameRegistration(*old, r) {
 		return rowUnchanged, m, nil
 	}
 	g.fail(n, r, policy.EConflict, "serial", "serial %s is already registered with other data (sku %s, batch %s%s)",
-		r.Serial, old.SKU, old.Batch, describeDiff(old.Item, r))
+		r.Serial, old.SKU, old.Batch, describeDiff(*old, r))
 	return rowBad, nil, nil
 }
 
@@ -180,12 +185,29 @@ func (g *registration) resolve(tx *bolt.Tx, n int, r *Row, stored []byte) (int, 
 // s.rows of the new ones and the count of identical ones; bad rows go to
 // g.errs.
 func (g *registration) plan(tx *bolt.Tx, s *sortedRows) (fresh []int32, unchanged int, err error) {
+	probe := newProber(tx.Bucket(bucketItems))
+	return g.planWith(tx, s, func(r *Row) (*policy.Item, error) {
+		v := probe.get(r.Serial)
+		if v == nil {
+			return nil, nil
+		}
+		old, err := decodeItem(r.Serial, v)
+		return &old.Item, err
+	})
+}
+
+// planWith is plan with stored(r) giving the item on record for a row (nil
+// when none), asked in serial order.
+func (g *registration) planWith(tx *bolt.Tx, s *sortedRows, stored func(r *Row) (*policy.Item, error)) (fresh []int32, unchanged int, err error) {
 	fresh = make([]int32, 0, len(s.rows))
 	g.rowModel = make([]*policy.Model, len(s.rows))
-	probe := newProber(tx.Bucket(bucketItems))
 	for j := range s.rows {
 		r := &s.rows[j]
-		kind, m, err := g.resolve(tx, int(s.nums[j]), r, probe.get(r.Serial))
+		old, err := stored(r)
+		if err != nil {
+			return nil, 0, err
+		}
+		kind, m, err := g.resolve(tx, int(s.nums[j]), r, old)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -208,7 +230,7 @@ func (g *registration) build(s *sortedRows, j int, rec *itemRec) {
 	r, m := &s.rows[j], g.rowModel[j]
 	acc := rec.Accessories[:0]
 	*rec = itemRec{Item: policy.Item{Serial: r.Serial, SKU: r.SKU, Kind: m.Kind, WarrantyMonths: g.months(m),
-		Batch: r.Batch, ProducedOn: r.ProducedOn, RegisteredAt: g.now.UTC()}, State: policy.Registered}
+		Batch: r.Batch, ProducedOn: r.ProducedOn, RegisteredAt: Instant(g.now)}, State: policy.Registered}
 	for _, b := range r.Accessories {
 		am := g.models[b.SKU]
 		acc = append(acc, policy.Accessory{SKU: b.SKU, Batch: b.Batch, Name: am.Name, Kind: am.Kind, WarrantyMonths: g.months(am)})
@@ -251,7 +273,7 @@ func (g *registration) months(m *policy.Model) int {
 	if m.WarrantyMonths > 0 {
 		return m.WarrantyMonths
 	}
-	return g.db.policy.Months(m.Kind)
+	return g.policy.Months(m.Kind)
 }
 
 // sameRegistration reports whether row r registers exactly what it is on record.
@@ -573,16 +595,23 @@ func (p *prepared) write(tx *bolt.Tx, fill, indexFill float64) error {
 
 // summary names the batches written with their new members, for the audit log.
 func (p *prepared) summary() string {
+	return batchSummary(len(p.batches), func(i int) (string, int) { return p.batches[i].batch, p.batches[i].members })
+}
+
+// batchSummary names n batches (batch(i), in batch order) with their new
+// members, the first ten only.
+func batchSummary(n int, batch func(i int) (string, int)) string {
 	var s strings.Builder
-	for i, b := range p.batches {
+	for i := range n {
 		if i == 10 {
-			fmt.Fprintf(&s, " and %d more", len(p.batches)-10)
+			fmt.Fprintf(&s, " and %d more", n-10)
 			break
 		}
 		if i > 0 {
 			s.WriteString(", ")
 		}
-		fmt.Fprintf(&s, "%s (%d)", b.batch, b.members)
+		name, members := batch(i)
+		fmt.Fprintf(&s, "%s (%d)", name, members)
 	}
 	return s.String()
 }
@@ -607,23 +636,12 @@ func (db *DB) Register(a Actor, rows []Row, bad ...policy.RowError) (RegisterRes
 	if len(rows) == 0 {
 		return RegisterResult{}, policy.Errorf(policy.EInvalid, "items", "no rows to register")
 	}
-	if len(rows) > MaxRegisterRows {
-		return RegisterResult{}, TooManyRows()
+	r, err := NewRegistration(db.policy, db.now(), rows, bad...)
+	if err != nil {
+		return RegisterResult{}, err
 	}
-	rows = slices.Clone(rows)
-	g := db.newRegistration()
-	g.errs = append(g.errs, bad...)
-	known := rowNumbers(bad)
-	checked := make([]bool, len(rows))
-	for i := range rows {
-		if known[i+1] {
-			continue
-		}
-		rows[i].Accessories = slices.Clone(rows[i].Accessories)
-		checked[i] = g.check(i+1, &rows[i])
-	}
-	s := sortRows(len(rows), func(i int) *Row { return &rows[i] }, func(i int) bool { return checked[i] }, &g.errs)
-	return g.commit(a, &s)
+	r.g.db = db
+	return r.g.commit(a, &r.s)
 }
 
 // collectBefore is the number of new items from which commit collects the

@@ -47,7 +47,7 @@ func (db *DB) Order(order string) ([]OrderLine, error) {
 				DispatchedOn: r.DispatchedOn, ReceivedOn: r.ReceivedOn})
 		}
 		if len(out) == 0 {
-			return policy.Errorf(policy.ENotFound, "order", "nothing is dispatched under order %s", order)
+			return NothingUnderOrder(order)
 		}
 		return nil
 	})
@@ -65,11 +65,7 @@ func (db *DB) Order(order string) ([]OrderLine, error) {
 // reason (field "reason"); ENotFound; EConflict when the serial has any
 // event on record or is the replacement of another unit; EUnavailable.
 func (db *DB) DeleteItem(a Actor, serial, reason string) error {
-	serial, err := policy.Ident("serial", serial)
-	if err != nil {
-		return err
-	}
-	reason, err = policy.Text("reason", reason, maxReason, true)
+	serial, reason, err := DeleteItemArgs(serial, reason)
 	if err != nil {
 		return err
 	}
@@ -79,11 +75,8 @@ func (db *DB) DeleteItem(a Actor, serial, reason string) error {
 		if err != nil {
 			return err
 		}
-		if r.Seq > 0 {
-			return policy.Errorf(policy.EConflict, "serial", "serial %s has %d events on record; only a serial with none may be unregistered (record a corrected event instead)", serial, r.Seq)
-		}
-		if r.Replaces != "" {
-			return policy.Errorf(policy.EConflict, "serial", "serial %s is the replacement of %s, recorded by its replaced event; it cannot be unregistered", serial, r.Replaces)
+		if err := Removable(r.Item, r.Seq); err != nil {
+			return err
 		}
 		if err := tx.Bucket(bucketItems).Delete([]byte(serial)); err != nil {
 			return err
@@ -102,8 +95,8 @@ func (db *DB) DeleteItem(a Actor, serial, reason string) error {
 		if err := addCounter(tx, countItems, -1); err != nil {
 			return err
 		}
-		return db.audit(tx, a, "item.delete", serial,
-			fmt.Sprintf("%s of batch %s unregistered: %s", r.SKU, r.Batch, reason), now)
+		line := ItemDeleteAudit(r.Item, reason)
+		return db.audit(tx, a, line.Action, line.Target, line.Detail, now)
 	})
 }
 
@@ -166,7 +159,7 @@ func (db *DB) DeleteModel(a Actor, sku string) error {
 		if user, err := itemUsing(tx, sku); err != nil {
 			return err
 		} else if user != "" {
-			return policy.Errorf(policy.EConflict, "sku", "model %s is used by serial %s (and maybe others); a model may be deleted only while no item uses it", sku, user)
+			return ModelInUse(sku, user)
 		}
 		if err := tx.Bucket(bucketModels).Delete([]byte(sku)); err != nil {
 			return err
@@ -174,13 +167,57 @@ func (db *DB) DeleteModel(a Actor, sku string) error {
 		if err := addCounter(tx, countModels, -1); err != nil {
 			return err
 		}
-		return db.audit(tx, a, "model.delete", sku, fmt.Sprintf("%s %q", m.Kind, m.Name), now)
+		line := ModelDeleteAudit(m)
+		return db.audit(tx, a, line.Action, line.Target, line.Detail, now)
 	})
 }
 
 // itemUsing is the first serial whose item is of model sku or bundles an
 // accessory of it, "" when none does. A record whose bytes do not hold the
 // SKU cannot use it and is not decoded.
+// DeleteItemArgs checks DeleteItem's arguments and returns them trimmed.
+// Errors: EInvalid naming serial or reason.
+func DeleteItemArgs(serial, reason string) (string, string, error) {
+	serial, err := policy.Ident("serial", serial)
+	if err != nil {
+		return "", "", err
+	}
+	reason, err = policy.Text("reason", reason, maxReason, true)
+	return serial, reason, err
+}
+
+// Removable says whether an item with seq events on record may be
+// unregistered. Errors: EConflict when it has events or replaced a unit.
+func Removable(it policy.Item, seq uint64) error {
+	if seq > 0 {
+		return policy.Errorf(policy.EConflict, "serial", "serial %s has %d events on record; only a serial with none may be unregistered (record a corrected event instead)", it.Serial, seq)
+	}
+	if it.Replaces != "" {
+		return policy.Errorf(policy.EConflict, "serial", "serial %s is the replacement of %s, recorded by its replaced event; it cannot be unregistered", it.Serial, it.Replaces)
+	}
+	return nil
+}
+
+// ItemDeleteAudit is the audit line of DeleteItem.
+func ItemDeleteAudit(it policy.Item, reason string) AuditLine {
+	return AuditLine{"item.delete", it.Serial, fmt.Sprintf("%s of batch %s unregistered: %s", it.SKU, it.Batch, reason)}
+}
+
+// ModelInUse is DeleteModel's EConflict naming a serial using the model.
+func ModelInUse(sku, serial string) error {
+	return policy.Errorf(policy.EConflict, "sku", "model %s is used by serial %s (and maybe others); a model may be deleted only while no item uses it", sku, serial)
+}
+
+// ModelDeleteAudit is the audit line of DeleteModel.
+func ModelDeleteAudit(m policy.Model) AuditLine {
+	return AuditLine{"model.delete", m.SKU, fmt.Sprintf("%s %q", m.Kind, m.Name)}
+}
+
+// NothingUnderOrder is Order's ENotFound.
+func NothingUnderOrder(order string) error {
+	return policy.Errorf(policy.ENotFound, "order", "nothing is dispatched under order %s", order)
+}
+
 func itemUsing(tx *bolt.Tx, sku string) (string, error) {
 	needle := []byte(sku)
 	c := tx.Bucket(bucketItems).Cursor()

@@ -78,14 +78,14 @@ func sessionHash(id string) []byte {
 // oldest ends. Errors: EInvalid without an owner or expiry; EUnavailable
 // when the database cannot be written.
 func (db *DB) CreateSession(s Session) (Session, error) {
-	if (s.Username == "") == (s.KeyID == "") || s.Expires.IsZero() {
-		return Session{}, policy.Errorf(policy.EInvalid, "", "a session needs one owner (a user or a key) and an expiry")
-	}
 	now := db.now().UTC()
-	rec := sessionRec{Username: s.Username, KeyID: s.KeyID, CSRF: sessionToken(), Created: now, Expires: s.Expires.UTC(),
-		Center: s.Center}
-	id := sessionToken()
-	err := db.update(func(tx *bolt.Tx) error {
+	s, h, err := NewSession(s, now)
+	if err != nil {
+		return Session{}, err
+	}
+	rec := sessionRec{Username: s.Username, KeyID: s.KeyID, CSRF: s.CSRF, Created: s.Created, Expires: s.Expires, Center: s.Center}
+	id := s.ID
+	err = db.update(func(tx *bolt.Tx) error {
 		byOwner, sessions := tx.Bucket(bucketOwnerSessions), tx.Bucket(bucketSessions)
 		prefix := compositeKey(rec.owner(), nil)
 		type held struct {
@@ -123,7 +123,6 @@ func (db *DB) CreateSession(s Session) (Session, error) {
 			}
 			live = append(live[:oldest], live[oldest+1:]...)
 		}
-		h := sessionHash(id)
 		v, err := encodeJSON(rec)
 		if err != nil {
 			return err

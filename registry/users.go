@@ -141,7 +141,7 @@ func passwordMatches(encoded, password string) bool {
 // unknown user costs what a wrong password does.
 var dummyPassword = sync.OnceValue(func() string { return hashPassword("no such user: a dummy password") })
 
-func (db *DB) checkUserFields(name, center string, role Role) (string, string, error) {
+func checkUserFields(name, center string, role Role) (string, string, error) {
 	name, err := policy.Text("name", name, maxUserName, false)
 	if err != nil {
 		return "", "", err
@@ -165,7 +165,7 @@ func (db *DB) CreateUser(a Actor, u User, password string) (User, error) {
 	if err != nil {
 		return User{}, err
 	}
-	name, center, err := db.checkUserFields(u.Name, u.Center, u.Role)
+	name, center, err := checkUserFields(u.Name, u.Center, u.Role)
 	if err != nil {
 		return User{}, err
 	}
@@ -177,7 +177,7 @@ func (db *DB) CreateUser(a Actor, u User, password string) (User, error) {
 	err = db.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketUsers)
 		if b.Get([]byte(username)) != nil {
-			return policy.Errorf(policy.EConflict, "username", "user %s already exists", username)
+			return UserExists(username)
 		}
 		if err := putUser(b, username, rec); err != nil {
 			return err
@@ -266,37 +266,19 @@ func (db *DB) UpdateUser(a Actor, username string, p UserPatch) (User, error) {
 			return err
 		}
 		wasAdmin := r.Role == RoleAdmin && !r.Disabled
-		var changes []string
-		if p.Name != nil {
-			r.Name = *p.Name
-			changes = append(changes, "name")
-		}
-		if p.Center != nil {
-			r.Center = *p.Center
-			changes = append(changes, "center")
-		}
-		if p.Role != nil {
-			r.Role = *p.Role
-			changes = append(changes, "role "+string(r.Role))
-		}
-		if r.Name, r.Center, err = db.checkUserFields(r.Name, r.Center, r.Role); err != nil {
+		u, changes, endSessions, err := ApplyUserPatch(r.user(username), p, hash != "")
+		if err != nil {
 			return err
 		}
-		endSessions := false
-		if p.Disabled != nil && *p.Disabled != r.Disabled {
-			r.Disabled = *p.Disabled
-			endSessions = r.Disabled
-			changes = append(changes, map[bool]string{true: "disabled", false: "enabled"}[r.Disabled])
-		}
+		r.Name, r.Center, r.Role, r.Disabled = u.Name, u.Center, u.Role, u.Disabled
 		if hash != "" {
-			r.Hash, endSessions = hash, true
-			changes = append(changes, "password")
+			r.Hash = hash
 		}
 		if wasAdmin && (r.Role != RoleAdmin || r.Disabled) {
 			if n, err := activeAdmins(b); err != nil {
 				return err
 			} else if n <= 1 {
-				return policy.Errorf(policy.EConflict, "", "%s is the last active admin user and must stay an active admin; make another admin first", username)
+				return LastAdminUser(username)
 			}
 		}
 		r.Updated = now
@@ -335,14 +317,10 @@ func activeAdmins(b *bolt.Bucket) (int, error) {
 // whether a username exists. The caller limits how often it is asked.
 // Errors: EUnauthorized "wrong username or password".
 func (db *DB) CheckPassword(username, password string) (User, error) {
-	username = strings.ToLower(strings.TrimSpace(username))
-	refused := policy.Errorf(policy.EUnauthorized, "", "wrong username or password")
-	if len(password) > maxPassword {
-		return User{}, refused
-	}
+	username = Username(username)
 	var rec userRec
 	found := false
-	if username != "" && len(username) <= maxUsername {
+	if username != "" && len(username) <= maxUsername && len(password) <= maxPassword {
 		err := db.bolt.View(func(tx *bolt.Tx) error {
 			r, err := getUser(tx.Bucket(bucketUsers), username)
 			rec, found = r, err == nil
@@ -352,14 +330,7 @@ func (db *DB) CheckPassword(username, password string) (User, error) {
 			return User{}, err
 		}
 	}
-	hash := dummyPassword()
-	if found {
-		hash = rec.Hash
-	}
-	if !passwordMatches(hash, password) || !found || rec.Disabled {
-		return User{}, refused
-	}
-	return rec.user(username), nil
+	return VerifyPassword(rec.user(username), rec.Hash, found, password)
 }
 
 // Record writes an audit entry of something done outside the registry's own

@@ -657,9 +657,7 @@ func (db *DB) ClaimDeliveries(now time.Time, lease time.Duration, limit int) ([]
 }
 
 // asOf is serial's event seq and the item's record as it stood just after
-// it: the history up to that event. Only the item's terms and derived
-// fields stored with it are today's; the views derive what they show from
-// the history.
+// it (RecordAsOf).
 func asOf(tx *bolt.Tx, serial string, seq uint64) (policy.Event, Record, error) {
 	r, err := getItem(tx, serial)
 	if err != nil {
@@ -669,9 +667,17 @@ func asOf(tx *bolt.Tx, serial string, seq uint64) (policy.Event, Record, error) 
 	if err != nil {
 		return policy.Event{}, Record{}, err
 	}
+	return RecordAsOf(rec, seq)
+}
+
+// RecordAsOf is event seq of rec and rec as it stood just after it: the
+// history up to that event. Only the item's terms and derived fields stored
+// with it are today's; the views derive what they show from the history.
+// Errors: internal, when rec has no event seq.
+func RecordAsOf(rec Record, seq uint64) (policy.Event, Record, error) {
 	i := slices.IndexFunc(rec.History, func(ev policy.Event) bool { return ev.Seq == seq })
 	if i < 0 {
-		return policy.Event{}, Record{}, fmt.Errorf("delivery of %s seq %d: no such event", serial, seq)
+		return policy.Event{}, Record{}, fmt.Errorf("delivery of %s seq %d: no such event", rec.Item.Serial, seq)
 	}
 	rec.History = rec.History[:i+1]
 	return rec.History[i], rec, nil
@@ -720,16 +726,70 @@ func finishTx(tx *bolt.Tx, a Attempt) error {
 	r.Attempts++
 	switch {
 	case a.Delivered:
-		r.Status, r.DeliveredAt, r.NextAttempt = DeliveryDelivered, a.At.UTC(), time.Time{}
+		r.Status, r.DeliveredAt, r.NextAttempt = DeliveryDelivered, Instant(a.At), time.Time{}
 	case a.Retry.IsZero():
 		r.Status, r.NextAttempt = DeliveryDead, time.Time{}
 	default:
-		r.NextAttempt = a.Retry.UTC()
+		r.NextAttempt = Instant(a.Retry)
 	}
 	if !a.Delivered {
-		r.LastError = truncate(a.Error, maxDeliveryError)
+		r.LastError = TruncateDeliveryError(a.Error)
 	}
 	return putDelivery(tx, a.Subscription, n, &r)
+}
+
+// dumpWebhooks hands the subscriptions (with their secrets) and their
+// deliveries to sink.
+func dumpWebhooks(tx *bolt.Tx, sink Sink) error {
+	b := tx.Bucket(bucketWebhooks)
+	if b == nil {
+		return nil
+	}
+	err := b.ForEach(func(k, v []byte) error {
+		var r subscriptionRec
+		if err := decodeJSON("webhook "+string(k), v, &r); err != nil {
+			return err
+		}
+		return sink.Webhook(r.subscription(string(k), true))
+	})
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketDeliveries).ForEach(func(k, v []byte) error {
+		sub, nb, ok := bytes.Cut(k, []byte{0})
+		if !ok || len(nb) != 8 {
+			return fmt.Errorf("delivery key %q is damaged", k)
+		}
+		var d deliveryRec
+		if err := decodeJSON("delivery", v, &d); err != nil {
+			return err
+		}
+		return sink.Delivery(d.delivery(string(sub), binary.BigEndian.Uint64(nb)))
+	})
+}
+
+// loadWebhook and loadDelivery write what a Load is handed; a delivery
+// keeps its id, and later ones are numbered after the highest.
+func loadWebhook(tx *bolt.Tx, s Subscription) error {
+	v, err := encodeJSON(subscriptionRec{URL: s.URL, Events: s.Events, Secret: s.Secret, Created: s.Created})
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketWebhooks).Put([]byte(s.ID), v)
+}
+
+func loadDelivery(tx *bolt.Tx, d Delivery) error {
+	n, err := DeliveryNumber(d.ID)
+	if err != nil {
+		return err
+	}
+	r := deliveryRec{Serial: d.Serial, Seq: d.Seq, Type: d.Type, Status: d.Status, Attempts: d.Attempts, LastError: d.LastError,
+		Created: d.Created, Since: d.Since, NextAttempt: d.NextAttempt, DeliveredAt: d.DeliveredAt}
+	if err := putDelivery(tx, d.Subscription, n, &r); err != nil {
+		return err
+	}
+	b := tx.Bucket(bucketDeliveries)
+	return b.SetSequence(max(b.Sequence(), n))
 }
 
 // PendingDeliveries counts the deliveries waiting in the outbox. Errors:
@@ -745,7 +805,9 @@ func (db *DB) PendingDeliveries() (int, error) {
 	return n, err
 }
 
-func truncate(s string, n int) string {
+// TruncateDeliveryError is the part of an attempt's error a delivery keeps.
+func TruncateDeliveryError(s string) string {
+	n := maxDeliveryError
 	if len(s) <= n {
 		return s
 	}

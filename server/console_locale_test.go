@@ -13,31 +13,6 @@ import (
 	"github.com/sanbao/sanbao/server/locale"
 )
 
-// consoleTemplateKeys lists the literal keys of every {{t "key" ...}} call
-// in the console templates.
-func consoleTemplateKeys(t *testing.T) map[string]string {
-	t.Helper()
-	var funcs []string
-	for name := range consoleFuncs(&consoleState{}, locale.ZH) {
-		funcs = append(funcs, name)
-	}
-	return templateKeys(t, consoleFiles, "web/console/*.html", funcs)
-}
-
-func TestEveryConsoleTemplateKeyIsInBothLanguages(t *testing.T) {
-	keys := consoleTemplateKeys(t)
-	if len(keys) < 100 {
-		t.Fatalf("only %d keys found in the templates: the walk misses calls", len(keys))
-	}
-	for key, file := range keys {
-		for _, l := range locale.Langs {
-			if !l.Has(key) {
-				t.Errorf("%s: %s lacks %q", file, l.Tag, key)
-			}
-		}
-	}
-}
-
 // rawKey is a catalogue key shown as itself: what T returns for a key the
 // catalogue lacks.
 var rawKey = regexp.MustCompile(`\b(console|common|public)\.[a-z_]+\.[a-z0-9_.]*[a-z0-9_]\b`)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/sanbao/sanbao/policy"
+	"github.com/sanbao/sanbao/registry"
 )
 
 // statusOf is the one mapping from policy error codes to HTTP statuses.
@@ -24,10 +25,10 @@ var statusOf = map[string]int{
 	policy.EInternal:     http.StatusInternalServerError,
 }
 
-// storageFull is how the registry words EUnavailable when the disk is full
-// (api.md); that case answers 507 rather than 503 so operators see at once
-// which of the two needs a person.
-const storageFull = "storage is full"
+// storageFull is how every store words EUnavailable when its storage is
+// full (api.md); that case answers 507 rather than 503 so operators see at
+// once which of the two needs a person.
+const storageFull = registry.StorageFull
 
 // paramError marks an invalid_field error about a path or query parameter:
 // the contract answers those 400 (the request is malformed), not 422 (a body

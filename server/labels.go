@@ -143,7 +143,7 @@ type modelCache map[string]policy.Model
 
 // get is the model of item it. A registered item's model always exists, so
 // its absence is an internal error, not the client's 404.
-func (mc modelCache) get(db *registry.DB, it policy.Item) (policy.Model, error) {
+func (mc modelCache) get(db registry.ModelStore, it policy.Item) (policy.Model, error) {
 	if m, ok := mc[it.SKU]; ok {
 		return m, nil
 	}

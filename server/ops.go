@@ -82,11 +82,17 @@ func asParam(err error) error {
 
 // backup streams a consistent snapshot of the database file as an
 // attachment. The snapshot is taken before the first byte is sent, so a
-// failure to take it is a proper error answer. Codes: 200, 401, 403, 500.
+// failure to take it is a proper error answer; a store that cannot stream
+// one (PostgreSQL) answers 503 naming its own tools. Codes: 200, 401, 403,
+// 500, 503.
 func (s *Server) backup(c echo.Context) error {
 	name := "sanbao-" + s.now().UTC().Format("20060102T150405Z") + ".db"
 	w := &lazyHeader{c: c, name: name}
-	n, err := s.db.Backup(w)
+	b, ok := s.db.(registry.Backuper)
+	if !ok {
+		return policy.Errorf(policy.EUnavailable, "", "this registry's store cannot stream a backup: back it up with the database's own tools (pg_dump for PostgreSQL)")
+	}
+	n, err := b.Backup(w)
 	if err != nil {
 		return err
 	}
@@ -159,7 +165,7 @@ type codeCounter struct {
 // labels as sent) past it is counted through the vectors directly.
 const maxRouteMetrics = 512
 
-func newMetrics(db *registry.DB) *metrics {
+func newMetrics(db registry.Operations) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -249,7 +255,7 @@ var (
 )
 
 // registryCollector reads the registry's counters once per scrape.
-type registryCollector struct{ db *registry.DB }
+type registryCollector struct{ db registry.Operations }
 
 func (r registryCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- itemsDesc

@@ -10,27 +10,6 @@ import (
 	"github.com/sanbao/sanbao/server/locale"
 )
 
-// publicTemplateKeys lists the literal keys of every {{t "key" ...}} call in
-// the public templates.
-func publicTemplateKeys(t *testing.T) map[string]string {
-	t.Helper()
-	return templateKeys(t, publicFS, "web/public/*.html", nil)
-}
-
-func TestEveryPublicTemplateKeyIsInBothLanguages(t *testing.T) {
-	keys := publicTemplateKeys(t)
-	if len(keys) < 40 {
-		t.Fatalf("found only %d t calls in the public templates: the walk misses some", len(keys))
-	}
-	for k, file := range keys {
-		for _, l := range locale.Langs {
-			if !l.Has(k) {
-				t.Errorf("%s: %q is not in %s", file, k, l.Tag)
-			}
-		}
-	}
-}
-
 // Keys the page builds from a value: every value must have its words.
 func TestEveryBuiltKeyIsInBothLanguages(t *testing.T) {
 	var keys []string

@@ -1,5 +1,5 @@
 // Package server is sanbao's HTTP API (the contract's /api/v1 routes and
-// operations endpoints) over a registry.DB. It is the only package that
+// operations endpoints) over a registry.Store. It is the only package that
 // imports echo. Every error leaves through one handler (errors.go) in the
 // contract's shape; who may call what is one table (auth.go).
 package server
@@ -30,8 +30,11 @@ const DefaultMaxBodyBytes = 64 << 20
 
 // Config configures a Server. DB is required; the rest have defaults.
 type Config struct {
-	DB *registry.DB
-	// Policy is the warranty policy; default DB.Policy().
+	// DB is the registry: the bbolt file or PostgreSQL, the server cannot
+	// tell which.
+	DB registry.Store
+	// Policy is the warranty policy; default policy.Default(). It must be
+	// the one the store was opened with.
 	Policy *policy.Policy
 	// PublicURL is where customers reach the public pages (check URLs on
 	// labels), e.g. https://w.example.com. Optional here; cmd sets it.
@@ -88,7 +91,7 @@ type Config struct {
 // Server serves the API. Create it with New; it is safe for concurrent use.
 type Server struct {
 	cfg      Config
-	db       *registry.DB
+	db       registry.Store
 	policy   *policy.Policy
 	log      *slog.Logger
 	now      func() time.Time
@@ -111,9 +114,6 @@ type Server struct {
 func New(cfg Config) (*Server, error) {
 	if cfg.DB == nil {
 		return nil, errors.New("server: Config.DB is required")
-	}
-	if cfg.Policy == nil {
-		cfg.Policy = cfg.DB.Policy()
 	}
 	if cfg.Policy == nil {
 		cfg.Policy = policy.Default()

@@ -5,7 +5,42 @@ import (
 	"strings"
 	"testing"
 	"text/template/parse"
+
+	"github.com/sanbao/sanbao/server/locale"
 )
+
+// TestEveryTemplateKeyIsInBothLanguages walks the console's and the public
+// page's templates: every literal key given to "t" is in every language.
+func TestEveryTemplateKeyIsInBothLanguages(t *testing.T) {
+	var consoleFuncNames []string
+	for name := range consoleFuncs(&consoleState{}, locale.ZH) {
+		consoleFuncNames = append(consoleFuncNames, name)
+	}
+	for _, tc := range []struct {
+		name  string
+		fsys  fs.FS
+		glob  string
+		funcs []string
+		least int // fewer keys found means the walk misses calls
+	}{
+		{"console", consoleFiles, "web/console/*.html", consoleFuncNames, 100},
+		{"public", publicFS, "web/public/*.html", nil, 40},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			keys := templateKeys(t, tc.fsys, tc.glob, tc.funcs)
+			if len(keys) < tc.least {
+				t.Fatalf("only %d keys found in the %s templates: the walk misses calls", len(keys), tc.name)
+			}
+			for key, file := range keys {
+				for _, l := range locale.Langs {
+					if !l.Has(key) {
+						t.Errorf("%s: %s lacks %q", file, l.Tag, key)
+					}
+				}
+			}
+		})
+	}
+}
 
 // templateKeys walks the templates of fsys matching glob with
 // text/template/parse and returns the literal keys given to "t" (key ->

@@ -19,7 +19,15 @@
 # it no longer preempts the server, so p99 shows the server's own queueing
 # (on one core) rather than the two sharing both.
 #
-# MODE=public loads sanbao with the public coverage page, GET /c/{serial}?k=
+# PostgreSQL mode: PG=postgres://… (e.g. "$SANBAO_TEST_POSTGRES" after
+# eval "$(bench/pg/start.sh)") keeps the registry in that database (schema
+# bench_lookup_N, seeded once with sanbao import, which uses COPY) and the
+# floor is one pgx query by primary key on the items table behind a bare
+# echo route, on the same database.
+#
+#   PG="$SANBAO_TEST_POSTGRES" N=200000 DURATION=5s bench/lookup/run.sh
+#
+# MODE=public (bbolt only) loads sanbao with the public coverage page, GET /c/{serial}?k=
 # (HTML in Chinese, the check code verified, the check counted, the page
 # rendered) for 20,000 random serials with their codes (bench/lookup/codes,
 # given to lookup.lua as BENCH_PATHS),
@@ -33,6 +41,9 @@
 set -euo pipefail
 
 MODE=${MODE:-lookup}
+if [[ -n "${PG:-}" && "$MODE" != lookup ]]; then
+  echo "run.sh: PG=… measures the lookup only (MODE=lookup)" >&2; exit 2
+fi
 case "$MODE" in
   lookup) TARGET_RATIO=0.80 ;;
   public) TARGET_RATIO=0.60 ;;
@@ -57,6 +68,13 @@ command -v wrk >/dev/null || { echo "run.sh: wrk is not installed (apt-get insta
 mkdir -p "$WORK"
 DB="$WORK/bench-$N.db"
 KEYFILE="$DB.key"
+if [[ -n "${PG:-}" ]]; then
+  schema="bench_lookup_$N"
+  case "$PG" in *\?*) DB="$PG&search_path=$schema" ;; *) DB="$PG?search_path=$schema" ;; esac
+  KEYFILE="$WORK/pg-$N.key"
+  if [[ "${FRESH:-0}" == 1 ]]; then psql -q "$PG" -c "DROP SCHEMA IF EXISTS $schema CASCADE"; rm -f "$KEYFILE"; fi
+  psql -q "$PG" -c "CREATE SCHEMA IF NOT EXISTS $schema" 2>&1 | grep -v 'already exists' || true
+fi
 
 echo "== building"
 (cd "$ROOT" && go build -o "$WORK/sanbao" ./cmd/sanbao \
@@ -64,9 +82,10 @@ echo "== building"
   && go build -o "$WORK/baseline" ./bench/lookup/baseline \
   && go build -o "$WORK/codes" ./bench/lookup/codes)
 
-if [[ "${FRESH:-0}" == 1 || ! -s "$DB" || ! -s "$KEYFILE" ]]; then
+if [[ "${FRESH:-0}" == 1 || ( -z "${PG:-}" && ! -s "$DB" ) || ! -s "$KEYFILE" ]]; then
   echo "== seeding $N serials into $DB"
-  rm -f "$DB" "$KEYFILE"
+  [[ -n "${PG:-}" ]] || rm -f "$DB"
+  rm -f "$KEYFILE"
   "$WORK/seed" --db "$DB" --sku BENCH-1
   awk -v n="$N" 'BEGIN {
     print "serial,sku,batch,produced_on"
@@ -74,7 +93,7 @@ if [[ "${FRESH:-0}" == 1 || ! -s "$DB" || ! -s "$KEYFILE" ]]; then
   }' >"$WORK/items.csv"
   start=$(date +%s)
   "$WORK/sanbao" import --db "$DB" "$WORK/items.csv" 2>"$WORK/import.log"
-  echo "   imported in $(( $(date +%s) - start )) s; file $(du -h "$DB" | cut -f1)"
+  echo "   imported in $(( $(date +%s) - start )) s${PG:+ (PostgreSQL)}$([[ -n "${PG:-}" ]] || echo "; file $(du -h "$DB" | cut -f1)")"
   "$WORK/sanbao" keys create --db "$DB" --role service --name bench 2>/dev/null >"$KEYFILE"
 fi
 BENCH_KEY=$(cat "$KEYFILE")
@@ -84,7 +103,7 @@ export BENCH_N=$N BENCH_KEY
 # serve takes it exclusively, and both run side by side so that their rounds
 # can alternate — on a shared machine the load drifts, and alternating short
 # rounds exposes both to the same drift.
-cp "$DB" "$WORK/baseline.db"
+[[ -n "${PG:-}" ]] || cp "$DB" "$WORK/baseline.db"
 if [[ "$MODE" == public ]]; then
   "$WORK/codes" --db "$WORK/baseline.db" --n "$N" >"$WORK/paths"
 fi
@@ -136,9 +155,14 @@ SANBAO_PATHS=""
 cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 TICK=$(getconf CLK_TCK)
 
-echo "== starting baseline (one bbolt Get behind a bare echo route) and sanbao serve (--log-level ${LOG_LEVEL:-info})"
 port=$(free_port)
-start baseline "$port" "$WORK/baseline" --db "$WORK/baseline.db" --addr "127.0.0.1:$port"
+if [[ -n "${PG:-}" ]]; then
+  echo "== starting baseline (one pgx query by primary key behind a bare echo route) and sanbao serve on PostgreSQL (--log-level ${LOG_LEVEL:-info})"
+  start baseline "$port" "$WORK/baseline" --pg "$DB" --addr "127.0.0.1:$port"
+else
+  echo "== starting baseline (one bbolt Get behind a bare echo route) and sanbao serve (--log-level ${LOG_LEVEL:-info})"
+  start baseline "$port" "$WORK/baseline" --db "$WORK/baseline.db" --addr "127.0.0.1:$port"
+fi
 port=$(free_port) debug_port=$(free_port)
 PUBLIC_FLAGS=()
 [[ "$MODE" == public ]] && PUBLIC_FLAGS=(--public-rate -1)

@@ -66,9 +66,9 @@ var compactCommand = &command{
 	setup: (*Main).setupCompact,
 }
 
-// dbFlag declares --db, shared by every command that opens the file.
+// dbFlag declares --db, shared by every command that opens the database.
 func dbFlag(f *flags) *string {
-	return f.String("db", defaultDB, "database `file`")
+	return f.String("db", defaultDB, "database `file` or postgres:// URL")
 }
 
 // cliActor is who the audit log records for offline changes.
@@ -80,22 +80,19 @@ func cliActor() registry.Actor {
 	return registry.Actor{Name: name}
 }
 
-// openOffline opens the database for an offline command.
-func openOffline(path string, readOnly bool) (*registry.DB, error) {
+// openOffline opens the database for an offline command. A PostgreSQL
+// database may be served meanwhile; readOnly applies to a file only.
+func openOffline(path string, readOnly bool) (registry.Store, error) {
 	if path == "" {
 		return nil, usageErrorf("--db: a database file is required")
 	}
-	db, err := registry.Open(path, registry.Options{Timeout: lockTimeout, ReadOnly: readOnly})
-	if err != nil {
-		return nil, err
-	}
-	return db, nil
+	return openStore(path, registry.Options{Timeout: lockTimeout, ReadOnly: readOnly})
 }
 
 // closeDB closes db, keeping the first error.
-func closeDB(db *registry.DB, path string, err *error) {
+func closeDB(db io.Closer, path string, err *error) {
 	if cerr := db.Close(); cerr != nil && *err == nil {
-		*err = fmt.Errorf("close %s: %w", path, cerr)
+		*err = fmt.Errorf("close %s: %w", dbName(path), cerr)
 	}
 }
 
@@ -245,8 +242,11 @@ func (m *Main) setupBackup(f *flags) runFunc {
 	force := f.Bool("force", false, "replace OUT if it exists")
 	return func(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 		out := args[0]
+		if err := fileOnly(f, *db, "backup"); err != nil {
+			return err
+		}
 		if out == "-" {
-			d, err := openOffline(*db, true)
+			d, err := registry.Open(*db, registry.Options{Timeout: lockTimeout, ReadOnly: true})
 			if err != nil {
 				return err
 			}
@@ -270,6 +270,9 @@ func (m *Main) setupCompact(f *flags) runFunc {
 	force := f.Bool("force", false, "replace OUT if it exists")
 	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		out := args[0]
+		if err := fileOnly(f, *db, "compact"); err != nil {
+			return err
+		}
 		if err := checkOut(out, *force); err != nil {
 			return err
 		}

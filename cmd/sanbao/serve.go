@@ -86,7 +86,7 @@ type serveConfig struct {
 
 func (m *Main) setupServe(f *flags) runFunc {
 	addr := f.String("addr", defaultAddr, "listen `address` (host:port; port 0 picks a free port)")
-	db := f.String("db", defaultDB, "database `file` (created if missing)")
+	db := f.String("db", defaultDB, "database `file` (created if missing), or a postgres:// URL of a PostgreSQL database shared by any number of serve processes")
 	publicURL := f.String("public-url", "", "public base `URL` printed in check links and QR codes (default http://<addr>)")
 	policyFile := f.String("policy", "", "warranty policy JSON `file` (default: the built-in IMASK policy)")
 	var trusted prefixList
@@ -211,7 +211,7 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig, stderr io.Writer) (er
 		defer dln.Close()
 	}
 
-	db, err := registry.Open(cfg.db, registry.Options{
+	db, err := openStore(cfg.db, registry.Options{
 		Timeout:        lockTimeout,
 		Policy:         cfg.policy,
 		CheckSecret:    cfg.checkSecret,
@@ -222,7 +222,7 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig, stderr io.Writer) (er
 	}
 	defer func() {
 		if cerr := db.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("close %s: %w", cfg.db, cerr)
+			err = fmt.Errorf("close %s: %w", dbName(cfg.db), cerr)
 		}
 	}()
 	if err := firstAdminKey(db, stderr); err != nil {
@@ -242,7 +242,7 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig, stderr io.Writer) (er
 	}
 	srv, err := server.New(server.Config{
 		DB:                  db,
-		Policy:              db.Policy(),
+		Policy:              cfg.policy,
 		PublicURL:           publicURL,
 		TrustedProxies:      cfg.trusted,
 		Logger:              log,
@@ -328,7 +328,7 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig, stderr io.Writer) (er
 // new file) and prints it to w, marked so that it is not mistaken for a log
 // line: the first minute needs a key to sign in to the console or call the
 // API, and it is shown this once (only its hash is stored).
-func firstAdminKey(db *registry.DB, w io.Writer) error {
+func firstAdminKey(db registry.KeyStore, w io.Writer) error {
 	keys, err := db.Keys()
 	if err != nil {
 		return err

@@ -29,9 +29,10 @@ type chaosReceiver struct {
 	srv  *http.Server
 	rand *rand.Rand
 	// ids: each event ("serial seq") and the webhook-ids it came with;
-	// acked: the webhook-ids answered 2xx; bodies: each id's first body.
+	// acked: how often each webhook-id was answered 2xx; bodies: each id's
+	// first body.
 	ids    map[string]map[string]bool
-	acked  map[string]bool
+	acked  map[string]int
 	bodies map[string]string
 	// seqs: per serial, the seqs answered 2xx.
 	seqs     map[string]map[float64]bool
@@ -44,7 +45,7 @@ func newChaosReceiver(t *testing.T) *chaosReceiver {
 		t.Fatal(err)
 	}
 	r := &chaosReceiver{t: t, addr: ln.Addr().String(), rand: rand.New(rand.NewPCG(20, 26)),
-		ids: map[string]map[string]bool{}, acked: map[string]bool{}, bodies: map[string]string{}, seqs: map[string]map[float64]bool{}}
+		ids: map[string]map[string]bool{}, acked: map[string]int{}, bodies: map[string]string{}, seqs: map[string]map[float64]bool{}}
 	r.serveOn(ln)
 	t.Cleanup(r.down)
 	return r
@@ -129,7 +130,7 @@ func (r *chaosReceiver) serve(w http.ResponseWriter, req *http.Request) {
 		time.Sleep(delay)
 	}
 	r.mu.Lock()
-	r.acked[id] = true
+	r.acked[id]++
 	if r.seqs[p.Serial] == nil {
 		r.seqs[p.Serial] = map[float64]bool{}
 	}

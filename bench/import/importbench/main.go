@@ -7,22 +7,29 @@
 //	importbench models --db sanbao.db
 //	importbench import --db sanbao.db rows.csv       # prints wall and CPU seconds
 //	importbench time sanbao import --db F rows.csv  # runs a command, prints wall and CPU seconds
+//	importbench rawpg --db postgres://… rows.csv     # COPY of the CSV as it is into a table keyed by serial
+//	importbench models --db postgres://…             # the models, in a PostgreSQL registry
 //
 // CPU seconds (user + system) are printed beside wall seconds because the
 // machine is shared: they move less with other people's load.
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/sanbao/sanbao/bench/import/rawload"
 	"github.com/sanbao/sanbao/policy"
 	"github.com/sanbao/sanbao/registry"
+	"github.com/sanbao/sanbao/registry/postgres"
 )
 
 var bench = registry.Actor{KeyID: "bench", Name: "importbench"}
@@ -47,6 +54,8 @@ func main() {
 			_, err := rawload.Load(*db, f, 250_000, 0.9)
 			return err
 		})
+	case "rawpg":
+		err = timed(fs.Arg(0), func(f *os.File) error { return rawCopy(*db, f) })
 	case "models":
 		err = models(*db)
 	case "time":
@@ -73,7 +82,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: importbench gen -n N | raw --db F CSV | models --db F | import --db F CSV | time CMD ARGS...")
+	fmt.Fprintln(os.Stderr, "usage: importbench gen -n N | raw --db F CSV | rawpg --db URL CSV | models --db F|URL | import --db F CSV | time CMD ARGS...")
 	os.Exit(2)
 }
 
@@ -114,8 +123,32 @@ func cpuTime(who int) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// rawCopy is the floor of the PostgreSQL import: the CSV sent as it is to
+// COPY … FROM STDIN (CSV, parsed by the server) into a table with the same
+// columns, keyed by serial as the registry is.
+func rawCopy(dsn string, f *os.File) error {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `DROP TABLE IF EXISTS raw_items;
+		CREATE TABLE raw_items (serial text COLLATE "C" PRIMARY KEY, sku text NOT NULL, batch text NOT NULL, produced_on date, accessories text)`); err != nil {
+		return err
+	}
+	_, err = conn.PgConn().CopyFrom(ctx, f, `COPY raw_items FROM STDIN (FORMAT csv, HEADER true)`)
+	return err
+}
+
 func models(path string) error {
-	d, err := registry.Open(path, registry.Options{})
+	var d registry.Store
+	var err error
+	if strings.HasPrefix(path, "postgres://") {
+		d, err = postgres.Open(path, postgres.Options{})
+	} else {
+		d, err = registry.Open(path, registry.Options{})
+	}
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,9 @@
 // an echo server whose only route does one bbolt Get in the registry's items
 // bucket of the same file and returns the stored bytes. No auth, no
 // decoding, no policy, no JSON: whatever sanbao's GET /api/v1/items/{serial}
-// costs beyond this is sanbao's own overhead.
+// costs beyond this is sanbao's own overhead. With --pg it does one pgx
+// query by primary key in the items table of a PostgreSQL registry
+// instead (the benchmark's PostgreSQL mode).
 package main
 
 import (
@@ -18,6 +20,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 	bolt "go.etcd.io/bbolt"
 )
@@ -27,19 +31,43 @@ var itemsBucket = []byte("items")
 
 func main() {
 	dbPath := flag.String("db", "", "sanbao database file (opened read-only)")
+	pg := flag.String("pg", "", "PostgreSQL `URL` of a sanbao registry, instead of --db")
 	addr := flag.String("addr", "127.0.0.1:0", "listen address")
 	flag.Parse()
-	if *dbPath == "" {
-		log.Fatal("baseline: --db is required")
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	switch {
+	case *pg != "":
+		pool, err := pgxpool.New(context.Background(), *pg)
+		if err != nil {
+			log.Fatalf("baseline: %v", err)
+		}
+		defer pool.Close()
+		e.GET("/api/v1/items/:serial", func(c echo.Context) error {
+			var sku, batch string
+			err := pool.QueryRow(c.Request().Context(), `SELECT sku, batch FROM items WHERE serial = $1`, c.Param("serial")).Scan(&sku, &batch)
+			if err == pgx.ErrNoRows {
+				return c.NoContent(http.StatusNotFound)
+			} else if err != nil {
+				return err
+			}
+			return c.String(http.StatusOK, sku+","+batch)
+		})
+	case *dbPath != "":
+		db := boltRoute(e, *dbPath)
+		defer db.Close()
+	default:
+		log.Fatal("baseline: --db or --pg is required")
 	}
-	db, err := bolt.Open(*dbPath, 0o600, &bolt.Options{ReadOnly: true, Timeout: 2 * time.Second, InitialMmapSize: 1 << 30})
+	serve(e, *addr)
+}
+
+// boltRoute serves the floor route from the bbolt file at path.
+func boltRoute(e *echo.Echo, path string) *bolt.DB {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 2 * time.Second, InitialMmapSize: 1 << 30})
 	if err != nil {
 		log.Fatalf("baseline: %v", err)
 	}
-	defer db.Close()
-
-	e := echo.New()
-	e.HideBanner, e.HidePort = true, true
 	e.GET("/api/v1/items/:serial", func(c echo.Context) error {
 		var v []byte
 		err := db.View(func(tx *bolt.Tx) error {
@@ -54,8 +82,11 @@ func main() {
 		}
 		return c.Blob(http.StatusOK, "application/octet-stream", v)
 	})
+	return db
+}
 
-	ln, err := net.Listen("tcp", *addr)
+func serve(e *echo.Echo, addr string) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		log.Fatalf("baseline: %v", err)
 	}

@@ -1,0 +1,149 @@
+package registry
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/sanbao/sanbao/policy"
+)
+
+// Registration is a registration request checked and put in serial order,
+// for a store to resolve against what it holds and write: the rules (row
+// checks, terms copied from the models, what counts as the same
+// registration) stay here, the store does the I/O. (The bbolt file uses
+// the same checks and plans inside its transaction itself.)
+type Registration struct {
+	g *registration
+	s sortedRows
+	d *csvDecoder // the CSV read, for its line numbers; nil for rows
+	// base is how many row errors were found before Plan, which may run
+	// more than once (a retried transaction).
+	base int
+	// fresh are the positions in s.rows of the rows to create, set by Plan.
+	fresh []int32
+}
+
+// NewRegistration trims and checks rows (identifiers, the production date
+// against now, a serial repeated in the request) and sorts them by serial.
+// bad are errors the caller found while decoding rows, as for
+// DB.Register. The errors found are returned by Plan, every row's
+// together. Errors: ETooLarge beyond MaxRegisterRows rows.
+func NewRegistration(p *policy.Policy, now time.Time, rows []Row, bad ...policy.RowError) (*Registration, error) {
+	if len(rows) > MaxRegisterRows {
+		return nil, TooManyRows()
+	}
+	g := newRegistration(p, now)
+	g.errs = append(g.errs, bad...)
+	known := rowNumbers(bad)
+	rows = slices.Clone(rows)
+	checked := make([]bool, len(rows))
+	for i := range rows {
+		if known[i+1] {
+			continue
+		}
+		rows[i].Accessories = slices.Clone(rows[i].Accessories)
+		checked[i] = g.check(i+1, &rows[i])
+	}
+	s := sortRows(len(rows), func(i int) *Row { return &rows[i] }, func(i int) bool { return checked[i] }, &g.errs)
+	return &Registration{g: g, s: s, base: len(g.errs)}, nil
+}
+
+// NewCSVRegistration reads a registration CSV (see ParseCSV) as
+// NewRegistration takes rows; limit > 0 bounds its rows. Errors: ETooLarge
+// beyond limit; EBadRequest for an empty CSV or a bad header; EInvalid for
+// a CSV without rows; the reader's.
+func NewCSVRegistration(p *policy.Policy, now time.Time, r io.Reader, limit int) (*Registration, error) {
+	d, err := newCSVDecoder(r)
+	if err != nil {
+		return nil, err
+	}
+	g := newRegistration(p, now)
+	s, err := g.readCSV(d, limit, func(int) {})
+	if err != nil {
+		return nil, err
+	}
+	return &Registration{g: g, s: s, d: d, base: len(g.errs)}, nil
+}
+
+// Serials are the serials of the rows that passed their checks, in serial
+// order, each once: the items a store must read (and lock) for Plan.
+func (r *Registration) Serials() []string {
+	out := make([]string, len(r.s.rows))
+	for j := range r.s.rows {
+		out[j] = r.s.rows[j].Serial
+	}
+	return out
+}
+
+// Plan resolves the rows against the store's models (every one) and items
+// (stored: those on record among Serials) and returns the counts of rows
+// to create and of rows identical to what is on record. It may be called
+// again (a retried transaction). Errors: EInvalid with Rows, as Register
+// (code EConflict for a serial registered with other data; a CSV's rows
+// with their lines).
+func (r *Registration) Plan(models []policy.Model, stored map[string]policy.Item) (RegisterResult, error) {
+	g := r.g
+	g.errs, g.recent = g.errs[:r.base], [4]recentModel{}
+	g.models, g.allModels = map[string]*policy.Model{}, true
+	for i := range models {
+		g.models[models[i].SKU] = &models[i]
+	}
+	fresh, unchanged, err := g.planWith(nil, &r.s, func(row *Row) (*policy.Item, error) {
+		if it, ok := stored[row.Serial]; ok {
+			return &it, nil
+		}
+		return nil, nil
+	})
+	if err != nil {
+		return RegisterResult{}, err
+	}
+	if len(g.errs) > 0 {
+		err := rowsError(slices.Clone(g.errs))
+		if r.d != nil {
+			err = r.d.withLines(err)
+		}
+		return RegisterResult{}, err
+	}
+	r.fresh = fresh
+	return RegisterResult{Created: len(fresh), Unchanged: unchanged}, nil
+}
+
+// Items calls fn with each item Plan found new, in serial order, with its
+// terms: the model's kind and months, each bundled accessory's name, kind
+// and months, registered now. The item is reused between calls.
+func (r *Registration) Items(fn func(it *policy.Item)) {
+	var rec itemRec
+	for _, j := range r.fresh {
+		r.g.build(&r.s, int(j), &rec)
+		fn(&rec.Item)
+	}
+}
+
+// Audit is the audit line of the registration Plan resolved, written by
+// action ("items.register", "items.import").
+func (r *Registration) Audit(action string, res RegisterResult) AuditLine {
+	members := map[string]int{}
+	for _, j := range r.fresh {
+		members[r.s.rows[j].Batch]++
+	}
+	names := slices.Sorted(maps.Keys(members))
+	target := batchSummary(len(names), func(i int) (string, int) { return names[i], members[names[i]] })
+	first, last := "", ""
+	if len(r.fresh) > 0 {
+		first, last = r.s.rows[r.fresh[0]].Serial, r.s.rows[r.fresh[len(r.fresh)-1]].Serial
+	}
+	detail := fmt.Sprintf("created %d, unchanged %d; serials %s … %s", res.Created, res.Unchanged, first, last)
+	if action == ActionImport {
+		detail = fmt.Sprintf("created %d; serials %s … %s", res.Created, first, last)
+	}
+	return AuditLine{action, target, detail}
+}
+
+// The audit actions of registrations: Register, and each chunk of Import.
+const (
+	ActionRegister = "items.register"
+	ActionImport   = "items.import"
+)
