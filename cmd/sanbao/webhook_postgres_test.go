@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -34,18 +32,7 @@ func TestReplicasDeliverEachEventOnce(t *testing.T) {
 	if status, b := call(t, "POST", replicas[1].URL+"/api/v1/items", key, map[string]any{"items": items}); status != 201 {
 		t.Fatalf("registration: %d %s", status, b)
 	}
-	status, b := call(t, "POST", replicas[0].URL+"/api/v1/webhooks", key, map[string]any{"url": "http://" + rcv.addr + "/erp", "events": []string{"*"}})
-	var hook struct{ ID, Secret string }
-	if err := json.Unmarshal(b, &hook); status != 201 || err != nil {
-		t.Fatalf("subscription: %d %s", status, b)
-	}
-	secret, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(hook.Secret, "whsec_"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rcv.mu.Lock()
-	rcv.secret = secret
-	rcv.mu.Unlock()
+	rcv.subscribe(t, replicas[0].URL, key)
 	for step, ev := range []map[string]any{
 		{"type": "dispatched", "on": "2026-11-01", "order": "O1"},
 		{"type": "received", "on": "2026-11-03", "evidence": "courier"},

@@ -149,6 +149,25 @@ func (r *chaosReceiver) ackedEvents() int {
 	return n
 }
 
+// subscribe subscribes r to every event type through the server at url
+// and keeps the signing secret; it returns the webhook's id.
+func (r *chaosReceiver) subscribe(t *testing.T, url, key string) string {
+	t.Helper()
+	status, b := call(t, "POST", url+"/api/v1/webhooks", key, map[string]any{"url": "http://" + r.addr + "/erp", "events": []string{"*"}})
+	var hook struct{ ID, Secret string }
+	if err := json.Unmarshal(b, &hook); status != 201 || err != nil {
+		t.Fatalf("subscription: %d %s", status, b)
+	}
+	secret, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(hook.Secret, "whsec_"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.mu.Lock()
+	r.secret = secret
+	r.mu.Unlock()
+	return hook.ID
+}
+
 // TestWebhooksDeliverEveryEventThroughOutagesAndASIGKILL records 10,000
 // events through the sanbao binary while the receiver fails at random and
 // is down for a while, SIGKILLs serve half way and starts it again: every
@@ -175,18 +194,7 @@ func TestWebhooksDeliverEveryEventThroughOutagesAndASIGKILL(t *testing.T) {
 	if status, b := call(t, "POST", p.URL+"/api/v1/items", key, map[string]any{"items": items}); status != 201 {
 		t.Fatalf("registration: %d %s", status, b)
 	}
-	status, b := call(t, "POST", p.URL+"/api/v1/webhooks", key, map[string]any{"url": "http://" + rcv.addr + "/erp", "events": []string{"*"}})
-	var hook struct{ ID, Secret string }
-	if err := json.Unmarshal(b, &hook); status != 201 || err != nil {
-		t.Fatalf("subscription: %d %s", status, b)
-	}
-	secret, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(hook.Secret, "whsec_"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rcv.mu.Lock()
-	rcv.secret = secret
-	rcv.mu.Unlock()
+	hookID := rcv.subscribe(t, p.URL, key)
 
 	// The events, in batches: each serial dispatched, received, then
 	// transferred three times.
@@ -233,8 +241,8 @@ func TestWebhooksDeliverEveryEventThroughOutagesAndASIGKILL(t *testing.T) {
 	// The server records every delivery as delivered, none dead.
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		var page struct{ Deliveries []any }
-		_, pending := call(t, "GET", p.URL+"/api/v1/webhooks/"+hook.ID+"/deliveries?status=pending&limit=1", key, nil)
-		_, dead := call(t, "GET", p.URL+"/api/v1/webhooks/"+hook.ID+"/deliveries?status=dead&limit=1", key, nil)
+		_, pending := call(t, "GET", p.URL+"/api/v1/webhooks/"+hookID+"/deliveries?status=pending&limit=1", key, nil)
+		_, dead := call(t, "GET", p.URL+"/api/v1/webhooks/"+hookID+"/deliveries?status=dead&limit=1", key, nil)
 		json.Unmarshal(dead, &page)
 		if len(page.Deliveries) != 0 {
 			t.Fatalf("dead deliveries: %s", dead)
