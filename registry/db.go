@@ -98,8 +98,9 @@ type DB struct {
 	// Update; with company, they are grouped with bolt's Batch.
 	writers atomic.Int32
 
-	scans *ScanBuffer
-	keys  keyCache // every API key, for Authenticate
+	scans    *ScanBuffer
+	keys     keyCache // every API key, for Authenticate
+	webhooks webhookState
 
 	closeOnce sync.Once
 	closeErr  error
@@ -170,6 +171,11 @@ func openDB(path string, o Options) (*DB, error) {
 		secret = bytes.Clone(o.CheckSecret)
 	}
 	db.secrets = [][]byte{secret}
+	db.webhooks.queued, db.webhooks.leases = make(chan struct{}, 1), map[uint64]time.Time{}
+	if err := db.ensureWebhookBuckets(); err != nil {
+		bdb.Close()
+		return nil, err
+	}
 	if len(o.PreviousSecret) > 0 {
 		db.secrets = append(db.secrets, bytes.Clone(o.PreviousSecret))
 	}

@@ -40,6 +40,11 @@
 //	idempotency  caller key id 0x00 Idempotency-Key   1 + unix nanos + SHA-256 of the request + first answer
 //	             (a bare Idempotency-Key: stored before keys were scoped to their caller; read, never written)
 //	idemtime     big-endian unix nanos ‖ stored key   empty: pruning order (keys live at least 24 hours)
+//	webhooks     subscription id                      1 + JSON: url, event types, signing secret, created
+//	deliveries   subscription id 0x00 big-endian n    1 + JSON: serial, seq, type, status, attempts, last
+//	                                                  error, created, retry window start, next attempt,
+//	                                                  delivered at (the outbox; id msg_<n in hex>)
+//	outbox       big-endian due unix nanos ‖ n         subscription id: the pending deliveries, due first
 //
 // Open refuses a file of a newer schema and migrates an older one after
 // copying it beside itself (path.bak-v<N>-<time>).

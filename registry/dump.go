@@ -108,7 +108,7 @@ func (db *DB) Dump(sink Sink) error {
 		if err != nil {
 			return err
 		}
-		return tx.Bucket(bucketIdempotency).ForEach(func(k, v []byte) error {
+		err = tx.Bucket(bucketIdempotency).ForEach(func(k, v []byte) error {
 			if len(v) < 1+8+32 || v[0] != idemV1 {
 				return errUnknownVersion("idempotency key " + string(k))
 			}
@@ -119,6 +119,10 @@ func (db *DB) Dump(sink Sink) error {
 			return sink.Idempotency(IdempotencyDump{Caller: caller, Key: key, At: time.Unix(0, int64(binary.BigEndian.Uint64(v[1:9]))).UTC(),
 				RequestHash: bytes.Clone(v[9:41]), Answer: bytes.Clone(v[41:])})
 		})
+		if err != nil {
+			return err
+		}
+		return dumpWebhooks(tx, sink)
 	})
 }
 
@@ -228,6 +232,8 @@ func (db *DB) Load(fill func(Sink) error) error {
 				}
 				return storeKey(tx, key, [32]byte(k.RequestHash), k.Answer, k.At)
 			},
+			Webhook:  func(w Subscription) error { return loadWebhook(tx, w) },
+			Delivery: func(d Delivery) error { return loadDelivery(tx, d) },
 		})
 	})
 }

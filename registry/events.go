@@ -214,8 +214,9 @@ func checkWrite(w Write) error {
 func (db *DB) writeEvents(w Write, single bool, fn func(tx *bolt.Tx, now time.Time) ([]Appended, auditLine, error)) (Outcome, error) {
 	var out Outcome
 	var refused error
+	var queued bool
 	body := func(tx *bolt.Tx, grouped bool) error {
-		out, refused = Outcome{}, nil
+		out, refused, queued = Outcome{}, nil, false
 		now := db.now()
 		err := func() error {
 			if w.IdempotencyKey != "" {
@@ -230,6 +231,9 @@ func (db *DB) writeEvents(w Write, single bool, fn func(tx *bolt.Tx, now time.Ti
 				return err
 			}
 			out.Appended = appended
+			if queued, err = db.enqueue(tx, appended, now); err != nil {
+				return err
+			}
 			if w.IdempotencyKey != "" {
 				answer, err := KeyAnswer(w, out)
 				if err != nil {
@@ -245,7 +249,7 @@ func (db *DB) writeEvents(w Write, single bool, fn func(tx *bolt.Tx, now time.Ti
 		// would roll back and rerun every other call): it wrote nothing, so
 		// the group commits without it.
 		if grouped && refusal(err) {
-			out, refused = Outcome{}, err
+			out, refused, queued = Outcome{}, err, false
 			return nil
 		}
 		return err
@@ -261,6 +265,9 @@ func (db *DB) writeEvents(w Write, single bool, fn func(tx *bolt.Tx, now time.Ti
 	}
 	if err != nil {
 		return Outcome{}, err
+	}
+	if queued {
+		db.signalQueued()
 	}
 	return out, nil
 }

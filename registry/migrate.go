@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"time"
 
 	"github.com/sanbao/sanbao/policy"
@@ -47,8 +48,9 @@ type IdempotencyDump struct {
 
 // Sink receives a store's contents, in this order: the secret, models,
 // the GTINs models have had, items (in serial order), carriers, keys, users, audit entries (oldest
-// first), idempotency keys. Console sessions are not handed over: people
-// sign in again on the copy.
+// first), idempotency keys, webhooks (with their secrets), their
+// deliveries. Console sessions are not handed over: people sign in again
+// on the copy; nor are webhook leases (a delivery in flight is sent again).
 type Sink struct {
 	Secret      func(secret []byte) error
 	Model       func(m policy.Model) error
@@ -59,6 +61,8 @@ type Sink struct {
 	User        func(u UserDump) error
 	Audit       func(e AuditEntry) error
 	Idempotency func(k IdempotencyDump) error
+	Webhook     func(s Subscription) error
+	Delivery    func(d Delivery) error
 }
 
 // Dumper is a store that can hand over everything it holds.
@@ -86,8 +90,10 @@ func NotEmpty(what string) error {
 // checking a copy.
 type Summary struct {
 	Models, GTINs, Items, Events, Carriers, Keys, Users, Audit, Idempotency int
+	Webhooks, Deliveries                                                    int
 	// Histories is the SHA-256 of every item's serial, terms, derived
-	// fields, history and scan count, in serial order.
+	// fields, history and scan count, in serial order, then of every
+	// webhook and delivery.
 	Histories [32]byte
 }
 
@@ -102,25 +108,27 @@ func Digest(d Dumper) (Summary, error) {
 		Item: func(it ItemDump) error {
 			s.Items++
 			s.Events += len(it.History)
-			b, err := json.Marshal(struct {
+			return hashJSON(h, struct {
 				Item    policy.Item
 				Derived Derived
 				Seq     uint64
 				History []policy.Event
 				Count   uint64
 			}{it.Item, it.Derived, it.Seq, it.History, it.Scans.Count})
-			if err != nil {
-				return err
-			}
-			h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(b))))
-			h.Write(b)
-			return nil
 		},
 		Carrier:     func(string, string) error { s.Carriers++; return nil },
 		Key:         func(KeyDump) error { s.Keys++; return nil },
 		User:        func(UserDump) error { s.Users++; return nil },
 		Audit:       func(AuditEntry) error { s.Audit++; return nil },
 		Idempotency: func(IdempotencyDump) error { s.Idempotency++; return nil },
+		Webhook: func(w Subscription) error {
+			s.Webhooks++
+			return hashJSON(h, w)
+		},
+		Delivery: func(d Delivery) error {
+			s.Deliveries++
+			return hashJSON(h, d)
+		},
 	})
 	copy(s.Histories[:], h.Sum(nil))
 	return s, err
@@ -128,6 +136,17 @@ func Digest(d Dumper) (Summary, error) {
 
 // String is the summary as `sanbao migrate` prints it.
 func (s Summary) String() string {
-	return fmt.Sprintf("%d models (%d GTINs), %d items, %d events, %d carriers, %d keys, %d users, %d audit entries, %d idempotency keys; histories sha256 %x",
-		s.Models, s.GTINs, s.Items, s.Events, s.Carriers, s.Keys, s.Users, s.Audit, s.Idempotency, s.Histories[:8])
+	return fmt.Sprintf("%d models (%d GTINs), %d items, %d events, %d carriers, %d keys, %d users, %d audit entries, %d idempotency keys, %d webhooks with %d deliveries; histories sha256 %x",
+		s.Models, s.GTINs, s.Items, s.Events, s.Carriers, s.Keys, s.Users, s.Audit, s.Idempotency, s.Webhooks, s.Deliveries, s.Histories[:8])
+}
+
+// hashJSON adds v's JSON, its length first, to h.
+func hashJSON(h hash.Hash, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(b))))
+	h.Write(b)
+	return nil
 }

@@ -23,6 +23,7 @@ type Store interface {
 	KeyStore
 	UserStore
 	SessionStore
+	WebhookStore
 	AuditLog
 	Operations
 	Importer

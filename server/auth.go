@@ -68,6 +68,13 @@ var access = []rule{
 	{"GET", "/api/v1/users", adminOnly},
 	{"PATCH", "/api/v1/users/:username", adminOnly},
 
+	{"POST", "/api/v1/webhooks", adminOnly},
+	{"GET", "/api/v1/webhooks", adminOnly},
+	{"GET", "/api/v1/webhooks/:id", adminOnly},
+	{"DELETE", "/api/v1/webhooks/:id", adminOnly},
+	{"GET", "/api/v1/webhooks/:id/deliveries", adminOnly},
+	{"POST", "/api/v1/webhooks/:id/deliveries/:delivery/retry", adminOnly},
+
 	// The public coverage check (rate-limited per client instead).
 	{"GET", "/c", public},
 	{"GET", "/c/:serial", public},

@@ -13,7 +13,7 @@ import (
 // concrete fills a route template's parameters with values that exist.
 func concrete(path string) string {
 	return strings.NewReplacer(":serial", "S1", ":sku", "M1", ":batch", "B1", ":order", "O1",
-		":id", "nosuchkey000", ":username", "nobody").Replace(path)
+		":id", "nosuchkey000", ":username", "nobody", ":delivery", "msg_0000000000000001").Replace(path)
 }
 
 var allRoles = []registry.Role{registry.RoleAdmin, registry.RoleWarehouse, registry.RoleService}
@@ -111,6 +111,8 @@ func bodyFor(r rule) any {
 		return map[string]any{"items": []any{}}
 	case "POST /api/v1/keys":
 		return map[string]any{"name": "", "role": "nobody"}
+	case "POST /api/v1/webhooks":
+		return map[string]any{"url": "ftp://erp.example.com/", "events": []string{"*"}}
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sanbao/sanbao/policy"
 	"github.com/sanbao/sanbao/registry"
@@ -25,10 +26,12 @@ import (
 // M1 (product), CHG-1 (adapter), CBL-2 (accessory) and G1 (product with GTIN
 // 06901234567892); S1, S2 of M1 in batch B1 with a CB2411 charger; G1S of G1
 // in batch B2; S2 dispatched under order O1; a spare warehouse key to revoke;
-// a service-centre account li.
+// a service-centre account li; a webhook for every event type, whose
+// delivery of S2's dispatch is dead.
 type roleFixture struct {
 	*env
-	spareID string
+	spareID             string
+	webhook, deliveryID string
 }
 
 func newRoleFixture(t *testing.T) *roleFixture {
@@ -40,12 +43,23 @@ func newRoleFixture(t *testing.T) *roleFixture {
 	e.register("B1", "S1", "S2")
 	must(t, e.post("/api/v1/items", e.admin, map[string]any{"items": []map[string]any{
 		{"serial": "G1S", "sku": "G1", "batch": "B2", "produced_on": "2026-10-01"}}}), http.StatusCreated)
+	hook, err := e.db.CreateSubscription(registry.Actor{Name: "test"}, "https://203.0.113.9/erp", []string{"*"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	must(t, e.event("S2", e.admin, map[string]any{"type": "dispatched", "on": "2026-11-02", "order": "O1"}), http.StatusCreated)
+	claimed, err := e.db.ClaimDeliveries(e.clock.Now(), time.Minute, 1)
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claimed %v, %v", claimed, err)
+	}
+	if err := e.db.FinishDeliveries([]registry.Attempt{{Subscription: claimed[0].Subscription, Delivery: claimed[0].ID, At: e.clock.Now(), Error: "HTTP 500"}}); err != nil {
+		t.Fatal(err)
+	}
 	must(t, e.post("/api/v1/users", e.admin, map[string]any{"username": "li", "name": "Li Na", "role": "service",
 		"center": "SH-01", "password": "li's long password"}), http.StatusCreated)
 	spare := mustKey(t, e.db, "spare", registry.RoleWarehouse)
 	id, _, _ := strings.Cut(spare, ".")
-	return &roleFixture{env: e, spareID: id}
+	return &roleFixture{env: e, spareID: id, webhook: hook.ID, deliveryID: claimed[0].ID}
 }
 
 // apiCell is one route of the contract with the status each caller gets
@@ -186,6 +200,13 @@ var contractRoutes = []apiCell{
 		}
 	}},
 
+	{"POST", "/api/v1/webhooks", map[string]any{"url": "https://203.0.113.10/crm", "events": []string{"received"}}, 401, 201, 403, 403, wantField("events", []string{"received"})},
+	{"GET", "/api/v1/webhooks", nil, 401, 200, 403, 403, wantArray("webhooks", 1)},
+	{"GET", "/api/v1/webhooks/{webhook}", nil, 401, 200, 403, 403, wantField("url", "https://203.0.113.9/erp")},
+	{"GET", "/api/v1/webhooks/{webhook}/deliveries", nil, 401, 200, 403, 403, wantArray("deliveries", 1)},
+	{"POST", "/api/v1/webhooks/{webhook}/deliveries/{delivery}/retry", nil, 401, 202, 403, 403, wantField("status", "pending")},
+	{"DELETE", "/api/v1/webhooks/{webhook}", nil, 401, 204, 403, 403, nil},
+
 	{"GET", "/c", nil, 200, 200, 200, 200, wantHolds("text/html", "<form")},
 	{"GET", "/c/S1?k={code:S1}", nil, 200, 200, 200, 200, wantHolds("text/html", "S1")},
 	{"GET", "/01/06901234567892/21/G1S?k={code:G1S}", nil, 200, 200, 200, 200, wantHolds("text/html", "G1S")},
@@ -198,7 +219,7 @@ var contractRoutes = []apiCell{
 
 // concretePath fills the fixture's values into a matrix path.
 func (f *roleFixture) concretePath(p string) string {
-	return strings.NewReplacer("{spare}", f.spareID, "{code:S1}", f.checkCode("S1"), "{code:G1S}", f.checkCode("G1S")).Replace(p)
+	return strings.NewReplacer("{spare}", f.spareID, "{webhook}", f.webhook, "{delivery}", f.deliveryID, "{code:S1}", f.checkCode("S1"), "{code:G1S}", f.checkCode("G1S")).Replace(p)
 }
 
 // templateOf turns a concrete path back into its route template, to compare
@@ -216,8 +237,10 @@ func templateOf(method, p string) string {
 			seg[i] = ":batch"
 		case "orders":
 			seg[i] = ":order"
-		case "keys":
+		case "keys", "webhooks":
 			seg[i] = ":id"
+		case "deliveries":
+			seg[i] = ":delivery"
 		case "users":
 			seg[i] = ":username"
 		case "01":

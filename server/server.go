@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -76,6 +77,15 @@ type Config struct {
 	// PublicClients bounds the table of per-client limiters; default
 	// DefaultPublicClients.
 	PublicClients int
+	// WebhookAllowPrivate lets webhooks reach loopback, private, link-local
+	// and metadata addresses (tests; a receiver on the same network).
+	WebhookAllowPrivate bool
+	// WebhookBackoff is the delay before a failed delivery's first retry;
+	// default DefaultWebhookBackoff.
+	WebhookBackoff time.Duration
+	// WebhookRetryFor is how long a delivery is retried before it is dead;
+	// default DefaultWebhookRetryFor.
+	WebhookRetryFor time.Duration
 }
 
 // Server serves the API. Create it with New; it is safe for concurrent use.
@@ -93,6 +103,10 @@ type Server struct {
 	scanSeen *scanSeen                   // public checks counted in the last 10 minutes
 	csrf     *http.CrossOriginProtection // the public receipt routes
 	console  *consoleState               // the staff console (console.go)
+
+	webhookMetrics *webhookMetrics
+	webhookOnce    sync.Once
+	sender         *sender // nil until StartWebhooks
 }
 
 // New builds a Server. Errors: a missing DB, a malformed PublicURL, or a
@@ -112,6 +126,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.WebhookBackoff <= 0 {
+		cfg.WebhookBackoff = DefaultWebhookBackoff
+	}
+	if cfg.WebhookRetryFor <= 0 {
+		cfg.WebhookRetryFor = DefaultWebhookRetryFor
 	}
 	if cfg.SmallBodyBytes <= 0 {
 		cfg.SmallBodyBytes = min(DefaultSmallBodyBytes, cfg.MaxBodyBytes)
@@ -140,6 +160,7 @@ func New(cfg Config) (*Server, error) {
 		routes: map[string]bool{},
 	}
 	s.metrics = newMetrics(cfg.DB)
+	s.webhookMetrics = newWebhookMetrics(s.metrics.reg, cfg.DB)
 	s.limiter = newRateLimiter(cfg.PublicRate, cfg.PublicBurst, cfg.PublicClients, cfg.Now)
 	s.scanSeen = newScanSeen(cmp.Or(cfg.PublicClients, DefaultPublicClients))
 	s.csrf = s.receiptCSRF()
@@ -214,6 +235,13 @@ func (s *Server) handlers() map[string]echo.HandlerFunc {
 		"GET /api/v1/users":             s.listUsers,
 		"PATCH /api/v1/users/:username": s.updateUser,
 
+		"POST /api/v1/webhooks":                                s.createWebhook,
+		"GET /api/v1/webhooks":                                 s.listWebhooks,
+		"GET /api/v1/webhooks/:id":                             s.getWebhook,
+		"DELETE /api/v1/webhooks/:id":                          s.deleteWebhook,
+		"GET /api/v1/webhooks/:id/deliveries":                  s.listWebhookDeliveries,
+		"POST /api/v1/webhooks/:id/deliveries/:delivery/retry": s.retryWebhookDelivery,
+
 		"GET /c":                      s.publicRoute(true, s.checkForm),
 		"GET /c/:serial":              s.publicRoute(true, s.coveragePage),
 		"GET /01/:gtin14/21/:serial":  s.publicRoute(true, s.coveragePage),
@@ -230,10 +258,16 @@ func (s *Server) handlers() map[string]echo.HandlerFunc {
 // Handler is the whole application: API, operations endpoints, metrics.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Close stops background work (none is started by the API routes; the
-// public routes' rate limiters hook in here). It does not close the DB,
-// which the caller owns and closes after the HTTP server has shut down.
-func (s *Server) Close() error { return nil }
+// Close stops background work: the webhook sender, after the attempts in
+// flight are recorded. It does not close the DB, which the caller owns and
+// closes after the HTTP server has shut down.
+func (s *Server) Close() error {
+	s.webhookOnce.Do(func() {}) // no sender starts after Close
+	if s.sender != nil {
+		s.sender.close()
+	}
+	return nil
+}
 
 // ipExtractor believes X-Forwarded-For only from the trusted proxies; with
 // none, the peer address is the client.

@@ -79,6 +79,8 @@ type serveConfig struct {
 	shutdownTimeout   time.Duration
 	publicRate        float64
 	publicBurst       int
+	webhookPrivate    bool
+	webhookBackoff    time.Duration
 	zplFont           string
 }
 
@@ -104,6 +106,8 @@ func (m *Main) setupServe(f *flags) runFunc {
 	shutdownTimeout := f.Duration("shutdown-timeout", defaultShutdownTimeout, "on SIGINT/SIGTERM, how long in-flight requests may take to finish")
 	publicRate := f.Float64("public-rate", server.DefaultPublicRate, "public coverage checks a second allowed per client address (IPv6: per /64); negative turns the limit off, for a proxy in front that limits")
 	publicBurst := f.Int("public-burst", server.DefaultPublicBurst, "public coverage checks one client address may make in a burst")
+	webhookPrivate := f.Bool("webhook-allow-private", false, "let webhooks reach loopback, private, link-local and metadata addresses (a receiver on this host or network)")
+	webhookBackoff := f.Duration("webhook-backoff", server.DefaultWebhookBackoff, "delay before a failed webhook delivery's first retry; each later one doubles it (up to an hour), for 24 hours")
 	zplFont := f.String("zpl-font", labels.DefaultZPLFont, "printer-resident `font` of ZPL label text beyond Latin-1 (Chinese model names), as the printers know it: E:SIMSUN.FNT, E:ANMDJ.TTF...; a label request may name another with font=")
 
 	return func(ctx context.Context, _ []string, stdout, stderr io.Writer) error {
@@ -167,6 +171,10 @@ func (m *Main) setupServe(f *flags) runFunc {
 			return f.errorf("public-burst", "must be at least 1")
 		}
 		cfg.publicRate, cfg.publicBurst = *publicRate, *publicBurst
+		if *webhookBackoff <= 0 {
+			return f.errorf("webhook-backoff", "must be positive (e.g. 5s)")
+		}
+		cfg.webhookPrivate, cfg.webhookBackoff = *webhookPrivate, *webhookBackoff
 		if err := labels.CheckPrinterFont(*zplFont); err != nil {
 			return f.errorf("zpl-font", "%s", err.(*policy.Error).Message)
 		}
@@ -233,17 +241,19 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig, stderr io.Writer) (er
 		}
 	}
 	srv, err := server.New(server.Config{
-		DB:             db,
-		Policy:         cfg.policy,
-		PublicURL:      publicURL,
-		TrustedProxies: cfg.trusted,
-		Logger:         log,
-		MetricsPublic:  false,
-		PublicRate:     cfg.publicRate,
-		PublicBurst:    cfg.publicBurst,
-		StreamTimeout:  cfg.streamTimeout,
-		ZPLFont:        cfg.zplFont,
-		SecureCookies:  cfg.tls != nil || strings.HasPrefix(publicURL, "https://"),
+		DB:                  db,
+		Policy:              cfg.policy,
+		PublicURL:           publicURL,
+		TrustedProxies:      cfg.trusted,
+		Logger:              log,
+		MetricsPublic:       false,
+		PublicRate:          cfg.publicRate,
+		PublicBurst:         cfg.publicBurst,
+		WebhookAllowPrivate: cfg.webhookPrivate,
+		WebhookBackoff:      cfg.webhookBackoff,
+		StreamTimeout:       cfg.streamTimeout,
+		ZPLFont:             cfg.zplFont,
+		SecureCookies:       cfg.tls != nil || strings.HasPrefix(publicURL, "https://"),
 	})
 	if err != nil {
 		return err
@@ -253,6 +263,7 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig, stderr io.Writer) (er
 			err = cerr
 		}
 	}()
+	srv.StartWebhooks()
 
 	errorLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
 	hs := &http.Server{

@@ -97,7 +97,7 @@ func (s *Store) Dump(sink registry.Sink) error {
 		if err != nil {
 			return err
 		}
-		return each(ctx, tx, `SELECT caller, key, at, request_hash, answer FROM idempotency ORDER BY caller, key`, func(rows pgx.Rows) error {
+		err = each(ctx, tx, `SELECT caller, key, at, request_hash, answer FROM idempotency ORDER BY caller, key`, func(rows pgx.Rows) error {
 			var k registry.IdempotencyDump
 			if err := rows.Scan(&k.Caller, &k.Key, &k.At, &k.RequestHash, &k.Answer); err != nil {
 				return err
@@ -105,6 +105,10 @@ func (s *Store) Dump(sink registry.Sink) error {
 			k.At = k.At.UTC()
 			return sink.Idempotency(k)
 		})
+		if err != nil {
+			return err
+		}
+		return dumpWebhooks(ctx, tx, sink)
 	})
 	return s.storageErr(err)
 }
@@ -139,7 +143,7 @@ func (s *Store) Load(fill func(registry.Sink) error) error {
 		if used {
 			return registry.NotEmpty("database at " + s.host)
 		}
-		var models, gtins, items, events, scans, carriers, keys, users, audit, idem [][]any
+		var models, gtins, items, events, scans, carriers, keys, users, audit, idem, hooks, deliveries [][]any
 		err := fill(registry.Sink{
 			Secret: func(b []byte) error { secret = b; return nil },
 			Model: func(m policy.Model) error {
@@ -192,6 +196,15 @@ func (s *Store) Load(fill func(registry.Sink) error) error {
 				idem = append(idem, []any{k.Caller, k.Key, k.At, k.RequestHash, k.Answer})
 				return nil
 			},
+			Webhook: func(w registry.Subscription) error {
+				hooks = append(hooks, []any{w.ID, w.URL, w.Events, w.Secret, w.Created})
+				return nil
+			},
+			Delivery: func(d registry.Delivery) error {
+				row, err := deliveryRow(d)
+				deliveries = append(deliveries, row)
+				return err
+			},
 		})
 		if err != nil {
 			return err
@@ -213,6 +226,9 @@ func (s *Store) Load(fill func(registry.Sink) error) error {
 			{"users", []string{"username", "name", "role", "center", "disabled", "hash", "created", "updated"}, users},
 			{"audit", []string{"at", "key_id", "name", "action", "target", "detail"}, audit},
 			{"idempotency", []string{"caller", "key", "at", "request_hash", "answer"}, idem},
+			{"webhooks", []string{"id", "url", "events", "secret", "created"}, hooks},
+			{"webhook_deliveries", []string{"n", "webhook", "serial", "seq", "type", "status", "attempts", "last_error",
+				"created", "since", "next_attempt", "delivered_at"}, deliveries},
 		} {
 			if _, err := tx.CopyFrom(ctx, pgx.Identifier{c.table}, c.cols, pgx.CopyFromRows(c.rows)); err != nil {
 				return err
@@ -222,6 +238,7 @@ func (s *Store) Load(fill func(registry.Sink) error) error {
 			`INSERT INTO counts (name, stripe, n) VALUES ('items', 0, (SELECT count(*) FROM items)),
 				('models', 0, (SELECT count(*) FROM models)), ('open_cases', 0, (SELECT count(*) FROM items WHERE open_case <> 0))
 				ON CONFLICT (name, stripe) DO UPDATE SET n = counts.n + excluded.n`, // an empty registry's counters sum to 0
+			`SELECT setval(pg_get_serial_sequence('webhook_deliveries', 'n'), coalesce(max(n), 0) + 1, false) FROM webhook_deliveries`,
 			`INSERT INTO batch_counts (batch, members, carriers)
 				SELECT batch, sum(m), sum(c) FROM (SELECT batch, 1 AS m, 0 AS c FROM items UNION ALL SELECT batch, 0, 1 FROM carriers) x GROUP BY batch`,
 		} {

@@ -187,8 +187,9 @@ func lock(ctx context.Context, tx pgx.Tx, serials []string) error {
 // once (a retried transaction).
 func (s *Store) writeEvents(w registry.Write, fn func(ctx context.Context, tx pgx.Tx, now time.Time) ([]registry.Appended, registry.AuditLine, error)) (registry.Outcome, error) {
 	var out registry.Outcome
+	var queued bool
 	err := s.write(func(ctx context.Context, tx pgx.Tx) error {
-		out = registry.Outcome{}
+		out, queued = registry.Outcome{}, false
 		now := s.now()
 		caller := registry.IdempotencyCaller(w.Actor)
 		if w.IdempotencyKey != "" {
@@ -209,6 +210,9 @@ func (s *Store) writeEvents(w registry.Write, fn func(ctx context.Context, tx pg
 			return err
 		}
 		out.Appended = appended
+		if queued, err = enqueue(ctx, tx, appended, now); err != nil {
+			return err
+		}
 		if w.IdempotencyKey != "" {
 			answer, err := registry.KeyAnswer(w, out)
 			if err != nil {
@@ -228,6 +232,9 @@ func (s *Store) writeEvents(w registry.Write, fn func(ctx context.Context, tx pg
 	})
 	if err != nil {
 		return registry.Outcome{}, err
+	}
+	if queued {
+		s.signalQueued()
 	}
 	return out, nil
 }

@@ -47,6 +47,10 @@ func TestMigrateBoltToPostgresAndBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	hook, err := src.CreateSubscription(admin, "https://erp.example.com/hook", []string{"received", "replaced"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	at := func(ago time.Duration) time.Time { return clock.Now().Add(-ago) }
 	w := registry.Write{Actor: admin}
 	for _, e := range []struct {
@@ -73,11 +77,23 @@ func TestMigrateBoltToPostgresAndBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	src.Scan("S2", clock.Now())
+	// Deliveries of every status: delivered, dead, pending after a failure.
+	claimed, err := src.ClaimDeliveries(clock.Now(), time.Minute, 10)
+	if err != nil || len(claimed) != 3 {
+		t.Fatalf("claimed %d deliveries (%v); want 3", len(claimed), err)
+	}
+	if err := src.FinishDeliveries([]registry.Attempt{
+		{Subscription: hook.ID, Delivery: claimed[0].ID, At: clock.Now(), Delivered: true},
+		{Subscription: hook.ID, Delivery: claimed[1].ID, At: clock.Now(), Error: "HTTP 500"},
+		{Subscription: hook.ID, Delivery: claimed[2].ID, At: clock.Now(), Error: "HTTP 503", Retry: clock.Now().Add(time.Minute)},
+	}); err != nil {
+		t.Fatal(err)
+	}
 	want, err := registry.Digest(src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want.Items != 3 || want.Events != 9 || want.Carriers != 2 || want.Keys != 1 || want.Idempotency != 1 {
+	if want.Items != 3 || want.Events != 9 || want.Carriers != 2 || want.Keys != 1 || want.Idempotency != 1 || want.Webhooks != 1 || want.Deliveries != 3 {
 		t.Fatalf("source %v", want)
 	}
 
@@ -128,6 +144,18 @@ func TestMigrateBoltToPostgresAndBack(t *testing.T) {
 		}
 		if rec, err := s.Get("S2"); err != nil || rec.Scans.Count != 1 || rec.Item.Replaces != "S1" {
 			t.Errorf("%s: S2 %+v %v", name, rec, err)
+		}
+		// The pending delivery is still due, with its id; a new event's
+		// delivery is numbered after the copied ones.
+		due, err := s.ClaimDeliveries(clock.Now().Add(time.Hour), time.Minute, 10)
+		if err != nil || len(due) != 1 || due[0].ID != claimed[2].ID || due[0].Attempts != 1 || len(due[0].Secret) != 32 {
+			t.Errorf("%s: due deliveries %+v %v", name, due, err)
+		}
+		if _, err := s.Append(w, "S2", policy.Event{Type: policy.EvReceived, On: policy.Date{Year: 2026, Month: 11, Day: 20}, Evidence: policy.Courier}); err != nil {
+			t.Fatalf("%s: a receipt after the copy: %v", name, err)
+		}
+		if ds, _, err := s.Deliveries(hook.ID, "", "", 1); err != nil || len(ds) != 1 || ds[0].ID <= claimed[2].ID || ds[0].Serial != "S2" {
+			t.Errorf("%s: the newest delivery %+v %v; want S2's, after %s", name, ds, err, claimed[2].ID)
 		}
 	}
 }

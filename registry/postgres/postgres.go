@@ -79,6 +79,7 @@ type Store struct {
 	keys       *keyCache
 	scans      *registry.ScanBuffer
 	modelCache modelCache
+	queued     chan struct{} // a token after a write of this process queued webhook deliveries
 
 	closeOnce sync.Once
 	closeErr  error
@@ -123,7 +124,7 @@ func Open(dsn string, o Options) (*Store, error) {
 	}
 	clock := o.Now
 	s := &Store{host: host, policy: o.Policy, now: func() time.Time { return registry.Instant(clock()) }, timeout: o.Timeout,
-		modelCache: modelCache{ttl: o.KeyRefresh}}
+		modelCache: modelCache{ttl: o.KeyRefresh}, queued: make(chan struct{}, 1)}
 	ctx, cancel := context.WithTimeout(context.Background(), o.Timeout)
 	defer cancel()
 	if s.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {

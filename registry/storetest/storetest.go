@@ -221,6 +221,15 @@ func Run(t *testing.T, h Harness) {
 		{"SessionsPerOwnerAreCappedAtTwenty", testSessionsPerOwnerAreCappedAtTwenty},
 		{"SessionsEndWithTheirOwner", testSessionsEndWithTheirOwner},
 		{"MistakesAreDeletedWhileUnused", testDeletes},
+		{"WebhookURLsAndEventsAreChecked", testCreateSubscriptionChecksURLAndEvents},
+		{"WebhookSecretIsReturnedOnce", testSubscriptionSecretIsReturnedOnceAndNeverListed},
+		{"EveryEventWriteQueuesItsDeliveries", testEveryEventWritePathQueuesOneDeliveryPerMatchingSubscription},
+		{"ARefusedWriteQueuesNoDelivery", testARefusedWriteQueuesNothing},
+		{"AClaimedDeliveryCarriesTheItemAsOfItsEvent", testAClaimedDeliveryCarriesTheItemAsItStoodAfterTheEvent},
+		{"DeliveriesAreLeasedUntilRecorded", testClaimLeasesDeliveriesUntilTheAttemptIsRecorded},
+		{"DeadDeliveriesAreRetried", testADeadDeliveryCanBeRetriedAndNothingElse},
+		{"DeliveriesAreListedNewestFirst", testDeliveriesAreListedNewestFirstByPage},
+		{"DeletingAWebhookDropsItsDeliveries", testDeletingASubscriptionDropsItsPendingDeliveries},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
