@@ -152,8 +152,8 @@ func notRegistered(serial string) error {
 	return policy.Errorf(policy.ENotFound, "serial", "serial %s is not registered", serial)
 }
 
-// Get returns an item's record (one query: item, history, stored scan
-// counts) with this process's buffered views added.
+// Get returns an item's record (one statement, so one snapshot: item,
+// history, stored scan counts) with this process's buffered views added.
 // Errors: EInvalid for a malformed serial; ENotFound; EUnavailable.
 func (s *Store) Get(serial string) (registry.Record, error) {
 	serial, err := policy.Ident("serial", serial)
@@ -162,14 +162,22 @@ func (s *Store) Get(serial string) (registry.Record, error) {
 	}
 	var rec registry.Record
 	err = s.read(func(ctx context.Context) error {
-		var x recordScan
-		if err := s.pool.QueryRow(ctx, `SELECT `+recordCols+recordFrom+` WHERE i.serial = $1`, serial).Scan(x.dest()...); err == pgx.ErrNoRows {
-			return notRegistered(serial)
-		} else if err != nil {
+		rows, err := s.pool.Query(ctx, getSQL, binaryResults, serial)
+		if err != nil {
 			return err
 		}
-		rec, err = x.record()
-		return err
+		defer rows.Close()
+		if !rows.Next() {
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			return notRegistered(serial)
+		}
+		if rec, err = decodeRecord(serial, rows.RawValues()); err != nil {
+			return err
+		}
+		rows.Close()
+		return rows.Err()
 	})
 	if err != nil {
 		return registry.Record{}, err

@@ -1,0 +1,158 @@
+package postgres
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sanbao/sanbao/policy"
+	"github.com/sanbao/sanbao/registry"
+)
+
+// getSQL is Get's one statement (one snapshot): the item's terms, its
+// history and its stored scan counts. Only what a Record holds: the
+// derived columns (state, dispatch, case…) are the writers' and the
+// listings' business, and 14 columns instead of 23 keep pgconn within its
+// preallocated 16 field descriptions, so a lookup allocates less and
+// PostgreSQL sends less. The serial is the argument (the primary key
+// matches it exactly), so it is not read back.
+const getSQL = `SELECT i.sku, i.kind, i.warranty_months, i.batch, i.produced_on, i.accessories, i.registered_at,
+	i.replaces, i.exchanged_on, i.exchanges,
+	CASE WHEN i.seq = 0 THEN '[]'::json ELSE
+		(SELECT coalesce(json_agg(e.event ORDER BY e.seq), '[]') FROM events e WHERE e.serial = i.serial) END,
+	s.count, s.first_at, s.last_at
+	FROM items i LEFT JOIN scans s ON s.serial = i.serial WHERE i.serial = $1`
+
+// getColumns is how many columns getSQL returns.
+const getColumns = 14
+
+// binaryResults has PostgreSQL send every column of getSQL in its binary
+// form, which decodeRecord reads without pgx's per-column scan plans.
+var binaryResults = pgx.QueryResultFormats{pgx.BinaryFormatCode}
+
+// decodeRecord reads a row of getSQL (binary format) into a Record.
+func decodeRecord(serial string, v [][]byte) (registry.Record, error) {
+	if len(v) != getColumns {
+		return registry.Record{}, fmt.Errorf("record of %s: %d columns, want %d", serial, len(v), getColumns)
+	}
+	var d binDecoder
+	it := policy.Item{Serial: serial}
+	it.SKU = d.text(v[0])
+	it.Kind = policy.Kind(d.text(v[1]))
+	it.WarrantyMonths = int(d.int4(v[2]))
+	it.Batch = d.text(v[3])
+	it.ProducedOn = d.date(v[4])
+	acc := d.jsonb(v[5])
+	it.RegisteredAt = d.timestamptz(v[6])
+	it.Replaces = d.text(v[7])
+	it.ExchangedOn = d.date(v[8])
+	it.Exchanges = int(d.int4(v[9]))
+	hist := v[10] // json: the binary form is the text
+	var scans registry.Scans
+	if v[11] != nil {
+		scans = registry.Scans{Count: uint64(d.int8(v[11])), First: d.timestamptz(v[12]), Last: d.timestamptz(v[13])}
+	}
+	if d.err != nil {
+		return registry.Record{}, fmt.Errorf("record of %s: %w", serial, d.err)
+	}
+	if len(acc) > 0 {
+		if err := json.Unmarshal(acc, &it.Accessories); err != nil {
+			return registry.Record{}, fmt.Errorf("accessories of %s: %w", serial, err)
+		}
+	}
+	rec := registry.Record{Item: it, Scans: scans}
+	if string(hist) != "[]" { // most items of a large registry have no event
+		if err := json.Unmarshal(hist, &rec.History); err != nil {
+			return registry.Record{}, fmt.Errorf("history of %s: %w", serial, err)
+		}
+		if len(rec.History) == 0 {
+			rec.History = nil
+		}
+	}
+	return rec, nil
+}
+
+// binDecoder reads PostgreSQL's binary forms, NULL (nil) as the zero
+// value, and keeps the first malformed value's error.
+type binDecoder struct{ err error }
+
+// pgEpoch is day 0 and instant 0 of PostgreSQL's binary dates and times.
+var pgEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+const pgEpochUnix = 946684800 // pgEpoch in Unix seconds
+
+func (d *binDecoder) fail(what string, b []byte) {
+	if d.err == nil {
+		d.err = fmt.Errorf("malformed %s value (%d bytes)", what, len(b))
+	}
+}
+
+func (d *binDecoder) text(b []byte) string { return string(b) }
+
+func (d *binDecoder) int4(b []byte) int32 {
+	if b == nil {
+		return 0
+	}
+	if len(b) != 4 {
+		d.fail("int4", b)
+		return 0
+	}
+	return int32(binary.BigEndian.Uint32(b))
+}
+
+func (d *binDecoder) int8(b []byte) int64 {
+	if b == nil {
+		return 0
+	}
+	if len(b) != 8 {
+		d.fail("int8", b)
+		return 0
+	}
+	return int64(binary.BigEndian.Uint64(b))
+}
+
+func (d *binDecoder) date(b []byte) policy.Date {
+	if b == nil {
+		return policy.Date{}
+	}
+	days := d.int4(b)
+	if days == math.MaxInt32 || days == math.MinInt32 { // ±infinity: never written
+		d.fail("date", b)
+		return policy.Date{}
+	}
+	t := pgEpoch.AddDate(0, 0, int(days))
+	return policy.Date{Year: t.Year(), Month: t.Month(), Day: t.Day()}
+}
+
+func (d *binDecoder) timestamptz(b []byte) time.Time {
+	if b == nil {
+		return time.Time{}
+	}
+	us := d.int8(b)
+	if us == math.MaxInt64 || us == math.MinInt64 { // ±infinity: never written
+		d.fail("timestamptz", b)
+		return time.Time{}
+	}
+	sec, frac := us/1e6, us%1e6
+	if frac < 0 {
+		sec, frac = sec-1, frac+1e6
+	}
+	return time.Unix(pgEpochUnix+sec, frac*1e3).UTC()
+}
+
+// jsonb returns the JSON text of a binary jsonb (a version byte, 1, then
+// the text), nil for NULL.
+func (d *binDecoder) jsonb(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	if len(b) == 0 || b[0] != 1 {
+		d.fail("jsonb", b)
+		return nil
+	}
+	return b[1:]
+}
