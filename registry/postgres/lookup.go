@@ -32,7 +32,8 @@ const getColumns = 14
 
 // binaryResults has PostgreSQL send every column of getSQL in its binary
 // form, which decodeRecord reads without pgx's per-column scan plans.
-var binaryResults = pgx.QueryResultFormats{pgx.BinaryFormatCode}
+// Held as an interface so that passing it allocates nothing.
+var binaryResults any = pgx.QueryResultFormats{pgx.BinaryFormatCode}
 
 // decodeRecord reads a row of getSQL (binary format) into a Record.
 func decodeRecord(serial string, v [][]byte) (registry.Record, error) {
@@ -59,18 +60,24 @@ func decodeRecord(serial string, v [][]byte) (registry.Record, error) {
 	if d.err != nil {
 		return registry.Record{}, fmt.Errorf("record of %s: %w", serial, d.err)
 	}
+	// The JSON is decoded into variables of its own so that only they,
+	// and only when there is something to decode, go to the heap, not the
+	// whole record.
 	if len(acc) > 0 {
-		if err := json.Unmarshal(acc, &it.Accessories); err != nil {
+		var a []policy.Accessory
+		if err := json.Unmarshal(acc, &a); err != nil {
 			return registry.Record{}, fmt.Errorf("accessories of %s: %w", serial, err)
 		}
+		it.Accessories = a
 	}
 	rec := registry.Record{Item: it, Scans: scans}
 	if string(hist) != "[]" { // most items of a large registry have no event
-		if err := json.Unmarshal(hist, &rec.History); err != nil {
+		var h []policy.Event
+		if err := json.Unmarshal(hist, &h); err != nil {
 			return registry.Record{}, fmt.Errorf("history of %s: %w", serial, err)
 		}
-		if len(rec.History) == 0 {
-			rec.History = nil
+		if len(h) > 0 {
+			rec.History = h
 		}
 	}
 	return rec, nil
