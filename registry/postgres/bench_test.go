@@ -8,6 +8,7 @@ import (
 
 	"github.com/sanbao/sanbao/policy"
 	"github.com/sanbao/sanbao/registry"
+	"github.com/sanbao/sanbao/registry/storetest"
 )
 
 // BenchmarkAppend appends events with 1 and with 32 concurrent writers,
@@ -55,4 +56,20 @@ func BenchmarkAppend(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 		})
 	}
+}
+
+// BenchmarkStore runs the stores' shared benchmarks (storetest.Bench:
+// Get, Append, Register) on PostgreSQL; registry's BenchmarkStore runs the
+// same on bbolt.
+//
+//	go test -run '^$' -bench Store -benchtime 3s ./registry/ ./registry/postgres/
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B, o registry.Options) registry.Store {
+		s, err := Open(schemaDSN(b), Options{Policy: o.Policy, Now: o.Now})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close() })
+		return s
+	})
 }
