@@ -190,6 +190,11 @@ func TestPublicCoverageShowsTheNoticeOfTheUnitsBatches(t *testing.T) {
 			t.Errorf("Accept-Language %q: notice %v, want %v", c.lang, got, want)
 		}
 	}
+	byParam := must(t, e.do(req{Method: "GET", Path: "/api/v1/public/coverage?serial=S1&lang=en&k=" + e.checkCode("S1"),
+		Header: map[string]string{"Accept-Language": "zh-CN"}}), 200)
+	if n, _ := byParam.JSON(t)["notice"].(map[string]any); n["text"] != "Use the original charger" || byParam.Header.Get("Content-Language") != "en" {
+		t.Errorf("?lang=en over Accept-Language zh-CN: %v, Content-Language %q", n, byParam.Header.Get("Content-Language"))
+	}
 	// A recall on the charger's batch wins over the unit's own advisory,
 	// and English readers get the Chinese text when there is no English.
 	e.putNotice("CB2411", map[string]any{"severity": "recall", "text": "充电器召回", "since": "2026-10-20"})
