@@ -33,7 +33,9 @@ func TestNoticesInABrowser(t *testing.T) {
 	b := &tab{t: t, ctx: ctx, base: e.ts.URL}
 	b.watch()
 	view := func(w, h int64) { b.do("viewport", chromedp.EmulateViewport(w, h)) }
-	page := func(serial, lang string) string { return "/c/" + serial + "?k=" + e.checkCode(serial) + "&lang=" + lang }
+	page := func(serial, lang string) string {
+		return "/c/" + serial + "?k=" + e.checkCode(serial) + "&lang=" + lang
+	}
 
 	view(390, 844)
 	for _, tc := range []struct {
