@@ -11,7 +11,7 @@ import (
 
 // TestNoticesInABrowser opens pages with batch notices in headless
 // Chromium: the public page of a product whose bundled charger is recalled
-// (390 px, Chinese and English) and of one under an advisory, each with one
+// (390 px, Chinese and English; 1366 px in Chinese) and of one under an advisory, each with one
 // h1, 44-pixel tap targets and AA contrast; then, signed in as an admin,
 // the desk of the recalled product and the batch page with its notice form.
 // Screenshots are compared with reviewed goldens (testdata/shots/notice-*.png).
@@ -59,6 +59,10 @@ func TestNoticesInABrowser(t *testing.T) {
 	}
 
 	view(1366, 900)
+	b.open(page("S-ACT", "zh"))
+	b.want("召回通知", "请立即停止使用该充电器")
+	b.checkPublicPage("notice-recall-zh-1366", 1366)
+	b.shot("notice-07-recall-zh-1366")
 	b.open("/console/sign-in?lang=zh")
 	b.signIn("lead", "lead's long password")
 	b.open("/console/items/S-ACT")
