@@ -122,7 +122,10 @@ func (db *DB) Dump(sink Sink) error {
 		if err != nil {
 			return err
 		}
-		return dumpWebhooks(tx, sink)
+		if err := dumpWebhooks(tx, sink); err != nil {
+			return err
+		}
+		return dumpNotices(tx, sink)
 	})
 }
 
@@ -234,6 +237,7 @@ func (db *DB) Load(fill func(Sink) error) error {
 			},
 			Webhook:  func(w Subscription) error { return loadWebhook(tx, w) },
 			Delivery: func(d Delivery) error { return loadDelivery(tx, d) },
+			Notice:   func(n Notice) error { return loadNotice(tx, n) },
 		})
 	})
 }

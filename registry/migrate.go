@@ -49,7 +49,7 @@ type IdempotencyDump struct {
 // Sink receives a store's contents, in this order: the secret, models,
 // the GTINs models have had, items (in serial order), carriers, keys, users, audit entries (oldest
 // first), idempotency keys, webhooks (with their secrets), their
-// deliveries. Console sessions are not handed over: people sign in again
+// deliveries, batch notices. Console sessions are not handed over: people sign in again
 // on the copy; nor are webhook leases (a delivery in flight is sent again).
 type Sink struct {
 	Secret      func(secret []byte) error
@@ -63,6 +63,7 @@ type Sink struct {
 	Idempotency func(k IdempotencyDump) error
 	Webhook     func(s Subscription) error
 	Delivery    func(d Delivery) error
+	Notice      func(n Notice) error
 }
 
 // Dumper is a store that can hand over everything it holds.
@@ -90,10 +91,10 @@ func NotEmpty(what string) error {
 // checking a copy.
 type Summary struct {
 	Models, GTINs, Items, Events, Carriers, Keys, Users, Audit, Idempotency int
-	Webhooks, Deliveries                                                    int
+	Webhooks, Deliveries, Notices                                           int
 	// Histories is the SHA-256 of every item's serial, terms, derived
 	// fields, history and scan count, in serial order, then of every
-	// webhook and delivery.
+	// webhook, delivery and notice.
 	Histories [32]byte
 }
 
@@ -129,6 +130,10 @@ func Digest(d Dumper) (Summary, error) {
 			s.Deliveries++
 			return hashJSON(h, d)
 		},
+		Notice: func(n Notice) error {
+			s.Notices++
+			return hashJSON(h, n)
+		},
 	})
 	copy(s.Histories[:], h.Sum(nil))
 	return s, err
@@ -136,8 +141,8 @@ func Digest(d Dumper) (Summary, error) {
 
 // String is the summary as `sanbao migrate` prints it.
 func (s Summary) String() string {
-	return fmt.Sprintf("%d models (%d GTINs), %d items, %d events, %d carriers, %d keys, %d users, %d audit entries, %d idempotency keys, %d webhooks with %d deliveries; histories sha256 %x",
-		s.Models, s.GTINs, s.Items, s.Events, s.Carriers, s.Keys, s.Users, s.Audit, s.Idempotency, s.Webhooks, s.Deliveries, s.Histories[:8])
+	return fmt.Sprintf("%d models (%d GTINs), %d items, %d events, %d carriers, %d keys, %d users, %d audit entries, %d idempotency keys, %d webhooks with %d deliveries, %d notices; histories sha256 %x",
+		s.Models, s.GTINs, s.Items, s.Events, s.Carriers, s.Keys, s.Users, s.Audit, s.Idempotency, s.Webhooks, s.Deliveries, s.Notices, s.Histories[:8])
 }
 
 // hashJSON adds v's JSON, its length first, to h.

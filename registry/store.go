@@ -24,6 +24,7 @@ type Store interface {
 	UserStore
 	SessionStore
 	WebhookStore
+	NoticeStore
 	AuditLog
 	Operations
 	Importer
@@ -157,6 +158,25 @@ type SessionStore interface {
 	// UpdateSession changes a live session's flash and centre through f.
 	// Errors: ENotFound; EUnavailable.
 	UpdateSession(id string, f func(*Session)) error
+}
+
+// NoticeStore keeps the batch notices (recalls and advisories), one per
+// batch at most.
+type NoticeStore interface {
+	// PutNotice sets a batch's notice (CheckNotice), replacing any it had;
+	// the bool reports that it had none. Setting the same notice again
+	// writes nothing. Errors: EInvalid naming the field; ENotFound for a
+	// batch with no registered serial and no bundled accessory;
+	// EUnavailable.
+	PutNotice(a Actor, n Notice) (Notice, bool, error)
+	// DeleteNotice clears a batch's notice. Errors: EInvalid for a
+	// malformed batch; ENotFound when it has none; EUnavailable.
+	DeleteNotice(a Actor, batch string) error
+	// Notices lists every notice in batch order. Errors: internal only.
+	Notices() ([]Notice, error)
+	// BatchNotices returns the notices of the batches given (those that
+	// have one) in batch order. Errors: internal only.
+	BatchNotices(batches []string) ([]Notice, error)
 }
 
 // AuditLog reads the audit log, which every write adds to in its own

@@ -75,6 +75,12 @@ var access = []rule{
 	{"GET", "/api/v1/webhooks/:id/deliveries", adminOnly},
 	{"POST", "/api/v1/webhooks/:id/deliveries/:delivery/retry", adminOnly},
 
+	// Batch notices: set and cleared by an admin; read by every role (the
+	// service desk shows them).
+	{"PUT", "/api/v1/batches/:batch/notice", adminOnly},
+	{"DELETE", "/api/v1/batches/:batch/notice", adminOnly},
+	{"GET", "/api/v1/notices", anyRole},
+
 	// The public coverage check (rate-limited per client instead).
 	{"GET", "/c", public},
 	{"GET", "/c/:serial", public},
@@ -114,6 +120,8 @@ var consoleAccess = []rule{
 	{"POST", "/console/batches", warehouseSide},
 	{"GET", "/console/batches/:batch", warehouseSide},
 	{"GET", "/console/batches/:batch/labels", warehouseSide},
+	{"POST", "/console/batches/:batch/notice", adminOnly},
+	{"POST", "/console/batches/:batch/notice/clear", adminOnly},
 	{"GET", "/console/dispatch", warehouseSide},
 	{"POST", "/console/dispatch", warehouseSide},
 	{"POST", "/console/receipts", warehouseSide},

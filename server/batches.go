@@ -10,21 +10,31 @@ import (
 // getBatch answers a page of a batch: the serials registered in it and the
 // products whose bundled accessories come from it (for recalls and for
 // checking a batch number at the desk), ?after=SERIAL&limit=N (N ≤ 1000,
-// default 100); count and carriers are the batch's totals; "next" is the cursor of the next page, null on the last.
+// default 100); count and carriers are the batch's totals; "next" is the cursor of the next page, null on the last;
+// "notice" the batch's notice (recall or advisory), null when it has none.
 // Codes: 200; 400 (malformed batch, after or limit); 401; 403; 404.
 func (s *Server) getBatch(c echo.Context) error {
 	p, err := s.batchPage(c)
 	if err != nil {
 		return err
 	}
+	n, err := s.batchNotice(p.Batch)
+	if err != nil {
+		return err
+	}
 	out := struct {
-		Batch     string     `json:"batch"`
-		Count     int        `json:"count"`
-		Carriers  int        `json:"carriers"`
-		Serials   []string   `json:"serials"`
-		CarriedBy []string   `json:"carried_by"`
-		Next      nullString `json:"next"`
-	}{p.Batch, p.Count, p.Carriers, nonNil(p.Serials), nonNil(p.CarriedBy), nullString(p.Next)}
+		Batch     string      `json:"batch"`
+		Count     int         `json:"count"`
+		Carriers  int         `json:"carriers"`
+		Serials   []string    `json:"serials"`
+		CarriedBy []string    `json:"carried_by"`
+		Next      nullString  `json:"next"`
+		Notice    *noticeView `json:"notice"`
+	}{p.Batch, p.Count, p.Carriers, nonNil(p.Serials), nonNil(p.CarriedBy), nullString(p.Next), nil}
+	if n != nil {
+		v := s.noticeView(*n)
+		out.Notice = &v
+	}
 	return c.JSON(http.StatusOK, out)
 }
 

@@ -53,6 +53,9 @@ type itemBody struct {
 	// received the unit — a sign the label was copied.
 	EarlyCheck bool
 	Case       *queueRow
+	// Notice is the batch notice for the unit (its batch's or a bundled
+	// accessory's), nil when none applies.
+	Notice *deskNotice
 }
 
 // window is one of the item's periods with the days left on it.
@@ -228,6 +231,11 @@ func (s *Server) itemPage(c echo.Context, status int, rec registry.Record, st it
 	if f := rec.Scans.First; !f.IsZero() && !v.ReceivedOn.IsZero() && f.Before(v.ReceivedOn.Start(s.policy.Location())) {
 		b.EarlyCheck = true
 	}
+	n, err := s.unitNotice(rec, today)
+	if err != nil {
+		return err
+	}
+	b.Notice = deskNoticeOf(l, n, rec)
 	sess, _ := sessionOn(c)
 	b.CSRF = sess.CSRF
 	centers, err := s.centers()

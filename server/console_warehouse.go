@@ -229,6 +229,11 @@ type batchBody struct {
 	Size     string
 	Dispatch dispatchForm
 	Nonce    string
+	// Notice is the batch's notice, nil when it has none; NoticeForm the
+	// admin's form to set one (nil for other roles), NoticeErr its refusal.
+	Notice     *noticeView
+	NoticeForm *noticeForm
+	NoticeErr  *policy.Error
 }
 
 // memberRow is a member of a batch with its state.
@@ -241,8 +246,16 @@ type memberRow struct {
 // to the desk and a reprint link each, carriers (products with a bundled
 // accessory of it), one label control with a preview, and a dispatch form
 // for the members still in stock (none offered when none is).
-// ?after=SERIAL&limit=N as the API. Codes: 200; 400; 404.
+// ?after=SERIAL&limit=N as the API. The batch's notice is shown above
+// them, with a form for admins to set, change or clear it. Codes: 200;
+// 400; 404.
 func (s *Server) consoleBatch(c echo.Context) error {
+	return s.batchConsolePage(c, http.StatusOK, nil, nil)
+}
+
+// batchConsolePage renders a batch's page with status; f, when not nil, is
+// the notice form as typed and ferr its refusal.
+func (s *Server) batchConsolePage(c echo.Context, status int, f *noticeForm, ferr *policy.Error) error {
 	p, err := s.batchPage(c)
 	if err != nil {
 		return err
@@ -270,7 +283,24 @@ func (s *Server) consoleBatch(c echo.Context) error {
 	for _, z := range labels.Sizes() {
 		b.Sizes = append(b.Sizes, z.String())
 	}
-	return s.render(c, http.StatusOK, "batch.html", page{Title: s.lang(c).T("console.batch.title", batch), Nav: "batches", Body: b})
+	n, err := s.batchNotice(batch)
+	if err != nil {
+		return err
+	}
+	if n != nil {
+		v := s.noticeView(*n)
+		b.Notice = &v
+	}
+	if keyOf(c).Role == registry.RoleAdmin {
+		b.NoticeForm, b.NoticeErr = f, ferr
+		if f == nil {
+			b.NoticeForm = &noticeForm{Severity: string(registry.SeverityRecall), Since: s.today().String()}
+			if n != nil {
+				b.NoticeForm = &noticeForm{Severity: string(n.Severity), Text: n.Text, TextEN: n.TextEN, Since: n.Since.String()}
+			}
+		}
+	}
+	return s.render(c, status, "batch.html", page{Title: s.lang(c).T("console.batch.title", batch), Nav: "batches", Body: b})
 }
 
 // memberStates reads every member of a batch with its state today (one

@@ -27,7 +27,7 @@ import (
 // 06901234567892); S1, S2 of M1 in batch B1 with a CB2411 charger; G1S of G1
 // in batch B2; S2 dispatched under order O1; a spare warehouse key to revoke;
 // a service-centre account li; a webhook for every event type, whose
-// delivery of S2's dispatch is dead.
+// delivery of S2's dispatch is dead; an advisory on batch B2.
 type roleFixture struct {
 	*env
 	spareID             string
@@ -57,6 +57,10 @@ func newRoleFixture(t *testing.T) *roleFixture {
 	}
 	must(t, e.post("/api/v1/users", e.admin, map[string]any{"username": "li", "name": "Li Na", "role": "service",
 		"center": "SH-01", "password": "li's long password"}), http.StatusCreated)
+	if _, _, err := e.db.PutNotice(registry.Actor{Name: "test"}, registry.Notice{Batch: "B2", Severity: registry.SeverityAdvisory,
+		Text: "请使用随附的充电器", Since: policy.Date{Year: 2026, Month: 11, Day: 1}}); err != nil {
+		t.Fatal(err)
+	}
 	spare := mustKey(t, e.db, "spare", registry.RoleWarehouse)
 	id, _, _ := strings.Cut(spare, ".")
 	return &roleFixture{env: e, spareID: id, webhook: hook.ID, deliveryID: claimed[0].ID}
@@ -206,6 +210,11 @@ var contractRoutes = []apiCell{
 	{"GET", "/api/v1/webhooks/{webhook}/deliveries", nil, 401, 200, 403, 403, wantArray("deliveries", 1)},
 	{"POST", "/api/v1/webhooks/{webhook}/deliveries/{delivery}/retry", nil, 401, 202, 403, 403, wantField("status", "pending")},
 	{"DELETE", "/api/v1/webhooks/{webhook}", nil, 401, 204, 403, 403, nil},
+
+	// Batch notices (second wave): set and cleared by an admin, read by every role.
+	{"PUT", "/api/v1/batches/B1/notice", map[string]any{"severity": "recall", "text": "电池召回", "since": "2026-11-18"}, 401, 201, 403, 403, wantField("severity", "recall")},
+	{"DELETE", "/api/v1/batches/B2/notice", nil, 401, 204, 403, 403, nil},
+	{"GET", "/api/v1/notices", nil, 401, 200, 200, 200, wantArray("notices", 1)},
 
 	{"GET", "/c", nil, 200, 200, 200, 200, wantHolds("text/html", "<form")},
 	{"GET", "/c/S1?k={code:S1}", nil, 200, 200, 200, 200, wantHolds("text/html", "S1")},
@@ -430,6 +439,8 @@ var consoleRoutes = []consoleCell{
 	{"POST", "/console/batches", nil, 303, 303, 303, 403, "/console/batches/B9"}, // a CSV upload, see consoleSend
 	{"GET", "/console/batches/B1", nil, 303, 200, 200, 403, "S2"},
 	{"GET", "/console/batches/B1/labels?format=zpl", nil, 303, 200, 200, 403, "^XA"},
+	{"POST", "/console/batches/B1/notice", url.Values{"severity": {"recall"}, "text": {"电池召回"}, "since": {"2026-11-18"}}, 303, 303, 403, 403, "/console/batches/B1"},
+	{"POST", "/console/batches/B2/notice/clear", nil, 303, 303, 403, 403, "/console/batches/B2"},
 	{"GET", "/console/dispatch", nil, 303, 200, 200, 403, `name="order"`},
 	{"POST", "/console/dispatch", url.Values{"serials": {"S1"}, "order": {"O5"}, "on": {"2026-11-02"}}, 303, 303, 303, 403, "/console/dispatch"},
 	{"POST", "/console/receipts", url.Values{"order": {"O1"}, "on": {"2026-11-05"}, "evidence": {"courier"}}, 303, 303, 303, 403, "/console/dispatch"},

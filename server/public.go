@@ -210,7 +210,12 @@ func (s *Server) publicCoverage(c echo.Context) error {
 		c.Response().Header().Set("Cache-Control", publicCacheNone)
 		return policy.Errorf(policy.ENotFound, "", publicNotFound)
 	}
-	if s.publicNotModified(c, v, "json") {
+	// The notice's text follows ?lang= or Accept-Language.
+	l := locale.Pick(c.QueryParam("lang"), "", c.Request().Header.Get("Accept-Language"))
+	c.Response().Header().Set("Content-Language", l.Tag)
+	c.Response().Header().Set("Vary", "Accept-Language")
+	v.localise(l)
+	if s.publicNotModified(c, v, "json "+l.Tag) {
 		return nil
 	}
 	b, err := jsonBytes(v.Coverage)
@@ -271,7 +276,9 @@ func (s *Server) publicNotFoundPage(c echo.Context, l *locale.Lang, serial, code
 
 func (s *Server) renderCoverage(c echo.Context, l *locale.Lang, status int, v publicView, code, confirmError string) error {
 	f := s.publicFrame(c, l, "/c/"+url.PathEscape(v.Coverage.Serial), url.Values{"k": {code}})
+	v.localise(l)
 	page := s.publicCoveragePageData(v, l, f, code)
+	page.Notice = publicBannerOf(l, v.Coverage.Notice, s.policy.Contact.Phone)
 	if page.Confirm != nil {
 		page.Confirm.Error = confirmError
 	} else {
@@ -331,7 +338,16 @@ type publicView struct {
 	Today       policy.Date
 	Accessories []publicAccessory
 	Case        *policy.Case
-	firstScan   time.Time
+	// Notice is the batch notice shown for the unit (Server.unitNotice),
+	// in both languages; Coverage.Notice is it in the answer's language
+	// (localise).
+	Notice    *registry.Notice
+	firstScan time.Time
+}
+
+// localise sets what the answer shows in language l: the notice's text.
+func (v *publicView) localise(l *locale.Lang) {
+	v.Coverage.Notice = publicNoticeOf(l, v.Notice)
 }
 
 // publicCoverage is the contract's public JSON: these keys and no others.
@@ -376,8 +392,8 @@ type publicRange struct {
 	To   policy.Date `json:"to"`
 }
 
-// publicNotice is a batch notice (recall or advisory). None are kept yet:
-// the key is always null.
+// publicNotice is the batch notice shown for the unit (recall or
+// advisory) in the answer's language, null when none applies.
 type publicNotice struct {
 	Severity string      `json:"severity"`
 	Text     string      `json:"text"`
@@ -425,7 +441,8 @@ func (s *Server) checkCoverage(c echo.Context, serial, code, gtin string) (publi
 		s.db.Scan(serial, now)
 		counted = true
 	}
-	return s.publicView(rec, model, now, counted), true, nil
+	v, err := s.publicView(rec, model, now, counted)
+	return v, err == nil, err
 }
 
 // lookupChecked is checkCoverage without the counting.
@@ -468,8 +485,9 @@ func (s *Server) staffBrowser(c echo.Context) bool {
 }
 
 // publicView evaluates rec today; counted says whether the view being
-// answered (made at now) was counted among the checks.
-func (s *Server) publicView(rec registry.Record, model policy.Model, now time.Time, counted bool) publicView {
+// answered (made at now) was counted among the checks. Errors: storage
+// failures reading the notices of its batches.
+func (s *Server) publicView(rec registry.Record, model policy.Model, now time.Time, counted bool) (publicView, error) {
 	today := s.policy.Today(now)
 	cov := s.policy.Coverage(rec.Item, rec.History, today)
 	scans := rec.Scans
@@ -520,7 +538,9 @@ func (s *Server) publicView(rec registry.Record, model policy.Model, now time.Ti
 		}
 		v.Accessories = append(v.Accessories, publicAccessory{Name: name, Kind: a.Kind, WarrantyUntil: a.WarrantyUntil})
 	}
-	return v
+	n, err := s.unitNotice(rec, today)
+	v.Notice = n
+	return v, err
 }
 
 // caseStages are the stages a customer sees of an open case, by the event

@@ -124,6 +124,7 @@ type publicCoveragePage struct {
 	Checks            string
 	FirstCheck        string
 	ReturnNote        string
+	Notice            *publicBanner // a batch notice, shown first
 }
 
 // publicLine is one date that matters: what, until when, how long still.

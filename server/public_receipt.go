@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/sanbao/sanbao/policy"
+	"github.com/sanbao/sanbao/registry"
 	"github.com/sanbao/sanbao/server/locale"
 )
 
@@ -102,6 +103,7 @@ func (s *Server) confirmReceipt(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	v.localise(locale.Pick("", "", c.Request().Header.Get("Accept-Language")))
 	b, err := jsonBytes(v.Coverage)
 	if err != nil {
 		return err
@@ -123,16 +125,27 @@ func (s *Server) recordReceipt(c echo.Context, serial, code string, on policy.Da
 	// in the future would otherwise be refused as that alone); the
 	// registry checks again in its transaction.
 	if err := s.policy.CheckConfirmation(rec.Item, rec.History, on, s.today()); err != nil {
-		return s.publicView(rec, model, s.now(), false), true, err
+		return s.refusedView(rec, model, err)
 	}
 	ap, err := s.db.ConfirmReceipt(clientNetwork(c.RealIP()), serial, on)
 	switch {
 	case policy.ErrorCode(err) == policy.ENotFound:
 		return publicView{}, false, nil
 	case err != nil:
-		return s.publicView(rec, model, s.now(), false), true, err
+		return s.refusedView(rec, model, err)
 	}
-	return s.publicView(ap.Record, model, s.now(), false), true, nil
+	v, err := s.publicView(ap.Record, model, s.now(), false)
+	return v, true, err
+}
+
+// refusedView is recordReceipt's answer to a refused confirmation: the
+// coverage as it stands, with the refusal (or a failure to read it).
+func (s *Server) refusedView(rec registry.Record, model policy.Model, refusal error) (publicView, bool, error) {
+	v, err := s.publicView(rec, model, s.now(), false)
+	if err != nil {
+		return v, true, err
+	}
+	return v, true, refusal
 }
 
 // confirmReceiptPage serves the page's form, POST /c/:serial/receipt
@@ -164,7 +177,11 @@ func (s *Server) confirmReceiptPage(c echo.Context) error {
 		if !ok {
 			return s.publicNotFoundPage(c, l, serial, code)
 		}
-		return s.refusedReceipt(c, l, s.publicView(rec, model, s.now(), false), code, policy.Errorf(policy.EInvalid, "on", "%v", dateErr))
+		v, err := s.publicView(rec, model, s.now(), false)
+		if err != nil {
+			return err
+		}
+		return s.refusedReceipt(c, l, v, code, policy.Errorf(policy.EInvalid, "on", "%v", dateErr))
 	}
 	v, found, err := s.recordReceipt(c, serial, code, on)
 	switch {

@@ -242,6 +242,10 @@ func (s *Server) handlers() map[string]echo.HandlerFunc {
 		"GET /api/v1/webhooks/:id/deliveries":                  s.listWebhookDeliveries,
 		"POST /api/v1/webhooks/:id/deliveries/:delivery/retry": s.retryWebhookDelivery,
 
+		"PUT /api/v1/batches/:batch/notice":    s.putNotice,
+		"DELETE /api/v1/batches/:batch/notice": s.deleteNotice,
+		"GET /api/v1/notices":                  s.listNotices,
+
 		"GET /c":                      s.publicRoute(true, s.checkForm),
 		"GET /c/:serial":              s.publicRoute(true, s.coveragePage),
 		"GET /01/:gtin14/21/:serial":  s.publicRoute(true, s.coveragePage),

@@ -285,15 +285,18 @@ func TestMigrateCommandBothWays(t *testing.T) {
 	if _, err := db.Append(registry.Write{Actor: cliActor()}, "S1", policy.Event{Type: policy.EvTransferred, On: policy.Date{Year: 2026, Month: 1, Day: 2}}); err != nil {
 		t.Fatal(err)
 	}
+	if _, _, err := db.PutNotice(cliActor(), registry.Notice{Batch: "B1", Severity: registry.SeverityRecall, Text: "召回", Since: policy.Date{Year: 2026, Month: 1, Day: 3}}); err != nil {
+		t.Fatal(err)
+	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
 	out := mustRun(t, "migrate", "--from", file, "--to", dsn)
-	if !strings.HasPrefix(out, "verified: 1 models (0 GTINs), 2 items, 1 events, 0 carriers, 1 keys, ") {
+	if !strings.HasPrefix(out, "verified: 1 models (0 GTINs), 2 items, 1 events, 0 carriers, 1 keys, ") || !strings.Contains(out, ", 1 notices;") {
 		t.Fatalf("migrate into PostgreSQL printed %q", out)
 	}
 	back := tempDB(t)
-	if out := mustRun(t, "migrate", "--from", dsn, "--to", back); !strings.HasPrefix(out, "verified: 1 models (0 GTINs), 2 items, 1 events") {
+	if out := mustRun(t, "migrate", "--from", dsn, "--to", back); !strings.HasPrefix(out, "verified: 1 models (0 GTINs), 2 items, 1 events") || !strings.Contains(out, ", 1 notices;") {
 		t.Fatalf("migrate back printed %q", out)
 	}
 	if _, _, err := run(t, nil, "migrate", "--from", file, "--to", dsn); policy.ErrorCode(err) != policy.EConflict {

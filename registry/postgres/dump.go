@@ -108,7 +108,10 @@ func (s *Store) Dump(sink registry.Sink) error {
 		if err != nil {
 			return err
 		}
-		return dumpWebhooks(ctx, tx, sink)
+		if err := dumpWebhooks(ctx, tx, sink); err != nil {
+			return err
+		}
+		return dumpNotices(ctx, tx, sink)
 	})
 	return s.storageErr(err)
 }
@@ -143,7 +146,7 @@ func (s *Store) Load(fill func(registry.Sink) error) error {
 		if used {
 			return registry.NotEmpty("database at " + s.host)
 		}
-		var models, gtins, items, events, scans, carriers, keys, users, audit, idem, hooks, deliveries [][]any
+		var models, gtins, items, events, scans, carriers, keys, users, audit, idem, hooks, deliveries, notices [][]any
 		err := fill(registry.Sink{
 			Secret: func(b []byte) error { secret = b; return nil },
 			Model: func(m policy.Model) error {
@@ -205,6 +208,7 @@ func (s *Store) Load(fill func(registry.Sink) error) error {
 				deliveries = append(deliveries, row)
 				return err
 			},
+			Notice: func(n registry.Notice) error { notices = append(notices, noticeRow(n)); return nil },
 		})
 		if err != nil {
 			return err
@@ -229,6 +233,7 @@ func (s *Store) Load(fill func(registry.Sink) error) error {
 			{"webhooks", []string{"id", "url", "events", "secret", "created"}, hooks},
 			{"webhook_deliveries", []string{"n", "webhook", "serial", "seq", "type", "status", "attempts", "last_error",
 				"created", "since", "next_attempt", "delivered_at"}, deliveries},
+			{"notices", []string{"batch", "severity", "text", "text_en", "since", "set_at", "set_by"}, notices},
 		} {
 			if _, err := tx.CopyFrom(ctx, pgx.Identifier{c.table}, c.cols, pgx.CopyFromRows(c.rows)); err != nil {
 				return err

@@ -89,11 +89,24 @@ func TestMigrateBoltToPostgresAndBack(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// Notices: one on a production batch, one on an accessory batch.
+	for _, n := range []registry.Notice{
+		{Batch: "B1", Severity: registry.SeverityRecall, Text: "电池召回", TextEN: "Battery recall", Since: policy.Date{Year: 2026, Month: 11, Day: 18}},
+		{Batch: "CB2", Severity: registry.SeverityAdvisory, Text: "充电器提示", Since: policy.Date{Year: 2026, Month: 11, Day: 19}},
+	} {
+		if _, _, err := src.PutNotice(admin, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	notices, err := src.Notices()
+	if err != nil {
+		t.Fatal(err)
+	}
 	want, err := registry.Digest(src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want.Items != 3 || want.Events != 9 || want.Carriers != 2 || want.Keys != 1 || want.Idempotency != 1 || want.Webhooks != 1 || want.Deliveries != 3 {
+	if want.Items != 3 || want.Events != 9 || want.Carriers != 2 || want.Keys != 1 || want.Idempotency != 1 || want.Webhooks != 1 || want.Deliveries != 3 || want.Notices != 2 {
 		t.Fatalf("source %v", want)
 	}
 
@@ -131,6 +144,9 @@ func TestMigrateBoltToPostgresAndBack(t *testing.T) {
 		o, err := s.Append(keyed, "S3", policy.Event{Type: policy.EvTransferred, On: policy.Date{Year: 2026, Month: 11, Day: 19}})
 		if want, _ := json.Marshal(first.Appended); err != nil || string(o.Replay) != string(want) {
 			t.Errorf("%s: the migrated Idempotency-Key: %v %q", name, err, o.Replay)
+		}
+		if got, err := s.Notices(); err != nil || !slices.Equal(got, notices) {
+			t.Errorf("%s: notices %+v (%v); want %+v", name, got, err, notices)
 		}
 		p, err := s.Batch("CB2", "", 0)
 		if err != nil || !slices.Equal(p.CarriedBy, []string{"S1"}) {

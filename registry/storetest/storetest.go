@@ -230,6 +230,7 @@ func Run(t *testing.T, h Harness) {
 		{"DeadDeliveriesAreRetried", testADeadDeliveryCanBeRetriedAndNothingElse},
 		{"DeliveriesAreListedNewestFirst", testDeliveriesAreListedNewestFirstByPage},
 		{"DeletingAWebhookDropsItsDeliveries", testDeletingASubscriptionDropsItsPendingDeliveries},
+		{"NoticesAreSetChangedListedAndCleared", testNotices},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1107,5 +1108,108 @@ func testConfirmReceipt(t *testing.T, h Harness) {
 	wantCode(t, err, policy.ENotFound)
 	if n := len(e.get("S1").History); n != 2 {
 		t.Fatalf("S1 has %d events; want 2", n)
+	}
+}
+
+// testNotices: a batch notice is set on a batch that has serials or
+// bundled accessories, replaced, listed, kept across a reopen and cleared,
+// each change audited with who made it; every refusal names its field and
+// writes nothing.
+func testNotices(t *testing.T, h Harness) {
+	e := open(t, h)
+	e.seedModels()
+	e.register("P1", "B1", "S1", "S2")
+	_, err := e.s.Register(admin, []registry.Row{{Serial: "S3", SKU: "P1", Batch: "B2", ProducedOn: date("2026-10-01"),
+		Accessories: []registry.Bundle{{SKU: "CHG", Batch: "CB1"}}}})
+	must(t, err)
+	auditBefore := len(e.auditAll())
+
+	recall := registry.Notice{Batch: "B1", Severity: registry.SeverityRecall, Text: " 电池可能过热，请停止使用并联系客服。 ", TextEN: "The battery may overheat.", Since: date("2026-11-18")}
+	for _, c := range []struct {
+		name  string
+		n     registry.Notice
+		code  string
+		field string
+	}{
+		{"a batch with no serials", registry.Notice{Batch: "B404", Severity: "recall", Text: "x", Since: date("2026-11-18")}, policy.ENotFound, "B404"},
+		{"a malformed batch", registry.Notice{Batch: "B 1", Severity: "recall", Text: "x", Since: date("2026-11-18")}, policy.EInvalid, "batch"},
+		{"an unknown severity", registry.Notice{Batch: "B1", Severity: "warning", Text: "x", Since: date("2026-11-18")}, policy.EInvalid, "severity"},
+		{"no text", registry.Notice{Batch: "B1", Severity: "recall", Text: "  ", Since: date("2026-11-18")}, policy.EInvalid, "text"},
+		{"a bidirectional control in the text", registry.Notice{Batch: "B1", Severity: "recall", Text: "a\u202eb", Since: date("2026-11-18")}, policy.EInvalid, "text"},
+		{"an English text over 2000 characters", registry.Notice{Batch: "B1", Severity: "advisory", Text: "x", TextEN: strings.Repeat("y", 2001), Since: date("2026-11-18")}, policy.EInvalid, "text_en"},
+		{"no date", registry.Notice{Batch: "B1", Severity: "advisory", Text: "x"}, policy.EInvalid, "since"},
+	} {
+		_, _, err := e.s.PutNotice(admin, c.n)
+		wantCode(t, err, c.code, c.field)
+		var pe *policy.Error
+		if c.code == policy.EInvalid && (!errors.As(err, &pe) || pe.Field != c.field) {
+			t.Errorf("%s: %v does not name the field %q", c.name, err, c.field)
+		}
+	}
+	if ns, err := e.s.Notices(); err != nil || len(ns) != 0 {
+		t.Fatalf("after refusals: notices %+v, %v", ns, err)
+	}
+	if n := len(e.auditAll()); n != auditBefore {
+		t.Fatalf("refusals wrote %d audit entries", n-auditBefore)
+	}
+
+	got, created, err := e.s.PutNotice(admin, recall)
+	must(t, err)
+	want := registry.Notice{Batch: "B1", Severity: "recall", Text: "电池可能过热，请停止使用并联系客服。", TextEN: "The battery may overheat.",
+		Since: date("2026-11-18"), SetAt: e.clock.Now(), SetBy: "admin"}
+	if !created || got != want {
+		t.Fatalf("PutNotice = %+v, %v; want %+v, created", got, created, want)
+	}
+	e.clock.Advance(time.Minute)
+	if again, created, err := e.s.PutNotice(desk, recall); err != nil || created || again != want {
+		t.Fatalf("the same notice again = %+v, %v, %v; want the one on record, unchanged", again, created, err)
+	}
+	changed := recall
+	changed.Severity, changed.Text, changed.TextEN = registry.SeverityAdvisory, "请使用新版充电器。", ""
+	if got, created, err = e.s.PutNotice(desk, changed); err != nil || created || got.Severity != "advisory" || got.SetBy != "desk 1" || !got.SetAt.Equal(e.clock.Now()) {
+		t.Fatalf("changed = %+v, %v, %v", got, created, err)
+	}
+	// A batch known only from a bundled accessory takes a notice too.
+	_, created, err = e.s.PutNotice(admin, registry.Notice{Batch: "CB1", Severity: "recall", Text: "充电器召回", Since: date("2026-11-19")})
+	must(t, err)
+	if !created {
+		t.Fatal("CB1: not reported created")
+	}
+
+	e.reopen()
+	ns, err := e.s.Notices()
+	must(t, err)
+	if len(ns) != 2 || ns[0].Batch != "B1" || ns[0].Text != "请使用新版充电器。" || ns[0].TextEN != "" || ns[1].Batch != "CB1" {
+		t.Fatalf("Notices after reopen = %+v", ns)
+	}
+	some, err := e.s.BatchNotices([]string{"CB1", "B9", "B1"})
+	must(t, err)
+	if len(some) != 2 || some[0].Batch != "B1" || some[1].Batch != "CB1" || some[1].Since != date("2026-11-19") {
+		t.Fatalf("BatchNotices = %+v", some)
+	}
+	if none, err := e.s.BatchNotices([]string{"B2"}); err != nil || len(none) != 0 {
+		t.Fatalf("BatchNotices(B2) = %+v, %v", none, err)
+	}
+
+	must(t, e.s.DeleteNotice(admin, "B1"))
+	wantCode(t, e.s.DeleteNotice(admin, "B1"), policy.ENotFound, "B1")
+	wantCode(t, e.s.DeleteNotice(admin, "B2"), policy.ENotFound, "B2")
+	wantCode(t, e.s.DeleteNotice(admin, "B 1"), policy.EInvalid, "batch")
+	if ns, err := e.s.Notices(); err != nil || len(ns) != 1 || ns[0].Batch != "CB1" {
+		t.Fatalf("after clearing B1: %+v, %v", ns, err)
+	}
+
+	var lines []string
+	for _, a := range e.auditAll()[auditBefore:] {
+		lines = append(lines, a.Name+" "+a.Action+" "+a.Target+" "+a.Detail)
+	}
+	wantLines := []string{
+		"admin notice.set B1 recall since 2026-11-18: 电池可能过热，请停止使用并联系客服。",
+		"desk 1 notice.change B1 advisory since 2026-11-18: 请使用新版充电器。",
+		"admin notice.set CB1 recall since 2026-11-19: 充电器召回",
+		"admin notice.clear B1 advisory since 2026-11-18: 请使用新版充电器。",
+	}
+	if !slices.Equal(lines, wantLines) {
+		t.Fatalf("audit:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(wantLines, "\n"))
 	}
 }
