@@ -498,7 +498,7 @@ func (db *DB) Import(a Actor, r io.Reader, progress io.Writer) (RegisterResult, 
 			if created == 0 {
 				return nil
 			}
-			if err := p.write(tx, importFill, importIndexFill); err != nil {
+			if err := p.write(tx, importFill, importIndexFill, 0); err != nil {
 				return err
 			}
 			return db.audit(tx, a, "items.import", p.summary(), fmt.Sprintf("created %d; serials %s … %s", p.n, p.first, p.last), g.now)
