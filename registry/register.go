@@ -66,6 +66,9 @@ type registration struct {
 	// rowModel[j] is the model of the sorted rows' j-th row, set by plan for build.
 	rowModel []*policy.Model
 	errs     []policy.RowError
+	// collect: a request held in memory whole (not Import, which writes in
+	// chunks), whose garbage is collected between its phases when large.
+	collect bool
 }
 
 func (db *DB) newRegistration() *registration {
@@ -712,7 +715,7 @@ const collectBefore = 20_000
 
 // collectEvery is how many keys a large registration puts between
 // collections of garbage; see prepared.write.
-const collectEvery = 1 << 15
+const collectEvery = 1 << 14
 
 // commit plans the sorted rows against the database and, when no row of
 // the request is bad (g.errs holds those found before), writes the new
@@ -720,6 +723,11 @@ const collectEvery = 1 << 15
 func (g *registration) commit(a Actor, s *sortedRows) (RegisterResult, error) {
 	db := g.db
 	var res RegisterResult
+	if len(s.rows) >= collectBefore {
+		// The request as read (rows, lines) is garbage now that the rows
+		// are sorted: it goes before the plan and the encoding add theirs.
+		runtime.GC()
+	}
 	err := db.update(func(tx *bolt.Tx) error {
 		fresh, unchanged, err := g.plan(tx, s)
 		if err != nil {

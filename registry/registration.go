@@ -61,6 +61,7 @@ func NewCSVRegistration(p *policy.Policy, now time.Time, r io.Reader, limit int)
 		return nil, err
 	}
 	g := newRegistration(p, now)
+	g.collect = true
 	s, err := g.readCSV(d, limit, func(int) {})
 	if err != nil {
 		return nil, err
