@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"runtime"
 	"slices"
 	"time"
 
@@ -35,20 +36,43 @@ func NewRegistration(p *policy.Policy, now time.Time, rows []Row, bad ...policy.
 	if len(rows) > MaxRegisterRows {
 		return nil, TooManyRows()
 	}
+	if len(rows) >= collectBefore {
+		// What decoding the request left behind (its body, a decoded
+		// copy) goes before the rows are sorted into another copy.
+		runtime.GC()
+	}
 	g := newRegistration(p, now)
 	g.errs = append(g.errs, bad...)
 	known := rowNumbers(bad)
-	rows = slices.Clone(rows)
+	// The caller's rows are not changed, nor copied whole: a row checks on
+	// a copy, and only a row its checks changed (trimmed) is kept apart.
 	checked := make([]bool, len(rows))
+	changed := map[int]*Row{}
 	for i := range rows {
 		if known[i+1] {
 			continue
 		}
-		rows[i].Accessories = slices.Clone(rows[i].Accessories)
-		checked[i] = g.check(i+1, &rows[i])
+		r := rows[i]
+		r.Accessories = slices.Clone(r.Accessories)
+		checked[i] = g.check(i+1, &r)
+		if checked[i] && !sameRow(&r, &rows[i]) {
+			changed[i] = &r
+		}
 	}
-	s := sortRows(len(rows), func(i int) *Row { return &rows[i] }, func(i int) bool { return checked[i] }, &g.errs)
+	at := func(i int) *Row {
+		if r, ok := changed[i]; ok {
+			return r
+		}
+		return &rows[i]
+	}
+	s := sortRows(len(rows), at, func(i int) bool { return checked[i] }, &g.errs)
 	return &Registration{g: g, s: s, base: len(g.errs)}, nil
+}
+
+// sameRow reports whether a and b hold the same text.
+func sameRow(a, b *Row) bool {
+	return a.Serial == b.Serial && a.SKU == b.SKU && a.Batch == b.Batch && a.ProducedOn == b.ProducedOn &&
+		slices.Equal(a.Accessories, b.Accessories)
 }
 
 // NewCSVRegistration reads a registration CSV (see ParseCSV) as
