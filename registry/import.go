@@ -330,8 +330,17 @@ func (g *registration) readCSV(d *csvDecoder, limit int, read func(n int)) (sort
 		// What reading left behind goes before the sort doubles the rows.
 		runtime.GC()
 	}
-	return sortRows(rows.n, rows.at, func(i int) bool { return checked[i] }, &g.errs), nil
+	s := sortRows(rows.n, rows.at, func(i int) bool { return checked[i] }, &g.errs)
+	if g.collect && rows.n >= collectBefore {
+		collectSorted()
+	}
+	return s, nil
 }
+
+// collectSorted collects a large request's garbage once its rows are
+// sorted: the rows as read (and a body or its decoded copy) go before the
+// plan and the writes add theirs.
+func collectSorted() { runtime.GC() }
 
 // MaxRegisterRows is the most rows one registration request (Register,
 // RegisterCSV) holds; the offline Import has no such bound.

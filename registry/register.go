@@ -723,11 +723,6 @@ const collectEvery = 1 << 14
 func (g *registration) commit(a Actor, s *sortedRows) (RegisterResult, error) {
 	db := g.db
 	var res RegisterResult
-	if len(s.rows) >= collectBefore {
-		// The request as read (rows, lines) is garbage now that the rows
-		// are sorted: it goes before the plan and the encoding add theirs.
-		runtime.GC()
-	}
 	err := db.update(func(tx *bolt.Tx) error {
 		fresh, unchanged, err := g.plan(tx, s)
 		if err != nil {

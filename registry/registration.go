@@ -3,6 +3,7 @@ package registry
 import (
 	"fmt"
 	"io"
+	"iter"
 	"maps"
 	"runtime"
 	"slices"
@@ -66,6 +67,9 @@ func NewRegistration(p *policy.Policy, now time.Time, rows []Row, bad ...policy.
 		return &rows[i]
 	}
 	s := sortRows(len(rows), at, func(i int) bool { return checked[i] }, &g.errs)
+	if len(rows) >= collectBefore {
+		collectSorted()
+	}
 	return &Registration{g: g, s: s, base: len(g.errs)}, nil
 }
 
@@ -136,14 +140,20 @@ func (r *Registration) Plan(models []policy.Model, stored map[string]policy.Item
 	return RegisterResult{Created: len(fresh), Unchanged: unchanged}, nil
 }
 
-// Items calls fn with each item Plan found new, in serial order, with its
-// terms: the model's kind and months, each bundled accessory's name, kind
-// and months, registered now. The item is reused between calls.
-func (r *Registration) Items(fn func(it *policy.Item)) {
-	var rec itemRec
-	for _, j := range r.fresh {
-		r.g.build(&r.s, int(j), &rec)
-		fn(&rec.Item)
+// Items yields each item Plan found new, in serial order, with its terms:
+// the model's kind and months, each bundled accessory's name, kind and
+// months, registered now. The item is reused between steps: each is built
+// as it is asked for, so that a store can stream them (see
+// postgres.Store's COPY) rather than hold them all.
+func (r *Registration) Items() iter.Seq[*policy.Item] {
+	return func(yield func(*policy.Item) bool) {
+		var rec itemRec
+		for _, j := range r.fresh {
+			r.g.build(&r.s, int(j), &rec)
+			if !yield(&rec.Item) {
+				return
+			}
+		}
 	}
 }
 
