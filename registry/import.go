@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"strings"
 	"time"
 
@@ -328,19 +327,15 @@ func (g *registration) readCSV(d *csvDecoder, limit int, read func(n int)) (sort
 	d.text = textArena{} // the rows hold the serials; sortRows copies them in order
 	if g.collect && rows.n >= collectBefore {
 		// What reading left behind goes before the sort doubles the rows.
-		runtime.GC()
+		collectGarbage()
 	}
 	s := sortRows(rows.n, rows.at, func(i int) bool { return checked[i] }, &g.errs)
 	if g.collect && rows.n >= collectBefore {
-		collectSorted()
+		// The rows as read go before the plan and the writes add theirs.
+		collectGarbage()
 	}
 	return s, nil
 }
-
-// collectSorted collects a large request's garbage once its rows are
-// sorted: the rows as read (and a body or its decoded copy) go before the
-// plan and the writes add theirs.
-func collectSorted() { runtime.GC() }
 
 // MaxRegisterRows is the most rows one registration request (Register,
 // RegisterCSV) holds; the offline Import has no such bound.
@@ -518,7 +513,7 @@ func (db *DB) Import(a Actor, r io.Reader, progress io.Writer) (RegisterResult, 
 			if created == 0 {
 				return nil
 			}
-			if err := p.write(tx, importFill, importIndexFill, 0); err != nil {
+			if err := p.write(tx, importFill, importIndexFill, false); err != nil {
 				return err
 			}
 			return db.audit(tx, a, "items.import", p.summary(), fmt.Sprintf("created %d; serials %s … %s", p.n, p.first, p.last), g.now)

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"encoding/binary"
 	"fmt"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -608,16 +607,15 @@ var flagValues = [4]byte{0, 1, 2, 3}
 
 // write stores the prepared items (none of them registered yet), their
 // batch index entries, the batch counts and the item counter, filling the
-// pages it splits to fill (items) and indexFill (the batch index). When
-// collectEvery > 0 it collects garbage after every collectEvery keys and
-// before returning: each key Put grows a bbolt node's list of keys, whose
-// old copies are garbage that would otherwise pile up to the collector's
-// next goal, twice what is live (see collectEvery in commit).
-func (p *prepared) write(tx *bolt.Tx, fill, indexFill float64, collectEvery int) error {
+// pages it splits to fill (items) and indexFill (the batch index). With
+// collect, it collects garbage every collectEvery keys and before
+// returning (see collectGarbage): each key Put may grow a bbolt node's
+// list of keys, whose old copy is garbage.
+func (p *prepared) write(tx *bolt.Tx, fill, indexFill float64, collect bool) error {
 	puts := 0
 	put := func(b *bolt.Bucket, k, v []byte) error {
-		if puts++; collectEvery > 0 && puts%collectEvery == 0 {
-			runtime.GC()
+		if puts++; collect && puts%collectEvery == 0 {
+			collectGarbage()
 		}
 		return b.Put(k, v)
 	}
@@ -652,8 +650,8 @@ func (p *prepared) write(tx *bolt.Tx, fill, indexFill float64, collectEvery int)
 	if err := addCounter(tx, countItems, p.n); err != nil {
 		return err
 	}
-	if collectEvery > 0 {
-		runtime.GC()
+	if collect {
+		collectGarbage()
 	}
 	return nil
 }
@@ -709,14 +707,6 @@ func (db *DB) Register(a Actor, rows []Row, bad ...policy.RowError) (RegisterRes
 	return r.g.commit(a, &r.s)
 }
 
-// collectBefore is the number of new items from which commit collects the
-// request's garbage before writing them.
-const collectBefore = 20_000
-
-// collectEvery is how many keys a large registration puts between
-// collections of garbage; see prepared.write.
-const collectEvery = 1 << 14
-
 // commit plans the sorted rows against the database and, when no row of
 // the request is bad (g.errs holds those found before), writes the new
 // ones in one transaction. Errors: as Register.
@@ -738,23 +728,17 @@ func (g *registration) commit(a Actor, s *sortedRows) (RegisterResult, error) {
 		}
 		p := prepare(len(fresh), func(j int, rec *itemRec) { g.build(s, int(fresh[j]), rec) })
 		// The rows are encoded: their memory can go before bbolt's nodes
-		// and pages for them are made. For a large request it is collected
-		// here, so that bbolt's nodes (about 130 bytes allocated per key
-		// as they grow) reuse it rather than grow the heap past it: peak
-		// RSS of a 100,000-row registration drops by about a fifth (see
-		// bench/register).
+		// and pages for them are made, which then reuse it rather than
+		// grow the heap past it (see collectGarbage).
 		*s, g.rowModel, fresh = sortedRows{}, nil, nil
-		if res.Created >= collectBefore {
-			runtime.GC()
+		large := res.Created >= collectBefore
+		if large {
+			collectGarbage()
 		}
 		// Pages as full as Import's: new serials mostly come in runs past
 		// the ones stored, and half-empty pages would be half the memory
 		// of the commit spent on nothing.
-		every := 0
-		if res.Created >= collectBefore {
-			every = collectEvery
-		}
-		if err := p.write(tx, importFill, importIndexFill, every); err != nil {
+		if err := p.write(tx, importFill, importIndexFill, large); err != nil {
 			return err
 		}
 		return db.audit(tx, a, "items.register", p.summary(),

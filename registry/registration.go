@@ -5,7 +5,6 @@ import (
 	"io"
 	"iter"
 	"maps"
-	"runtime"
 	"slices"
 	"time"
 
@@ -40,7 +39,7 @@ func NewRegistration(p *policy.Policy, now time.Time, rows []Row, bad ...policy.
 	if len(rows) >= collectBefore {
 		// What decoding the request left behind (its body, a decoded
 		// copy) goes before the rows are sorted into another copy.
-		runtime.GC()
+		collectGarbage()
 	}
 	g := newRegistration(p, now)
 	g.errs = append(g.errs, bad...)
@@ -68,7 +67,7 @@ func NewRegistration(p *policy.Policy, now time.Time, rows []Row, bad ...policy.
 	}
 	s := sortRows(len(rows), at, func(i int) bool { return checked[i] }, &g.errs)
 	if len(rows) >= collectBefore {
-		collectSorted()
+		collectGarbage()
 	}
 	return &Registration{g: g, s: s, base: len(g.errs)}, nil
 }
