@@ -198,34 +198,6 @@ func (d *decoder) enum() string {
 	return ""
 }
 
-// arena hands out byte slices carved from large blocks: bbolt keeps a
-// reference to every value Put until the transaction ends, so values must
-// not share a reused buffer, and one allocation per value is slow for a
-// million rows.
-type arena struct{ block []byte }
-
-// item returns r encoded in memory that stays valid.
-func (a *arena) item(r *itemRec) []byte {
-	a.reserve(512)
-	start := len(a.block)
-	a.block = r.append(a.block)
-	return a.block[start:len(a.block):len(a.block)]
-}
-
-// key returns compositeKey(x, y).
-func (a *arena) key(x, y string) []byte {
-	a.reserve(len(x) + 1 + len(y))
-	start := len(a.block)
-	a.block = append(append(append(a.block, x...), 0), y...)
-	return a.block[start:len(a.block):len(a.block)]
-}
-
-func (a *arena) reserve(n int) {
-	if cap(a.block)-len(a.block) < n {
-		a.block = make([]byte, 0, max(1<<20, n))
-	}
-}
-
 var errShort = errors.New("record too short")
 
 func errUnknownVersion(what string) error { return fmt.Errorf("%s: unknown record version", what) }

@@ -29,6 +29,7 @@ type csvDecoder struct {
 	// lines[n-1] is the file line where data row n starts (the header is
 	// line 1): quoted fields may span lines and blank lines are skipped.
 	lines []int32
+	text  textArena // the serials read
 }
 
 // Bounds of csvDecoder.dates and csvDecoder.names.
@@ -192,7 +193,10 @@ func (d *csvDecoder) row(line *csvLine) (Row, int, *policy.RowError) {
 	if pe := line.err; pe != nil {
 		return Row{}, n, &policy.RowError{Row: n, Code: policy.EInvalid, Field: "csv", Message: fmt.Sprintf("line %d: %v", pe.Line, pe.Err)}
 	}
-	r := Row{Serial: line.serial, SKU: d.intern(line.sku), Batch: d.intern(line.batch)}
+	// The serial is copied out of the line, which csv.Reader allocates
+	// whole for each record: the line can then go as soon as the row is
+	// made, not when the rows are sorted.
+	r := Row{Serial: d.text.join(line.serial, nil), SKU: d.intern(line.sku), Batch: d.intern(line.batch)}
 	if line.fields <= max(d.serial, d.sku, d.batch) {
 		return r, n, &policy.RowError{Row: n, Serial: strings.TrimSpace(r.Serial), Code: policy.EInvalid, Field: "csv",
 			Message: fmt.Sprintf("the row has %d fields; the header names %d", line.fields, d.max+1)}
@@ -320,7 +324,17 @@ func (g *registration) readCSV(d *csvDecoder, limit int, read func(n int)) (sort
 	if rows.n == 0 {
 		return sortedRows{}, policy.Errorf(policy.EInvalid, "csv", "the CSV has a header but no rows")
 	}
-	return sortRows(rows.n, rows.at, func(i int) bool { return checked[i] }, &g.errs), nil
+	d.text = textArena{} // the rows hold the serials; sortRows copies them in order
+	if g.collect && rows.n >= collectBefore {
+		// What reading left behind goes before the sort doubles the rows.
+		collectGarbage()
+	}
+	s := sortRows(rows.n, rows.at, func(i int) bool { return checked[i] }, &g.errs)
+	if g.collect && rows.n >= collectBefore {
+		// The rows as read go before the plan and the writes add theirs.
+		collectGarbage()
+	}
+	return s, nil
 }
 
 // MaxRegisterRows is the most rows one registration request (Register,
@@ -363,6 +377,7 @@ func (db *DB) RegisterCSV(a Actor, r io.Reader) (RegisterResult, error) {
 		return RegisterResult{}, err
 	}
 	g := db.newRegistration()
+	g.collect = true
 	s, err := g.readCSV(d, MaxRegisterRows, func(int) {})
 	if err != nil {
 		return RegisterResult{}, err
@@ -498,7 +513,7 @@ func (db *DB) Import(a Actor, r io.Reader, progress io.Writer) (RegisterResult, 
 			if created == 0 {
 				return nil
 			}
-			if err := p.write(tx, importFill, importIndexFill); err != nil {
+			if err := p.write(tx, importFill, importIndexFill, false); err != nil {
 				return err
 			}
 			return db.audit(tx, a, "items.import", p.summary(), fmt.Sprintf("created %d; serials %s … %s", p.n, p.first, p.last), g.now)

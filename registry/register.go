@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"encoding/binary"
 	"fmt"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -66,6 +65,9 @@ type registration struct {
 	// rowModel[j] is the model of the sorted rows' j-th row, set by plan for build.
 	rowModel []*policy.Model
 	errs     []policy.RowError
+	// collect: a request held in memory whole (not Import, which writes in
+	// chunks), whose garbage is collected between its phases when large.
+	collect bool
 }
 
 func (db *DB) newRegistration() *registration {
@@ -480,36 +482,80 @@ func rowsError(errs []policy.RowError) error {
 
 // prepared is a run of new items encoded for writing: built and indexed
 // outside the write transaction (Import prepares the next chunk while the
-// current one commits), stored by write.
+// current one commits), stored by write. It holds each item once, its key
+// and value back to back in large blocks, and the batch index as positions
+// of items: bbolt copies every key Put (and keeps the values), so keys
+// built and kept here would be held twice.
 type prepared struct {
 	n           int
 	first, last string
-	keys, vals  [][]byte     // items, in serial order
+	items       records
 	batches     []batchIndex // in batch order
 }
 
 // batchIndex is a batch's new entries in the batches index: keys
-// batch ‖ 0x00 ‖ serial in serial order, with their flags.
+// batch ‖ 0x00 ‖ serial of the items at positions items (ascending, so in
+// serial order), with their flags.
 type batchIndex struct {
 	batch             string
-	keys              [][]byte
+	items             []int32
 	flags             []byte
 	members, carriers int
 }
 
+// records holds key-value records back to back in blocks of at least
+// recordBlock bytes, found by position: four bytes a record besides its
+// bytes, where a list of keys and values would cost 48.
+type records struct {
+	blocks  [][]byte
+	at      []recordAt
+	scratch []byte // a value being encoded
+}
+
+type recordAt struct{ block, off uint32 }
+
+const recordBlock = 1 << 20
+
+// add appends the record key (a serial), value; value is encoded by enc
+// appending to its argument.
+func (r *records) add(key string, enc func([]byte) []byte) {
+	r.scratch = enc(r.scratch[:0])
+	need := binary.MaxVarintLen64 + len(key) + len(r.scratch)
+	n := len(r.blocks) - 1
+	if n < 0 || cap(r.blocks[n])-len(r.blocks[n]) < need {
+		r.blocks = append(r.blocks, make([]byte, 0, max(recordBlock, need)))
+		n++
+	}
+	b := r.blocks[n]
+	r.at = append(r.at, recordAt{uint32(n), uint32(len(b))})
+	b = binary.AppendUvarint(b, uint64(len(key)))
+	r.blocks[n] = append(append(b, key...), r.scratch...)
+}
+
+// get returns record i's key and value (memory that stays valid).
+func (r *records) get(i int) (key, value []byte) {
+	a := r.at[i]
+	b := r.blocks[a.block][a.off:]
+	if i+1 < len(r.at) && r.at[i+1].block == a.block {
+		b = b[:r.at[i+1].off-a.off]
+	} else {
+		b = b[:len(r.blocks[a.block])-int(a.off)]
+	}
+	n, w := binary.Uvarint(b)
+	return b[w : w+int(n)], b[w+int(n) : len(b) : len(b)]
+}
+
 // prepare encodes n new items, produced in serial order by item(i, rec),
-// with their batch index entries. Keys and values live in arenas: bbolt
-// keeps them until the transaction ends.
+// with their batch index entries.
 func prepare(n int, item func(i int, rec *itemRec)) *prepared {
-	var mem arena
 	var rec itemRec
-	p := &prepared{n: n, keys: make([][]byte, n), vals: make([][]byte, n)}
+	p := &prepared{n: n, items: records{at: make([]recordAt, 0, n)}}
 	// The index entries are grouped by batch as they come, each group in
 	// serial order: sorting the groups by name then gives key order
 	// (identifiers hold no 0x00), where sorting a million keys would cost
 	// more than writing them.
 	groups, cur := map[string]int{}, -1
-	index := func(batch string, flag byte) []byte {
+	index := func(i int, batch string, flag byte) {
 		if cur < 0 || p.batches[cur].batch != batch {
 			var ok bool
 			if cur, ok = groups[batch]; !ok {
@@ -522,15 +568,13 @@ func prepare(n int, item func(i int, rec *itemRec)) *prepared {
 		// Only the group's last entry can be this item's: a product
 		// carrying an accessory of its own batch (or two accessories of one
 		// batch) has one key, the flags or'ed.
-		k := len(b.keys) - 1
-		if k >= 0 && string(b.keys[k][len(batch)+1:]) == rec.Serial {
+		if k := len(b.items) - 1; k >= 0 && b.items[k] == int32(i) {
 			if b.flags[k]&flag != 0 {
-				return b.keys[k]
+				return
 			}
 			b.flags[k] |= flag
 		} else {
-			k++
-			b.keys = append(b.keys, mem.key(batch, rec.Serial))
+			b.items = append(b.items, int32(i))
 			b.flags = append(b.flags, flag)
 		}
 		if flag == flagMember {
@@ -538,18 +582,20 @@ func prepare(n int, item func(i int, rec *itemRec)) *prepared {
 		} else {
 			b.carriers++
 		}
-		return b.keys[k]
 	}
 	for i := range n {
 		item(i, &rec)
-		member := index(rec.Batch, flagMember)
-		p.keys[i], p.vals[i] = member[len(rec.Batch)+1:], mem.item(&rec)
+		p.items.add(rec.Serial, rec.append)
+		index(i, rec.Batch, flagMember)
 		for _, a := range rec.Accessories {
-			index(a.Batch, flagCarrier)
+			index(i, a.Batch, flagCarrier)
 		}
-	}
-	if n > 0 {
-		p.first, p.last = string(p.keys[0]), string(p.keys[n-1])
+		if i == 0 {
+			p.first = rec.Serial
+		}
+		if i == n-1 {
+			p.last = rec.Serial
+		}
 	}
 	slices.SortFunc(p.batches, func(a, b batchIndex) int { return strings.Compare(a.batch, b.batch) })
 	return p
@@ -561,36 +607,53 @@ var flagValues = [4]byte{0, 1, 2, 3}
 
 // write stores the prepared items (none of them registered yet), their
 // batch index entries, the batch counts and the item counter, filling the
-// pages it splits to fill (items) and indexFill (the batch index). It then
-// drops its lists of keys and values: bbolt's nodes hold them until the
-// commit, and a large registration should not hold them twice.
-func (p *prepared) write(tx *bolt.Tx, fill, indexFill float64) error {
+// pages it splits to fill (items) and indexFill (the batch index). With
+// collect, it collects garbage every collectEvery keys and before
+// returning (see collectGarbage): each key Put may grow a bbolt node's
+// list of keys, whose old copy is garbage.
+func (p *prepared) write(tx *bolt.Tx, fill, indexFill float64, collect bool) error {
+	puts := 0
+	put := func(b *bolt.Bucket, k, v []byte) error {
+		if puts++; collect && puts%collectEvery == 0 {
+			collectGarbage()
+		}
+		return b.Put(k, v)
+	}
 	items := tx.Bucket(bucketItems)
 	items.FillPercent = fill
-	for i, k := range p.keys {
-		if err := items.Put(k, p.vals[i]); err != nil {
+	for i := range p.n {
+		k, v := p.items.get(i)
+		if err := put(items, k, v); err != nil {
 			return err
 		}
 	}
-	p.keys, p.vals = nil, nil
 	batches := tx.Bucket(bucketBatches)
 	batches.FillPercent = indexFill
+	var key []byte
 	for j := range p.batches {
 		b := &p.batches[j]
-		for i, k := range b.keys {
-			f := b.flags[i]
-			if err := batches.Put(k, flagValues[f:f+1:f+1]); err != nil {
+		for x, i := range b.items {
+			serial, _ := p.items.get(int(i))
+			key = append(append(append(key[:0], b.batch...), 0), serial...)
+			f := b.flags[x]
+			if err := put(batches, key, flagValues[f:f+1:f+1]); err != nil {
 				return err
 			}
 		}
-		b.keys, b.flags = nil, nil
+		b.items, b.flags = nil, nil
 	}
 	for _, b := range p.batches {
 		if err := addBatchCount(tx, b.batch, b.members, b.carriers); err != nil {
 			return err
 		}
 	}
-	return addCounter(tx, countItems, p.n)
+	if err := addCounter(tx, countItems, p.n); err != nil {
+		return err
+	}
+	if collect {
+		collectGarbage()
+	}
+	return nil
 }
 
 // summary names the batches written with their new members, for the audit log.
@@ -644,10 +707,6 @@ func (db *DB) Register(a Actor, rows []Row, bad ...policy.RowError) (RegisterRes
 	return r.g.commit(a, &r.s)
 }
 
-// collectBefore is the number of new items from which commit collects the
-// request's garbage before writing them.
-const collectBefore = 20_000
-
 // commit plans the sorted rows against the database and, when no row of
 // the request is bad (g.errs holds those found before), writes the new
 // ones in one transaction. Errors: as Register.
@@ -669,19 +728,17 @@ func (g *registration) commit(a Actor, s *sortedRows) (RegisterResult, error) {
 		}
 		p := prepare(len(fresh), func(j int, rec *itemRec) { g.build(s, int(fresh[j]), rec) })
 		// The rows are encoded: their memory can go before bbolt's nodes
-		// and pages for them are made. For a large request it is collected
-		// here, so that bbolt's nodes (about 130 bytes allocated per key
-		// as they grow) reuse it rather than grow the heap past it: peak
-		// RSS of a 100,000-row registration drops by about a fifth (see
-		// bench/register).
+		// and pages for them are made, which then reuse it rather than
+		// grow the heap past it (see collectGarbage).
 		*s, g.rowModel, fresh = sortedRows{}, nil, nil
-		if res.Created >= collectBefore {
-			runtime.GC()
+		large := res.Created >= collectBefore
+		if large {
+			collectGarbage()
 		}
 		// Pages as full as Import's: new serials mostly come in runs past
 		// the ones stored, and half-empty pages would be half the memory
 		// of the commit spent on nothing.
-		if err := p.write(tx, importFill, importIndexFill); err != nil {
+		if err := p.write(tx, importFill, importIndexFill, large); err != nil {
 			return err
 		}
 		return db.audit(tx, a, "items.register", p.summary(),

@@ -3,6 +3,7 @@ package registry
 import (
 	"fmt"
 	"io"
+	"iter"
 	"maps"
 	"slices"
 	"time"
@@ -35,20 +36,46 @@ func NewRegistration(p *policy.Policy, now time.Time, rows []Row, bad ...policy.
 	if len(rows) > MaxRegisterRows {
 		return nil, TooManyRows()
 	}
+	if len(rows) >= collectBefore {
+		// What decoding the request left behind (its body, a decoded
+		// copy) goes before the rows are sorted into another copy.
+		collectGarbage()
+	}
 	g := newRegistration(p, now)
 	g.errs = append(g.errs, bad...)
 	known := rowNumbers(bad)
-	rows = slices.Clone(rows)
+	// The caller's rows are not changed, nor copied whole: a row checks on
+	// a copy, and only a row its checks changed (trimmed) is kept apart.
 	checked := make([]bool, len(rows))
+	changed := map[int]*Row{}
 	for i := range rows {
 		if known[i+1] {
 			continue
 		}
-		rows[i].Accessories = slices.Clone(rows[i].Accessories)
-		checked[i] = g.check(i+1, &rows[i])
+		r := rows[i]
+		r.Accessories = slices.Clone(r.Accessories)
+		checked[i] = g.check(i+1, &r)
+		if checked[i] && !sameRow(&r, &rows[i]) {
+			changed[i] = &r
+		}
 	}
-	s := sortRows(len(rows), func(i int) *Row { return &rows[i] }, func(i int) bool { return checked[i] }, &g.errs)
+	at := func(i int) *Row {
+		if r, ok := changed[i]; ok {
+			return r
+		}
+		return &rows[i]
+	}
+	s := sortRows(len(rows), at, func(i int) bool { return checked[i] }, &g.errs)
+	if len(rows) >= collectBefore {
+		collectGarbage()
+	}
 	return &Registration{g: g, s: s, base: len(g.errs)}, nil
+}
+
+// sameRow reports whether a and b hold the same text.
+func sameRow(a, b *Row) bool {
+	return a.Serial == b.Serial && a.SKU == b.SKU && a.Batch == b.Batch && a.ProducedOn == b.ProducedOn &&
+		slices.Equal(a.Accessories, b.Accessories)
 }
 
 // NewCSVRegistration reads a registration CSV (see ParseCSV) as
@@ -61,6 +88,7 @@ func NewCSVRegistration(p *policy.Policy, now time.Time, r io.Reader, limit int)
 		return nil, err
 	}
 	g := newRegistration(p, now)
+	g.collect = true
 	s, err := g.readCSV(d, limit, func(int) {})
 	if err != nil {
 		return nil, err
@@ -111,14 +139,20 @@ func (r *Registration) Plan(models []policy.Model, stored map[string]policy.Item
 	return RegisterResult{Created: len(fresh), Unchanged: unchanged}, nil
 }
 
-// Items calls fn with each item Plan found new, in serial order, with its
-// terms: the model's kind and months, each bundled accessory's name, kind
-// and months, registered now. The item is reused between calls.
-func (r *Registration) Items(fn func(it *policy.Item)) {
-	var rec itemRec
-	for _, j := range r.fresh {
-		r.g.build(&r.s, int(j), &rec)
-		fn(&rec.Item)
+// Items yields each item Plan found new, in serial order, with its terms:
+// the model's kind and months, each bundled accessory's name, kind and
+// months, registered now. The item is reused between steps: each is built
+// as it is asked for, so that a store can stream them (see
+// postgres.Store's COPY) rather than hold them all.
+func (r *Registration) Items() iter.Seq[*policy.Item] {
+	return func(yield func(*policy.Item) bool) {
+		var rec itemRec
+		for _, j := range r.fresh {
+			r.g.build(&r.s, int(j), &rec)
+			if !yield(&rec.Item) {
+				return
+			}
+		}
 	}
 }
 

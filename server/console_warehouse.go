@@ -164,6 +164,11 @@ func (s *Server) consoleUpload(c echo.Context) error {
 	}
 	// Registered as POST /api/v1/items registers a CSV, so that the table
 	// lists every bad row at once, with its line.
+	release, err := s.registrationSlot(c)
+	if err != nil {
+		return err
+	}
+	defer release()
 	r, err := csvReader(b.Charset, bytes.NewReader(body))
 	if err == nil {
 		var res registry.RegisterResult

@@ -281,14 +281,26 @@ func decodeRegistration(body []byte) ([]registry.Row, []policy.RowError, error) 
 	}
 	rows := make([]registry.Row, len(*reg.Items))
 	var bad []policy.RowError
+	// The rows naming one SKU or batch share one copy of it, so that the
+	// decoder's copy of each row's goes with the decoded body.
+	names := map[string]string{}
+	intern := func(s string) string {
+		if c, ok := names[s]; ok {
+			return c
+		}
+		if len(names) < 1<<16 {
+			names[s] = s
+		}
+		return s
+	}
 	for i, r := range *reg.Items {
 		d, err := bodyDate("produced_on", r.ProducedOn)
 		if err != nil {
 			bad = append(bad, rowError(i+1, strings.TrimSpace(r.Serial), err))
 		}
-		rows[i] = registry.Row{Serial: r.Serial, SKU: r.SKU, Batch: r.Batch, ProducedOn: d}
+		rows[i] = registry.Row{Serial: r.Serial, SKU: intern(r.SKU), Batch: intern(r.Batch), ProducedOn: d}
 		for _, a := range r.Accessories {
-			rows[i].Accessories = append(rows[i].Accessories, registry.Bundle{SKU: a.SKU, Batch: a.Batch})
+			rows[i].Accessories = append(rows[i].Accessories, registry.Bundle{SKU: intern(a.SKU), Batch: intern(a.Batch)})
 		}
 	}
 	return rows, bad, nil

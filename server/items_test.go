@@ -2,12 +2,15 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sanbao/sanbao/policy"
 	"golang.org/x/text/encoding/simplifiedchinese"
@@ -359,4 +362,51 @@ func TestEntitlementParametersMalformedAre400(t *testing.T) {
 		res := e.get("/api/v1/items/S1/entitlements?"+tc.query, e.service)
 		wantError(t, res, 400, policy.EInvalid, tc.field)
 	}
+}
+
+// The server reads and writes two registrations at once (each holds its
+// rows in memory until it commits, issue 17 item 4): a third waits, its
+// body unread and nothing registered, until one of the two is done, and
+// gives up when its client does.
+func TestRegistrationsBeyondTwoWaitForOneToFinish(t *testing.T) {
+	e := newEnv(t)
+	e.seedModels()
+	var releases []func()
+	for range 2 {
+		c := e.srv.echo.NewContext(httptest.NewRequest("POST", "/api/v1/items", nil), httptest.NewRecorder())
+		release, err := e.srv.registrationSlot(c)
+		if err != nil {
+			t.Fatalf("slot: %v", err)
+		}
+		releases = append(releases, release)
+	}
+	body := []byte("serial,sku,batch\nWAIT1,M1,WB1\n")
+	send := func(ctx context.Context) (int, error) {
+		r, err := http.NewRequestWithContext(ctx, "POST", e.ts.URL+"/api/v1/items", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Header.Set("Authorization", "Bearer "+e.warehouse)
+		r.Header.Set("Content-Type", "text/csv")
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	status, err := send(ctx)
+	cancel()
+	if err == nil {
+		t.Fatalf("a third registration while two run answered %d; want it to wait", status)
+	}
+	must(t, e.get("/api/v1/items/WAIT1", e.service), http.StatusNotFound)
+
+	releases[0]()
+	if status, err := send(context.Background()); err != nil || status != http.StatusCreated {
+		t.Fatalf("once a registration is done: %d, %v; want 201", status, err)
+	}
+	releases[1]()
+	must(t, e.get("/api/v1/items/WAIT1", e.service), http.StatusOK)
 }

@@ -107,6 +107,8 @@ type Server struct {
 	webhookMetrics *webhookMetrics
 	webhookOnce    sync.Once
 	sender         *sender // nil until StartWebhooks
+
+	registering chan struct{} // a slot per registration in progress (registrationSlot)
 }
 
 // New builds a Server. Errors: a missing DB, a malformed PublicURL, or a
@@ -159,6 +161,7 @@ func New(cfg Config) (*Server, error) {
 		now:    cfg.Now,
 		routes: map[string]bool{},
 	}
+	s.registering = make(chan struct{}, maxRegistrations)
 	s.metrics = newMetrics(cfg.DB)
 	s.webhookMetrics = newWebhookMetrics(s.metrics.reg, cfg.DB)
 	s.limiter = newRateLimiter(cfg.PublicRate, cfg.PublicBurst, cfg.PublicClients, cfg.Now)

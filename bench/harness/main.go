@@ -14,8 +14,9 @@
 //     tricks, 10,000 wrong check codes; then no growth of goroutines, heap
 //     or open files.
 //   - exhaust: invented HTTP methods, oversized sign-in forms, bodies
-//     declared and never sent: metrics, logs, memory and descriptors
-//     measured before and after, bounded.
+//     declared and never sent, big registration CSVs at once while items
+//     are looked up: metrics, logs, memory and descriptors measured before
+//     and after, bounded; nothing acknowledged lost after a SIGKILL.
 //
 // A finding is any 5xx where the contract allows none, a lost acknowledged
 // write, a failed consistency check, a hang or resource growth; the program
@@ -61,6 +62,8 @@ type Config struct {
 	InventedMethods int // exhaust: requests with an invented method each
 	BigForms        int // exhaust: 8 MiB sign-in forms sent at once
 	SlowBodies      int // exhaust: connections declaring a body never sent
+	// exhaust: registration CSVs sent at once, and the rows of each
+	BigRegistrations, BigRegistrationRows int
 
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
@@ -85,6 +88,9 @@ func LongForm() Config {
 		InventedMethods: 2000,
 		BigForms:        10,
 		SlowBodies:      300,
+
+		BigRegistrations:    8,
+		BigRegistrationRows: 100_000,
 	}
 }
 
@@ -108,6 +114,9 @@ func CIForm() Config {
 		InventedMethods: 500,
 		BigForms:        10,
 		SlowBodies:      150,
+
+		BigRegistrations:    4,
+		BigRegistrationRows: 50_000,
 	}
 }
 
@@ -126,7 +135,7 @@ var campaigns = []campaign{
 	}},
 	{"hostile", func(h *Harness) []*Result { return []*Result{timed(h.Hostile)} }},
 	{"exhaust", func(h *Harness) []*Result {
-		return []*Result{timed(h.InventedMethods), timed(h.BigForms), timed(h.SlowBodies)}
+		return []*Result{timed(h.InventedMethods), timed(h.BigForms), timed(h.SlowBodies), timed(h.BigRegistrations)}
 	}},
 }
 
@@ -166,6 +175,8 @@ func main() {
 	flag.IntVar(&cfg.InventedMethods, "invented-methods", cfg.InventedMethods, "exhaust: requests with an invented method each")
 	flag.IntVar(&cfg.BigForms, "big-forms", cfg.BigForms, "exhaust: 8 MiB sign-in forms sent at once")
 	flag.IntVar(&cfg.SlowBodies, "slow-bodies", cfg.SlowBodies, "exhaust: connections declaring a body never sent")
+	flag.IntVar(&cfg.BigRegistrations, "big-registrations", cfg.BigRegistrations, "exhaust: registration CSVs sent at once")
+	flag.IntVar(&cfg.BigRegistrationRows, "big-registration-rows", cfg.BigRegistrationRows, "exhaust: rows of each registration CSV")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "harness: unexpected arguments %q\n", flag.Args())

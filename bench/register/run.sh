@@ -7,7 +7,13 @@
 # round and the lowest, as multiples of the body size: the whole peak, and
 # the growth over the idle server's peak. Target: growth <= 10x the body.
 #
+# PostgreSQL mode, PG=postgres://… (e.g. "$SANBAO_TEST_POSTGRES" after
+# eval "$(bench/pg/start.sh)"): the same against the PostgreSQL store, in a
+# schema bench_register made afresh each round; the RSS is serve's only
+# (PostgreSQL's own processes are not counted).
+#
 #   bench/register/run.sh      N=200000 FORMAT=json ROUNDS=5 bench/register/run.sh
+#   PG="$SANBAO_TEST_POSTGRES" bench/register/run.sh
 set -eu
 cd "$(dirname "$0")/../.."
 N=${N:-100000}
@@ -40,10 +46,16 @@ best_peak= best_growth=
 i=0
 while [ "$i" -lt "$ROUNDS" ]; do
 	i=$((i + 1))
-	rm -f "$OUT/sanbao.db"
-	"$OUT/importbench" models --db "$OUT/sanbao.db"
-	key=$("$OUT/sanbao" keys create --db "$OUT/sanbao.db" --role admin --name bench 2>/dev/null)
-	"$OUT/sanbao" serve --db "$OUT/sanbao.db" --addr "127.0.0.1:$PORT" >"$OUT/serve.log" 2>&1 &
+	db="$OUT/sanbao.db"
+	if [ -n "${PG:-}" ]; then
+		psql -q "$PG" -c "SET client_min_messages = warning" -c "DROP SCHEMA IF EXISTS bench_register CASCADE" -c "CREATE SCHEMA bench_register"
+		case "$PG" in *\?*) db="$PG&search_path=bench_register" ;; *) db="$PG?search_path=bench_register" ;; esac
+	else
+		rm -f "$db"
+	fi
+	"$OUT/importbench" models --db "$db"
+	key=$("$OUT/sanbao" keys create --db "$db" --role admin --name bench 2>/dev/null)
+	"$OUT/sanbao" serve --db "$db" --addr "127.0.0.1:$PORT" >"$OUT/serve.log" 2>&1 &
 	pid=$!
 	up=0
 	while [ "$up" -lt 50 ] && ! curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null; do up=$((up + 1)); sleep 0.1; done
@@ -63,6 +75,6 @@ while [ "$i" -lt "$ROUNDS" ]; do
 	if [ -z "$best_peak" ] || [ "$peak" -lt "$best_peak" ]; then best_peak=$peak; fi
 	if [ -z "$best_growth" ] || [ "$growth" -lt "$best_growth" ]; then best_growth=$growth; fi
 done
-awk -v n="$N" -v f="$FORMAT" -v s="$size" -v p="$best_peak" -v g="$best_growth" 'BEGIN {
-	printf "%d rows as %s, body %.2f MB: lowest peak RSS %.1f MB = %.1fx the body; lowest growth %.1f MB = %.1fx (target <= 10x)\n",
-		n, f, s / 1048576, p / 1024, p * 1024 / s, g / 1024, g * 1024 / s }'
+awk -v n="$N" -v f="$FORMAT" -v pg="${PG:+ (PostgreSQL)}" -v s="$size" -v p="$best_peak" -v g="$best_growth" 'BEGIN {
+	printf "%d rows as %s%s, body %.2f MB: lowest peak RSS %.1f MB = %.1fx the body; lowest growth %.1f MB = %.1fx (target <= 10x)\n",
+		n, f, pg, s / 1048576, p / 1024, p * 1024 / s, g / 1024, g * 1024 / s }'

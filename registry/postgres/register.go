@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"iter"
 	"maps"
 	"slices"
 	"time"
@@ -111,7 +112,7 @@ func (s *Store) register(ctx context.Context, tx pgx.Tx, a registry.Actor, g *re
 // and their carrier entries (new too: their items are) into carriers, and
 // adds to the counts.
 func (s *Store) writeItems(ctx context.Context, tx pgx.Tx, g *registry.Registration) error {
-	var items, carried [][]any
+	var carried [][]any
 	type counts struct{ members, carriers int }
 	batches := map[string]*counts{}
 	count := func(b string) *counts {
@@ -122,13 +123,23 @@ func (s *Store) writeItems(ctx context.Context, tx pgx.Tx, g *registry.Registrat
 		}
 		return c
 	}
-	var ferr error
-	g.Items(func(it *policy.Item) {
+	// The items are built as COPY sends them, one row at a time: a list of
+	// every row's values, boxed, would take more memory than the request
+	// (issue 17 item 4).
+	next, stop := iter.Pull(g.Items())
+	defer stop()
+	n := 0
+	row := make([]any, 8)
+	rows := pgx.CopyFromFunc(func() ([]any, error) {
+		it, ok := next()
+		if !ok {
+			return nil, nil
+		}
 		var acc []byte
 		if len(it.Accessories) > 0 {
 			var err error
 			if acc, err = json.Marshal(it.Accessories); err != nil {
-				ferr = err
+				return nil, err
 			}
 			seen := map[string]bool{} // two accessories of one batch: one entry
 			for _, x := range it.Accessories {
@@ -139,15 +150,14 @@ func (s *Store) writeItems(ctx context.Context, tx pgx.Tx, g *registry.Registrat
 				}
 			}
 		}
-		items = append(items, []any{it.Serial, it.SKU, string(it.Kind), it.WarrantyMonths, it.Batch, dateArg(it.ProducedOn), acc, it.RegisteredAt})
+		row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7] =
+			it.Serial, it.SKU, string(it.Kind), it.WarrantyMonths, it.Batch, dateArg(it.ProducedOn), acc, it.RegisteredAt
 		count(it.Batch).members++
+		n++
+		return row, nil
 	})
-	if ferr != nil {
-		return ferr
-	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"items"},
-		[]string{"serial", "sku", "kind", "warranty_months", "batch", "produced_on", "accessories", "registered_at"},
-		pgx.CopyFromRows(items)); err != nil {
+		[]string{"serial", "sku", "kind", "warranty_months", "batch", "produced_on", "accessories", "registered_at"}, rows); err != nil {
 		return err
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"carriers"}, []string{"batch", "serial"}, pgx.CopyFromRows(carried)); err != nil {
@@ -165,7 +175,7 @@ func (s *Store) writeItems(ctx context.Context, tx pgx.Tx, g *registry.Registrat
 		names, members, carriers); err != nil {
 		return err
 	}
-	return addCount(ctx, tx, "items", len(items))
+	return addCount(ctx, tx, "items", n)
 }
 
 // Import registers the rows of a registration CSV (registry.ParseCSV), of
