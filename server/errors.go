@@ -68,7 +68,13 @@ type errorDetail struct {
 	Field   string            `json:"field,omitempty"`
 	Rows    []policy.RowError `json:"rows,omitempty"`
 	BadRows int               `json:"bad_rows,omitempty"`
+	// keyed is the refusal when it names its sentence, for an error page
+	// in the console's language; never sent (unexported).
+	keyed *policy.Error
 }
+
+// Keyed is the refusal behind d when it carries a message key, else nil.
+func (d errorDetail) Keyed() *policy.Error { return d.keyed }
 
 // classify turns any error a handler or middleware returns into the status
 // and body the client sees. It never exposes an internal error's text.
@@ -105,7 +111,11 @@ func classify(err error, requestID string) (int, errorDetail) {
 }
 
 func detailOf(pe *policy.Error) errorDetail {
-	return errorDetail{Code: pe.Code, Message: pe.Message, Field: pe.Field, Rows: pe.Rows, BadRows: pe.BadRows}
+	d := errorDetail{Code: pe.Code, Message: pe.Message, Field: pe.Field, Rows: pe.Rows, BadRows: pe.BadRows}
+	if pe.Key != "" {
+		d.keyed = pe
+	}
+	return d
 }
 
 // echoError maps the errors echo raises itself (unknown route, wrong method,

@@ -88,11 +88,12 @@ func (s *Server) confirmReceipt(c echo.Context) error {
 	}
 	code := strings.TrimSpace(r.K)
 	if code == "" {
-		return policy.Errorf(policy.EInvalid, "k", "k (the check code printed on the certificate) is required")
+		return policy.Errorf(policy.EInvalid, "k", "k (the check code printed on the certificate) is required").Keyed("receipt.code_required", nil)
 	}
 	on, err := policy.ParseDate(strings.TrimSpace(r.On))
 	if err != nil {
-		return policy.Errorf(policy.EInvalid, "on", "on (the date you received it): %v", err)
+		return policy.Errorf(policy.EInvalid, "on", "on (the date you received it): %v", err).
+			Keyed("receipt.on_bad", policy.Args{"value": strings.TrimSpace(r.On)})
 	}
 	v, found, err := s.recordReceipt(c, serial, code, on)
 	if !found {
@@ -164,7 +165,8 @@ func (s *Server) confirmReceiptPage(c echo.Context) error {
 		if !ok {
 			return s.publicNotFoundPage(c, l, serial, code)
 		}
-		return s.refusedReceipt(c, l, s.publicView(rec, model, s.now(), false), code, policy.Errorf(policy.EInvalid, "on", "%v", dateErr))
+		return s.refusedReceipt(c, l, s.publicView(rec, model, s.now(), false), code, policy.Errorf(policy.EInvalid, "on", "%v", dateErr).
+			Keyed("receipt.on_bad", policy.Args{"value": strings.TrimSpace(c.FormValue("on"))}))
 	}
 	v, found, err := s.recordReceipt(c, serial, code, on)
 	switch {
