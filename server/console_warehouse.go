@@ -42,11 +42,12 @@ func (s *Server) modelsPage(c echo.Context, status int, f modelForm, ferr *polic
 		return err
 	}
 	b := modelsBody{Form: f, Err: ferr, Kinds: []policy.Kind{policy.KindProduct, policy.KindAccessory, policy.KindAdapter}}
+	l := s.lang(c)
 	var defaults []string
 	for _, k := range b.Kinds {
-		defaults = append(defaults, fmt.Sprintf("%s %d", k, s.policy.Months(k)))
+		defaults = append(defaults, l.T("console.models.kind_months", argText(l, k, consoleDate), s.policy.Months(k)))
 	}
-	b.Defaults = strings.Join(defaults, ", ") + " months"
+	b.Defaults = strings.Join(defaults, l.T("console.models.kind_sep"))
 	for _, m := range ms {
 		b.Models = append(b.Models, s.modelView(m))
 	}
