@@ -19,18 +19,21 @@ func Ident(field, s string) (string, error) {
 		return "", Errorf(EInvalid, field, "%s is required", field).Keyed("field.required", Args{"field": Field(field)})
 	}
 	if len(s) > MaxIdentLen {
-		return "", Errorf(EInvalid, field, "%s is %d characters long; at most %d are allowed", field, utf8.RuneCountInString(s), MaxIdentLen).Keyed("ident.too_long", Args{"field": Field(field), "len": utf8.RuneCountInString(s), "max": MaxIdentLen})
+		return "", Errorf(EInvalid, field, "%s is %d characters long; at most %d are allowed", field, utf8.RuneCountInString(s), MaxIdentLen).
+			Keyed("ident.too_long", Args{"field": Field(field), "len": utf8.RuneCountInString(s), "max": MaxIdentLen})
 	}
 	for i := 0; i < len(s); i++ {
 		if !identByte(s[i]) {
 			r, _ := utf8.DecodeRuneInString(s[i:])
-			return "", Errorf(EInvalid, field, "%s may hold only 0-9 A-Z a-z - . _ (found %q at position %d)", field, r, i+1).Keyed("ident.bad_char", Args{"field": Field(field), "char": string(r), "pos": i + 1})
+			return "", Errorf(EInvalid, field, "%s may hold only 0-9 A-Z a-z - . _ (found %q at position %d)", field, r, i+1).
+				Keyed("ident.bad_char", Args{"field": Field(field), "char": string(r), "pos": i + 1})
 		}
 	}
 	if strings.Trim(s, ".") == "" {
 		// "." and ".." are path segments: a URL naming them (a QR code, a
 		// console link) would be normalised to another page.
-		return "", Errorf(EInvalid, field, "%s %q is made only of dots, which a URL cannot carry; use at least one letter, digit, - or _", field, s).Keyed("ident.dots", Args{"field": Field(field), "value": s})
+		return "", Errorf(EInvalid, field, "%s %q is made only of dots, which a URL cannot carry; use at least one letter, digit, - or _", field, s).
+			Keyed("ident.dots", Args{"field": Field(field), "value": s})
 	}
 	return s, nil
 }
@@ -66,11 +69,13 @@ func checkText(field, s string, max int, required, lines bool) (string, error) {
 		return "", Errorf(EInvalid, field, "%s is not valid UTF-8", field).Keyed("text.utf8", Args{"field": Field(field)})
 	}
 	if n := utf8.RuneCountInString(s); n > max {
-		return "", Errorf(EInvalid, field, "%s is %d characters long; at most %d are allowed", field, n, max).Keyed("text.too_long", Args{"field": Field(field), "len": n, "max": max})
+		return "", Errorf(EInvalid, field, "%s is %d characters long; at most %d are allowed", field, n, max).
+			Keyed("text.too_long", Args{"field": Field(field), "len": n, "max": max})
 	}
 	for i, r := range s {
 		if what := notText(r, lines); what != "" {
-			return "", Errorf(EInvalid, field, "%s contains %s (U+%04X at byte %d), which is not allowed", field, what, r, i+1).Keyed("text.bad_char", Args{"field": Field(field), "code": fmt.Sprintf("U+%04X", r)})
+			return "", Errorf(EInvalid, field, "%s contains %s (U+%04X at byte %d), which is not allowed", field, what, r, i+1).
+				Keyed("text.bad_char", Args{"field": Field(field), "code": fmt.Sprintf("U+%04X", r)})
 		}
 	}
 	return s, nil
@@ -123,7 +128,8 @@ func GTIN(s string) (string, error) {
 		sum += d
 	}
 	if want := byte('0' + (10-sum%10)%10); s[len(s)-1] != want {
-		return "", Errorf(EInvalid, "gtin", "gtin check digit is %c; %c was expected", s[len(s)-1], want).Keyed("gtin.check", Args{"got": string(s[len(s)-1]), "want": string(want)})
+		return "", Errorf(EInvalid, "gtin", "gtin check digit is %c; %c was expected", s[len(s)-1], want).
+			Keyed("gtin.check", Args{"got": string(s[len(s)-1]), "want": string(want)})
 	}
 	return strings.Repeat("0", 14-len(s)) + s, nil
 }

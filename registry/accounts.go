@@ -81,7 +81,8 @@ func UserExists(username string) error {
 
 // LastAdminUser is UpdateUser's EConflict for the last active admin user.
 func LastAdminUser(username string) error {
-	return policy.Errorf(policy.EConflict, "", "%s is the last active admin user and must stay an active admin; make another admin first", username).Keyed("user.last_admin", policy.Args{"username": username})
+	return policy.Errorf(policy.EConflict, "", "%s is the last active admin user and must stay an active admin; make another admin first", username).
+		Keyed("user.last_admin", policy.Args{"username": username})
 }
 
 // NoUser is the ENotFound of a username.

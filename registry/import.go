@@ -48,7 +48,8 @@ func newCSVDecoder(r io.Reader) (*csvDecoder, error) {
 	d.r.ReuseRecord = true
 	header, err := d.r.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, policy.Errorf(policy.EBadRequest, "csv", "the CSV is empty: its first line must be the header serial,sku,batch[,produced_on][,accessories]").Keyed("csv.empty", nil)
+		return nil, policy.Errorf(policy.EBadRequest, "csv", "the CSV is empty: its first line must be the header serial,sku,batch[,produced_on][,accessories]").
+			Keyed("csv.empty", nil)
 	}
 	if hpe := (*csv.ParseError)(nil); errors.As(err, &hpe) {
 		return nil, policy.Errorf(policy.EBadRequest, "csv", "the CSV header cannot be read: %v", err).Keyed("csv.header_unreadable", nil)
@@ -73,7 +74,8 @@ func newCSVDecoder(r io.Reader) (*csvDecoder, error) {
 			continue // unknown columns are the sender's business
 		}
 		if *col >= 0 {
-			return nil, policy.Errorf(policy.EBadRequest, "csv", "the CSV header names column %q twice", strings.TrimSpace(name)).Keyed("csv.column_twice", policy.Args{"column": strings.TrimSpace(name)})
+			return nil, policy.Errorf(policy.EBadRequest, "csv", "the CSV header names column %q twice", strings.TrimSpace(name)).
+				Keyed("csv.column_twice", policy.Args{"column": strings.TrimSpace(name)})
 		}
 		*col = i
 	}
@@ -87,7 +89,8 @@ func newCSVDecoder(r io.Reader) (*csvDecoder, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return nil, policy.Errorf(policy.EBadRequest, "csv", "the CSV header must name the columns serial, sku and batch (missing: %s)", strings.Join(missing, ", ")).Keyed("csv.missing_columns", policy.Args{"missing": strings.Join(missing, ", ")})
+		return nil, policy.Errorf(policy.EBadRequest, "csv", "the CSV header must name the columns serial, sku and batch (missing: %s)", strings.Join(missing, ", ")).
+			Keyed("csv.missing_columns", policy.Args{"missing": strings.Join(missing, ", ")})
 	}
 	d.max = max(d.serial, d.sku, d.batch, d.produced, d.acc)
 	return d, nil
@@ -334,7 +337,8 @@ const MaxRegisterRows = 200_000
 // TooManyRows is the error of a registration request of more than
 // MaxRegisterRows rows: ETooLarge, saying the limit first.
 func TooManyRows() error {
-	return policy.Errorf(policy.ETooLarge, "items", "a registration request holds at most 200,000 rows; split the file (sanbao import has no such limit)").Keyed("rows.too_many", policy.Args{"max": 200000})
+	return policy.Errorf(policy.ETooLarge, "items", "a registration request holds at most 200,000 rows; split the file (sanbao import has no such limit)").
+		Keyed("rows.too_many", policy.Args{"max": 200000})
 }
 
 // withLines fills in the file line of each row of err (a rows error), from
@@ -538,7 +542,8 @@ func recheck(tx *bolt.Tx, rows []Row, chunk []int32) (left []int32, changed bool
 			return nil, false, err
 		}
 		if !sameRegistration(old.Item, &rows[i]) {
-			return nil, false, policy.Errorf(policy.EConflict, "serial", "serial %s was registered with other data while the import ran", rows[i].Serial).Keyed("serial.changed_during_import", policy.Args{"serial": rows[i].Serial})
+			return nil, false, policy.Errorf(policy.EConflict, "serial", "serial %s was registered with other data while the import ran", rows[i].Serial).
+				Keyed("serial.changed_during_import", policy.Args{"serial": rows[i].Serial})
 		}
 		if !changed {
 			left, changed = append([]int32(nil), chunk[:j]...), true

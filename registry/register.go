@@ -42,7 +42,8 @@ func checkRow(n int, r *Row) *policy.RowError {
 		}
 		for _, b := range r.Accessories[:i] {
 			if b.SKU == a.SKU {
-				return bad(policy.Errorf(policy.EInvalid, "accessories", "accessory %s is listed twice", a.SKU).Keyed("row.accessory_twice", policy.Args{"sku": a.SKU}))
+				return bad(policy.Errorf(policy.EInvalid, "accessories", "accessory %s is listed twice", a.SKU).
+					Keyed("row.accessory_twice", policy.Args{"sku": a.SKU}))
 			}
 		}
 	}

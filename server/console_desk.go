@@ -710,7 +710,8 @@ func (s *Server) formEvent(v map[string]string) (eventRequest, error) {
 			t, err = time.ParseInLocation("2006-01-02T15:04:05", at, s.policy.Location())
 		}
 		if err != nil {
-			return r, policy.Errorf(policy.EInvalid, "at", "at must be a date and time such as 2026-11-10T14:30, not %q", at).Keyed("form.at", policy.Args{"value": at})
+			return r, policy.Errorf(policy.EInvalid, "at", "at must be a date and time such as 2026-11-10T14:30, not %q", at).
+				Keyed("form.at", policy.Args{"value": at})
 		}
 		r.At = t.Format(time.RFC3339)
 	}

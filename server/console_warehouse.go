@@ -99,7 +99,8 @@ func (s *Server) consolePutModel(c echo.Context) error {
 		// The new-model form never replaces a model by accident.
 		if old, err := s.db.Model(f.SKU); err == nil {
 			return s.modelsPage(c, http.StatusConflict, f, policy.Errorf(policy.EConflict, "sku",
-				"model %s (%s) exists already: edit it from the list instead", old.SKU, old.Name).Keyed("model.exists", policy.Args{"sku": old.SKU, "name": old.Name}))
+				"model %s (%s) exists already: edit it from the list instead", old.SKU, old.Name).
+				Keyed("model.exists", policy.Args{"sku": old.SKU, "name": old.Name}))
 		}
 	}
 	var created bool
@@ -151,7 +152,8 @@ func (s *Server) consoleUpload(c echo.Context) error {
 	b := batchesBody{Charset: c.FormValue("charset")}
 	fh, err := c.FormFile("csv")
 	if err != nil {
-		return s.batchesPage(c, http.StatusBadRequest, b.with(policy.Errorf(policy.EBadRequest, "csv", "choose a CSV file to upload").Keyed("csv.choose_file", nil)))
+		return s.batchesPage(c, http.StatusBadRequest, b.with(policy.Errorf(policy.EBadRequest, "csv", "choose a CSV file to upload").
+			Keyed("csv.choose_file", nil)))
 	}
 	b.File = fh.Filename
 	f, err := fh.Open()
@@ -372,7 +374,8 @@ func (s *Server) consoleBatchLabels(c echo.Context) error {
 	if in.Serials, err = s.rangeMembers(batch, after); err != nil {
 		return err
 	} else if len(in.Serials) == 0 {
-		return policy.Errorf(policy.ENotFound, "after", "batch %s has no serials in use after %q to label", batch, after).Keyed("labels.none_after", policy.Args{"batch": batch, "after": after})
+		return policy.Errorf(policy.ENotFound, "after", "batch %s has no serials in use after %q to label", batch, after).
+			Keyed("labels.none_after", policy.Args{"batch": batch, "after": after})
 	}
 	job, err := s.labelJob(in)
 	if err != nil {
@@ -542,7 +545,8 @@ func (s *Server) consoleReceiveOrder(c echo.Context) error {
 	}
 	evidence := policy.Evidence(strings.TrimSpace(f.Evidence))
 	if !evidence.Valid() {
-		return fail(policy.Errorf(policy.EInvalid, "evidence", "evidence must be courier, invoice or customer, not %q", f.Evidence).Keyed("event.bad_evidence", policy.Args{"value": f.Evidence}))
+		return fail(policy.Errorf(policy.EInvalid, "evidence", "evidence must be courier, invoice or customer, not %q", f.Evidence).
+			Keyed("event.bad_evidence", policy.Args{"value": f.Evidence}))
 	}
 	o, err := s.db.ReceiveOrder(consoleWrite(c, "receipt", formFields(order, f.On, f.Evidence)), order, on, evidence)
 	if err != nil {
@@ -570,7 +574,8 @@ func (s *Server) inStock(batch string) ([]string, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, policy.Errorf(policy.EInvalid, "batch", "batch %s has no serials in stock to dispatch", batch).Keyed("dispatch.none_in_stock", policy.Args{"batch": batch})
+		return nil, policy.Errorf(policy.EInvalid, "batch", "batch %s has no serials in stock to dispatch", batch).
+			Keyed("dispatch.none_in_stock", policy.Args{"batch": batch})
 	}
 	return out, nil
 }

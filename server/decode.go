@@ -222,7 +222,8 @@ func bodyInstant(field, s string, loc *time.Location) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return time.Time{}, policy.Errorf(policy.EInvalid, field, "%s must be an RFC 3339 instant such as 2026-11-05T14:30:00+08:00, not %q", field, s).Keyed("form.instant", policy.Args{"field": policy.Field(field), "value": s})
+		return time.Time{}, policy.Errorf(policy.EInvalid, field, "%s must be an RFC 3339 instant such as 2026-11-05T14:30:00+08:00, not %q", field, s).
+			Keyed("form.instant", policy.Args{"field": policy.Field(field), "value": s})
 	}
 	// Checked here too: the zero time given must not pass for an absent one.
 	if err := policy.CheckInstant(field, t, loc); err != nil {
@@ -306,7 +307,8 @@ func csvReader(charset string, r io.Reader) (io.Reader, error) {
 	case "gb18030":
 		return simplifiedchinese.GB18030.NewDecoder().Reader(r), nil
 	}
-	return nil, policy.Errorf(policy.EBadRequest, "charset", "charset %q is not supported; use utf-8 or gbk", charset).Keyed("csv.charset", policy.Args{"charset": charset})
+	return nil, policy.Errorf(policy.EBadRequest, "charset", "charset %q is not supported; use utf-8 or gbk", charset).
+		Keyed("csv.charset", policy.Args{"charset": charset})
 }
 
 // decodeCSV decodes registration CSV with registry.ParseCSV (header names,
@@ -347,13 +349,15 @@ func decodeAmount(raw json.RawMessage) (string, error) {
 	if raw[0] != '"' {
 		var n json.Number
 		if err := json.Unmarshal(raw, &n); err != nil {
-			return "", policy.Errorf(policy.EInvalid, "amount", "amount must be a decimal number such as \"120.50\"").Keyed("amount.form", policy.Args{"field": policy.Field("amount"), "value": string(raw)})
+			return "", policy.Errorf(policy.EInvalid, "amount", "amount must be a decimal number such as \"120.50\"").
+				Keyed("amount.form", policy.Args{"field": policy.Field("amount"), "value": string(raw)})
 		}
 		return n.String(), nil
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", policy.Errorf(policy.EInvalid, "amount", "amount must be a decimal number such as \"120.50\"").Keyed("amount.form", policy.Args{"field": policy.Field("amount"), "value": string(raw)})
+		return "", policy.Errorf(policy.EInvalid, "amount", "amount must be a decimal number such as \"120.50\"").
+			Keyed("amount.form", policy.Args{"field": policy.Field("amount"), "value": string(raw)})
 	}
 	return strings.TrimSpace(s), nil
 }

@@ -218,7 +218,8 @@ func (s *Store) Batch(batch, after string, limit int) (registry.BatchPage, error
 		var members, carriers int64
 		err := s.pool.QueryRow(ctx, `SELECT members, carriers FROM batch_counts WHERE batch = $1`, batch).Scan(&members, &carriers)
 		if err == pgx.ErrNoRows || err == nil && members == 0 && carriers == 0 {
-			return policy.Errorf(policy.ENotFound, "batch", "batch %s has no registered serials and no bundled accessories", batch).Keyed("batch.empty", policy.Args{"batch": batch})
+			return policy.Errorf(policy.ENotFound, "batch", "batch %s has no registered serials and no bundled accessories", batch).
+				Keyed("batch.empty", policy.Args{"batch": batch})
 		} else if err != nil {
 			return err
 		}
