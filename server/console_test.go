@@ -745,7 +745,7 @@ func TestConsoleServiceFlow(t *testing.T) {
 		status int
 		text   string
 	}{
-		{"a service step needs an open case", url.Values{"type": {"shipped"}}, 409, "S1 has no open service case: record an intake before shipped"},
+		{"a service step needs an open case", url.Values{"type": {"shipped"}}, 409, "S1 has no open service case: record an intake before shipment"},
 		{"an intake needs a centre", url.Values{"type": {"intake"}, "complaint": {"no power"}}, 422, "Service centre is required for intake events"},
 		{"a receipt in the future is refused", url.Values{"type": {"received"}, "on": {"2026-12-01"}, "evidence": {"courier"}}, 422, "Date 2026-12-01 is in the future"},
 		{"a malformed time names the field", url.Values{"type": {"intake"}, "center": {"SH"}, "at": {"soon"}}, 422, "The time must be a date and time"},

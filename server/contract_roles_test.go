@@ -574,7 +574,7 @@ func TestContractConsoleEventFormsFollowTheEventRoles(t *testing.T) {
 					t.Errorf("%s %s: %s; want it recorded", who.role, tc.typ, res)
 				}
 			case 403:
-				wantPage(t, res, http.StatusForbidden, "may not record "+strings.ToLower(words(locale.EN, tc.typ)))
+				wantPage(t, res, http.StatusForbidden, "may not record "+locale.EN.T("problem.type."+tc.typ)+" events")
 			default:
 				if res.Status != who.want {
 					t.Errorf("%s %s: %s; want %d", who.role, tc.typ, res, who.want)

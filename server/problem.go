@@ -99,6 +99,11 @@ func argText(l *locale.Lang, v any, date func(*locale.Lang, policy.Date) string)
 		return date(l, policy.DateOf(x, x.Location())) + " " + x.Format("15:04")
 	case policy.Field:
 		return fieldText(l, string(x))
+	case policy.EventType:
+		// An event as a thing done (出库, a dispatch), not as a state.
+		if k := problemPrefix + "type." + string(x); l.Has(k) {
+			return l.T(k)
+		}
 	case *policy.Error:
 		if s, ok := keyedText(l, x.Key, x.Args, date); ok {
 			return strings.TrimSuffix(strings.TrimSuffix(s, "。"), ".")

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sanbao/sanbao/policy"
 	"github.com/sanbao/sanbao/server/locale"
 )
 
@@ -131,8 +132,21 @@ func TestEveryRefusalSentenceIsUsed(t *testing.T) {
 		used[problemPrefix+u.key] = true
 	}
 	for _, k := range locale.ZH.Keys() {
-		if strings.HasPrefix(k, problemPrefix) && !strings.HasPrefix(k, problemPrefix+"field.") && !used[k] {
+		if strings.HasPrefix(k, problemPrefix) && !strings.HasPrefix(k, problemPrefix+"field.") &&
+			!strings.HasPrefix(k, problemPrefix+"type.") && !used[k] {
 			t.Errorf("%s is in the catalogue but no refusal uses it", k)
+		}
+	}
+}
+
+// A refusal may name any event type ("record an intake before {type}"):
+// each has its words as a thing done in both languages.
+func TestEveryEventTypeHasItsWordsInARefusal(t *testing.T) {
+	for _, typ := range policy.EventTypes {
+		for _, l := range locale.Langs {
+			if k := problemPrefix + "type." + string(typ); !l.Has(k) {
+				t.Errorf("%s has no %s", l.Tag, k)
+			}
 		}
 	}
 }
