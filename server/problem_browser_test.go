@@ -39,7 +39,7 @@ func TestDeskRefusalInChineseInABrowser(t *testing.T) {
 	if st := b.click(`#f-received button[type=submit]`); st != http.StatusUnprocessableEntity {
 		t.Fatalf("a receipt before the dispatch answered %d, want 422", st)
 	}
-	b.want("签收日期 2026年10月30日 早于发货日期 2026年11月1日。")
+	b.want("签收日期 2026年10月30日 早于出库日期 2026年11月1日。")
 	if page := b.text(); strings.Contains(page, "is before") || strings.Contains(page, "problem.") {
 		t.Errorf("the refusal shows English or a raw key:\n%s", page)
 	}
@@ -49,6 +49,27 @@ func TestDeskRefusalInChineseInABrowser(t *testing.T) {
 		t.Errorf("the refused form scrolls sideways on a phone: %s px wide", w)
 	}
 	b.shot("zh-11-desk-refusal-390")
+
+	// The warehouse's refused rows, in Chinese, on a phone.
+	must(t, e.post("/api/v1/users", e.admin, map[string]any{"username": "cang", "name": "仓库小张", "role": "warehouse",
+		"password": "warehouse pw 1"}), http.StatusCreated)
+	b.do("desk viewport", chromedp.EmulateViewport(1366, 768))
+	b.click(`form[action="/console/sign-out"] button`)
+	b.open("/console/sign-in")
+	b.signIn("cang", "warehouse pw 1")
+	b.open("/console/dispatch")
+	b.do("scan two serials", chromedp.SendKeys(chromedp.CSS("#d-serials"), "SN0002\nSN0404"),
+		chromedp.SetValue(chromedp.CSS("#d-on"), "2026-11-05"))
+	if st := b.click(`form[action="/console/dispatch"] button[type=submit]`); st != http.StatusUnprocessableEntity {
+		t.Fatalf("a dispatch of a dispatched and an unknown serial answered %d, want 422", st)
+	}
+	b.want("有 2 行未通过，整批都没有写入。", "SN0002 已于 2026年11月1日 出库，不能重复出库（登记有误请用更正）。",
+		"系统里没有序列号 SN0404，请核对后重新扫码。")
+	b.do("phone viewport", chromedp.EmulateViewport(390, 844))
+	if w := b.eval(`String(document.documentElement.scrollWidth)`); w != "390" {
+		t.Errorf("the refused rows scroll the page sideways on a phone: %s px wide", w)
+	}
+	b.shot("zh-12-dispatch-refused-390")
 	if p := b.problems(); len(p) > 0 {
 		t.Errorf("the browser's console reported:\n%s", strings.Join(p, "\n"))
 	}

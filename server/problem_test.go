@@ -36,7 +36,7 @@ func TestChineseClerkReadsRefusalsInChineseWithTheirValues(t *testing.T) {
 	}{
 		{"a second dispatch names the day of the first", func() pageRes {
 			return warehouse.post("/console/dispatch", url.Values{"serials": {"S1"}, "on": {"2026-11-05"}})
-		}, 422, "S1 已于 2026年11月3日 发货，不能重复发货（登记有误请用更正）。"},
+		}, 422, "S1 已于 2026年11月3日 出库，不能重复出库（登记有误请用更正）。"},
 		{"a batch of refused rows counts them", func() pageRes {
 			return warehouse.post("/console/dispatch", url.Values{"serials": {"S1\nS2"}, "on": {"2026-11-05"}})
 		}, 422, "有 1 行未通过，整批都没有写入。"},
@@ -111,7 +111,7 @@ func TestRefusalValuesReadAsThePageWritesThem(t *testing.T) {
 		err  *policy.Error
 		want string
 	}{
-		{"a Chinese date", locale.ZH, inner, "S1 已于 2026年11月2日 发货，不能重复发货（登记有误请用更正）。"},
+		{"a Chinese date", locale.ZH, inner, "S1 已于 2026年11月2日 出库，不能重复出库（登记有误请用更正）。"},
 		{"an English page keeps the console's ISO date", locale.EN, inner,
 			"S1 was already dispatched on 2026-11-02: a second dispatch is not allowed (fix a mistake with a correction)."},
 		{"a field in words", locale.ZH, policy.Errorf(policy.EInvalid, "on", "on is required").
@@ -123,7 +123,7 @@ func TestRefusalValuesReadAsThePageWritesThem(t *testing.T) {
 			"时间 2026年11月10日 15:30 在现在（2026年11月10日 14:05）之后。"},
 		{"a nested refusal is a clause", locale.ZH, policy.Errorf(policy.EConflict, "on", "x").
 			Keyed("correction.breaks", policy.Args{"seq": uint64(3), "problem": inner}),
-			"更正第 3 条记录后，记录前后矛盾：S1 已于 2026年11月2日 发货，不能重复发货（登记有误请用更正）。"},
+			"更正第 3 条记录后，记录前后矛盾：S1 已于 2026年11月2日 出库，不能重复出库（登记有误请用更正）。"},
 		{"a refusal without a key keeps its message", locale.ZH, policy.Errorf(policy.EConflict, "", "odd thing"), "odd thing"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
