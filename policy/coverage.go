@@ -138,10 +138,11 @@ func receiptText(evidence Evidence) string {
 // "accessory" that is not bundled with item, or both part and accessory.
 func (p *Policy) Entitlements(item Item, history []Event, c Claim) (Entitlement, error) {
 	if c.On.IsZero() {
-		return Entitlement{}, Errorf(EInvalid, "on", "on (the claim date) is required")
+		return Entitlement{}, Errorf(EInvalid, "on", "on (the claim date) is required").Keyed("claim.on_required", nil)
 	}
 	if c.Finding != "" && !c.Finding.Valid() {
-		return Entitlement{}, Errorf(EInvalid, "finding", "unknown finding %q; one of %s", string(c.Finding), findingList())
+		return Entitlement{}, Errorf(EInvalid, "finding", "unknown finding %q; one of %s", string(c.Finding), findingList()).
+			Keyed("event.unknown_finding", Args{"value": string(c.Finding)})
 	}
 	if c.Part != "" {
 		part, err := partName("part", c.Part)
@@ -153,10 +154,12 @@ func (p *Policy) Entitlements(item Item, history []Event, c Claim) (Entitlement,
 	acc := -1
 	if c.Accessory != "" {
 		if acc = accessoryIndex(&item, strings.TrimSpace(c.Accessory)); acc < 0 {
-			return Entitlement{}, Errorf(EInvalid, "accessory", "%s is not an accessory bundled with %s", strings.TrimSpace(c.Accessory), item.Serial)
+			return Entitlement{}, Errorf(EInvalid, "accessory", "%s is not an accessory bundled with %s", strings.TrimSpace(c.Accessory), item.Serial).
+				Keyed("claim.not_bundled", Args{"accessory": strings.TrimSpace(c.Accessory), "serial": item.Serial})
 		}
 		if c.Part != "" {
-			return Entitlement{}, Errorf(EInvalid, "part", "part names a part of the product, not of a bundled accessory: pass part or accessory, not both")
+			return Entitlement{}, Errorf(EInvalid, "part", "part names a part of the product, not of a bundled accessory: pass part or accessory, not both").
+				Keyed("claim.part_and_accessory", nil)
 		}
 	}
 	f := facts{noParts: true, noAcc: acc < 0}
@@ -168,7 +171,7 @@ func (p *Policy) Entitlements(item Item, history []Event, c Claim) (Entitlement,
 			c.Finding = f.cur.finding()
 		}
 		if c.Finding == "" && st != Retired && st != Void {
-			return Entitlement{}, Errorf(EInvalid, "finding", "no diagnosis on record: pass finding")
+			return Entitlement{}, Errorf(EInvalid, "finding", "no diagnosis on record: pass finding").Keyed("claim.no_diagnosis", nil)
 		}
 	}
 	if st == Expired && c.Part != "" {

@@ -126,24 +126,30 @@ func (p *Policy) CheckConfirmation(item Item, history []Event, on, today Date) e
 	switch c.Refused {
 	case "":
 	case RefusedRetired:
-		return Errorf(EConflict, "", "%s is retired (replaced or returned): it belongs to the company, no receipt can be confirmed", item.Serial)
+		return Errorf(EConflict, "", "%s is retired (replaced or returned): it belongs to the company, no receipt can be confirmed", item.Serial).
+			Keyed("receipt.retired", Args{"serial": item.Serial})
 	case RefusedVoid:
-		return Errorf(EConflict, "", "%s has a void warranty: no receipt can be confirmed", item.Serial)
+		return Errorf(EConflict, "", "%s has a void warranty: no receipt can be confirmed", item.Serial).Keyed("receipt.void", Args{"serial": item.Serial})
 	case RefusedReplacement:
-		return Errorf(EConflict, "", "%s is a replacement unit: its warranty runs from the exchange, a customer cannot confirm its receipt", item.Serial)
+		return Errorf(EConflict, "", "%s is a replacement unit: its warranty runs from the exchange, a customer cannot confirm its receipt", item.Serial).
+			Keyed("receipt.replacement", Args{"serial": item.Serial})
 	case RefusedReceived:
-		return Errorf(EConflict, "", "%s already has a receipt on record: a customer confirms receipt once, and never over a receipt on record", item.Serial)
+		return Errorf(EConflict, "", "%s already has a receipt on record: a customer confirms receipt once, and never over a receipt on record", item.Serial).
+			Keyed("receipt.on_record", Args{"serial": item.Serial})
 	case RefusedCase:
-		return Errorf(EConflict, "", "%s has been in service: a customer cannot confirm receipt once a service case was opened", item.Serial)
+		return Errorf(EConflict, "", "%s has been in service: a customer cannot confirm receipt once a service case was opened", item.Serial).
+			Keyed("receipt.in_service", Args{"serial": item.Serial})
 	default:
 		return Errorf(EConflict, "", "no date can be confirmed for %s today: a receipt confirmed by the customer must lie within %d days before today, on or after the dispatch (or production) date and, after a direct dispatch, within %d days of it",
-			item.Serial, p.ConfirmWithinDays, p.ConfirmWithinDays)
+			item.Serial, p.ConfirmWithinDays, p.ConfirmWithinDays).Keyed("receipt.no_date", Args{"serial": item.Serial, "days": p.ConfirmWithinDays})
 	}
 	switch {
 	case on.IsZero():
-		return Errorf(EInvalid, "on", "on (the date you received it) is required: from %s to %s", c.From, c.To)
+		return Errorf(EInvalid, "on", "on (the date you received it) is required: from %s to %s", c.From, c.To).
+			Keyed("receipt.on_required", Args{"from": c.From, "to": c.To})
 	case on.Before(c.From) || on.After(c.To):
-		return Errorf(EInvalid, "on", "on %s is outside the dates a receipt may be confirmed for: from %s to %s", on, c.From, c.To)
+		return Errorf(EInvalid, "on", "on %s is outside the dates a receipt may be confirmed for: from %s to %s", on, c.From, c.To).
+			Keyed("receipt.out_of_range", Args{"on": on, "from": c.From, "to": c.To})
 	}
 	return nil
 }

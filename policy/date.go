@@ -3,6 +3,7 @@ package policy
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -25,13 +26,42 @@ func ParseDate(s string) (Date, error) {
 	y, m, d, ok := dateFields(s)
 	switch {
 	case !ok:
-		return Date{}, fmt.Errorf("%q is not a date of the form YYYY-MM-DD", s)
+		return Date{}, &dateError{msg: fmt.Sprintf("%q is not a date of the form YYYY-MM-DD", s), value: s}
 	case m < 1 || m > 12:
-		return Date{}, fmt.Errorf("%s does not exist: there is no month %d", s, m)
+		return Date{}, &dateError{msg: fmt.Sprintf("%s does not exist: there is no month %d", s, m), value: s, month: m, noMonth: true}
 	default:
 		days := time.Date(y, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day()
-		return Date{}, fmt.Errorf("%s does not exist: %s %d has %d days, not %d", s, time.Month(m), y, days, d)
+		return Date{}, &dateError{msg: fmt.Sprintf("%s does not exist: %s %d has %d days, not %d", s, time.Month(m), y, days, d),
+			value: s, year: y, month: m, days: days}
 	}
+}
+
+// dateError is ParseDate's error: its English text and what BadDate needs
+// to key the field's refusal: the value, and the month or the year and
+// month when the calendar lacks the day (days > 0).
+type dateError struct {
+	msg               string
+	value             string
+	year, month, days int
+	noMonth           bool
+}
+
+func (e *dateError) Error() string { return e.msg }
+
+// BadDate is the refusal of field's value, which ParseDate refused with err:
+// EInvalid "field: <err>", keyed when err is ParseDate's.
+func BadDate(field string, err error) *Error {
+	e := Errorf(EInvalid, field, "%s: %v", field, err)
+	var de *dateError
+	switch {
+	case !errors.As(err, &de):
+		return e
+	case de.days > 0:
+		return e.Keyed("date.no_day", Args{"field": Field(field), "value": de.value, "year": de.year, "month": de.month, "days": de.days})
+	case de.noMonth:
+		return e.Keyed("date.no_month", Args{"field": Field(field), "value": de.value, "month": de.month})
+	}
+	return e.Keyed("date.form", Args{"field": Field(field), "value": de.value})
 }
 
 // dateFields reads the numbers of s when it has the form YYYY-MM-DD (digits
@@ -67,7 +97,8 @@ var EarliestDate = Date{2000, time.January, 1}
 func CheckInstant(field string, t time.Time, loc *time.Location) error {
 	if start := time.Date(EarliestDate.Year, EarliestDate.Month, EarliestDate.Day, 0, 0, 0, 0, loc); t.Before(start) {
 		return Errorf(EInvalid, field, "%s %s is before %s: instants from %s on are accepted (leave %s out for now)",
-			field, t.Format(time.RFC3339), EarliestDate, start.Format(time.RFC3339), field)
+			field, t.Format(time.RFC3339), EarliestDate, start.Format(time.RFC3339), field).
+			Keyed("date.before_earliest", Args{"field": Field(field), "value": DateOf(t, loc), "earliest": EarliestDate})
 	}
 	return nil
 }
@@ -79,12 +110,15 @@ func CheckInstant(field string, t time.Time, loc *time.Location) error {
 func CheckDay(field string, d, today Date, zone string) error {
 	if d.Before(EarliestDate) {
 		if today.IsZero() {
-			return Errorf(EInvalid, field, "%s %s is before %s: dates from %s on are accepted", field, d, EarliestDate, EarliestDate)
+			return Errorf(EInvalid, field, "%s %s is before %s: dates from %s on are accepted", field, d, EarliestDate, EarliestDate).
+				Keyed("date.before_earliest", Args{"field": Field(field), "value": d, "earliest": EarliestDate})
 		}
-		return Errorf(EInvalid, field, "%s %s is before %s: dates from %s to today (%s in %s) are accepted", field, d, EarliestDate, EarliestDate, today, zone)
+		return Errorf(EInvalid, field, "%s %s is before %s: dates from %s to today (%s in %s) are accepted", field, d, EarliestDate, EarliestDate, today, zone).
+			Keyed("date.before_earliest", Args{"field": Field(field), "value": d, "earliest": EarliestDate})
 	}
 	if !today.IsZero() && d.After(today) {
-		return Errorf(EInvalid, field, "%s %s is in the future (today is %s in %s): dates from %s to today are accepted", field, d, today, zone, EarliestDate)
+		return Errorf(EInvalid, field, "%s %s is in the future (today is %s in %s): dates from %s to today are accepted", field, d, today, zone, EarliestDate).
+			Keyed("date.future", Args{"field": Field(field), "value": d, "today": today})
 	}
 	return nil
 }

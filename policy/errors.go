@@ -24,12 +24,43 @@ const (
 // Error is sanbao's one error type: a code from the list above, the field at
 // fault when there is one, and a message meant for the person at the desk.
 // Rows carries per-row failures of an all-or-nothing batch.
+//
+// Message is English, for the API. A refusal a clerk can meet at a page
+// also carries Key and Args (see Keyed): a stable name of the sentence and
+// its named values, so that a page words it in its own language from its
+// catalogue. The API never sends Key or Args.
 type Error struct {
 	Code    string
 	Field   string
 	Message string
 	Rows    []RowError
 	BadRows int // total bad rows; Rows holds at most the first MaxRowErrors
+	Key     string
+	Args    Args
+}
+
+// Args are the named values of a keyed refusal ("on", "serial"). A value
+// keeps its type so that a page can show it in its language: a Date, a
+// time.Time, a Field, an int, a code of a named string type (EventType,
+// Finding, Kind, Role...: shown in words), a nested *Error (a refusal inside
+// another), or a plain string (shown as given: serials, SKUs, names).
+type Args map[string]any
+
+// Field names a field of a request or a form, shown in words by a page.
+type Field string
+
+// Keyed sets e's key and args and returns e, so that a refusal reads
+// policy.Errorf(...).Keyed("event.already_dispatched", policy.Args{...}).
+// The English message stays Errorf's.
+func (e *Error) Keyed(key string, args Args) *Error {
+	e.Key, e.Args = key, args
+	return e
+}
+
+// Row makes e the error of row n (1-based) whose serial is serial, keeping
+// its key and args.
+func (e *Error) Row(n int, serial string) RowError {
+	return RowError{Row: n, Serial: serial, Code: e.Code, Field: e.Field, Message: e.Message, Key: e.Key, Args: e.Args}
 }
 
 // RowError is one rejected row of a batch (registration or events). Row is
@@ -43,6 +74,10 @@ type RowError struct {
 	Code    string `json:"code"`
 	Field   string `json:"field,omitempty"`
 	Message string `json:"message"`
+	// Key and Args word the message in a page's language (see Error);
+	// the API never sends them.
+	Key  string `json:"-"`
+	Args Args   `json:"-"`
 }
 
 // MaxRowErrors bounds the rows reported in one error.
@@ -80,7 +115,8 @@ func RowsError(rows []RowError) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	e := &Error{Code: EInvalid, Message: fmt.Sprintf("%d row(s) rejected; nothing was written", len(rows)), BadRows: len(rows)}
+	e := (&Error{Code: EInvalid, Message: fmt.Sprintf("%d row(s) rejected; nothing was written", len(rows)), BadRows: len(rows)}).
+		Keyed("rows.rejected", Args{"count": len(rows)})
 	e.Rows = rows[:min(len(rows), MaxRowErrors)]
 	return e
 }

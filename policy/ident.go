@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"strings"
 	"unicode/utf8"
 )
@@ -15,21 +16,24 @@ const MaxIdentLen = 32
 func Ident(field, s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return "", Errorf(EInvalid, field, "%s is required", field)
+		return "", Errorf(EInvalid, field, "%s is required", field).Keyed("field.required", Args{"field": Field(field)})
 	}
 	if len(s) > MaxIdentLen {
-		return "", Errorf(EInvalid, field, "%s is %d characters long; at most %d are allowed", field, utf8.RuneCountInString(s), MaxIdentLen)
+		return "", Errorf(EInvalid, field, "%s is %d characters long; at most %d are allowed", field, utf8.RuneCountInString(s), MaxIdentLen).
+			Keyed("ident.too_long", Args{"field": Field(field), "len": utf8.RuneCountInString(s), "max": MaxIdentLen})
 	}
 	for i := 0; i < len(s); i++ {
 		if !identByte(s[i]) {
 			r, _ := utf8.DecodeRuneInString(s[i:])
-			return "", Errorf(EInvalid, field, "%s may hold only 0-9 A-Z a-z - . _ (found %q at position %d)", field, r, i+1)
+			return "", Errorf(EInvalid, field, "%s may hold only 0-9 A-Z a-z - . _ (found %q at position %d)", field, r, i+1).
+				Keyed("ident.bad_char", Args{"field": Field(field), "char": string(r), "pos": i + 1})
 		}
 	}
 	if strings.Trim(s, ".") == "" {
 		// "." and ".." are path segments: a URL naming them (a QR code, a
 		// console link) would be normalised to another page.
-		return "", Errorf(EInvalid, field, "%s %q is made only of dots, which a URL cannot carry; use at least one letter, digit, - or _", field, s)
+		return "", Errorf(EInvalid, field, "%s %q is made only of dots, which a URL cannot carry; use at least one letter, digit, - or _", field, s).
+			Keyed("ident.dots", Args{"field": Field(field), "value": s})
 	}
 	return s, nil
 }
@@ -59,17 +63,19 @@ func Line(field, s string, max int, required bool) (string, error) {
 func checkText(field, s string, max int, required, lines bool) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" && required {
-		return "", Errorf(EInvalid, field, "%s is required", field)
+		return "", Errorf(EInvalid, field, "%s is required", field).Keyed("field.required", Args{"field": Field(field)})
 	}
 	if !utf8.ValidString(s) {
-		return "", Errorf(EInvalid, field, "%s is not valid UTF-8", field)
+		return "", Errorf(EInvalid, field, "%s is not valid UTF-8", field).Keyed("text.utf8", Args{"field": Field(field)})
 	}
 	if n := utf8.RuneCountInString(s); n > max {
-		return "", Errorf(EInvalid, field, "%s is %d characters long; at most %d are allowed", field, n, max)
+		return "", Errorf(EInvalid, field, "%s is %d characters long; at most %d are allowed", field, n, max).
+			Keyed("text.too_long", Args{"field": Field(field), "len": n, "max": max})
 	}
 	for i, r := range s {
 		if what := notText(r, lines); what != "" {
-			return "", Errorf(EInvalid, field, "%s contains %s (U+%04X at byte %d), which is not allowed", field, what, r, i+1)
+			return "", Errorf(EInvalid, field, "%s contains %s (U+%04X at byte %d), which is not allowed", field, what, r, i+1).
+				Keyed("text.bad_char", Args{"field": Field(field), "code": fmt.Sprintf("U+%04X", r)})
 		}
 	}
 	return s, nil
@@ -104,13 +110,13 @@ func GTIN(s string) (string, error) {
 	switch len(s) {
 	case 8, 12, 13, 14:
 	default:
-		return "", Errorf(EInvalid, "gtin", "gtin must have 8, 12, 13 or 14 digits, not %d characters", len(s))
+		return "", Errorf(EInvalid, "gtin", "gtin must have 8, 12, 13 or 14 digits, not %d characters", len(s)).Keyed("gtin.length", Args{"len": len(s)})
 	}
 	sum := 0
 	for i := len(s) - 1; i >= 0; i-- {
 		c := s[i]
 		if c < '0' || c > '9' {
-			return "", Errorf(EInvalid, "gtin", "gtin may hold only digits")
+			return "", Errorf(EInvalid, "gtin", "gtin may hold only digits").Keyed("gtin.digits", nil)
 		}
 		if i == len(s)-1 {
 			continue
@@ -122,7 +128,8 @@ func GTIN(s string) (string, error) {
 		sum += d
 	}
 	if want := byte('0' + (10-sum%10)%10); s[len(s)-1] != want {
-		return "", Errorf(EInvalid, "gtin", "gtin check digit is %c; %c was expected", s[len(s)-1], want)
+		return "", Errorf(EInvalid, "gtin", "gtin check digit is %c; %c was expected", s[len(s)-1], want).
+			Keyed("gtin.check", Args{"got": string(s[len(s)-1]), "want": string(want)})
 	}
 	return strings.Repeat("0", 14-len(s)) + s, nil
 }

@@ -123,10 +123,12 @@ func (p *Policy) checkFields(item *Item, ev *Event, required field, now time.Tim
 		}
 	}
 	if ev.Evidence != "" && !ev.Evidence.Valid() {
-		return Errorf(EInvalid, "evidence", "evidence must be courier, invoice or customer, not %q", string(ev.Evidence))
+		return Errorf(EInvalid, "evidence", "evidence must be courier, invoice or customer, not %q", string(ev.Evidence)).
+			Keyed("event.bad_evidence", Args{"value": string(ev.Evidence)})
 	}
 	if ev.Finding != "" && !ev.Finding.Valid() {
-		return Errorf(EInvalid, "finding", "unknown finding %q; one of %s", string(ev.Finding), findingList())
+		return Errorf(EInvalid, "finding", "unknown finding %q; one of %s", string(ev.Finding), findingList()).
+			Keyed("event.unknown_finding", Args{"value": string(ev.Finding)})
 	}
 	if ev.Part != "" {
 		if ev.Part, err = partName("part", ev.Part); err != nil {
@@ -147,7 +149,8 @@ func (p *Policy) checkFields(item *Item, ev *Event, required field, now time.Tim
 		return err
 	}
 	if missing := required &^ given(ev); missing != 0 {
-		return Errorf(EInvalid, missing.first(), "%s is required for %s events", missing.first(), ev.Type)
+		return Errorf(EInvalid, missing.first(), "%s is required for %s events", missing.first(), ev.Type).
+			Keyed("event.required", Args{"field": Field(missing.first()), "type": ev.Type})
 	}
 	if !ev.On.IsZero() {
 		var today Date
@@ -165,14 +168,17 @@ func (p *Policy) checkFields(item *Item, ev *Event, required field, now time.Tim
 	}
 	if !now.IsZero() {
 		if ev.At.After(now.Add(FutureSlack)) {
-			return Errorf(EInvalid, "at", "at %s is in the future (now is %s)", ev.At.Format(time.RFC3339), now.In(p.loc).Format(time.RFC3339))
+			return Errorf(EInvalid, "at", "at %s is in the future (now is %s)", ev.At.Format(time.RFC3339), now.In(p.loc).Format(time.RFC3339)).
+				Keyed("event.at_future", Args{"at": ev.At.In(p.loc), "now": now.In(p.loc)})
 		}
 	}
 	if (ev.Type == EvDispatched || ev.Type == EvReceived) && ev.On.Before(item.ProducedOn) {
-		return Errorf(EInvalid, "on", "%s on %s is before the production date %s", ev.Type, ev.On, item.ProducedOn)
+		return Errorf(EInvalid, "on", "%s on %s is before the production date %s", ev.Type, ev.On, item.ProducedOn).
+			Keyed("event.before_production", Args{"type": ev.Type, "on": ev.On, "produced": item.ProducedOn})
 	}
 	if ev.Type == EvAccessoryReplaced && accessoryIndex(item, ev.SKU) < 0 {
-		return Errorf(EInvalid, "sku", "%s is not an accessory bundled with %s", ev.SKU, item.Serial)
+		return Errorf(EInvalid, "sku", "%s is not an accessory bundled with %s", ev.SKU, item.Serial).
+			Keyed("event.not_bundled", Args{"sku": ev.SKU, "serial": item.Serial})
 	}
 	return nil
 }
@@ -238,40 +244,49 @@ func (h *hist) apply(ev *Event) {
 // history is replayed: the replacement serial was checked when recorded.
 func (p *Policy) checkStep(item *Item, h *hist, ev *Event, c *Check) error {
 	if h.retired == EvReplaced {
-		return Errorf(EConflict, "", "%s is retired (replaced by %s): only corrections may be recorded", item.Serial, h.retiredBy)
+		return Errorf(EConflict, "", "%s is retired (replaced by %s): only corrections may be recorded", item.Serial, h.retiredBy).
+			Keyed("event.retired_replaced", Args{"serial": item.Serial, "by": h.retiredBy})
 	}
 	if h.retired == EvReturned {
-		return Errorf(EConflict, "", "%s is retired (returned and refunded): only corrections may be recorded", item.Serial)
+		return Errorf(EConflict, "", "%s is retired (returned and refunded): only corrections may be recorded", item.Serial).
+			Keyed("event.retired_returned", Args{"serial": item.Serial})
 	}
 	switch ev.Type {
 	case EvDispatched:
 		if h.received {
-			return Errorf(EConflict, "on", "%s was already received on %s: a dispatch cannot follow the receipt", item.Serial, h.receivedOn)
+			return Errorf(EConflict, "on", "%s was already received on %s: a dispatch cannot follow the receipt", item.Serial, h.receivedOn).
+				Keyed("event.received_before_dispatch", Args{"serial": item.Serial, "received": h.receivedOn})
 		}
 		if h.dispatched {
-			return Errorf(EConflict, "on", "%s was already dispatched on %s: a second dispatch is not allowed (fix a mistake with corrected)", item.Serial, h.dispatchedOn)
+			return Errorf(EConflict, "on", "%s was already dispatched on %s: a second dispatch is not allowed (fix a mistake with corrected)", item.Serial, h.dispatchedOn).
+				Keyed("event.already_dispatched", Args{"serial": item.Serial, "on": h.dispatchedOn})
 		}
 		return p.afterExchange(item, ev)
 	case EvReceived:
 		if h.received && !ev.Evidence.Supersedes(h.evidence) {
 			return Errorf(EConflict, "evidence", "%s was already received on %s (evidence %s): a second receipt by %s does not supersede it, only stronger evidence does (courier > invoice > customer); resale never restarts the warranty (record transferred, or fix a mistake with corrected)",
-				item.Serial, h.receivedOn, h.evidence, ev.Evidence)
+				item.Serial, h.receivedOn, h.evidence, ev.Evidence).
+				Keyed("event.already_received", Args{"serial": item.Serial, "received": h.receivedOn, "evidence": h.evidence, "new": ev.Evidence})
 		}
 		if h.dispatched && ev.On.Before(h.dispatchedOn) {
-			return Errorf(EInvalid, "on", "received on %s is before the dispatch on %s", ev.On, h.dispatchedOn)
+			return Errorf(EInvalid, "on", "received on %s is before the dispatch on %s", ev.On, h.dispatchedOn).
+				Keyed("event.received_before_dispatched", Args{"on": ev.On, "dispatched": h.dispatchedOn})
 		}
 		return p.afterExchange(item, ev)
 	case EvTransferred:
 		if h.received && ev.On.Before(h.receivedOn) {
-			return Errorf(EInvalid, "on", "transferred on %s is before the receipt on %s", ev.On, h.receivedOn)
+			return Errorf(EInvalid, "on", "transferred on %s is before the receipt on %s", ev.On, h.receivedOn).
+				Keyed("event.transferred_before_receipt", Args{"on": ev.On, "received": h.receivedOn})
 		}
 	case EvIntake:
 		if h.open {
-			return Errorf(EConflict, "", "case %d is still open: ship, replace or return the unit before a new intake", h.caseID)
+			return Errorf(EConflict, "", "case %d is still open: ship, replace or return the unit before a new intake", h.caseID).
+				Keyed("case.still_open", Args{"serial": item.Serial, "case": h.caseID})
 		}
 	case EvAccessoryReplaced:
 		if h.open && ev.At.Before(h.caseAt) {
-			return Errorf(EInvalid, "at", "at %s is before the previous step of case %d (%s)", ev.At.Format(time.RFC3339), h.caseID, h.caseAt.Format(time.RFC3339))
+			return Errorf(EInvalid, "at", "at %s is before the previous step of case %d (%s)", ev.At.Format(time.RFC3339), h.caseID, h.caseAt.Format(time.RFC3339)).
+				Keyed("case.at_before_step", Args{"serial": item.Serial, "case": h.caseID, "at": ev.At.In(p.loc), "step": h.caseAt.In(p.loc)})
 		}
 	default:
 		return p.checkService(item, h, ev, c)
@@ -282,7 +297,8 @@ func (p *Policy) checkStep(item *Item, h *hist, ev *Event, c *Check) error {
 // afterExchange refuses a replacement unit's dispatch or receipt dated before its exchange.
 func (p *Policy) afterExchange(item *Item, ev *Event) error {
 	if item.Replaces != "" && ev.On.Before(item.ExchangedOn) {
-		return Errorf(EInvalid, "on", "%s on %s is before this unit's exchange for %s on %s", ev.Type, ev.On, item.Replaces, item.ExchangedOn)
+		return Errorf(EInvalid, "on", "%s on %s is before this unit's exchange for %s on %s", ev.Type, ev.On, item.Replaces, item.ExchangedOn).
+			Keyed("event.before_exchange", Args{"type": ev.Type, "on": ev.On, "replaces": item.Replaces, "exchanged": item.ExchangedOn})
 	}
 	return nil
 }
@@ -290,30 +306,35 @@ func (p *Policy) afterExchange(item *Item, ev *Event) error {
 // checkService applies the rules of a service step within the open case.
 func (p *Policy) checkService(item *Item, h *hist, ev *Event, c *Check) error {
 	if !h.open {
-		return Errorf(EConflict, "", "no open service case for %s: record an intake before %s", item.Serial, ev.Type)
+		return Errorf(EConflict, "", "no open service case for %s: record an intake before %s", item.Serial, ev.Type).
+			Keyed("case.none_open", Args{"serial": item.Serial, "type": ev.Type})
 	}
 	if ev.At.Before(h.caseAt) {
-		return Errorf(EInvalid, "at", "at %s is before the previous step of case %d (%s)", ev.At.Format(time.RFC3339), h.caseID, h.caseAt.Format(time.RFC3339))
+		return Errorf(EInvalid, "at", "at %s is before the previous step of case %d (%s)", ev.At.Format(time.RFC3339), h.caseID, h.caseAt.Format(time.RFC3339)).
+			Keyed("case.at_before_step", Args{"serial": item.Serial, "case": h.caseID, "at": ev.At.In(p.loc), "step": h.caseAt.In(p.loc)})
 	}
 	switch ev.Type {
 	case EvPaused:
 		if h.paused {
-			return Errorf(EConflict, "", "case %d is already paused", h.caseID)
+			return Errorf(EConflict, "", "case %d is already paused", h.caseID).Keyed("case.already_paused", Args{"serial": item.Serial, "case": h.caseID})
 		}
 	case EvResumed:
 		if !h.paused {
-			return Errorf(EConflict, "", "case %d is not paused: nothing to resume", h.caseID)
+			return Errorf(EConflict, "", "case %d is not paused: nothing to resume", h.caseID).
+				Keyed("case.not_paused", Args{"serial": item.Serial, "case": h.caseID})
 		}
 	case EvQuoted:
 		if h.paid {
-			return Errorf(EConflict, "", "case %d is already paid: no new quotation", h.caseID)
+			return Errorf(EConflict, "", "case %d is already paid: no new quotation", h.caseID).
+				Keyed("case.paid_no_quote", Args{"serial": item.Serial, "case": h.caseID})
 		}
 	case EvPaid, EvDeclined:
 		if !h.quoted {
-			return Errorf(EConflict, "", "case %d has no quotation: record quoted before %s", h.caseID, ev.Type)
+			return Errorf(EConflict, "", "case %d has no quotation: record quoted before %s", h.caseID, ev.Type).
+				Keyed("case.no_quotation", Args{"serial": item.Serial, "case": h.caseID, "type": ev.Type})
 		}
 		if h.paid {
-			return Errorf(EConflict, "", "case %d is already paid", h.caseID)
+			return Errorf(EConflict, "", "case %d is already paid", h.caseID).Keyed("case.already_paid", Args{"serial": item.Serial, "case": h.caseID})
 		}
 	case EvReplaced:
 		if c != nil {
@@ -327,23 +348,27 @@ func (p *Policy) checkService(item *Item, h *hist, ev *Event, c *Check) error {
 func checkReplacement(item *Item, ev *Event, c *Check) error {
 	r := c.Replacement
 	if ev.NewSerial == item.Serial {
-		return Errorf(EConflict, "new_serial", "%s cannot replace itself", item.Serial)
+		return Errorf(EConflict, "new_serial", "%s cannot replace itself", item.Serial).Keyed("replace.itself", Args{"serial": item.Serial})
 	}
 	if r == nil {
-		return Errorf(EInvalid, "new_serial", "%s is not registered: register the replacement unit first", ev.NewSerial)
+		return Errorf(EInvalid, "new_serial", "%s is not registered: register the replacement unit first", ev.NewSerial).
+			Keyed("replace.not_registered", Args{"new": ev.NewSerial})
 	}
 	if r.SKU != item.SKU {
-		return Errorf(EConflict, "new_serial", "%s is model %s, not %s: a replacement must be the same model and specification", r.Serial, r.SKU, item.SKU)
+		return Errorf(EConflict, "new_serial", "%s is model %s, not %s: a replacement must be the same model and specification", r.Serial, r.SKU, item.SKU).
+			Keyed("replace.other_model", Args{"new": r.Serial, "sku": r.SKU, "want": item.SKU})
 	}
 	if r.Replaces != "" {
-		return Errorf(EConflict, "new_serial", "%s already replaces %s", r.Serial, r.Replaces)
+		return Errorf(EConflict, "new_serial", "%s already replaces %s", r.Serial, r.Replaces).
+			Keyed("replace.already_replaces", Args{"new": r.Serial, "old": r.Replaces})
 	}
 	for _, e := range Effective(c.ReplacementHistory) {
 		switch e.Type {
 		case EvDispatched, EvReceived:
-			return Errorf(EConflict, "new_serial", "%s was already %s on %s: a replacement must come from stock", r.Serial, e.Type, e.On)
+			return Errorf(EConflict, "new_serial", "%s was already %s on %s: a replacement must come from stock", r.Serial, e.Type, e.On).
+				Keyed("replace.not_in_stock", Args{"new": r.Serial, "type": e.Type, "on": e.On})
 		case EvReplaced, EvReturned:
-			return Errorf(EConflict, "new_serial", "%s is retired (%s)", r.Serial, e.Type)
+			return Errorf(EConflict, "new_serial", "%s is retired (%s)", r.Serial, e.Type).Keyed("replace.retired", Args{"new": r.Serial, "type": e.Type})
 		}
 	}
 	return nil
@@ -354,17 +379,19 @@ func checkReplacement(item *Item, ev *Event, c *Check) error {
 func (p *Policy) validateCorrection(item *Item, history []Event, ev Event, c *Check) (Event, error) {
 	var err error
 	if ev.Corrects == 0 {
-		return ev, Errorf(EInvalid, "seq", "seq (the event to correct) is required")
+		return ev, Errorf(EInvalid, "seq", "seq (the event to correct) is required").Keyed("correction.seq_required", nil)
 	}
 	if ev.Reason, err = Text("reason", ev.Reason, MaxNote, true); err != nil {
 		return ev, err
 	}
 	raw := findSeq(history, ev.Corrects)
 	if raw < 0 {
-		return ev, Errorf(EInvalid, "seq", "%s has no event %d to correct", item.Serial, ev.Corrects)
+		return ev, Errorf(EInvalid, "seq", "%s has no event %d to correct", item.Serial, ev.Corrects).
+			Keyed("correction.no_event", Args{"serial": item.Serial, "seq": ev.Corrects})
 	}
 	if history[raw].Type == EvCorrected {
-		return ev, Errorf(EInvalid, "seq", "event %d is itself a correction: correct the original event", ev.Corrects)
+		return ev, Errorf(EInvalid, "seq", "event %d is itself a correction: correct the original event", ev.Corrects).
+			Keyed("correction.of_correction", Args{"seq": ev.Corrects})
 	}
 	eff := Effective(history)
 	target := eff[findSeq(eff, ev.Corrects)]
@@ -391,16 +418,19 @@ func (p *Policy) validateCorrection(item *Item, history []Event, ev Event, c *Ch
 		ev.Fields, m = names, listed
 	}
 	if m == 0 {
-		return ev, Errorf(EInvalid, "seq", "a correction of event %d must give at least one field to replace", ev.Corrects)
+		return ev, Errorf(EInvalid, "seq", "a correction of event %d must give at least one field to replace", ev.Corrects).
+			Keyed("correction.no_field", Args{"seq": ev.Corrects})
 	}
 	if m&fNewSerial != 0 {
-		return ev, Errorf(EInvalid, "new_serial", "the serial of a replacement unit cannot be corrected")
+		return ev, Errorf(EInvalid, "new_serial", "the serial of a replacement unit cannot be corrected").Keyed("correction.new_serial", nil)
 	}
 	if m&fReason != 0 {
-		return ev, Errorf(EInvalid, "reason", "reason is the correction's own; the reason of event %d cannot be corrected", ev.Corrects)
+		return ev, Errorf(EInvalid, "reason", "reason is the correction's own; the reason of event %d cannot be corrected", ev.Corrects).
+			Keyed("correction.reason", Args{"seq": ev.Corrects})
 	}
 	if extra := m &^ spec.allowed; extra != 0 {
-		return ev, Errorf(EInvalid, extra.first(), "%s is not a field of %s events (event %d)", extra.first(), target.Type, ev.Corrects)
+		return ev, Errorf(EInvalid, extra.first(), "%s is not a field of %s events (event %d)", extra.first(), target.Type, ev.Corrects).
+			Keyed("correction.not_field", Args{"field": Field(extra.first()), "type": target.Type, "seq": ev.Corrects})
 	}
 	merged := target
 	copyFields(&merged, &ev, m)
@@ -414,7 +444,8 @@ func (p *Policy) validateCorrection(item *Item, history []Event, ev Event, c *Ch
 	for i := range corrected {
 		if err := p.checkStep(item, &h, &corrected[i], nil); err != nil {
 			e := err.(*Error)
-			return ev, &Error{Code: e.Code, Field: e.Field, Message: fmt.Sprintf("the correction of event %d would break the history: %s", ev.Corrects, e.Message)}
+			return ev, (&Error{Code: e.Code, Field: e.Field, Message: fmt.Sprintf("the correction of event %d would break the history: %s", ev.Corrects, e.Message)}).
+				Keyed("correction.breaks", Args{"seq": ev.Corrects, "problem": e})
 		}
 		h.apply(&corrected[i])
 	}
@@ -425,7 +456,7 @@ func (p *Policy) validateCorrection(item *Item, history []Event, ev Event, c *Ch
 func partName(field, s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return "", Errorf(EInvalid, field, "%s: a part name is required", field)
+		return "", Errorf(EInvalid, field, "%s: a part name is required", field).Keyed("part.required", Args{"field": Field(field)})
 	}
 	// One pass (every claim on a part checks its name): invalid UTF-8 is
 	// reported first, then the length, then the first character not allowed.
@@ -442,17 +473,20 @@ func partName(field, s string) (string, error) {
 		}
 	}
 	if n > MaxPartName {
-		return "", Errorf(EInvalid, field, "%s: part name %q is %d characters long; at most %d are allowed", field, s, n, MaxPartName)
+		return "", Errorf(EInvalid, field, "%s: part name %q is %d characters long; at most %d are allowed", field, s, n, MaxPartName).
+			Keyed("part.too_long", Args{"field": Field(field), "name": s, "max": MaxPartName})
 	}
 	if bad >= 0 {
-		return "", Errorf(EInvalid, field, "%s: part name %q may hold only letters, digits, spaces and - . _ / (found %q)", field, s, bad)
+		return "", Errorf(EInvalid, field, "%s: part name %q may hold only letters, digits, spaces and - . _ / (found %q)", field, s, bad).
+			Keyed("part.bad_char", Args{"field": Field(field), "name": s, "found": bad})
 	}
 	return s, nil
 }
 
 func partNames(parts []string) ([]string, error) {
 	if len(parts) > MaxParts {
-		return nil, Errorf(EInvalid, "parts", "parts lists %d parts; at most %d are allowed", len(parts), MaxParts)
+		return nil, Errorf(EInvalid, "parts", "parts lists %d parts; at most %d are allowed", len(parts), MaxParts).
+			Keyed("parts.too_many", Args{"count": len(parts), "max": MaxParts})
 	}
 	out := make([]string, len(parts))
 	for i, s := range parts {
@@ -461,7 +495,7 @@ func partNames(parts []string) ([]string, error) {
 			return nil, err
 		}
 		if slices.Contains(out[:i], v) {
-			return nil, Errorf(EInvalid, "parts", "parts lists %q twice", v)
+			return nil, Errorf(EInvalid, "parts", "parts lists %q twice", v).Keyed("parts.twice", Args{"name": v})
 		}
 		out[i] = v
 	}
@@ -475,14 +509,15 @@ func amount(field, s string) (string, error) {
 	whole, frac, dot := strings.Cut(s, ".")
 	bad := whole == "" || len(whole) > 12 || dot && (frac == "" || len(frac) > 2) || !digits(whole) || !digits(frac)
 	if bad {
-		return "", Errorf(EInvalid, field, "%s must be a positive decimal with at most 2 decimals, such as 120.50 (not %q)", field, s)
+		return "", Errorf(EInvalid, field, "%s must be a positive decimal with at most 2 decimals, such as 120.50 (not %q)", field, s).
+			Keyed("amount.form", Args{"field": Field(field), "value": s})
 	}
 	whole = strings.TrimLeft(whole, "0")
 	if whole == "" {
 		whole = "0"
 	}
 	if whole == "0" && strings.Trim(frac, "0") == "" {
-		return "", Errorf(EInvalid, field, "%s must be more than zero", field)
+		return "", Errorf(EInvalid, field, "%s must be more than zero", field).Keyed("amount.zero", Args{"field": Field(field)})
 	}
 	if dot {
 		return whole + "." + frac, nil
@@ -512,10 +547,10 @@ func currency(s, amount string) (string, error) {
 		return "", nil
 	}
 	if amount == "" {
-		return "", Errorf(EInvalid, "currency", "currency is given without an amount")
+		return "", Errorf(EInvalid, "currency", "currency is given without an amount").Keyed("currency.no_amount", nil)
 	}
 	if len(s) != 3 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z' || s[2] < 'A' || s[2] > 'Z' {
-		return "", Errorf(EInvalid, "currency", "currency must be a three-letter ISO 4217 code such as CNY, not %q", s)
+		return "", Errorf(EInvalid, "currency", "currency must be a three-letter ISO 4217 code such as CNY, not %q", s).Keyed("currency.form", Args{"value": s})
 	}
 	return s, nil
 }
@@ -547,10 +582,11 @@ func (p *Policy) CheckModel(m Model) (Model, error) {
 	}
 	m.Kind = Kind(strings.TrimSpace(string(m.Kind)))
 	if m.Kind == "" {
-		return m, Errorf(EInvalid, "kind", "kind is required: product, accessory or adapter")
+		return m, Errorf(EInvalid, "kind", "kind is required: product, accessory or adapter").Keyed("model.kind_required", nil)
 	}
 	if !m.Kind.Valid() {
-		return m, Errorf(EInvalid, "kind", "kind must be product, accessory or adapter, not %q", string(m.Kind))
+		return m, Errorf(EInvalid, "kind", "kind must be product, accessory or adapter, not %q", string(m.Kind)).
+			Keyed("model.kind_bad", Args{"value": string(m.Kind)})
 	}
 	if strings.TrimSpace(m.GTIN) != "" {
 		if m.GTIN, err = GTIN(m.GTIN); err != nil {
@@ -560,7 +596,8 @@ func (p *Policy) CheckModel(m Model) (Model, error) {
 		m.GTIN = ""
 	}
 	if m.WarrantyMonths < 0 || m.WarrantyMonths > maxWarrantyMonths {
-		return m, Errorf(EInvalid, "warranty_months", "warranty_months must be between 1 and %d (or left out for the policy's %d), not %d", maxWarrantyMonths, p.Months(m.Kind), m.WarrantyMonths)
+		return m, Errorf(EInvalid, "warranty_months", "warranty_months must be between 1 and %d (or left out for the policy's %d), not %d", maxWarrantyMonths, p.Months(m.Kind), m.WarrantyMonths).
+			Keyed("model.months_range", Args{"max": maxWarrantyMonths, "default": p.Months(m.Kind), "value": m.WarrantyMonths})
 	}
 	return m, nil
 }

@@ -76,17 +76,18 @@ func ApplyUserPatch(u User, p UserPatch, newPassword bool) (User, []string, bool
 
 // UserExists is CreateUser's EConflict.
 func UserExists(username string) error {
-	return policy.Errorf(policy.EConflict, "username", "user %s already exists", username)
+	return policy.Errorf(policy.EConflict, "username", "user %s already exists", username).Keyed("user.exists", policy.Args{"username": username})
 }
 
 // LastAdminUser is UpdateUser's EConflict for the last active admin user.
 func LastAdminUser(username string) error {
-	return policy.Errorf(policy.EConflict, "", "%s is the last active admin user and must stay an active admin; make another admin first", username)
+	return policy.Errorf(policy.EConflict, "", "%s is the last active admin user and must stay an active admin; make another admin first", username).
+		Keyed("user.last_admin", policy.Args{"username": username})
 }
 
 // NoUser is the ENotFound of a username.
 func NoUser(username string) error {
-	return policy.Errorf(policy.ENotFound, "username", "no user %q", username)
+	return policy.Errorf(policy.ENotFound, "username", "no user %q", username).Keyed("user.none", policy.Args{"username": username})
 }
 
 // VerifyPassword checks password against the stored hash of a user found

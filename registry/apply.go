@@ -69,7 +69,8 @@ func Stamp(p *policy.Policy, a Actor, t Target, ev policy.Event, repl *Target, n
 		return policy.Event{}, err
 	}
 	if nev.Type == policy.EvReplaced && (repl == nil || nev.NewSerial != repl.Item.Serial) {
-		return policy.Event{}, policy.Errorf(policy.EInvalid, "new_serial", "%s is not registered: register the replacement unit first", nev.NewSerial)
+		return policy.Event{}, policy.Errorf(policy.EInvalid, "new_serial", "%s is not registered: register the replacement unit first", nev.NewSerial).
+			Keyed("replace.not_registered", policy.Args{"new": nev.NewSerial})
 	}
 	nev.Seq = t.Seq + 1
 	nev.By, nev.KeyID, nev.RecordedAt = a.Name, a.KeyID, Instant(now)
@@ -114,10 +115,11 @@ func ReceiptArgs(order string, on policy.Date, ev policy.Evidence) (string, erro
 	}
 	// Checked once here rather than refused on every serial of the order.
 	if on.IsZero() {
-		return "", policy.Errorf(policy.EInvalid, "on", "on (the date of receipt) is required")
+		return "", policy.Errorf(policy.EInvalid, "on", "on (the date of receipt) is required").Keyed("order.on_required", nil)
 	}
 	if !ev.Valid() {
-		return "", policy.Errorf(policy.EInvalid, "evidence", "evidence must be courier, invoice or customer, not %q", string(ev))
+		return "", policy.Errorf(policy.EInvalid, "evidence", "evidence must be courier, invoice or customer, not %q", string(ev)).
+			Keyed("event.bad_evidence", policy.Args{"value": string(ev)})
 	}
 	return order, nil
 }
@@ -132,13 +134,14 @@ func NeedsReceipt(receivedOn policy.Date, evidence, ev policy.Evidence) bool {
 // NothingDispatched is ReceiveOrder's ENotFound for an order no serial was
 // dispatched under.
 func NothingDispatched(order string) error {
-	return policy.Errorf(policy.ENotFound, "order", "nothing was dispatched under order %s", order)
+	return policy.Errorf(policy.ENotFound, "order", "nothing was dispatched under order %s", order).Keyed("order.none", policy.Args{"order": order})
 }
 
 // AllReceived is ReceiveOrder's EConflict when every serial of the order
 // already has a receipt at least as strong as ev.
 func AllReceived(order string, ev policy.Evidence) error {
-	return policy.Errorf(policy.EConflict, "order", "every serial dispatched under order %s already has a receipt with evidence as strong as %s or stronger (courier > invoice > customer)", order, ev)
+	return policy.Errorf(policy.EConflict, "order", "every serial dispatched under order %s already has a receipt with evidence as strong as %s or stronger (courier > invoice > customer)", order, ev).
+		Keyed("order.all_received", policy.Args{"order": order, "evidence": ev})
 }
 
 // RowFailure adds err as row n's error of a many-row write; a storage or

@@ -98,7 +98,7 @@ func rowError(errs []policy.RowError, n int, serial string, err error) ([]policy
 	if !ok || pe.Code == policy.EUnavailable || pe.Code == policy.EInternal {
 		return errs, err
 	}
-	return append(errs, policy.RowError{Row: n, Serial: strings.TrimSpace(serial), Code: pe.Code, Field: pe.Field, Message: pe.Message}), nil
+	return append(errs, pe.Row(n, strings.TrimSpace(serial))), nil
 }
 
 // CustomerName is the Actor name of a customer's own writes from the

@@ -49,10 +49,11 @@ func newCSVDecoder(r io.Reader) (*csvDecoder, error) {
 	d.r.ReuseRecord = true
 	header, err := d.r.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, policy.Errorf(policy.EBadRequest, "csv", "the CSV is empty: its first line must be the header serial,sku,batch[,produced_on][,accessories]")
+		return nil, policy.Errorf(policy.EBadRequest, "csv", "the CSV is empty: its first line must be the header serial,sku,batch[,produced_on][,accessories]").
+			Keyed("csv.empty", nil)
 	}
 	if hpe := (*csv.ParseError)(nil); errors.As(err, &hpe) {
-		return nil, policy.Errorf(policy.EBadRequest, "csv", "the CSV header cannot be read: %v", err)
+		return nil, policy.Errorf(policy.EBadRequest, "csv", "the CSV header cannot be read: %v", err).Keyed("csv.header_unreadable", nil)
 	}
 	if err != nil {
 		return nil, err // a failed read, such as a body over its limit (413), not a malformed header
@@ -74,7 +75,8 @@ func newCSVDecoder(r io.Reader) (*csvDecoder, error) {
 			continue // unknown columns are the sender's business
 		}
 		if *col >= 0 {
-			return nil, policy.Errorf(policy.EBadRequest, "csv", "the CSV header names column %q twice", strings.TrimSpace(name))
+			return nil, policy.Errorf(policy.EBadRequest, "csv", "the CSV header names column %q twice", strings.TrimSpace(name)).
+				Keyed("csv.column_twice", policy.Args{"column": strings.TrimSpace(name)})
 		}
 		*col = i
 	}
@@ -88,7 +90,8 @@ func newCSVDecoder(r io.Reader) (*csvDecoder, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return nil, policy.Errorf(policy.EBadRequest, "csv", "the CSV header must name the columns serial, sku and batch (missing: %s)", strings.Join(missing, ", "))
+		return nil, policy.Errorf(policy.EBadRequest, "csv", "the CSV header must name the columns serial, sku and batch (missing: %s)", strings.Join(missing, ", ")).
+			Keyed("csv.missing_columns", policy.Args{"missing": strings.Join(missing, ", ")})
 	}
 	d.max = max(d.serial, d.sku, d.batch, d.produced, d.acc)
 	return d, nil
@@ -191,22 +194,25 @@ func (d *csvDecoder) row(line *csvLine) (Row, int, *policy.RowError) {
 	n := d.rows
 	d.lines = append(d.lines, int32(line.line))
 	if pe := line.err; pe != nil {
-		return Row{}, n, &policy.RowError{Row: n, Code: policy.EInvalid, Field: "csv", Message: fmt.Sprintf("line %d: %v", pe.Line, pe.Err)}
+		e := policy.Errorf(policy.EInvalid, "csv", "line %d: %v", pe.Line, pe.Err).Keyed("csv.malformed_line", policy.Args{"line": pe.Line}).Row(n, "")
+		return Row{}, n, &e
 	}
 	// The serial is copied out of the line, which csv.Reader allocates
 	// whole for each record: the line can then go as soon as the row is
 	// made, not when the rows are sorted.
 	r := Row{Serial: d.text.join(line.serial, nil), SKU: d.intern(line.sku), Batch: d.intern(line.batch)}
 	if line.fields <= max(d.serial, d.sku, d.batch) {
-		return r, n, &policy.RowError{Row: n, Serial: strings.TrimSpace(r.Serial), Code: policy.EInvalid, Field: "csv",
-			Message: fmt.Sprintf("the row has %d fields; the header names %d", line.fields, d.max+1)}
+		e := policy.Errorf(policy.EInvalid, "csv", "the row has %d fields; the header names %d", line.fields, d.max+1).
+			Keyed("csv.field_count", policy.Args{"fields": line.fields, "want": d.max + 1}).Row(n, strings.TrimSpace(r.Serial))
+		return r, n, &e
 	}
 	if s := strings.TrimSpace(line.produced); s != "" {
 		day, ok := d.dates[s]
 		if !ok {
 			var err error
 			if day, err = policy.ParseDate(s); err != nil {
-				return r, n, &policy.RowError{Row: n, Serial: strings.TrimSpace(r.Serial), Code: policy.EInvalid, Field: "produced_on", Message: "produced_on: " + err.Error()}
+				e := policy.BadDate("produced_on", err).Row(n, strings.TrimSpace(r.Serial))
+				return r, n, &e
 			}
 			if len(d.dates) < maxDates {
 				d.dates[strings.Clone(s)] = day // not a piece of the whole line
@@ -221,8 +227,9 @@ func (d *csvDecoder) row(line *csvLine) (Row, int, *policy.RowError) {
 			}
 			sku, batch, ok := strings.Cut(part, ":")
 			if !ok {
-				return r, n, &policy.RowError{Row: n, Serial: strings.TrimSpace(r.Serial), Code: policy.EInvalid, Field: "accessories",
-					Message: fmt.Sprintf("accessories must read SKU:BATCH;SKU:BATCH, not %q", part)}
+				e := policy.Errorf(policy.EInvalid, "accessories", "accessories must read SKU:BATCH;SKU:BATCH, not %q", part).
+					Keyed("csv.accessories_form", policy.Args{"value": part}).Row(n, strings.TrimSpace(r.Serial))
+				return r, n, &e
 			}
 			r.Accessories = append(r.Accessories, Bundle{SKU: d.intern(sku), Batch: d.intern(batch)})
 		}
@@ -322,7 +329,7 @@ func (g *registration) readCSV(d *csvDecoder, limit int, read func(n int)) (sort
 		}
 	}
 	if rows.n == 0 {
-		return sortedRows{}, policy.Errorf(policy.EInvalid, "csv", "the CSV has a header but no rows")
+		return sortedRows{}, policy.Errorf(policy.EInvalid, "csv", "the CSV has a header but no rows").Keyed("csv.no_rows", nil)
 	}
 	d.text = textArena{} // the rows hold the serials; sortRows copies them in order
 	if g.collect && rows.n >= collectBefore {
@@ -344,7 +351,8 @@ const MaxRegisterRows = 200_000
 // TooManyRows is the error of a registration request of more than
 // MaxRegisterRows rows: ETooLarge, saying the limit first.
 func TooManyRows() error {
-	return policy.Errorf(policy.ETooLarge, "items", "a registration request holds at most 200,000 rows; split the file (sanbao import has no such limit)")
+	return policy.Errorf(policy.ETooLarge, "items", "a registration request holds at most 200,000 rows; split the file (sanbao import has no such limit)").
+		Keyed("rows.too_many", policy.Args{"max": 200000})
 }
 
 // withLines fills in the file line of each row of err (a rows error), from
@@ -549,7 +557,8 @@ func recheck(tx *bolt.Tx, rows []Row, chunk []int32) (left []int32, changed bool
 			return nil, false, err
 		}
 		if !sameRegistration(old.Item, &rows[i]) {
-			return nil, false, policy.Errorf(policy.EConflict, "serial", "serial %s was registered with other data while the import ran", rows[i].Serial)
+			return nil, false, policy.Errorf(policy.EConflict, "serial", "serial %s was registered with other data while the import ran", rows[i].Serial).
+				Keyed("serial.changed_during_import", policy.Args{"serial": rows[i].Serial})
 		}
 		if !changed {
 			left, changed = append([]int32(nil), chunk[:j]...), true

@@ -64,7 +64,8 @@ func record(tx *bolt.Tx, r itemRec) (Record, error) {
 func getItem(tx *bolt.Tx, serial string) (itemRec, error) {
 	v := tx.Bucket(bucketItems).Get([]byte(serial))
 	if v == nil {
-		return itemRec{}, policy.Errorf(policy.ENotFound, "serial", "serial %s is not registered", serial)
+		return itemRec{}, policy.Errorf(policy.ENotFound, "serial", "serial %s is not registered", serial).
+			Keyed("serial.not_registered", policy.Args{"serial": serial})
 	}
 	return decodeItem(serial, v)
 }
@@ -124,7 +125,8 @@ func (db *DB) Batch(batch, after string, limit int) (BatchPage, error) {
 	err = db.bolt.View(func(tx *bolt.Tx) error {
 		members, carriers := batchCount(tx, batch)
 		if members == 0 && carriers == 0 {
-			return policy.Errorf(policy.ENotFound, "batch", "batch %s has no registered serials and no bundled accessories", batch)
+			return policy.Errorf(policy.ENotFound, "batch", "batch %s has no registered serials and no bundled accessories", batch).
+				Keyed("batch.empty", policy.Args{"batch": batch})
 		}
 		page.Count, page.Carriers = members, carriers
 		p := prefix(batch)

@@ -77,7 +77,8 @@ func (db *DB) PutModel(a Actor, m policy.Model) (policy.Model, bool, error) {
 
 // GTINTaken is PutModel's EConflict for a GTIN that is (or was) owner's.
 func GTINTaken(gtin, owner string) error {
-	return policy.Errorf(policy.EConflict, "gtin", "GTIN %s is model %s's: two models may not share a GTIN", gtin, owner)
+	return policy.Errorf(policy.EConflict, "gtin", "GTIN %s is model %s's: two models may not share a GTIN", gtin, owner).
+		Keyed("model.gtin_taken", policy.Args{"gtin": gtin, "owner": owner})
 }
 
 // NoGTIN is ModelByGTIN's ENotFound.
@@ -125,7 +126,7 @@ func (db *DB) Model(sku string) (policy.Model, error) {
 		var err error
 		m, found, err = getModel(tx, sku)
 		if err == nil && !found {
-			return policy.Errorf(policy.ENotFound, "sku", "no model %s", sku)
+			return policy.Errorf(policy.ENotFound, "sku", "no model %s", sku).Keyed("model.none", policy.Args{"sku": sku})
 		}
 		return err
 	})

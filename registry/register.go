@@ -18,8 +18,8 @@ import (
 func checkRow(n int, r *Row) *policy.RowError {
 	raw := strings.TrimSpace(r.Serial) // Ident clears it on error
 	bad := func(err error) *policy.RowError {
-		e := err.(*policy.Error)
-		return &policy.RowError{Row: n, Serial: raw, Code: e.Code, Field: e.Field, Message: e.Message}
+		e := err.(*policy.Error).Row(n, raw)
+		return &e
 	}
 	var err error
 	if r.Serial, err = policy.Ident("serial", r.Serial); err != nil {
@@ -41,7 +41,8 @@ func checkRow(n int, r *Row) *policy.RowError {
 		}
 		for _, b := range r.Accessories[:i] {
 			if b.SKU == a.SKU {
-				return bad(policy.Errorf(policy.EInvalid, "accessories", "accessory %s is listed twice", a.SKU))
+				return bad(policy.Errorf(policy.EInvalid, "accessories", "accessory %s is listed twice", a.SKU).
+					Keyed("row.accessory_twice", policy.Args{"sku": a.SKU}))
 			}
 		}
 	}
@@ -95,14 +96,15 @@ func (g *registration) checkClock(n int, r *Row) bool {
 		return true
 	}
 	if err := policy.CheckDay("produced_on", r.ProducedOn, g.today, g.policy.TimeZone); err != nil {
-		g.fail(n, r, policy.EInvalid, "produced_on", "%s", err.(*policy.Error).Message)
+		g.refuse(n, r, err.(*policy.Error))
 		return false
 	}
 	return true
 }
 
-func (g *registration) fail(n int, r *Row, code, field, format string, args ...any) {
-	g.errs = append(g.errs, policy.RowError{Row: n, Serial: r.Serial, Code: code, Field: field, Message: fmt.Sprintf(format, args...)})
+// refuse records err as row n's error.
+func (g *registration) refuse(n int, r *Row, err *policy.Error) {
+	g.errs = append(g.errs, err.Row(n, r.Serial))
 }
 
 type recentModel struct {
@@ -151,11 +153,13 @@ func (g *registration) resolve(tx *bolt.Tx, n int, r *Row, old *policy.Item) (in
 		return rowBad, nil, err
 	}
 	if m == nil {
-		g.fail(n, r, policy.EInvalid, "sku", "no model %s: create the model first", r.SKU)
+		g.refuse(n, r, policy.Errorf(policy.EInvalid, "sku", "no model %s: create the model first", r.SKU).
+			Keyed("row.no_model", policy.Args{"sku": r.SKU}))
 		return rowBad, nil, nil
 	}
 	if len(r.Accessories) > 0 && m.Kind != policy.KindProduct {
-		g.fail(n, r, policy.EInvalid, "accessories", "only a product carries bundled accessories; %s is %s model", m.SKU, policy.WithArticle(string(m.Kind)))
+		g.refuse(n, r, policy.Errorf(policy.EInvalid, "accessories", "only a product carries bundled accessories; %s is %s model", m.SKU, policy.WithArticle(string(m.Kind))).
+			Keyed("row.not_product", policy.Args{"sku": m.SKU, "kind": m.Kind}))
 		return rowBad, nil, nil
 	}
 	for _, b := range r.Accessories {
@@ -164,11 +168,13 @@ func (g *registration) resolve(tx *bolt.Tx, n int, r *Row, old *policy.Item) (in
 			return rowBad, nil, err
 		}
 		if am == nil {
-			g.fail(n, r, policy.EInvalid, "accessories.sku", "no model %s (bundled accessory): create the model first", b.SKU)
+			g.refuse(n, r, policy.Errorf(policy.EInvalid, "accessories.sku", "no model %s (bundled accessory): create the model first", b.SKU).
+				Keyed("row.no_bundled_model", policy.Args{"sku": b.SKU}))
 			return rowBad, nil, nil
 		}
 		if !am.Kind.Bundleable() {
-			g.fail(n, r, policy.EInvalid, "accessories.sku", "bundled %s is %s model; bundled accessories must be accessory or adapter models", b.SKU, policy.WithArticle(string(am.Kind)))
+			g.refuse(n, r, policy.Errorf(policy.EInvalid, "accessories.sku", "bundled %s is %s model; bundled accessories must be accessory or adapter models", b.SKU, policy.WithArticle(string(am.Kind))).
+				Keyed("row.bundled_kind", policy.Args{"sku": b.SKU, "kind": am.Kind}))
 			return rowBad, nil, nil
 		}
 	}
@@ -178,8 +184,9 @@ func (g *registration) resolve(tx *bolt.Tx, n int, r *Row, old *policy.Item) (in
 	if sameRegistration(*old, r) {
 		return rowUnchanged, m, nil
 	}
-	g.fail(n, r, policy.EConflict, "serial", "serial %s is already registered with other data (sku %s, batch %s%s)",
-		r.Serial, old.SKU, old.Batch, describeDiff(*old, r))
+	g.refuse(n, r, policy.Errorf(policy.EConflict, "serial", "serial %s is already registered with other data (sku %s, batch %s%s)",
+		r.Serial, old.SKU, old.Batch, describeDiff(*old, r)).
+		Keyed("row.registered_other", policy.Args{"serial": r.Serial, "sku": old.SKU, "batch": old.Batch}))
 	return rowBad, nil, nil
 }
 
@@ -382,8 +389,8 @@ func sortRows(n int, at func(i int) *Row, ok func(i int) bool, errs *[]policy.Ro
 	for _, k := range keys {
 		if n := len(kept); n > 0 && k.hi == kept[n-1].hi && k.lo == kept[n-1].lo {
 			if serial := at(int(k.i)).Serial; serial == at(int(kept[n-1].i)).Serial {
-				*errs = append(*errs, policy.RowError{Row: int(k.i) + 1, Serial: serial, Code: policy.EInvalid, Field: "serial",
-					Message: fmt.Sprintf("serial %s is also on row %d of this request", serial, kept[n-1].i+1)})
+				*errs = append(*errs, policy.Errorf(policy.EInvalid, "serial", "serial %s is also on row %d of this request", serial, kept[n-1].i+1).
+					Keyed("row.duplicate", policy.Args{"serial": serial, "row": int(kept[n-1].i) + 1}).Row(int(k.i)+1, serial))
 				continue
 			}
 		}
@@ -697,7 +704,7 @@ func batchSummary(n int, batch func(i int) (string, int)) string {
 // request; EUnavailable when the database cannot be written.
 func (db *DB) Register(a Actor, rows []Row, bad ...policy.RowError) (RegisterResult, error) {
 	if len(rows) == 0 {
-		return RegisterResult{}, policy.Errorf(policy.EInvalid, "items", "no rows to register")
+		return RegisterResult{}, policy.Errorf(policy.EInvalid, "items", "no rows to register").Keyed("rows.none", nil)
 	}
 	r, err := NewRegistration(db.policy, db.now(), rows, bad...)
 	if err != nil {

@@ -85,11 +85,13 @@ func checkUsername(s string) (string, error) {
 	s = strings.ToLower(strings.TrimSpace(s))
 	switch {
 	case s == "":
-		return "", policy.Errorf(policy.EInvalid, "username", "username is required")
+		return "", policy.Errorf(policy.EInvalid, "username", "username is required").Keyed("user.username_required", nil)
 	case len(s) > maxUsername:
-		return "", policy.Errorf(policy.EInvalid, "username", "username is longer than %d characters", maxUsername)
+		return "", policy.Errorf(policy.EInvalid, "username", "username is longer than %d characters", maxUsername).
+			Keyed("user.username_long", policy.Args{"max": maxUsername})
 	case !usernameRe.MatchString(s):
-		return "", policy.Errorf(policy.EInvalid, "username", "username may hold only letters a-z, digits and . _ -, starting with a letter or digit, not %q", s)
+		return "", policy.Errorf(policy.EInvalid, "username", "username may hold only letters a-z, digits and . _ -, starting with a letter or digit, not %q", s).
+			Keyed("user.username_chars", policy.Args{"value": s})
 	}
 	return s, nil
 }
@@ -98,9 +100,11 @@ func checkUsername(s string) (string, error) {
 func checkPassword(p string) error {
 	switch n := utf8.RuneCountInString(p); {
 	case n < MinPassword:
-		return policy.Errorf(policy.EInvalid, "password", "password must have at least %d characters", MinPassword)
+		return policy.Errorf(policy.EInvalid, "password", "password must have at least %d characters", MinPassword).
+			Keyed("user.password_short", policy.Args{"min": MinPassword})
 	case len(p) > maxPassword:
-		return policy.Errorf(policy.EInvalid, "password", "password is longer than %d bytes", maxPassword)
+		return policy.Errorf(policy.EInvalid, "password", "password is longer than %d bytes", maxPassword).
+			Keyed("user.password_long", policy.Args{"max": maxPassword})
 	}
 	return nil
 }
@@ -151,7 +155,8 @@ func checkUserFields(name, center string, role Role) (string, string, error) {
 		return "", "", err
 	}
 	if !role.Valid() {
-		return "", "", policy.Errorf(policy.EInvalid, "role", "role must be admin, warehouse or service, not %q", role)
+		return "", "", policy.Errorf(policy.EInvalid, "role", "role must be admin, warehouse or service, not %q", role).
+			Keyed("user.role_bad", policy.Args{"value": string(role)})
 	}
 	return name, center, nil
 }
@@ -204,7 +209,7 @@ func getUser(b *bolt.Bucket, username string) (userRec, error) {
 		v = b.Get([]byte(username))
 	}
 	if v == nil {
-		return userRec{}, policy.Errorf(policy.ENotFound, "username", "no user %q", username)
+		return userRec{}, policy.Errorf(policy.ENotFound, "username", "no user %q", username).Keyed("user.none", policy.Args{"username": username})
 	}
 	var r userRec
 	err := decodeJSON("user "+username, v, &r)

@@ -213,5 +213,6 @@ func mayWrite(k registry.Key, t policy.EventType) error {
 		// An unknown type is the validator's to reject with invalid_field.
 		return nil
 	}
-	return policy.Errorf(policy.EForbidden, "type", "%s key may not record %s events", policy.WithArticle(string(k.Role)), t)
+	return policy.Errorf(policy.EForbidden, "type", "%s key may not record %s events", policy.WithArticle(string(k.Role)), t).
+		Keyed("auth.may_not_record", policy.Args{"role": k.Role, "type": t})
 }

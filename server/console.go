@@ -344,28 +344,15 @@ func consoleFuncs(st *consoleState, l *locale.Lang) template.FuncMap {
 			}
 			return d.String()
 		},
-		"t":       l.T,
-		"label":   func(code any) string { return words(l, code) },
-		"problem": func(err *policy.Error) string { return problem(l, err) },
-		"reason":  func(r policy.Reason) string { return reasonText(l, r) },
-		"bad":     func(err *policy.Error, field string) bool { return err != nil && err.Field == field },
-		"isoDate": func(d policy.Date) string { return d.String() },
+		"t":          l.T,
+		"label":      func(code any) string { return words(l, code) },
+		"problem":    func(err *policy.Error) string { return problem(l, err) },
+		"rowProblem": func(r policy.RowError) string { return rowProblem(l, r) },
+		"field":      func(name string) string { return fieldText(l, name) },
+		"reason":     func(r policy.Reason) string { return reasonText(l, r) },
+		"bad":        func(err *policy.Error, field string) bool { return err != nil && err.Field == field },
+		"isoDate":    func(d policy.Date) string { return d.String() },
 	}
-}
-
-// problem is a refusal's message in l. The rules speak English, naming the
-// values at fault, so an English page shows the rule's own message; another
-// language gets the catalogue's words for its code and field
-// (console.problem.<code>.<field>) when it has them, else the rule's
-// message too.
-func problem(l *locale.Lang, err *policy.Error) string {
-	if err == nil {
-		return ""
-	}
-	if k := "console.problem." + err.Code + "." + err.Field; l != locale.EN && l.Has(k) {
-		return l.T(k)
-	}
-	return err.Message
 }
 
 // reasonText words a rule that fired in l: the catalogue's sentence for its

@@ -381,7 +381,7 @@ func TestConsoleInABrowser(t *testing.T) {
 		chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(kb.ModifierCtrl))).Status; st != 409 && st != 422 {
 		t.Fatalf("a refused dispatch list: %d", st)
 	}
-	b.want("2 row(s) rejected; nothing was written", "SN0001 was already dispatched on 2026-11-03", "serial SN0009 is not registered")
+	b.want("2 row(s) rejected; nothing was written", "SN0001 was already dispatched on 2026-11-03", "Serial SN0009 is not registered")
 	b.shot("09-dispatch-refused")
 	b.open("/console/batches")
 	b.shot("02-warehouse")

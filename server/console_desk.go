@@ -631,7 +631,7 @@ func (s *Server) consoleEvent(c echo.Context) error {
 		// One field per correction: the form names it and its new value.
 		field := values["field"]
 		if !slices.Contains(correctable, field) {
-			return fail(policy.Errorf(policy.EInvalid, "field", "choose the field to correct"))
+			return fail(policy.Errorf(policy.EInvalid, "field", "choose the field to correct").Keyed("form.choose_field", nil))
 		}
 		values[field] = values["value"]
 	}
@@ -645,7 +645,7 @@ func (s *Server) consoleEvent(c echo.Context) error {
 	if t == policy.EvCorrected {
 		seq, perr := strconv.ParseUint(strings.TrimSpace(values["seq"]), 10, 64)
 		if perr != nil {
-			return fail(policy.Errorf(policy.EInvalid, "seq", "choose the event to correct"))
+			return fail(policy.Errorf(policy.EInvalid, "seq", "choose the event to correct").Keyed("form.choose_seq", nil))
 		}
 		r.Seq, r.present = &seq, []string{values["field"]}
 	}
@@ -718,7 +718,8 @@ func (s *Server) formEvent(v map[string]string) (eventRequest, error) {
 			t, err = time.ParseInLocation("2006-01-02T15:04:05", at, s.policy.Location())
 		}
 		if err != nil {
-			return r, policy.Errorf(policy.EInvalid, "at", "at must be a date and time such as 2026-11-10T14:30, not %q", at)
+			return r, policy.Errorf(policy.EInvalid, "at", "at must be a date and time such as 2026-11-10T14:30, not %q", at).
+				Keyed("form.at", policy.Args{"value": at})
 		}
 		r.At = t.Format(time.RFC3339)
 	}

@@ -691,9 +691,9 @@ func TestConsoleErrorPages(t *testing.T) {
 		texts  []string
 	}{
 		{"/console/no-such-page", 404, []string{"404 — Not Found", "Not found", "Back to the console"}},
-		{"/console/items/NOPE", 404, []string{"serial NOPE is not registered", `id="scan"`}},
-		{"/console/items/bad%20serial!", 400, []string{"serial may hold only", `id="scan"`}},
-		{"/console/desk?serial=%E2%9C%93", 400, []string{"serial may hold only"}},
+		{"/console/items/NOPE", 404, []string{"Serial NOPE is not registered", `id="scan"`}},
+		{"/console/items/bad%20serial!", 400, []string{"Serial may hold only", `id="scan"`}},
+		{"/console/desk?serial=%E2%9C%93", 400, []string{"Serial may hold only"}},
 		{"/console/items/S1/label?format=gif", 400, []string{"format must be png, zpl or pdf"}},
 		{"/console/items/S1/label?size=1x1", 400, []string{"size &#34;1x1&#34; is not supported"}},
 		{"/console/queue?overdue=maybe", 400, []string{"overdue must be true or false"}},
@@ -745,14 +745,14 @@ func TestConsoleServiceFlow(t *testing.T) {
 		status int
 		text   string
 	}{
-		{"a service step needs an open case", url.Values{"type": {"shipped"}}, 409, "no open service case for S1: record an intake before shipped"},
-		{"an intake needs a centre", url.Values{"type": {"intake"}, "complaint": {"no power"}}, 422, "center is required for intake events"},
-		{"a receipt in the future is refused", url.Values{"type": {"received"}, "on": {"2026-12-01"}, "evidence": {"courier"}}, 422, "on 2026-12-01 is in the future"},
-		{"a malformed time names the field", url.Values{"type": {"intake"}, "center": {"SH"}, "at": {"soon"}}, 422, "at must be a date and time"},
+		{"a service step needs an open case", url.Values{"type": {"shipped"}}, 409, "S1 has no open service case: record an intake before shipment"},
+		{"an intake needs a centre", url.Values{"type": {"intake"}, "complaint": {"no power"}}, 422, "Service centre is required for intake events"},
+		{"a receipt in the future is refused", url.Values{"type": {"received"}, "on": {"2026-12-01"}, "evidence": {"courier"}}, 422, "Date 2026-12-01 is in the future"},
+		{"a malformed time names the field", url.Values{"type": {"intake"}, "center": {"SH"}, "at": {"soon"}}, 422, "The time must be a date and time"},
 		{"a receipt", url.Values{"type": {"received"}, "on": {"2026-11-05"}, "evidence": {"courier"}}, 303, "Receipt recorded (event #1)."},
 		{"an intake", url.Values{"type": {"intake"}, "center": {"SH-1"}, "complaint": {"no power"}, "contact": {"138 0000 0000"}}, 303, "Intake recorded (event #2). Case S1 #2 is due 2026-11-11 10:00."},
-		{"a second intake is refused", url.Values{"type": {"intake"}, "center": {"SH-1"}}, 409, "case 2 is still open"},
-		{"an unknown finding", url.Values{"type": {"diagnosed"}, "finding": {"gremlins"}}, 422, "unknown finding"},
+		{"a second intake is refused", url.Values{"type": {"intake"}, "center": {"SH-1"}}, 409, "Case S1 #2 is still open"},
+		{"an unknown finding", url.Values{"type": {"diagnosed"}, "finding": {"gremlins"}}, 422, "There is no finding “gremlins”"},
 		{"an unknown type", url.Values{"type": {"teleported"}}, 422, "type &#34;teleported&#34; is not one of"},
 		{"a diagnosis", url.Values{"type": {"diagnosed"}, "finding": {"quality_problem"}, "part": {"battery"}}, 303, "Diagnosis recorded (event #3)."},
 		{"a payment needs a quotation", url.Values{"type": {"paid"}, "amount": {"10"}, "currency": {"CNY"}}, 409, "has no quotation"},
@@ -834,7 +834,7 @@ func TestConsoleEventRolesFollowEventAccess(t *testing.T) {
 	b.mustSignIn(e.service)
 	// The desk admits service keys, but a correction is the admin's.
 	p := b.post("/console/items/S1/events", url.Values{"type": {"corrected"}, "reason": {"x"}})
-	wantPage(t, p, http.StatusForbidden, "a service key may not record corrected events")
+	wantPage(t, p, http.StatusForbidden, "accounts may not record correction events")
 }
 
 func TestConsoleEntitlements(t *testing.T) {
@@ -854,8 +854,8 @@ func TestConsoleEntitlements(t *testing.T) {
 		{"finding=human_damage&intact=true&complete=true", 200, []string{`class="none">No free remedy`, "Paid repair (with a quotation)"}},
 		{"finding=quality_problem&accessory=CHG-1", 200, []string{`class="remedy">Replacement`}},
 		{"", 422, []string{"Not accepted"}},
-		{"finding=gremlins", 400, []string{"finding &#34;gremlins&#34; is not one of"}},
-		{"finding=quality_problem&on=2026-13-01", 400, []string{"on: "}},
+		{"finding=gremlins", 400, []string{"There is no finding “gremlins”"}},
+		{"finding=quality_problem&on=2026-13-01", 400, []string{"Date 2026-13-01 does not exist: there is no month 13"}},
 	} {
 		p := b.get("/console/items/S1/entitlements?" + tc.query)
 		wantPage(t, p, tc.status, tc.texts...)
@@ -917,11 +917,11 @@ func TestConsoleModels(t *testing.T) {
 		status int
 		text   string
 	}{
-		{"a bad GTIN check digit", url.Values{"sku": {"M1"}, "name": {"IMASK Pro"}, "kind": {"product"}, "gtin": {"6901234567891"}}, 422, "gtin check digit is 1; 2 was expected"},
-		{"months must be a number", url.Values{"sku": {"M1"}, "name": {"IMASK Pro"}, "kind": {"product"}, "warranty_months": {"twelve"}}, 422, "warranty_months must be a whole number"},
-		{"a name is required", url.Values{"sku": {"M1"}, "kind": {"product"}}, 422, "name is required"},
+		{"a bad GTIN check digit", url.Values{"sku": {"M1"}, "name": {"IMASK Pro"}, "kind": {"product"}, "gtin": {"6901234567891"}}, 422, "The GTIN check digit is 1; 2 was expected"},
+		{"months must be a number", url.Values{"sku": {"M1"}, "name": {"IMASK Pro"}, "kind": {"product"}, "warranty_months": {"twelve"}}, 422, "The warranty must be a whole number of months"},
+		{"a name is required", url.Values{"sku": {"M1"}, "kind": {"product"}}, 422, "Name is required"},
 		{"a model is created", url.Values{"sku": {"M1"}, "name": {"IMASK Pro"}, "kind": {"product"}, "gtin": {"6901234567892"}, "warranty_months": {"24"}}, 303, "Model M1 (IMASK Pro) created."},
-		{"the new-model form does not replace it", url.Values{"sku": {"M1"}, "name": {"Other"}, "kind": {"product"}}, 409, "model M1 (IMASK Pro) exists already"},
+		{"the new-model form does not replace it", url.Values{"sku": {"M1"}, "name": {"Other"}, "kind": {"product"}}, 409, "Model M1 (IMASK Pro) exists already"},
 		{"its edit form does", url.Values{"sku": {"M1"}, "name": {"IMASK Pro 2"}, "kind": {"product"}, "editing": {"1"}}, 303, "Model M1 (IMASK Pro 2) updated."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -949,7 +949,7 @@ func TestConsoleUpload(t *testing.T) {
 	b.mustSignIn(e.warehouse)
 	b.get("/console/batches")
 	for _, bad := range []struct{ csv, text string }{
-		{"serial,sku,batch,produced_on\nS1,M1,B1,2026-10-01\nS 2,M1,B1,2026-10-01\nS3,M1,B1,2026-13-01\n", "serial may hold only"},
+		{"serial,sku,batch,produced_on\nS1,M1,B1,2026-10-01\nS 2,M1,B1,2026-10-01\nS3,M1,B1,2026-13-01\n", "Serial may hold only"},
 		{"serial,sku,batch,produced_on\nS1,M1,B1,2026-10-01\nS2,NOPE,B1,2026-10-01\nS3,M1,B1,2026-12-01\n", "no model NOPE: create the model first"},
 	} {
 		p := b.upload(bad.csv, "utf-8")
@@ -960,7 +960,7 @@ func TestConsoleUpload(t *testing.T) {
 	}
 	// Every bad row at once, format and reference errors, with its file line.
 	wantPage(t, b.upload("serial,sku,batch,produced_on\nS1,M1,B1,2026-02-30\n\nS2,NOPE,B1,\n", "utf-8"), 422,
-		"February 2026 has 28 days", "no model NOPE", `<th scope="col">Line</th>`,
+		"month 2 of 2026 has 28 days", "no model NOPE", `<th scope="col">Line</th>`,
 		`<td class="num">1</td><td class="num">2</td>`, `<td class="num">2</td><td class="num">4</td>`)
 	wantPage(t, b.upload("serial,nope\n", "utf-8"), 400, "serial")
 	wantPage(t, b.upload("serial,sku,batch\n", "latin-9"), 400, "charset")
@@ -1004,8 +1004,8 @@ func TestConsoleLabels(t *testing.T) {
 	}
 	wantPage(t, b.get("/console/batches/B1/labels?format=gif"), 422, "format must be pdf, zpl or png")
 	wantPage(t, b.get("/console/batches/B1/labels?format=zpl&size=1x1"), 422, "size &#34;1x1&#34; is not supported")
-	wantPage(t, b.get("/console/batches/B1/labels?format=pdf&after=S2"), 404, "no serials in use after &#34;S2&#34; to label")
-	wantPage(t, b.get("/console/batches/NOPE/labels?format=pdf"), 404, "batch NOPE has no registered serials")
+	wantPage(t, b.get("/console/batches/B1/labels?format=pdf&after=S2"), 404, "Batch B1 has no serials in use after S2 to label")
+	wantPage(t, b.get("/console/batches/NOPE/labels?format=pdf"), 404, "Batch NOPE has no registered serials")
 }
 
 func TestConsoleDispatch(t *testing.T) {
@@ -1017,12 +1017,12 @@ func TestConsoleDispatch(t *testing.T) {
 	b.mustSignIn(e.warehouse)
 	b.get("/console/dispatch")
 	p := b.post("/console/dispatch", url.Values{"serials": {"S1\nS1\n\nNOPE\n"}, "order": {"O-1"}, "on": {"2026-11-02"}, "nonce": {token()}})
-	wantPage(t, p, 422, "serial NOPE is not registered", "<td class=\"num\">4</td>") // line 4 of the list
+	wantPage(t, p, 422, "Serial NOPE is not registered", "<td class=\"num\">4</td>") // line 4 of the list
 	if rec, _ := e.db.Get("S1"); len(rec.History) != 0 {
 		t.Fatal("a refused dispatch wrote S1")
 	}
-	wantPage(t, b.post("/console/dispatch", url.Values{"serials": {"S1"}, "on": {""}}), 422, "on (the dispatch date) is required")
-	wantPage(t, b.post("/console/dispatch", url.Values{"serials": {" \n "}, "on": {"2026-11-02"}}), 422, "scan or type at least one serial")
+	wantPage(t, b.post("/console/dispatch", url.Values{"serials": {"S1"}, "on": {""}}), 422, "The dispatch date is required")
+	wantPage(t, b.post("/console/dispatch", url.Values{"serials": {" \n "}, "on": {"2026-11-02"}}), 422, "Scan or type at least one serial")
 	p = b.follow(b.post("/console/dispatch", url.Values{"serials": {"S3\r\nS3\r\n"}, "order": {"O-2"}, "on": {"2026-11-02"}, "nonce": {token()}}))
 	wantPage(t, p, 200, "Dispatched 1 serial under order O-2 (1 repeated scan ignored).")
 	p = b.post("/console/dispatch", url.Values{"batch": {"B1"}, "order": {"O-1"}, "on": {"2026-11-02"}, "nonce": {token()}})

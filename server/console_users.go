@@ -63,7 +63,8 @@ func (s *Server) consoleCreateUser(c echo.Context) error {
 	role := registry.Role(f.Role)
 	var err error
 	if !role.Valid() {
-		err = policy.Errorf(policy.EInvalid, "role", "role must be admin, warehouse or service, not %q", f.Role)
+		err = policy.Errorf(policy.EInvalid, "role", "role must be admin, warehouse or service, not %q", f.Role).
+			Keyed("user.role_bad", policy.Args{"value": f.Role})
 	} else {
 		var u registry.User
 		u, err = s.db.CreateUser(actorOf(c), registry.User{Username: f.Username, Name: f.Name, Role: role, Center: f.Center},

@@ -42,11 +42,12 @@ func (s *Server) modelsPage(c echo.Context, status int, f modelForm, ferr *polic
 		return err
 	}
 	b := modelsBody{Form: f, Err: ferr, Kinds: []policy.Kind{policy.KindProduct, policy.KindAccessory, policy.KindAdapter}}
+	l := s.lang(c)
 	var defaults []string
 	for _, k := range b.Kinds {
-		defaults = append(defaults, fmt.Sprintf("%s %d", k, s.policy.Months(k)))
+		defaults = append(defaults, l.T("console.models.kind_months", argText(l, k, consoleDate), s.policy.Months(k)))
 	}
-	b.Defaults = strings.Join(defaults, ", ") + " months"
+	b.Defaults = strings.Join(defaults, l.T("console.models.kind_sep"))
 	for _, m := range ms {
 		b.Models = append(b.Models, s.modelView(m))
 	}
@@ -90,7 +91,7 @@ func (s *Server) consolePutModel(c echo.Context) error {
 		n, err := strconv.Atoi(f.Months)
 		if err != nil || n <= 0 {
 			return s.modelsPage(c, http.StatusUnprocessableEntity, f, policy.Errorf(policy.EInvalid, "warranty_months",
-				"warranty_months must be a whole number of months, 1 or more (leave it empty for the policy's default)"))
+				"warranty_months must be a whole number of months, 1 or more (leave it empty for the policy's default)").Keyed("model.months_whole", nil))
 		}
 		m.WarrantyMonths = n
 	}
@@ -98,7 +99,8 @@ func (s *Server) consolePutModel(c echo.Context) error {
 		// The new-model form never replaces a model by accident.
 		if old, err := s.db.Model(f.SKU); err == nil {
 			return s.modelsPage(c, http.StatusConflict, f, policy.Errorf(policy.EConflict, "sku",
-				"model %s (%s) exists already: edit it from the list instead", old.SKU, old.Name))
+				"model %s (%s) exists already: edit it from the list instead", old.SKU, old.Name).
+				Keyed("model.exists", policy.Args{"sku": old.SKU, "name": old.Name}))
 		}
 	}
 	var created bool
@@ -150,7 +152,8 @@ func (s *Server) consoleUpload(c echo.Context) error {
 	b := batchesBody{Charset: c.FormValue("charset")}
 	fh, err := c.FormFile("csv")
 	if err != nil {
-		return s.batchesPage(c, http.StatusBadRequest, b.with(policy.Errorf(policy.EBadRequest, "csv", "choose a CSV file to upload")))
+		return s.batchesPage(c, http.StatusBadRequest, b.with(policy.Errorf(policy.EBadRequest, "csv", "choose a CSV file to upload").
+			Keyed("csv.choose_file", nil)))
 	}
 	b.File = fh.Filename
 	f, err := fh.Open()
@@ -406,7 +409,8 @@ func (s *Server) consoleBatchLabels(c echo.Context) error {
 	if in.Serials, err = s.rangeMembers(batch, after); err != nil {
 		return err
 	} else if len(in.Serials) == 0 {
-		return policy.Errorf(policy.ENotFound, "after", "batch %s has no serials in use after %q to label", batch, after)
+		return policy.Errorf(policy.ENotFound, "after", "batch %s has no serials in use after %q to label", batch, after).
+			Keyed("labels.none_after", policy.Args{"batch": batch, "after": after})
 	}
 	job, err := s.labelJob(in)
 	if err != nil {
@@ -505,7 +509,7 @@ func (s *Server) consoleDispatch(c echo.Context) error {
 		return fail(err)
 	}
 	if ev.On.IsZero() {
-		return fail(policy.Errorf(policy.EInvalid, "on", "on (the dispatch date) is required"))
+		return fail(policy.Errorf(policy.EInvalid, "on", "on (the dispatch date) is required").Keyed("dispatch.on_required", nil))
 	}
 	var serials []string
 	var lines []int
@@ -518,7 +522,7 @@ func (s *Server) consoleDispatch(c echo.Context) error {
 		serials, lines, repeats = scannedList(f.Serials)
 	}
 	if len(serials) == 0 {
-		return fail(policy.Errorf(policy.EInvalid, "serials", "scan or type at least one serial, one per line"))
+		return fail(policy.Errorf(policy.EInvalid, "serials", "scan or type at least one serial, one per line").Keyed("dispatch.serials_required", nil))
 	}
 	rows := make([]registry.EventRow, len(serials))
 	for i, sn := range serials {
@@ -569,14 +573,15 @@ func (s *Server) consoleReceiveOrder(c echo.Context) error {
 	}
 	on, err := bodyDate("on", f.On)
 	if err == nil && on.IsZero() {
-		err = policy.Errorf(policy.EInvalid, "on", "on (the date the customer received the order) is required")
+		err = policy.Errorf(policy.EInvalid, "on", "on (the date the customer received the order) is required").Keyed("order.on_required", nil)
 	}
 	if err != nil {
 		return fail(err)
 	}
 	evidence := policy.Evidence(strings.TrimSpace(f.Evidence))
 	if !evidence.Valid() {
-		return fail(policy.Errorf(policy.EInvalid, "evidence", "evidence must be courier, invoice or customer, not %q", f.Evidence))
+		return fail(policy.Errorf(policy.EInvalid, "evidence", "evidence must be courier, invoice or customer, not %q", f.Evidence).
+			Keyed("event.bad_evidence", policy.Args{"value": f.Evidence}))
 	}
 	o, err := s.db.ReceiveOrder(consoleWrite(c, "receipt", formFields(order, f.On, f.Evidence)), order, on, evidence)
 	if err != nil {
@@ -604,7 +609,8 @@ func (s *Server) inStock(batch string) ([]string, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, policy.Errorf(policy.EInvalid, "batch", "batch %s has no serials in stock to dispatch", batch)
+		return nil, policy.Errorf(policy.EInvalid, "batch", "batch %s has no serials in stock to dispatch", batch).
+			Keyed("dispatch.none_in_stock", policy.Args{"batch": batch})
 	}
 	return out, nil
 }

@@ -77,7 +77,7 @@ func TestConsoleInChineseInABrowser(t *testing.T) {
 
 	// An unknown serial, then a real one typed as a USB scanner types it.
 	b.submit("#scan", "X1-9999-0000")
-	b.want("系统里没有这个序列号，请核对后重新扫码。")
+	b.want("系统里没有序列号 X1-9999-0000，请核对后重新扫码。")
 	if v := b.eval(`document.getElementById('scan').value`); v != "X1-9999-0000" {
 		t.Fatalf("the scan field holds %q after an unknown serial", v)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sanbao/sanbao/policy"
 	"github.com/sanbao/sanbao/registry"
+	"github.com/sanbao/sanbao/server/locale"
 )
 
 // The contract's role matrix ("HTTP conventions": admin everything;
@@ -584,7 +585,7 @@ func TestContractConsoleEventFormsFollowTheEventRoles(t *testing.T) {
 					t.Errorf("%s %s: %s; want it recorded", who.role, tc.typ, res)
 				}
 			case 403:
-				wantPage(t, res, http.StatusForbidden, "may not record "+tc.typ)
+				wantPage(t, res, http.StatusForbidden, "may not record "+locale.EN.T("problem.type."+tc.typ)+" events")
 			default:
 				if res.Status != who.want {
 					t.Errorf("%s %s: %s; want %d", who.role, tc.typ, res, who.want)

@@ -140,7 +140,7 @@ func queryDate(c echo.Context, name string, def policy.Date) (policy.Date, error
 	}
 	d, err := policy.ParseDate(v)
 	if err != nil {
-		return policy.Date{}, paramErrorf(name, "%s: %v", name, err)
+		return policy.Date{}, paramError{policy.BadDate(name, err)}
 	}
 	return d, nil
 }
@@ -208,7 +208,7 @@ func bodyDate(field, s string) (policy.Date, error) {
 	}
 	d, err := policy.ParseDate(s)
 	if err != nil {
-		return policy.Date{}, policy.Errorf(policy.EInvalid, field, "%s: %v", field, err)
+		return policy.Date{}, policy.BadDate(field, err)
 	}
 	return d, nil
 }
@@ -222,7 +222,8 @@ func bodyInstant(field, s string, loc *time.Location) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return time.Time{}, policy.Errorf(policy.EInvalid, field, "%s must be an RFC 3339 instant such as 2026-11-05T14:30:00+08:00, not %q", field, s)
+		return time.Time{}, policy.Errorf(policy.EInvalid, field, "%s must be an RFC 3339 instant such as 2026-11-05T14:30:00+08:00, not %q", field, s).
+			Keyed("form.instant", policy.Args{"field": policy.Field(field), "value": s})
 	}
 	// Checked here too: the zero time given must not pass for an absent one.
 	if err := policy.CheckInstant(field, t, loc); err != nil {
@@ -318,7 +319,8 @@ func csvReader(charset string, r io.Reader) (io.Reader, error) {
 	case "gb18030":
 		return simplifiedchinese.GB18030.NewDecoder().Reader(r), nil
 	}
-	return nil, policy.Errorf(policy.EBadRequest, "charset", "charset %q is not supported; use utf-8 or gbk", charset)
+	return nil, policy.Errorf(policy.EBadRequest, "charset", "charset %q is not supported; use utf-8 or gbk", charset).
+		Keyed("csv.charset", policy.Args{"charset": charset})
 }
 
 // decodeCSV decodes registration CSV with registry.ParseCSV (header names,
@@ -334,7 +336,7 @@ func decodeCSV(charset string, body []byte) ([]registry.Row, error) {
 		return nil, bodyReadError(err)
 	}
 	if len(rows) == 0 {
-		return nil, policy.Errorf(policy.EInvalid, "items", "the CSV has a header but no rows")
+		return nil, policy.Errorf(policy.EInvalid, "items", "the CSV has a header but no rows").Keyed("csv.no_rows", nil)
 	}
 	return rows, nil
 }
@@ -359,13 +361,15 @@ func decodeAmount(raw json.RawMessage) (string, error) {
 	if raw[0] != '"' {
 		var n json.Number
 		if err := json.Unmarshal(raw, &n); err != nil {
-			return "", policy.Errorf(policy.EInvalid, "amount", "amount must be a decimal number such as \"120.50\"")
+			return "", policy.Errorf(policy.EInvalid, "amount", "amount must be a decimal number such as \"120.50\"").
+				Keyed("amount.form", policy.Args{"field": policy.Field("amount"), "value": string(raw)})
 		}
 		return n.String(), nil
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", policy.Errorf(policy.EInvalid, "amount", "amount must be a decimal number such as \"120.50\"")
+		return "", policy.Errorf(policy.EInvalid, "amount", "amount must be a decimal number such as \"120.50\"").
+			Keyed("amount.form", policy.Args{"field": policy.Field("amount"), "value": string(raw)})
 	}
 	return strings.TrimSpace(s), nil
 }

@@ -2,7 +2,6 @@ package server
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -68,7 +67,13 @@ type errorDetail struct {
 	Field   string            `json:"field,omitempty"`
 	Rows    []policy.RowError `json:"rows,omitempty"`
 	BadRows int               `json:"bad_rows,omitempty"`
+	// keyed is the refusal when it names its sentence, for an error page
+	// in the console's language; never sent (unexported).
+	keyed *policy.Error
 }
+
+// Keyed is the refusal behind d when it carries a message key, else nil.
+func (d errorDetail) Keyed() *policy.Error { return d.keyed }
 
 // classify turns any error a handler or middleware returns into the status
 // and body the client sees. It never exposes an internal error's text.
@@ -83,8 +88,8 @@ func classify(err error, requestID string) (int, errorDetail) {
 	case errors.As(err, &par):
 		return http.StatusBadRequest, detailOf(par.err)
 	case errors.As(err, &mbe):
-		return http.StatusRequestEntityTooLarge, errorDetail{Code: policy.ETooLarge,
-			Message: fmt.Sprintf("the request body is larger than the limit of %d bytes", mbe.Limit)}
+		return http.StatusRequestEntityTooLarge, detailOf(policy.Errorf(policy.ETooLarge, "", "the request body is larger than the limit of %d bytes", mbe.Limit).
+			Keyed("body.too_large", policy.Args{"limit": int(mbe.Limit)}))
 	case errors.As(err, &pe):
 		if pe.Code == policy.EInternal {
 			break
@@ -100,12 +105,16 @@ func classify(err error, requestID string) (int, errorDetail) {
 	case errors.As(err, &he):
 		return echoError(he)
 	}
-	return http.StatusInternalServerError, errorDetail{Code: policy.EInternal,
-		Message: "internal error; quote request id " + requestID + " to the operator"}
+	return http.StatusInternalServerError, detailOf(policy.Errorf(policy.EInternal, "", "internal error; quote request id %s to the operator", requestID).
+		Keyed("internal", policy.Args{"id": requestID}))
 }
 
 func detailOf(pe *policy.Error) errorDetail {
-	return errorDetail{Code: pe.Code, Message: pe.Message, Field: pe.Field, Rows: pe.Rows, BadRows: pe.BadRows}
+	d := errorDetail{Code: pe.Code, Message: pe.Message, Field: pe.Field, Rows: pe.Rows, BadRows: pe.BadRows}
+	if pe.Key != "" {
+		d.keyed = pe
+	}
+	return d
 }
 
 // echoError maps the errors echo raises itself (unknown route, wrong method,
@@ -117,11 +126,11 @@ func echoError(he *echo.HTTPError) (int, errorDetail) {
 	}
 	switch he.Code {
 	case http.StatusNotFound:
-		return he.Code, errorDetail{Code: policy.ENotFound, Message: "no such route; see /openapi.json"}
+		return he.Code, detailOf(policy.Errorf(policy.ENotFound, "", "no such route; see /openapi.json").Keyed("route.none", nil))
 	case http.StatusMethodNotAllowed:
 		// The contract has no code of its own for this; bad_request is the
 		// nearest and the status says the rest.
-		return he.Code, errorDetail{Code: policy.EBadRequest, Message: "method not allowed on this route; see /openapi.json"}
+		return he.Code, detailOf(policy.Errorf(policy.EBadRequest, "", "method not allowed on this route; see /openapi.json").Keyed("route.method", nil))
 	case http.StatusRequestEntityTooLarge:
 		return he.Code, errorDetail{Code: policy.ETooLarge, Message: "the request body is too large"}
 	case http.StatusUnauthorized:

@@ -100,7 +100,8 @@ func (s *Server) checkModelName(m policy.Model) error {
 		return err
 	}
 	if ok {
-		return policy.Errorf(policy.EInvalid, "name", "name contains %q (U+%04X), which labels cannot print; use Chinese, Latin, Greek or Cyrillic letters, digits and common symbols", ch, ch)
+		return policy.Errorf(policy.EInvalid, "name", "name contains %q (U+%04X), which labels cannot print; use Chinese, Latin, Greek or Cyrillic letters, digits and common symbols", ch, ch).
+			Keyed("model.name_unprintable", policy.Args{"char": string(ch)})
 	}
 	return nil
 }

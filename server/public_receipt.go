@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -89,11 +90,12 @@ func (s *Server) confirmReceipt(c echo.Context) error {
 	}
 	code := strings.TrimSpace(r.K)
 	if code == "" {
-		return policy.Errorf(policy.EInvalid, "k", "k (the check code printed on the certificate) is required")
+		return policy.Errorf(policy.EInvalid, "k", "k (the check code printed on the certificate) is required").Keyed("receipt.code_required", nil)
 	}
 	on, err := policy.ParseDate(strings.TrimSpace(r.On))
 	if err != nil {
-		return policy.Errorf(policy.EInvalid, "on", "on (the date you received it): %v", err)
+		return policy.Errorf(policy.EInvalid, "on", "on (the date you received it): %v", err).
+			Keyed("receipt.on_bad", policy.Args{"value": strings.TrimSpace(r.On)})
 	}
 	v, found, err := s.recordReceipt(c, serial, code, on)
 	if !found {
@@ -181,7 +183,8 @@ func (s *Server) confirmReceiptPage(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		return s.refusedReceipt(c, l, v, code, policy.Errorf(policy.EInvalid, "on", "%v", dateErr))
+		return s.refusedReceipt(c, l, v, code, policy.Errorf(policy.EInvalid, "on", "%v", dateErr).
+			Keyed("receipt.on_bad", policy.Args{"value": strings.TrimSpace(c.FormValue("on"))}))
 	}
 	v, found, err := s.recordReceipt(c, serial, code, on)
 	switch {
@@ -204,11 +207,22 @@ func (s *Server) confirmReceiptPage(c echo.Context) error {
 // page (409).
 func (s *Server) refusedReceipt(c echo.Context, l *locale.Lang, v publicView, code string, err error) error {
 	status, msg := http.StatusConflict, l.T("public.confirm.refused")
-	if policy.ErrorCode(err) == policy.EInvalid {
+	var pe *policy.Error
+	errors.As(err, &pe)
+	switch {
+	case policy.ErrorCode(err) == policy.EInvalid:
 		status = http.StatusUnprocessableEntity
 		if r := v.Coverage.CanConfirm; r != nil {
 			msg = l.T("public.confirm.bad_date", dateText(l, r.From), dateText(l, r.To))
+		} else if text, ok := keyedText(l, pe.Key, pe.Args, dateText); ok {
+			msg = text
 		}
+	case pe != nil && pe.Key == "receipt.no_date":
+		// The customer's own words for why no day can be confirmed.
+		days, _ := pe.Args["days"].(int)
+		msg = l.T("public.refusal.receipt.no_date", days)
+	case pe != nil && l.Has("public.refusal."+pe.Key):
+		msg = l.T("public.refusal." + pe.Key)
 	}
 	return s.renderCoverage(c, l, status, v, code, msg)
 }

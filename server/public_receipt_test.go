@@ -198,3 +198,39 @@ func TestClientNetworkKeepsNoFullAddress(t *testing.T) {
 		}
 	}
 }
+
+// A confirmation the history refuses says why in the page's language, in
+// the customer's words: not "a receipt is on record" for a unit that has
+// none but was taken in for service.
+func TestAReceiptRefusedByTheHistorySaysWhyInThePagesLanguage(t *testing.T) {
+	e := newPublicEnv(t)
+	e.seedDispatched("S-SVC", "2026-11-08", policy.Direct)
+	if _, err := e.db.Append(registry.Write{Actor: testActor}, "S-SVC",
+		policy.Event{Type: policy.EvIntake, At: cstAt("2026-11-09", "11:00"), Center: "SH-1", Complaint: "no power"}); err != nil {
+		t.Fatal(err)
+	}
+	code := e.checkCode("S-SVC")
+	for _, tc := range []struct{ lang, want string }{
+		{"zh", "这件商品已有售后记录，不能再确认收货。如有疑问，请联系售后。"},
+		{"en", "This item has been in service: its receipt can no longer be confirmed. Contact service with any question."},
+	} {
+		v := url.Values{"k": {code}, "on": {"2026-11-09"}, "lang": {tc.lang}}
+		hr, err := http.NewRequest(http.MethodPost, e.ts.URL+"/c/S-SVC/receipt", strings.NewReader(v.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hr.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		res, err := e.ts.Client().Do(hr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusConflict || !strings.Contains(string(body), tc.want) {
+			t.Errorf("%s: %d, want 409 with %q:\n%s", tc.lang, res.StatusCode, tc.want, body)
+		}
+	}
+	if e.historyLen("S-SVC") != 2 {
+		t.Fatal("a refused confirmation wrote an event")
+	}
+}

@@ -142,7 +142,8 @@ func (s *Server) claim(c echo.Context) (policy.Claim, error) {
 	if f := strings.TrimSpace(c.QueryParam("finding")); f != "" {
 		claim.Finding = policy.Finding(f)
 		if !claim.Finding.Valid() {
-			return claim, paramErrorf("finding", "finding %q is not one of %s", f, findingNames())
+			return claim, paramError{policy.Errorf(policy.EInvalid, "finding", "finding %q is not one of %s", f, findingNames()).
+				Keyed("event.unknown_finding", policy.Args{"value": f})}
 		}
 	}
 	if claim.Intact, err = queryBool(c, "intact", false); err != nil {

@@ -149,7 +149,7 @@ func dateArg(d policy.Date) pgtype.Date {
 func textArg(s string) pgtype.Text { return pgtype.Text{String: s, Valid: s != ""} }
 
 func notRegistered(serial string) error {
-	return policy.Errorf(policy.ENotFound, "serial", "serial %s is not registered", serial)
+	return policy.Errorf(policy.ENotFound, "serial", "serial %s is not registered", serial).Keyed("serial.not_registered", policy.Args{"serial": serial})
 }
 
 // Get returns an item's record (one statement, so one snapshot: item,
@@ -226,7 +226,8 @@ func (s *Store) Batch(batch, after string, limit int) (registry.BatchPage, error
 		var members, carriers int64
 		err := s.pool.QueryRow(ctx, `SELECT members, carriers FROM batch_counts WHERE batch = $1`, batch).Scan(&members, &carriers)
 		if err == pgx.ErrNoRows || err == nil && members == 0 && carriers == 0 {
-			return policy.Errorf(policy.ENotFound, "batch", "batch %s has no registered serials and no bundled accessories", batch)
+			return policy.Errorf(policy.ENotFound, "batch", "batch %s has no registered serials and no bundled accessories", batch).
+				Keyed("batch.empty", policy.Args{"batch": batch})
 		} else if err != nil {
 			return err
 		}

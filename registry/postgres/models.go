@@ -97,7 +97,7 @@ func (s *Store) Model(sku string) (policy.Model, error) {
 	err = s.read(func(ctx context.Context) error {
 		var raw []byte
 		if err := s.pool.QueryRow(ctx, `SELECT model FROM models WHERE sku = $1`, sku).Scan(&raw); err == pgx.ErrNoRows {
-			return policy.Errorf(policy.ENotFound, "sku", "no model %s", sku)
+			return policy.Errorf(policy.ENotFound, "sku", "no model %s", sku).Keyed("model.none", policy.Args{"sku": sku})
 		} else if err != nil {
 			return err
 		}

@@ -23,7 +23,7 @@ import (
 // Errors: as registry.DB.Register; EUnavailable.
 func (s *Store) Register(a registry.Actor, rows []registry.Row, bad ...policy.RowError) (registry.RegisterResult, error) {
 	if len(rows) == 0 {
-		return registry.RegisterResult{}, policy.Errorf(policy.EInvalid, "items", "no rows to register")
+		return registry.RegisterResult{}, policy.Errorf(policy.EInvalid, "items", "no rows to register").Keyed("rows.none", nil)
 	}
 	g, err := registry.NewRegistration(s.policy, s.now(), rows, bad...)
 	if err != nil {

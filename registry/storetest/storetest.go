@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -875,7 +876,7 @@ func testBadRows(t *testing.T, h Harness) {
 	// Rows the caller found bad while decoding are reported with the others.
 	decoded := policy.RowError{Row: 1, Serial: "X1", Code: policy.EInvalid, Field: "produced_on", Message: "produced_on is not a date"}
 	_, err = e.s.Register(admin, []registry.Row{{Serial: "X1", SKU: "P1", Batch: "B1"}, {Serial: "X2", SKU: "NOPE", Batch: "B1"}}, decoded)
-	if rows := rowErrors(t, err); len(rows) != 2 || rows[0] != decoded || rows[1].Row != 2 {
+	if rows := rowErrors(t, err); len(rows) != 2 || !reflect.DeepEqual(rows[0], decoded) || rows[1].Row != 2 {
 		t.Fatalf("register rows %+v", rows)
 	}
 	if _, err := e.s.Get("X1"); policy.ErrorCode(err) != policy.ENotFound {
