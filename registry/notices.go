@@ -66,7 +66,8 @@ func CheckNotice(n Notice) (Notice, error) {
 		return Notice{}, err
 	}
 	if n.Severity != SeverityRecall && n.Severity != SeverityAdvisory {
-		return Notice{}, policy.Errorf(policy.EInvalid, "severity", "severity must be recall or advisory, not %q", n.Severity)
+		return Notice{}, policy.Errorf(policy.EInvalid, "severity", "severity must be recall or advisory, not %q", n.Severity).
+			Keyed("notice.severity", policy.Args{"value": n.Severity})
 	}
 	if n.Text, err = policy.Text("text", n.Text, MaxNoticeText, true); err != nil {
 		return Notice{}, err
@@ -75,7 +76,8 @@ func CheckNotice(n Notice) (Notice, error) {
 		return Notice{}, err
 	}
 	if n.Since.IsZero() {
-		return Notice{}, policy.Errorf(policy.EInvalid, "since", "since (the date the notice applies from, YYYY-MM-DD) is required")
+		return Notice{}, policy.Errorf(policy.EInvalid, "since", "since (the date the notice applies from, YYYY-MM-DD) is required").
+			Keyed("field.required", policy.Args{"field": policy.Field("since")})
 	}
 	return n, nil
 }
@@ -227,12 +229,14 @@ func (db *DB) PutNotice(a Actor, n Notice) (Notice, bool, error) {
 // NoSuchBatch is the ENotFound of a batch with no registered serial and no
 // bundled accessory.
 func NoSuchBatch(batch string) error {
-	return policy.Errorf(policy.ENotFound, "batch", "batch %s has no registered serials and no bundled accessories", batch)
+	return policy.Errorf(policy.ENotFound, "batch", "batch %s has no registered serials and no bundled accessories", batch).
+		Keyed("batch.empty", policy.Args{"batch": batch})
 }
 
 // NoNotice is the ENotFound of clearing a batch that has no notice.
 func NoNotice(batch string) error {
-	return policy.Errorf(policy.ENotFound, "batch", "batch %s has no notice", batch)
+	return policy.Errorf(policy.ENotFound, "batch", "batch %s has no notice", batch).
+		Keyed("notice.none", policy.Args{"batch": batch})
 }
 
 // DeleteNotice clears a batch's notice. Errors: EInvalid for a malformed

@@ -260,7 +260,7 @@ func TestConsoleSetsAndClearsANotice(t *testing.T) {
 	wantPage(t, b.get("/console/batches/B1"), 200, "No notice on this batch.", `action="/console/batches/B1/notice"`)
 
 	p := b.post("/console/batches/B1/notice", url.Values{"severity": {"recall"}, "text": {""}, "since": {"2026-11-08"}})
-	wantPage(t, p, 422, "text is required", `aria-invalid="true"`)
+	wantPage(t, p, 422, "Notice text is required.", `aria-invalid="true"`)
 	if ns, _ := e.db.Notices(); len(ns) != 0 {
 		t.Fatalf("a refused form wrote %+v", ns)
 	}
