@@ -124,6 +124,7 @@ func (s *Server) consolePutModel(c echo.Context) error {
 
 type batchesBody struct {
 	Batches []registry.BatchCount
+	Notices map[string]registry.Severity // batch -> severity of its notice, marked in the list
 	Charset string
 	Err     *policy.Error
 	File    string
@@ -135,6 +136,14 @@ func (s *Server) batchesPage(c echo.Context, status int, b batchesBody) error {
 		return err
 	}
 	b.Batches = bs
+	ns, err := s.db.Notices()
+	if err != nil {
+		return err
+	}
+	b.Notices = make(map[string]registry.Severity, len(ns))
+	for _, n := range ns {
+		b.Notices[n.Batch] = n.Severity
+	}
 	return s.render(c, status, "batches.html", page{Title: "console.nav.batches", Nav: "batches", Body: b})
 }
 

@@ -281,6 +281,13 @@ func TestConsoleSetsAndClearsANotice(t *testing.T) {
 	if strings.Contains(page.Body, `action="/console/batches/B1/notice"`) {
 		t.Error("a warehouse key is offered the notice form")
 	}
+	// The list of batches marks the batch under recall, and only it.
+	e.register("B2", "S2")
+	list := w.get("/console/batches")
+	wantPage(t, list, 200, `<a href="/console/batches/B1">B1</a> <span class="badge notice-recall">Recall</span>`)
+	if strings.Count(list.Body, "badge notice-") != 1 {
+		t.Errorf("the list marks batches without a notice:\n%s", list.Body)
+	}
 
 	wantPage(t, b.follow(b.post("/console/batches/B1/notice/clear", nil)), 200, "Notice on batch B1 cleared.", "No notice on this batch.")
 	wantPage(t, b.post("/console/batches/B1/notice/clear", nil), 404)
