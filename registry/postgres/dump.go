@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -146,7 +147,7 @@ func (s *Store) Load(fill func(registry.Sink) error) error {
 		if used {
 			return registry.NotEmpty("database at " + s.host)
 		}
-		var models, gtins, items, events, scans, carriers, keys, users, audit, idem, hooks, deliveries, notices [][]any
+		var models, gtins, items, events, carriers, keys, users, audit, idem, hooks, deliveries, notices [][]any
 		err := fill(registry.Sink{
 			Secret: func(b []byte) error { secret = b; return nil },
 			Model: func(m policy.Model) error {
@@ -167,16 +168,14 @@ func (s *Store) Load(fill func(registry.Sink) error) error {
 				items = append(items, []any{it.Item.Serial, it.Item.SKU, string(it.Item.Kind), it.Item.WarrantyMonths, it.Item.Batch,
 					dateArg(it.Item.ProducedOn), acc, it.Item.RegisteredAt, textArg(it.Item.Replaces), dateArg(it.Item.ExchangedOn),
 					it.Item.Exchanges, string(d.State), dateArg(d.DispatchedOn), textArg(d.Order), dateArg(d.ReceivedOn),
-					textArg(string(d.Evidence)), textArg(d.SupersededBy), int64(it.Seq), int64(d.OpenCase)})
+					textArg(string(d.Evidence)), textArg(d.SupersededBy), int64(it.Seq), int64(d.OpenCase),
+					int64(it.Scans.Count), timeArg(it.Scans.Count, it.Scans.First), timeArg(it.Scans.Count, it.Scans.Last)})
 				for _, ev := range it.History {
 					v, err := json.Marshal(ev)
 					if err != nil {
 						return err
 					}
 					events = append(events, []any{it.Item.Serial, int64(ev.Seq), v})
-				}
-				if it.Scans.Count > 0 {
-					scans = append(scans, []any{it.Item.Serial, int64(it.Scans.Count), it.Scans.First, it.Scans.Last})
 				}
 				return nil
 			},
@@ -222,9 +221,8 @@ func (s *Store) Load(fill func(registry.Sink) error) error {
 			{"gtins", []string{"gtin", "sku"}, gtins},
 			{"items", []string{"serial", "sku", "kind", "warranty_months", "batch", "produced_on", "accessories", "registered_at",
 				"replaces", "exchanged_on", "exchanges", "state", "dispatched_on", "order_no", "received_on", "evidence",
-				"superseded_by", "seq", "open_case"}, items},
+				"superseded_by", "seq", "open_case", "scan_count", "scan_first", "scan_last"}, items},
 			{"events", []string{"serial", "seq", "event"}, events},
-			{"scans", []string{"serial", "count", "first_at", "last_at"}, scans},
 			{"carriers", []string{"batch", "serial"}, carriers},
 			{"keys", []string{"id", "name", "role", "hash", "created", "revoked"}, keys},
 			{"users", []string{"username", "name", "role", "center", "disabled", "hash", "created", "updated"}, users},
@@ -264,4 +262,10 @@ func (s *Store) Load(fill func(registry.Sink) error) error {
 	ctx2, cancel := s.ctx()
 	defer cancel()
 	return s.storageErr(s.keys.load(ctx2))
+}
+
+// timeArg is a scan instant as a column value: NULL when the item was
+// never viewed (count 0), as the columns are when no view was written.
+func timeArg(count uint64, t time.Time) pgtype.Timestamptz {
+	return pgtype.Timestamptz{Time: t, Valid: count > 0}
 }

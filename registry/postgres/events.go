@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/sanbao/sanbao/policy"
 	"github.com/sanbao/sanbao/registry"
@@ -292,13 +293,13 @@ func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, a registry.Actor, seria
 		return registry.Appended{}, err
 	}
 	var sc registry.Scans
-	var first, last time.Time
-	err = tx.QueryRow(ctx, `SELECT count, first_at, last_at FROM scans WHERE serial = $1`, serial).Scan(&sc.Count, &first, &last)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+	var first, last pgtype.Timestamptz
+	err = tx.QueryRow(ctx, `SELECT scan_count, scan_first, scan_last FROM items WHERE serial = $1`, serial).Scan(&sc.Count, &first, &last)
+	if err != nil {
 		return registry.Appended{}, err
 	}
-	if err == nil {
-		sc.First, sc.Last = first.UTC(), last.UTC()
+	if sc.Count > 0 {
+		sc.First, sc.Last = first.Time.UTC(), last.Time.UTC()
 	}
 	sc = s.scans.Merge(serial, sc, 0)
 	return registry.Appended{Serial: serial, Event: nev, Record: registry.Record{Item: rec.row.Item, History: slices.Clone(hist), Scans: sc}}, nil

@@ -25,9 +25,9 @@ const itemCols = `i.serial, i.sku, i.kind, i.warranty_months, i.batch, i.produce
 const recordCols = itemCols + `,
 	CASE WHEN i.seq = 0 THEN '[]'::json ELSE
 		(SELECT coalesce(json_agg(e.event ORDER BY e.seq), '[]') FROM events e WHERE e.serial = i.serial) END,
-	s.count, s.first_at, s.last_at`
+	nullif(i.scan_count, 0), i.scan_first, i.scan_last`
 
-const recordFrom = ` FROM items i LEFT JOIN scans s ON s.serial = i.serial`
+const recordFrom = ` FROM items i`
 
 // itemRow is an item as stored: the terms and the derived fields.
 type itemRow struct {

@@ -14,7 +14,8 @@ import (
 )
 
 // getSQL is Get's one statement (one snapshot): the item's terms, its
-// history and its stored scan counts. Only what a Record holds: the
+// history and its stored scan counts (kept on the item's row since schema
+// 0006, so a lookup scans one index of items, not a second of scans). Only what a Record holds: the
 // derived columns (state, dispatch, case…) are the writers' and the
 // listings' business, and 14 columns instead of 23 keep pgconn within its
 // preallocated 16 field descriptions, so a lookup allocates less and
@@ -31,8 +32,8 @@ const getSQL = `SELECT i.sku, i.kind, i.warranty_months, i.batch, i.produced_on,
 	i.replaces, i.exchanged_on, i.exchanges,
 	CASE WHEN i.seq = 0 THEN NULL ELSE
 		ARRAY(SELECT e.event FROM events e WHERE e.serial = i.serial AND e.seq <= i.seq ORDER BY e.seq) END,
-	s.count, s.first_at, s.last_at
-	FROM items i LEFT JOIN scans s ON s.serial = i.serial WHERE i.serial = $1`
+	i.scan_count, i.scan_first, i.scan_last
+	FROM items i WHERE i.serial = $1`
 
 // getColumns is how many columns getSQL returns.
 const getColumns = 14
@@ -61,8 +62,8 @@ func decodeRecord(serial string, v [][]byte) (registry.Record, error) {
 	it.Exchanges = int(d.int4(v[9]))
 	hist := v[10] // jsonb[], NULL when the item has no event
 	var scans registry.Scans
-	if v[11] != nil {
-		scans = registry.Scans{Count: uint64(d.int8(v[11])), First: d.timestamptz(v[12]), Last: d.timestamptz(v[13])}
+	if n := d.int8(v[11]); n > 0 { // 0: never viewed, as an item without a row in the old scans table
+		scans = registry.Scans{Count: uint64(n), First: d.timestamptz(v[12]), Last: d.timestamptz(v[13])}
 	}
 	if d.err != nil {
 		return registry.Record{}, fmt.Errorf("record of %s: %w", serial, d.err)

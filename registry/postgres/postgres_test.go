@@ -70,7 +70,7 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = Open(dsn, Options{})
-	if policy.ErrorCode(err) != policy.EUnavailable || !strings.Contains(err.Error(), "schema version 99; this sanbao understands up to 4: upgrade sanbao") {
+	if policy.ErrorCode(err) != policy.EUnavailable || !strings.Contains(err.Error(), "schema version 99; this sanbao understands up to 5: upgrade sanbao") {
 		t.Fatalf("Open of a newer schema: %v", err)
 	}
 	var v int

@@ -94,9 +94,6 @@ func (s *Store) DeleteItem(a registry.Actor, serial, reason string) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM batch_counts WHERE batch = ANY($1) AND members = 0 AND carriers = 0`, batchesOf(r.Item)); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM scans WHERE serial = $1`, serial); err != nil {
-			return err
-		}
 		if err := addCount(ctx, tx, "items", -1); err != nil {
 			return err
 		}
