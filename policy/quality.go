@@ -147,16 +147,16 @@ func (p *Policy) Tally(item Item, history []Event) Tally {
 
 	// The cases, folded from intake to intake.
 	type caseOf struct {
-		open       bool
-		intake     Date
-		finding    Finding
-		free       bool
-		replaced   bool
-		returned   bool
-		accessory  int // index of an exchanged bundled accessory, -1 when none
-		accBatch   string
-		parts      []string
-		exchanges  int
+		open      bool
+		intake    Date
+		finding   Finding
+		free      bool
+		replaced  bool
+		returned  bool
+		accessory int // index of an exchanged bundled accessory, -1 when none
+		accBatch  string
+		parts     []string
+		exchanges int
 	}
 	var c caseOf
 	flush := func() {

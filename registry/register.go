@@ -486,6 +486,7 @@ type prepared struct {
 	first, last string
 	keys, vals  [][]byte     // items, in serial order
 	batches     []batchIndex // in batch order
+	counters    Counters     // the report counters the items add
 }
 
 // batchIndex is a batch's new entries in the batches index: keys
@@ -500,10 +501,10 @@ type batchIndex struct {
 // prepare encodes n new items, produced in serial order by item(i, rec),
 // with their batch index entries. Keys and values live in arenas: bbolt
 // keeps them until the transaction ends.
-func prepare(n int, item func(i int, rec *itemRec)) *prepared {
+func prepare(pol *policy.Policy, n int, item func(i int, rec *itemRec)) *prepared {
 	var mem arena
 	var rec itemRec
-	p := &prepared{n: n, keys: make([][]byte, n), vals: make([][]byte, n)}
+	p := &prepared{n: n, keys: make([][]byte, n), vals: make([][]byte, n), counters: NewCounters()}
 	// The index entries are grouped by batch as they come, each group in
 	// serial order: sorting the groups by name then gives key order
 	// (identifiers hold no 0x00), where sorting a million keys would cost
@@ -546,6 +547,9 @@ func prepare(n int, item func(i int, rec *itemRec)) *prepared {
 		p.keys[i], p.vals[i] = member[len(rec.Batch)+1:], mem.item(&rec)
 		for _, a := range rec.Accessories {
 			index(a.Batch, flagCarrier)
+		}
+		if reportCounters {
+			p.counters.Add(rec.Item, pol.Tally(rec.Item, nil))
 		}
 	}
 	if n > 0 {
@@ -590,6 +594,10 @@ func (p *prepared) write(tx *bolt.Tx, fill, indexFill float64) error {
 			return err
 		}
 	}
+	if err := addCounters(tx, p.counters); err != nil {
+		return err
+	}
+	p.counters = Counters{}
 	return addCounter(tx, countItems, p.n)
 }
 
@@ -667,7 +675,7 @@ func (g *registration) commit(a Actor, s *sortedRows) (RegisterResult, error) {
 		if len(fresh) == 0 {
 			return nil
 		}
-		p := prepare(len(fresh), func(j int, rec *itemRec) { g.build(s, int(fresh[j]), rec) })
+		p := prepare(g.policy, len(fresh), func(j int, rec *itemRec) { g.build(s, int(fresh[j]), rec) })
 		// The rows are encoded: their memory can go before bbolt's nodes
 		// and pages for them are made. For a large request it is collected
 		// here, so that bbolt's nodes (about 130 bytes allocated per key

@@ -27,6 +27,7 @@ type Store interface {
 	AuditLog
 	Operations
 	Importer
+	ReportStore
 	io.Closer
 }
 

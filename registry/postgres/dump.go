@@ -144,6 +144,7 @@ func (s *Store) Load(fill func(registry.Sink) error) error {
 			return registry.NotEmpty("database at " + s.host)
 		}
 		var models, gtins, items, events, scans, carriers, keys, users, audit, idem, hooks, deliveries [][]any
+		counters := registry.NewCounters()
 		err := fill(registry.Sink{
 			Secret: func(b []byte) error { secret = b; return nil },
 			Model: func(m policy.Model) error {
@@ -175,6 +176,8 @@ func (s *Store) Load(fill func(registry.Sink) error) error {
 				if it.Scans.Count > 0 {
 					scans = append(scans, []any{it.Item.Serial, int64(it.Scans.Count), it.Scans.First, it.Scans.Last})
 				}
+				// The report counters are no part of a dump: rebuilt here.
+				counters.Add(it.Item, s.policy.Tally(it.Item, it.History))
 				return nil
 			},
 			Carrier: func(batch, serial string) error { carriers = append(carriers, []any{batch, serial}); return nil },
@@ -245,6 +248,9 @@ func (s *Store) Load(fill func(registry.Sink) error) error {
 			if _, err := tx.Exec(ctx, q); err != nil {
 				return err
 			}
+		}
+		if err := addCounters(ctx, tx, counters); err != nil {
+			return err
 		}
 		if secret == nil {
 			return errors.New("postgres: the source handed over no check-code secret")

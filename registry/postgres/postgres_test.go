@@ -52,6 +52,8 @@ func TestStoreConformance(t *testing.T) { storetest.Run(t, pgHarness) }
 
 func TestStoreConcurrency(t *testing.T) { storetest.RunConcurrency(t, pgHarness) }
 
+func TestStoreReports(t *testing.T) { storetest.RunReports(t, pgHarness) }
+
 // TestNewerSchemaIsRefused: a database migrated by a newer sanbao is
 // refused with a message naming both versions, and left as it is.
 func TestNewerSchemaIsRefused(t *testing.T) {
