@@ -53,6 +53,10 @@ var access = []rule{
 	{"GET", "/api/v1/batches", warehouseSide},
 	{"GET", "/api/v1/batches/:batch", warehouseSide},
 
+	{"GET", "/api/v1/reports/quality", warehouseSide},
+	{"GET", "/api/v1/reports/findings", warehouseSide},
+	{"GET", "/api/v1/reports/expiring", warehouseSide},
+
 	// Label reprints are the service desk's too; files of many are the warehouse's.
 	{"GET", "/api/v1/items/:serial/label", anyRole},
 	{"POST", "/api/v1/labels", warehouseSide},

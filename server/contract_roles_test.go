@@ -177,6 +177,11 @@ var contractRoutes = []apiCell{
 	{"GET", "/api/v1/batches", nil, 401, 200, 200, 403, wantArray("batches", 2)},
 	{"GET", "/api/v1/batches/B1", nil, 401, 200, 200, 403, wantField("count", 2)},
 
+	// The maker's reports (issue 19): admin and warehouse.
+	{"GET", "/api/v1/reports/quality?by=batch", nil, 401, 200, 200, 403, wantArray("rows", 3)},
+	{"GET", "/api/v1/reports/findings", nil, 401, 200, 200, 403, wantArray("findings", 0)},
+	{"GET", "/api/v1/reports/expiring?within=3660", nil, 401, 200, 200, 403, wantArray("items", 3)},
+
 	{"GET", "/api/v1/items/S1/label", nil, 401, 200, 200, 200, wantStart("image/png", "\x89PNG\r\n")},
 	{"POST", "/api/v1/labels", map[string]any{"batch": "B1", "format": "zpl"}, 401, 200, 200, 403, wantStart("", "^XA")},
 
