@@ -122,6 +122,7 @@ var consoleAccess = []rule{
 	{"POST", "/console/dispatch", warehouseSide},
 	{"POST", "/console/receipts", warehouseSide},
 	{"GET", "/console/items/:serial/label", anyRole},
+	{"GET", "/console/quality", warehouseSide},
 
 	{"GET", "/console/desk", serviceSide},
 	{"GET", "/console/items/:serial", serviceSide},

@@ -439,6 +439,7 @@ var consoleRoutes = []consoleCell{
 	{"POST", "/console/dispatch", url.Values{"serials": {"S1"}, "order": {"O5"}, "on": {"2026-11-02"}}, 303, 303, 303, 403, "/console/dispatch"},
 	{"POST", "/console/receipts", url.Values{"order": {"O1"}, "on": {"2026-11-05"}, "evidence": {"courier"}}, 303, 303, 303, 403, "/console/dispatch"},
 	{"GET", "/console/items/S1/label", nil, 303, 200, 200, 200, ""},
+	{"GET", "/console/quality", nil, 303, 200, 200, 403, `<svg class="chart"`},
 
 	{"GET", "/console/desk", nil, 303, 200, 403, 200, `name="serial"`},
 	{"GET", "/console/items/S1", nil, 303, 200, 403, 200, "S1"},
