@@ -34,8 +34,8 @@ var (
 
 // qualityFixture is the path of the benchmark's file, built on first use:
 // 4 product models, 1,000 batches of 1,000 units each received over three
-// months, every 10th unit with a case (intake and diagnosis: 70 % quality
-// problems, the rest no fault or an exclusion).
+// months, every 10th unit with a quality-problem case (intake and
+// diagnosis).
 func qualityFixture(b *testing.B) string {
 	qualityOnce.Do(func() {
 		qualityPath = filepath.Join(os.TempDir(), fmt.Sprintf("sanbao-bench-quality-v%d.db", schemaVersion()))
@@ -66,8 +66,6 @@ func qualityFixture(b *testing.B) string {
 				return
 			}
 		}
-		findings := []policy.Finding{policy.QualityProblem, policy.QualityProblem, policy.QualityProblem, policy.QualityProblem,
-			policy.QualityProblem, policy.QualityProblem, policy.QualityProblem, policy.NoFault, policy.NoFault, policy.HumanDamage}
 		const chunk = 50_000
 		for start := 0; start < qualityItems; start += chunk {
 			rows := make([]Row, chunk)
@@ -83,7 +81,7 @@ func qualityFixture(b *testing.B) string {
 				if i%(qualityItems/qualityCases) == 0 {
 					at := clk.Now().Add(-time.Duration(1+i%2000) * time.Hour)
 					cases = append(cases, EventRow{s, policy.Event{Type: policy.EvIntake, At: at, Center: "SH"}},
-						EventRow{s, policy.Event{Type: policy.EvDiagnosed, At: at.Add(time.Minute), Finding: findings[i%len(findings)], Part: "valve"}})
+						EventRow{s, policy.Event{Type: policy.EvDiagnosed, At: at.Add(time.Minute), Finding: policy.QualityProblem, Part: "valve"}})
 				}
 			}
 			if _, err := db.Register(admin, rows); err != nil {
@@ -132,8 +130,8 @@ func BenchmarkQualityReport(b *testing.B) {
 				units, cases = units+r.Units, cases+r.Cases
 			}
 			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/report")
-			if q.SKU == "" && (units != qualityItems || cases != 70_000) {
-				b.Fatalf("report counts %d units and %d quality cases, want %d and 70,000", units, cases, qualityItems)
+			if q.SKU == "" && (units != qualityItems || cases != qualityCases) {
+				b.Fatalf("report counts %d units and %d quality cases, want %d and %d", units, cases, qualityItems, qualityCases)
 			}
 		})
 	}
