@@ -99,7 +99,12 @@ func Month(d Date) string {
 	if d.IsZero() {
 		return ""
 	}
-	return fmt.Sprintf("%04d-%02d", d.Year, int(d.Month))
+	if d.Year < 0 || d.Year > 9999 {
+		return fmt.Sprintf("%04d-%02d", d.Year, int(d.Month))
+	}
+	m := int(d.Month)
+	b := [7]byte{byte('0' + d.Year/1000), byte('0' + d.Year/100%10), byte('0' + d.Year/10%10), byte('0' + d.Year%10), '-', byte('0' + m/10), byte('0' + m%10)}
+	return string(b[:])
 }
 
 // Tally is what item with its history adds to the report counters. It
@@ -119,13 +124,16 @@ func (p *Policy) Tally(item Item, history []Event) Tally {
 			break
 		}
 	}
-	var t Tally
-	var receivedOn, last Date
+	t := Tally{Quality: make([]QualityEntry, 0, 1+len(item.Accessories))}
+	var receivedOn Date
 	var evidence Evidence
+	// One zone for every date (a zone caches its period: a lookup per
+	// event would cost more than the rest of the tally).
+	z := zone{loc: p.loc}
+	last := zeroDay
 	for i := range history {
 		ev := &history[i]
-		d := p.EventDate(*ev)
-		if d.After(last) {
+		if d := z.day(ev, codeOf(ev.Type)); d > last {
 			last = d
 		}
 		if ev.Type == EvReceived && (receivedOn.IsZero() || ev.Evidence.Supersedes(evidence)) {
@@ -139,10 +147,15 @@ func (p *Policy) Tally(item Item, history []Event) Tally {
 	}
 	self := QualityCell{item.SKU, item.Batch, month}
 	t.addQuality(self, unit)
-	batches := make([]string, len(item.Accessories)) // each accessory's batch now
-	for i, a := range item.Accessories {
-		batches[i] = a.Batch
+	var batches []string // each accessory's batch now, once one is exchanged
+	for _, a := range item.Accessories {
 		t.addQuality(QualityCell{a.SKU, a.Batch, month}, unit)
+	}
+	batchOf := func(a int) string {
+		if batches != nil {
+			return batches[a]
+		}
+		return item.Accessories[a].Batch
 	}
 
 	// The cases, folded from intake to intake.
@@ -201,7 +214,7 @@ func (p *Policy) Tally(item Item, history []Event) Tally {
 		switch ev.Type {
 		case EvIntake:
 			flush()
-			c = caseOf{open: true, intake: p.EventDate(*ev), accessory: -1}
+			c = caseOf{open: true, intake: z.date(z.day(ev, evIntake)), accessory: -1}
 		case EvDiagnosed:
 			if c.open {
 				c.finding = ev.Finding
@@ -229,14 +242,20 @@ func (p *Policy) Tally(item Item, history []Event) Tally {
 			if c.open && c.accessory < 0 {
 				// The case is the accessory's: its finding and parts count
 				// against the batch that failed.
-				c.accessory, c.accBatch = a, batches[a]
+				c.accessory, c.accBatch = a, batchOf(a)
 				c.exchanges++
 			} else if c.open && c.accessory == a {
 				c.exchanges++
 			} else {
-				t.addQuality(QualityCell{item.Accessories[a].SKU, batches[a], month}, QualityCounts{Replacements: 1})
+				t.addQuality(QualityCell{item.Accessories[a].SKU, batchOf(a), month}, QualityCounts{Replacements: 1})
 			}
 			if ev.NewBatch != "" {
+				if batches == nil {
+					batches = make([]string, len(item.Accessories))
+					for i, x := range item.Accessories {
+						batches[i] = x.Batch
+					}
+				}
 				batches[a] = ev.NewBatch
 				t.addQuality(QualityCell{item.Accessories[a].SKU, ev.NewBatch, month}, unit)
 			}
@@ -244,15 +263,18 @@ func (p *Policy) Tally(item Item, history []Event) Tally {
 	}
 	flush()
 
-	on := last
-	if on.IsZero() {
-		on = lastDate
+	on := lastDate
+	if last != zeroDay {
+		on = z.date(last)
 	}
-	cov := p.Coverage(item, history, on)
-	switch cov.Status {
+	// The coverage's status and end as of on, without the parts and
+	// accessories a view needs.
+	f := facts{noParts: true, noAcc: true}
+	p.derive(&item, history, on, on, &f)
+	switch f.status() {
 	case Void, Retired, NotStarted:
 	default:
-		t.Expires = cov.WarrantyUntil
+		t.Expires = f.until
 	}
 	return t
 }

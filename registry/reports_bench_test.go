@@ -16,6 +16,7 @@ import (
 //
 //	go test -run '^$' -bench QualityReport -benchtime 100x ./registry/
 //	go test -run '^$' -bench AppendCounters -count 5 ./registry/
+//	go test -run '^$' -bench AppendCountersInterleaved -benchtime 200x -count 3 ./registry/
 //
 // BenchmarkQualityReport reads a file of 1,000,000 items and 100,000
 // quality-diagnosed cases, built once (it takes minutes) and kept as
@@ -176,5 +177,78 @@ func BenchmarkAppendCounters(b *testing.B) {
 				b.ReportMetric(float64(b.N*per)/b.Elapsed().Seconds(), "events/s")
 			})
 		}
+	}
+}
+
+// BenchmarkAppendCountersInterleaved alternates, op by op on one file, a
+// write with the counters and one without (the machine is shared: runs
+// minutes apart see different neighbours), and reports the rate with
+// counters as a fraction of the rate without, by wall clock and by CPU
+// time: single (one durable append each) and many (1,000 appends in one
+// transaction). The events are service cases, each serial in turn: intake,
+// diagnosis (quality problem), shipping — every one changes the counters
+// (cases, findings, the warranty end).
+func BenchmarkAppendCountersInterleaved(b *testing.B) {
+	for _, mode := range []string{"single", "many"} {
+		b.Run(mode, func(b *testing.B) {
+			defer func() { reportCounters = true }()
+			db, serials := benchDB(b, 20_000)
+			steps := map[string]int{}
+			start := db.clock.Now().Add(-9 * 24 * time.Hour)
+			next := func(serial string) policy.Event {
+				k := steps[serial]
+				steps[serial] = k + 1
+				at := start.Add(time.Duration(k) * time.Minute)
+				switch k % 3 {
+				case 0:
+					return policy.Event{Type: policy.EvIntake, At: at, Center: "SH"}
+				case 1:
+					return policy.Event{Type: policy.EvDiagnosed, At: at, Finding: policy.QualityProblem, Part: "valve"}
+				}
+				return policy.Event{Type: policy.EvShipped, At: at, Tracking: "SF"}
+			}
+			n := 1
+			if mode == "many" {
+				n = 1000
+			}
+			i := 0
+			write := func() {
+				if n == 1 {
+					s := serials[i%len(serials)]
+					if _, err := db.Append(Write{Actor: desk}, s, next(s)); err != nil {
+						b.Fatal(err)
+					}
+					i++
+					return
+				}
+				rows := make([]EventRow, n)
+				for j := range rows {
+					s := serials[(i+j)%len(serials)]
+					rows[j] = EventRow{s, next(s)}
+				}
+				i += n
+				if _, err := db.AppendMany(Write{Actor: desk}, rows); err != nil {
+					b.Fatal(err)
+				}
+			}
+			var wall, cpu [2]time.Duration // [0] with counters, [1] without
+			for k := 0; b.Loop(); k++ {
+				for _, on := range []bool{k%2 == 0, k%2 != 0} {
+					reportCounters = on
+					w, c := time.Now(), cpuTime()
+					write()
+					idx := 1
+					if on {
+						idx = 0
+					}
+					wall[idx] += time.Since(w)
+					cpu[idx] += cpuTime() - c
+				}
+			}
+			b.ReportMetric(float64(wall[1])/float64(wall[0]), "wall-ratio")
+			b.ReportMetric(float64(cpu[1])/float64(cpu[0]), "cpu-ratio")
+			b.ReportMetric(float64(cpu[0].Microseconds())/float64(b.N*n), "cpu-µs/event-on")
+			b.ReportMetric(float64(cpu[1].Microseconds())/float64(b.N*n), "cpu-µs/event-off")
+		})
 	}
 }
