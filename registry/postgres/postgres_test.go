@@ -72,7 +72,7 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = Open(dsn, Options{})
-	if policy.ErrorCode(err) != policy.EUnavailable || !strings.Contains(err.Error(), "schema version 99; this sanbao understands up to 3: upgrade sanbao") {
+	if policy.ErrorCode(err) != policy.EUnavailable || !strings.Contains(err.Error(), "schema version 99; this sanbao understands up to 4: upgrade sanbao") {
 		t.Fatalf("Open of a newer schema: %v", err)
 	}
 	var v int
