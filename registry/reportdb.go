@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/sanbao/sanbao/policy"
 	bolt "go.etcd.io/bbolt"
@@ -155,8 +156,24 @@ func addCounters(tx *bolt.Tx, c Counters) error {
 			return err
 		}
 	}
+	if len(c.Expiry) == 0 {
+		return nil
+	}
+	// In key order: bbolt inserts into a node by moving its tail, and a
+	// hundred thousand new keys in map order would move it each time.
+	type kv struct{ k, v []byte }
+	entries := make([]kv, 0, 2*len(c.Expiry))
 	for serial, e := range c.Expiry {
-		if err := setExpiry(tx, ExpiryEntry{SKU: e.SKU, Batch: e.Batch}, serial, e.Until); err != nil {
+		k1, k2 := expiryKeys(e.SKU, serial, e.Until)
+		entries = append(entries, kv{k1, []byte(e.Batch)}, kv{k2, compositeKey(e.SKU, []byte(e.Batch))})
+	}
+	slices.SortFunc(entries, func(a, b kv) int { return bytes.Compare(a.k, b.k) })
+	b, err := tx.CreateBucketIfNotExists(bucketExpiry)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := b.Put(e.k, e.v); err != nil {
 			return err
 		}
 	}
