@@ -41,10 +41,13 @@ var (
 	bucketUsers         = []byte("users")         // username -> user (argon2id hash of the password)
 	bucketSessions      = []byte("sessions")      // SHA-256 of a console session id -> session
 	bucketOwnerSessions = []byte("ownersessions") // "u:"username or "k:"key id 0x00 session hash -> empty
+	// The report counters (reportdb.go) are created by migration 2 → 3 and
+	// with a new file.
 
 	allBuckets = [][]byte{bucketModels, bucketItems, bucketBatches, bucketBatchCounts, bucketOrders,
 		bucketEvents, bucketAudit, bucketKeys, bucketMeta, bucketIdempotency, bucketIdemTime, bucketCases,
-		bucketScans, bucketCounts, bucketUsers, bucketSessions, bucketOwnerSessions}
+		bucketScans, bucketCounts, bucketUsers, bucketSessions, bucketOwnerSessions, bucketQuality, bucketFindings,
+		bucketExpiry}
 )
 
 // Keys of the meta and counts buckets.
@@ -60,8 +63,9 @@ var (
 // migrations[i] upgrades a file from schema version i+1 to i+2, inside one
 // write transaction. Open runs the ones a file needs after copying it to a
 // backup beside it.
-var migrations = []func(tx *bolt.Tx) error{
-	markScanned, // 1 → 2
+var migrations = []func(tx *bolt.Tx, p *policy.Policy) error{
+	func(tx *bolt.Tx, _ *policy.Policy) error { return markScanned(tx) }, // 1 → 2
+	buildReports, // 2 → 3: the report counters (issue 19)
 }
 
 // schemaVersion is the layout this build reads and writes: the first (1)
@@ -303,7 +307,7 @@ func (db *DB) migrate(from uint64) error {
 	}
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		for v := from; v < schemaVersion(); v++ {
-			if err := migrations[v-1](tx); err != nil {
+			if err := migrations[v-1](tx, db.policy); err != nil {
 				return fmt.Errorf("migrating %s from schema %d to %d: %w", db.path, v, v+1, err)
 			}
 		}

@@ -88,7 +88,7 @@ func TestOlderSchemaIsBackedUpThenMigrated(t *testing.T) {
 
 	saved := migrations
 	defer func() { migrations = saved }()
-	migrations = []func(*bolt.Tx) error{func(tx *bolt.Tx) error {
+	migrations = []func(*bolt.Tx, *policy.Policy) error{func(tx *bolt.Tx, _ *policy.Policy) error {
 		return tx.Bucket(bucketMeta).Put([]byte("migrated"), []byte("yes"))
 	}}
 	m, err := Open(path, Options{Now: newClock().Now})

@@ -196,6 +196,10 @@ func (db *DB) Load(fill func(Sink) error) error {
 						return err
 					}
 				}
+				// The report counters are no part of a dump: rebuilt here.
+				if err := retally(tx, r.Item, policy.Tally{}, db.policy.Tally(r.Item, it.History)); err != nil {
+					return err
+				}
 				return addCounter(tx, countItems, 1)
 			},
 			Carrier: func(batch, serial string) error { return indexBatch(tx, batch, serial, flagCarrier) },

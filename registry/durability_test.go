@@ -177,7 +177,7 @@ func TestAtomicFilesAreSyncedBeforeTheyAreRenamed(t *testing.T) {
 		setSchema(t, path, 1)
 		saved := migrations
 		defer func() { migrations = saved }()
-		migrations = []func(*bolt.Tx) error{func(*bolt.Tx) error { return nil }}
+		migrations = []func(*bolt.Tx, *policy.Policy) error{func(*bolt.Tx, *policy.Policy) error { return nil }}
 		r := recording(t)
 		m, err := Open(path, Options{Now: newClock().Now})
 		must(t, err)

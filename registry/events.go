@@ -401,15 +401,33 @@ func (db *DB) appendTx(tx *bolt.Tx, a Actor, serial string, ev policy.Event, now
 	if err := tx.Bucket(bucketEvents).Put(eventKey(serial, nev.Seq), appendEvent(nil, &nev)); err != nil {
 		return Appended{}, err
 	}
+	var before policy.Tally
+	if reportCounters {
+		before = db.policy.Tally(rec.Item, hist)
+	}
 	rec.Seq = nev.Seq
 	hist = append(hist, nev)
+	if reportCounters {
+		if err := retally(tx, rec.Item, before, db.policy.Tally(rec.Item, hist)); err != nil {
+			return Appended{}, err
+		}
+	}
 	if b := NewBatchCarried(nev); b != "" {
 		if err := indexBatch(tx, b, serial, flagCarrier); err != nil {
 			return Appended{}, err
 		}
 	}
 	if repl != nil && nev.Type == policy.EvReplaced {
+		var before policy.Tally
+		if reportCounters {
+			before = db.policy.Tally(repl.Item, replT.History)
+		}
 		ReplacementOf(db.policy, &repl.Item, rec.Item, hist, nev)
+		if reportCounters {
+			if err := retally(tx, repl.Item, before, db.policy.Tally(repl.Item, replT.History)); err != nil {
+				return Appended{}, err
+			}
+		}
 		if err := db.derive(tx, repl, replT.History, now); err != nil {
 			return Appended{}, err
 		}

@@ -491,7 +491,7 @@ func (db *DB) Import(a Actor, r io.Reader, progress io.Writer) (RegisterResult, 
 		p    *prepared
 	}
 	build := func(idx []int32) *prepared {
-		return prepare(len(idx), func(j int, rec *itemRec) { g.build(&s, int(idx[j]), rec) })
+		return prepare(g.policy, len(idx), func(j int, rec *itemRec) { g.build(&s, int(idx[j]), rec) })
 	}
 	jobs := make(chan job, 1)
 	go func() {

@@ -498,6 +498,7 @@ type prepared struct {
 	first, last string
 	items       records
 	batches     []batchIndex // in batch order
+	counters    Counters     // the report counters the items add
 }
 
 // batchIndex is a batch's new entries in the batches index: keys
@@ -553,10 +554,10 @@ func (r *records) get(i int) (key, value []byte) {
 }
 
 // prepare encodes n new items, produced in serial order by item(i, rec),
-// with their batch index entries.
-func prepare(n int, item func(i int, rec *itemRec)) *prepared {
+// with their batch index entries and the report counters they add.
+func prepare(pol *policy.Policy, n int, item func(i int, rec *itemRec)) *prepared {
 	var rec itemRec
-	p := &prepared{n: n, items: records{at: make([]recordAt, 0, n)}}
+	p := &prepared{n: n, items: records{at: make([]recordAt, 0, n)}, counters: NewCounters()}
 	// The index entries are grouped by batch as they come, each group in
 	// serial order: sorting the groups by name then gives key order
 	// (identifiers hold no 0x00), where sorting a million keys would cost
@@ -602,6 +603,9 @@ func prepare(n int, item func(i int, rec *itemRec)) *prepared {
 		}
 		if i == n-1 {
 			p.last = rec.Serial
+		}
+		if reportCounters {
+			p.counters.Add(rec.Item, pol.Tally(rec.Item, nil))
 		}
 	}
 	slices.SortFunc(p.batches, func(a, b batchIndex) int { return strings.Compare(a.batch, b.batch) })
@@ -654,6 +658,10 @@ func (p *prepared) write(tx *bolt.Tx, fill, indexFill float64, collect bool) err
 			return err
 		}
 	}
+	if err := addCounters(tx, p.counters); err != nil {
+		return err
+	}
+	p.counters = Counters{}
 	if err := addCounter(tx, countItems, p.n); err != nil {
 		return err
 	}
@@ -733,7 +741,7 @@ func (g *registration) commit(a Actor, s *sortedRows) (RegisterResult, error) {
 		if len(fresh) == 0 {
 			return nil
 		}
-		p := prepare(len(fresh), func(j int, rec *itemRec) { g.build(s, int(fresh[j]), rec) })
+		p := prepare(g.policy, len(fresh), func(j int, rec *itemRec) { g.build(s, int(fresh[j]), rec) })
 		// The rows are encoded: their memory can go before bbolt's nodes
 		// and pages for them are made, which then reuse it rather than
 		// grow the heap past it (see collectGarbage).

@@ -95,6 +95,9 @@ func (db *DB) DeleteItem(a Actor, serial, reason string) error {
 		if err := addCounter(tx, countItems, -1); err != nil {
 			return err
 		}
+		if err := retally(tx, r.Item, db.policy.Tally(r.Item, nil), policy.Tally{}); err != nil {
+			return err
+		}
 		line := ItemDeleteAudit(r.Item, reason)
 		return db.audit(tx, a, line.Action, line.Target, line.Detail, now)
 	})

@@ -28,6 +28,7 @@ type Store interface {
 	AuditLog
 	Operations
 	Importer
+	ReportStore
 	io.Closer
 }
 

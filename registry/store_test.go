@@ -40,3 +40,5 @@ func openBolt(t *testing.T, path string, o registry.Options) *registry.DB {
 func TestStoreConformance(t *testing.T) { storetest.Run(t, boltHarness) }
 
 func TestStoreConcurrency(t *testing.T) { storetest.RunConcurrency(t, boltHarness) }
+
+func TestStoreReports(t *testing.T) { storetest.RunReports(t, boltHarness) }

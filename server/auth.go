@@ -53,6 +53,10 @@ var access = []rule{
 	{"GET", "/api/v1/batches", warehouseSide},
 	{"GET", "/api/v1/batches/:batch", warehouseSide},
 
+	{"GET", "/api/v1/reports/quality", warehouseSide},
+	{"GET", "/api/v1/reports/findings", warehouseSide},
+	{"GET", "/api/v1/reports/expiring", warehouseSide},
+
 	// Label reprints are the service desk's too; files of many are the warehouse's.
 	{"GET", "/api/v1/items/:serial/label", anyRole},
 	{"POST", "/api/v1/labels", warehouseSide},
@@ -126,6 +130,7 @@ var consoleAccess = []rule{
 	{"POST", "/console/dispatch", warehouseSide},
 	{"POST", "/console/receipts", warehouseSide},
 	{"GET", "/console/items/:serial/label", anyRole},
+	{"GET", "/console/quality", warehouseSide},
 
 	{"GET", "/console/desk", serviceSide},
 	{"GET", "/console/items/:serial", serviceSide},

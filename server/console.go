@@ -67,7 +67,7 @@ type consoleAsset struct {
 // consolePages are the page templates; each defines "content" inside the
 // layout.
 var consolePages = []string{"signin.html", "error.html", "models.html", "batches.html", "batch.html",
-	"dispatch.html", "desk.html", "queue.html", "users.html"}
+	"dispatch.html", "desk.html", "queue.html", "users.html", "quality.html"}
 
 // consoleTypes are the Content-Types of the console's static files by
 // extension: a fixed table rather than mime.TypeByExtension, which loads
@@ -174,6 +174,7 @@ func (s *Server) consoleHandlers() map[string]echo.HandlerFunc {
 		"POST /console/dispatch":                    s.consoleDispatch,
 		"POST /console/receipts":                    s.consoleReceiveOrder,
 		"GET /console/items/:serial/label":          s.itemLabel, // the API's reprint, errors as pages
+		"GET /console/quality":                      s.consoleQuality,
 
 		"GET /console/desk":                       s.consoleDesk,
 		"GET /console/items/:serial":              s.consoleItem,

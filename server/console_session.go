@@ -204,7 +204,8 @@ func section(route string) string {
 		strings.HasPrefix(route, "/console/items/:serial/e"), route == "/console/items/:serial":
 		return "console.section.desk"
 	case strings.HasPrefix(route, "/console/models"), strings.HasPrefix(route, "/console/batches"),
-		strings.HasPrefix(route, "/console/dispatch"), strings.HasPrefix(route, "/console/receipts"):
+		strings.HasPrefix(route, "/console/dispatch"), strings.HasPrefix(route, "/console/receipts"),
+		route == "/console/quality":
 		return "console.section.warehouse"
 	}
 	return "console.section.page"

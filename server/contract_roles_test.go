@@ -182,6 +182,11 @@ var contractRoutes = []apiCell{
 	{"GET", "/api/v1/batches", nil, 401, 200, 200, 403, wantArray("batches", 2)},
 	{"GET", "/api/v1/batches/B1", nil, 401, 200, 200, 403, wantField("count", 2)},
 
+	// The maker's reports (issue 19): admin and warehouse.
+	{"GET", "/api/v1/reports/quality?by=batch", nil, 401, 200, 200, 403, wantArray("rows", 3)},
+	{"GET", "/api/v1/reports/findings", nil, 401, 200, 200, 403, wantArray("findings", 0)},
+	{"GET", "/api/v1/reports/expiring?within=3660", nil, 401, 200, 200, 403, wantArray("items", 3)},
+
 	{"GET", "/api/v1/items/S1/label", nil, 401, 200, 200, 200, wantStart("image/png", "\x89PNG\r\n")},
 	{"POST", "/api/v1/labels", map[string]any{"batch": "B1", "format": "zpl"}, 401, 200, 200, 403, wantStart("", "^XA")},
 
@@ -446,6 +451,7 @@ var consoleRoutes = []consoleCell{
 	{"POST", "/console/dispatch", url.Values{"serials": {"S1"}, "order": {"O5"}, "on": {"2026-11-02"}}, 303, 303, 303, 403, "/console/dispatch"},
 	{"POST", "/console/receipts", url.Values{"order": {"O1"}, "on": {"2026-11-05"}, "evidence": {"courier"}}, 303, 303, 303, 403, "/console/dispatch"},
 	{"GET", "/console/items/S1/label", nil, 303, 200, 200, 200, ""},
+	{"GET", "/console/quality", nil, 303, 200, 200, 403, `<svg class="chart"`},
 
 	{"GET", "/console/desk", nil, 303, 200, 403, 200, `name="serial"`},
 	{"GET", "/console/items/S1", nil, 303, 200, 403, 200, "S1"},

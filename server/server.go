@@ -224,6 +224,10 @@ func (s *Server) handlers() map[string]echo.HandlerFunc {
 		"GET /api/v1/batches":        s.listBatches,
 		"GET /api/v1/batches/:batch": s.getBatch,
 
+		"GET /api/v1/reports/quality":  s.qualityReport,
+		"GET /api/v1/reports/findings": s.findingsReport,
+		"GET /api/v1/reports/expiring": s.expiringReport,
+
 		"GET /api/v1/items/:serial/label": s.itemLabel,
 		"POST /api/v1/labels":             s.postLabels,
 

@@ -32,7 +32,7 @@ var commands []*command
 func init() {
 	commands = []*command{
 		serveCommand, keysCreateCommand, keysListCommand, keysRevokeCommand, usersCreateCommand,
-		importCommand, migrateCommand, backupCommand, compactCommand, labelCommand, healthcheckCommand,
+		importCommand, migrateCommand, backupCommand, compactCommand, verifyCommand, labelCommand, healthcheckCommand,
 	}
 }
 

@@ -148,6 +148,7 @@ func (s *Store) Load(fill func(registry.Sink) error) error {
 			return registry.NotEmpty("database at " + s.host)
 		}
 		var models, gtins, items, events, carriers, keys, users, audit, idem, hooks, deliveries, notices [][]any
+		counters := registry.NewCounters()
 		err := fill(registry.Sink{
 			Secret: func(b []byte) error { secret = b; return nil },
 			Model: func(m policy.Model) error {
@@ -177,6 +178,8 @@ func (s *Store) Load(fill func(registry.Sink) error) error {
 					}
 					events = append(events, []any{it.Item.Serial, int64(ev.Seq), v})
 				}
+				// The report counters are no part of a dump: rebuilt here.
+				counters.Add(it.Item, s.policy.Tally(it.Item, it.History))
 				return nil
 			},
 			Carrier: func(batch, serial string) error { carriers = append(carriers, []any{batch, serial}); return nil },
@@ -248,6 +251,9 @@ func (s *Store) Load(fill func(registry.Sink) error) error {
 			if _, err := tx.Exec(ctx, q); err != nil {
 				return err
 			}
+		}
+		if err := addCounters(ctx, tx, counters); err != nil {
+			return err
 		}
 		if secret == nil {
 			return errors.New("postgres: the source handed over no check-code secret")

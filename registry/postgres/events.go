@@ -277,14 +277,22 @@ func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, a registry.Actor, seria
 		return registry.Appended{}, err
 	}
 	rec.row.Seq = nev.Seq
+	before := s.policy.Tally(rec.row.Item, rec.hist)
 	hist := append(rec.hist, nev)
+	if err := retally(ctx, tx, rec.row.Item, before, s.policy.Tally(rec.row.Item, hist)); err != nil {
+		return registry.Appended{}, err
+	}
 	if b := registry.NewBatchCarried(nev); b != "" {
 		if err := carry(ctx, tx, b, serial); err != nil {
 			return registry.Appended{}, err
 		}
 	}
 	if replRow != nil && nev.Type == policy.EvReplaced {
+		before := s.policy.Tally(replRow.Item, repl.History)
 		registry.ReplacementOf(s.policy, &replRow.Item, rec.row.Item, hist, nev)
+		if err := retally(ctx, tx, replRow.Item, before, s.policy.Tally(replRow.Item, repl.History)); err != nil {
+			return registry.Appended{}, err
+		}
 		if err := s.derive(ctx, tx, replRow, repl.History, now); err != nil {
 			return registry.Appended{}, err
 		}

@@ -198,6 +198,12 @@ func (s *Store) migrate(ctx context.Context) ([]byte, error) {
 				return fmt.Errorf("migrating the database at %s to schema %d (%s): %w", s.host, v+1, names[v].Name(), err)
 			}
 		}
+		if version < 4 && want >= 4 {
+			// 0004_reports.sql made the counter tables; a tally is Go.
+			if err := s.buildReports(ctx, tx); err != nil {
+				return fmt.Errorf("migrating the database at %s to schema 4: building the report counters: %w", s.host, err)
+			}
+		}
 		if _, err := tx.Exec(ctx, `UPDATE schema_version SET version = $1`, want); err != nil {
 			return err
 		}

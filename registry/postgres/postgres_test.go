@@ -52,6 +52,8 @@ func TestStoreConformance(t *testing.T) { storetest.Run(t, pgHarness) }
 
 func TestStoreConcurrency(t *testing.T) { storetest.RunConcurrency(t, pgHarness) }
 
+func TestStoreReports(t *testing.T) { storetest.RunReports(t, pgHarness) }
+
 // TestNewerSchemaIsRefused: a database migrated by a newer sanbao is
 // refused with a message naming both versions, and left as it is.
 func TestNewerSchemaIsRefused(t *testing.T) {
@@ -70,7 +72,7 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = Open(dsn, Options{})
-	if policy.ErrorCode(err) != policy.EUnavailable || !strings.Contains(err.Error(), "schema version 99; this sanbao understands up to 5: upgrade sanbao") {
+	if policy.ErrorCode(err) != policy.EUnavailable || !strings.Contains(err.Error(), "schema version 99; this sanbao understands up to 6: upgrade sanbao") {
 		t.Fatalf("Open of a newer schema: %v", err)
 	}
 	var v int

@@ -129,12 +129,14 @@ func (s *Store) writeItems(ctx context.Context, tx pgx.Tx, g *registry.Registrat
 	next, stop := iter.Pull(g.Items())
 	defer stop()
 	n := 0
+	counters := registry.NewCounters()
 	row := make([]any, 8)
 	rows := pgx.CopyFromFunc(func() ([]any, error) {
 		it, ok := next()
 		if !ok {
 			return nil, nil
 		}
+		counters.Add(*it, s.policy.Tally(*it, nil))
 		var acc []byte
 		if len(it.Accessories) > 0 {
 			var err error
@@ -173,6 +175,9 @@ func (s *Store) writeItems(ctx context.Context, tx pgx.Tx, g *registry.Registrat
 		SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[]) ORDER BY 1
 		ON CONFLICT (batch) DO UPDATE SET members = batch_counts.members + excluded.members, carriers = batch_counts.carriers + excluded.carriers`,
 		names, members, carriers); err != nil {
+		return err
+	}
+	if err := addCounters(ctx, tx, counters); err != nil {
 		return err
 	}
 	return addCount(ctx, tx, "items", n)

@@ -97,6 +97,9 @@ func (s *Store) DeleteItem(a registry.Actor, serial, reason string) error {
 		if err := addCount(ctx, tx, "items", -1); err != nil {
 			return err
 		}
+		if err := retally(ctx, tx, r.Item, s.policy.Tally(r.Item, nil), policy.Tally{}); err != nil {
+			return err
+		}
 		return s.audit(ctx, tx, a, registry.ItemDeleteAudit(r.Item, reason), now)
 	})
 }
