@@ -143,3 +143,20 @@ func TestTallyOfAnItemWithoutReceiptHasNoMonth(t *testing.T) {
 		t.Errorf("Tally = %+v, want %+v and no expiry", got, want)
 	}
 }
+
+// TestTallyListsAUnitAsExpiringOnceItHasLeftStock: a unit with nothing on
+// record since its registration is in stock as far as the registry knows
+// and is not in the expiring report, though its warranty would be estimated
+// from the production date; a reseller dispatch (start estimated: production
+// + 90 days, 12 months from then) lists it.
+func TestTallyListsAUnitAsExpiringOnceItHasLeftStock(t *testing.T) {
+	p := Default()
+	it := Item{Serial: "S1", SKU: "M1", Kind: KindProduct, WarrantyMonths: 12, Batch: "B1", ProducedOn: day("2025-01-10")}
+	if got := p.Tally(it, nil).Expires; !got.IsZero() {
+		t.Errorf("in stock: Expires = %s, want none", got)
+	}
+	hist := concat([]Event{resellerDispatch("2025-02-01")})
+	if got := p.Tally(it, hist).Expires; got != day("2026-04-10") {
+		t.Errorf("dispatched to a reseller: Expires = %s, want 2026-04-10", got)
+	}
+}
