@@ -78,7 +78,7 @@ func TestTheListStillAppliesToTheCode(t *testing.T) {
 			must++
 		}
 	}
-	if must != 13 || len(ms) < 24 {
-		t.Errorf("%d mutations, %d of them must-kill; want issue 22's 13 and at least 11 more", len(ms), must)
+	if must < 13 || len(ms) < 24 {
+		t.Errorf("%d mutations, %d of them must-kill; want at least issue 22's 13 must-kill and 24 in all", len(ms), must)
 	}
 }
