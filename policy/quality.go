@@ -118,13 +118,21 @@ func Month(d Date) string {
 //   - The warranty end listed is the coverage's as of the last event's
 //     date (an open case's repair days counted up to it).
 func (p *Policy) Tally(item Item, history []Event) Tally {
+	t := Tally{Quality: make([]QualityEntry, 0, 1+len(item.Accessories))}
+	p.TallyInto(&t, item, history)
+	return t
+}
+
+// TallyInto is Tally written into t, whose lists it reuses: a registration
+// of many units tallies each with one Tally and leaves no garbage per unit.
+func (p *Policy) TallyInto(t *Tally, item Item, history []Event) {
+	*t = Tally{Quality: t.Quality[:0], Findings: t.Findings[:0]}
 	for i := range history {
 		if history[i].Type == EvCorrected {
 			history = Effective(history)
 			break
 		}
 	}
-	t := Tally{Quality: make([]QualityEntry, 0, 1+len(item.Accessories))}
 	var receivedOn Date
 	var evidence Evidence
 	// One zone for every date (a zone caches its period: a lookup per
@@ -270,7 +278,7 @@ func (p *Policy) Tally(item Item, history []Event) Tally {
 	// (This also keeps a registration of many units to the item writes
 	// alone: no index entry per unit.)
 	if len(history) == 0 {
-		return t
+		return
 	}
 	on := lastDate
 	if last != zeroDay {
@@ -285,7 +293,6 @@ func (p *Policy) Tally(item Item, history []Event) Tally {
 	default:
 		t.Expires = f.until
 	}
-	return t
 }
 
 func (t *Tally) addQuality(cell QualityCell, n QualityCounts) {

@@ -557,6 +557,7 @@ func (r *records) get(i int) (key, value []byte) {
 // with their batch index entries and the report counters they add.
 func prepare(pol *policy.Policy, n int, item func(i int, rec *itemRec)) *prepared {
 	var rec itemRec
+	var tally policy.Tally
 	p := &prepared{n: n, items: records{at: make([]recordAt, 0, n)}, counters: NewCounters()}
 	// The index entries are grouped by batch as they come, each group in
 	// serial order: sorting the groups by name then gives key order
@@ -605,7 +606,8 @@ func prepare(pol *policy.Policy, n int, item func(i int, rec *itemRec)) *prepare
 			p.last = rec.Serial
 		}
 		if reportCounters {
-			p.counters.Add(rec.Item, pol.Tally(rec.Item, nil))
+			pol.TallyInto(&tally, rec.Item, nil)
+			p.counters.Add(rec.Item, tally)
 		}
 	}
 	slices.SortFunc(p.batches, func(a, b batchIndex) int { return strings.Compare(a.batch, b.batch) })

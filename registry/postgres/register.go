@@ -130,13 +130,15 @@ func (s *Store) writeItems(ctx context.Context, tx pgx.Tx, g *registry.Registrat
 	defer stop()
 	n := 0
 	counters := registry.NewCounters()
+	var tally policy.Tally
 	row := make([]any, 8)
 	rows := pgx.CopyFromFunc(func() ([]any, error) {
 		it, ok := next()
 		if !ok {
 			return nil, nil
 		}
-		counters.Add(*it, s.policy.Tally(*it, nil))
+		s.policy.TallyInto(&tally, *it, nil)
+		counters.Add(*it, tally)
 		var acc []byte
 		if len(it.Accessories) > 0 {
 			var err error
