@@ -63,13 +63,15 @@ var (
 	pagesVersion = treeHash(publicFS, "web/public") + catalogueHash()
 )
 
-// publicPageSet is the public pages of one language.
-type publicPageSet struct{ coverage, form *template.Template }
+// publicPageSet is the public pages of one language that go through
+// html/template on each request (the coverage page does not:
+// public_render.go).
+type publicPageSet struct{ form *template.Template }
 
 func parsePublicPages() map[*locale.Lang]publicPageSet {
 	out := map[*locale.Lang]publicPageSet{}
 	for _, l := range locale.Langs {
-		out[l] = publicPageSet{coverage: publicTemplate(l, "coverage.html"), form: publicTemplate(l, "form.html")}
+		out[l] = publicPageSet{form: publicTemplate(l, "form.html")}
 	}
 	return out
 }
@@ -97,13 +99,18 @@ var fixedText = regexp.MustCompile(`\{\{\s*t\s+"([^"]+)"\s*\}\}`)
 // of them, and a template's function call costs as much as rendering
 // everything else. Calls with arguments stay calls of l.T.
 func publicTemplate(l *locale.Lang, page string) *template.Template {
+	return publicTemplateOf(l, string(embeddedFile(publicFS, "web/public/base.html")), string(embeddedFile(publicFS, "web/public/"+page)))
+}
+
+// publicTemplateOf is publicTemplate of the sources base and page.
+func publicTemplateOf(l *locale.Lang, base, page string) *template.Template {
 	t := template.New("public").Funcs(template.FuncMap{"t": l.T})
-	for _, name := range []string{"base.html", page} {
-		src := fixedText.ReplaceAllStringFunc(string(embeddedFile(publicFS, "web/public/"+name)), func(call string) string {
+	for i, src := range []string{base, page} {
+		src = fixedText.ReplaceAllStringFunc(src, func(call string) string {
 			return html.EscapeString(l.T(fixedText.FindStringSubmatch(call)[1]))
 		})
 		src = strings.Replace(src, "{{.CSS}}", string(publicCSS), 1)
-		template.Must(t.New(name).Parse(src))
+		template.Must(t.New([]string{"base.html", "page.html"}[i]).Parse(src))
 	}
 	return t
 }
@@ -253,9 +260,6 @@ func (s *Server) coveragePage(c echo.Context) error {
 	if !ok {
 		return s.publicNotFoundPage(c, l, serial, code)
 	}
-	if s.publicNotModified(c, v, "html "+l.Tag) {
-		return nil
-	}
 	return s.renderCoverage(c, l, http.StatusOK, v, code, "")
 }
 
@@ -269,16 +273,72 @@ func (s *Server) publicNotFoundPage(c echo.Context, l *locale.Lang, serial, code
 		Alert: &publicAlert{Title: l.T("public.not_found.title"), Text: l.T("public.not_found.text")}})
 }
 
+// renderCoverage answers the coverage page of v in language l (status 200,
+// or the 4xx of a refused receipt confirmation with its reason). A 200
+// carries the page's ETag (everything shown but the check count) and is
+// answered 304 when the client's copy is current.
 func (s *Server) renderCoverage(c echo.Context, l *locale.Lang, status int, v publicView, code, confirmError string) error {
-	f := s.publicFrame(c, l, "/c/"+url.PathEscape(v.Coverage.Serial), url.Values{"k": {code}})
-	page := s.publicCoveragePageData(v, l, f, code)
+	page := s.publicCoveragePageData(v, l, publicFrame{L: l, Home: s.shells[l].home}, code)
 	if page.Confirm != nil {
 		page.Confirm.Error = confirmError
 	} else {
 		page.Refused = confirmError
 	}
-	return s.renderPublic(c, status, publicPages[l].coverage, page)
+	w := pageBufs.Get().(*pageBuf)
+	defer func() {
+		if cap(w.b) <= 64<<10 { // an item of many accessories makes a long page: let it go
+			w.b = w.b[:0]
+			pageBufs.Put(w)
+		}
+	}()
+	countFrom, countTo := s.writeCoveragePage(w, l, &page, code)
+	h := c.Response().Header()
+	if status == http.StatusOK {
+		tag := pageTag(w.b, countFrom, countTo)
+		h["Etag"] = []string{tag}
+		h[echo.HeaderCacheControl] = publicCacheFoundValue
+		if etagMatch(c.Request().Header.Get("If-None-Match"), tag) {
+			c.Response().WriteHeader(http.StatusNotModified)
+			return nil
+		}
+	}
+	return sendHTML(c, status, w.b)
 }
+
+// pageTag is the weak ETag of page b: a hash of everything but b[from:to],
+// the check count (see the top of this file). The page's bytes are what it
+// shows, so they cover the item, the language, the check code in its links
+// and the templates, stylesheet and words of this build.
+func pageTag(b []byte, from, to int) string {
+	h := sha256.New()
+	h.Write(b[:from])
+	h.Write(b[to:])
+	var sum [sha256.Size]byte
+	var tag [3 + 22 + 1]byte
+	copy(tag[:], `W/"`)
+	base64.RawURLEncoding.Encode(tag[3:], h.Sum(sum[:0])[:16])
+	tag[len(tag)-1] = '"'
+	return string(tag[:])
+}
+
+// sendHTML answers the page b with its length declared: one write of a
+// small page rather than a chunked one.
+func sendHTML(c echo.Context, status int, b []byte) error {
+	res := c.Response()
+	h := res.Header()
+	h[echo.HeaderContentType] = htmlContentType
+	h[echo.HeaderContentLength] = []string{strconv.Itoa(len(b))}
+	res.WriteHeader(status)
+	_, err := res.Write(b)
+	return err
+}
+
+// Header values of every public page, shared: each has its length equal to
+// its capacity, so an Add copies it.
+var (
+	htmlContentType       = []string{echo.MIMETextHTMLCharsetUTF8}
+	publicCacheFoundValue = []string{publicCacheFound}
+)
 
 // checkForm serves GET /c: the form for the serial and check code printed on
 // the certificate. Submitted (a GET with serial and k) it redirects to the

@@ -124,6 +124,7 @@ type publicCoveragePage struct {
 	Checks            string
 	FirstCheck        string
 	ReturnNote        string
+	NoticeSince       string // when V.Coverage.Notice is set: since when, worded
 }
 
 // publicLine is one date that matters: what, until when, how long still.
@@ -156,6 +157,9 @@ func (s *Server) publicCoveragePageData(v publicView, l *locale.Lang, f publicFr
 	}
 	if l != locale.ZH {
 		d.Model = cv.ModelEN
+	}
+	if n := cv.Notice; n != nil {
+		d.NoticeSince = l.T("public.notice.since", dateText(l, n.Since))
 	}
 	line := func(label string, until policy.Date) publicLine {
 		return publicLine{Label: label, Until: dateText(l, until), Left: leftText(l, v.Today, until), Open: !v.Today.After(until)}
