@@ -3,7 +3,6 @@ package server
 import (
 	"container/list"
 	"fmt"
-	"html/template"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -40,7 +39,6 @@ func (s *Server) publicLang(c echo.Context) *locale.Lang {
 // the language switch, the operator's name and the service contact.
 type publicFrame struct {
 	L       *locale.Lang
-	CSS     template.CSS
 	Company string
 	Contact publicContactBar
 	Langs   []publicLangLink
@@ -69,7 +67,7 @@ type publicLangLink struct {
 // the query keep plus lang.
 func (s *Server) publicFrame(c echo.Context, l *locale.Lang, path string, keep url.Values) publicFrame {
 	ct := s.policy.Contact
-	f := publicFrame{L: l, CSS: template.CSS(publicCSS), Company: ct.Company,
+	f := publicFrame{L: l, Company: ct.Company,
 		Contact: publicContactBar{Phone: ct.Phone, Mailbox: ct.Mailbox, Web: ct.Web, WebHost: webHost(ct.Web)},
 		Home:    "/c?" + url.Values{"lang": {l.Param}}.Encode()}
 	if ct.Hours != "" {

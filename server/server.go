@@ -208,6 +208,7 @@ func (s *Server) handlers() map[string]echo.HandlerFunc {
 		"GET /healthz":      s.healthz,
 		"GET /readyz":       s.readyz,
 		"GET /openapi.json": s.openAPI,
+		"GET /static/:file": s.publicStylesheetFile,
 		"GET /metrics":      echo.WrapHandler(s.MetricsHandler()),
 
 		"GET /api/v1/models":      s.listModels,
