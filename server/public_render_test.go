@@ -213,3 +213,38 @@ func TestCoverageWordsAreInBothLanguages(t *testing.T) {
 		}
 	}
 }
+
+// TestWordMemoWordsAsTheCatalogueDoes: a remembered text is the one the
+// catalogue words for the same language, key and arguments, the first time
+// and the next; dates and instants as dateText and instantText word them;
+// and the memo stays bounded.
+func TestWordMemoWordsAsTheCatalogueDoes(t *testing.T) {
+	w, loc := newWordMemo(), policy.Default().Location()
+	at := time.Date(2026, 11, 10, 10, 0, 59, 0, loc)
+	for range 2 {
+		for _, l := range locale.Langs {
+			for _, tc := range []struct{ got, want string }{
+				{w.tn(l, "common.days_left", 1), l.T("common.days_left", 1)},
+				{w.tn(l, "common.days_left", 300), l.T("common.days_left", 300)},
+				{w.tn(l, "public.confirm.intro", 7, 15, 12), l.T("public.confirm.intro", 7, 15, 12)},
+				{w.ts(l, "public.confirm.range", "a", "b"), l.T("public.confirm.range", "a", "b")},
+				{w.ts(l, "public.confirm.range", "b", "a"), l.T("public.confirm.range", "b", "a")},
+				{w.tk(l, "public.kind.", "adapter"), l.T("public.kind.adapter")},
+				{w.date(l, mustDate("2026-02-03")), dateText(l, mustDate("2026-02-03"))},
+				{w.instant(l, at, loc), instantText(l, at, loc)},
+				{w.instant(l, at.Add(time.Second), loc), instantText(l, at.Add(time.Second), loc)},
+				{w.instant(l, time.Time{}, loc), ""},
+			} {
+				if tc.got != tc.want {
+					t.Errorf("%s: %q, want %q", l.Tag, tc.got, tc.want)
+				}
+			}
+		}
+	}
+	for i := range 2 * maxMemoWords {
+		w.tn(locale.ZH, "public.checks.count", i)
+	}
+	if n := len(w.m); n > maxMemoWords {
+		t.Errorf("%d texts remembered, at most %d", n, maxMemoWords)
+	}
+}

@@ -105,6 +105,7 @@ type Server struct {
 	csrf     *http.CrossOriginProtection   // the public receipt routes
 	console  *consoleState                 // the staff console (console.go)
 	shells   map[*locale.Lang]*publicShell // the public pages' frame (public_render.go)
+	words    *wordMemo                     // the public pages' worded dates and counts
 
 	webhookMetrics *webhookMetrics
 	webhookOnce    sync.Once
@@ -167,6 +168,7 @@ func New(cfg Config) (*Server, error) {
 	s.scanSeen = newScanSeen(cmp.Or(cfg.PublicClients, DefaultPublicClients))
 	s.csrf = s.receiptCSRF()
 	s.shells = s.publicShells()
+	s.words = newWordMemo()
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
