@@ -123,21 +123,32 @@ func (db *DB) Model(sku string) (policy.Model, error) {
 	}
 	var m policy.Model
 	err = db.bolt.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketModels).Get([]byte(sku))
-		if v == nil {
+		var found bool
+		var err error
+		m, found, err = db.cachedModel(tx, sku)
+		if err == nil && !found {
 			return policy.Errorf(policy.ENotFound, "sku", "no model %s", sku)
 		}
-		var ok bool
-		if m, ok = db.models.get(sku, v); ok {
-			return nil
-		}
-		if err := decodeJSON("model "+sku, v, &m); err != nil {
-			return err
-		}
-		db.models.put(sku, v, m)
-		return nil
+		return err
 	})
 	return m, err
+}
+
+// cachedModel is getModel through the cache of decoded models.
+func (db *DB) cachedModel(tx *bolt.Tx, sku string) (policy.Model, bool, error) {
+	v := tx.Bucket(bucketModels).Get([]byte(sku))
+	if v == nil {
+		return policy.Model{}, false, nil
+	}
+	if m, ok := db.models.get(sku, v); ok {
+		return m, true, nil
+	}
+	var m policy.Model
+	if err := decodeJSON("model "+sku, v, &m); err != nil {
+		return policy.Model{}, false, err
+	}
+	db.models.put(sku, v, m)
+	return m, true, nil
 }
 
 // modelCache keeps models decoded by SKU together with the stored bytes

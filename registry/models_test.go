@@ -61,3 +61,27 @@ func TestAModelReadIsAlwaysTheStoredOne(t *testing.T) {
 	_, err = db.Model("P1")
 	wantCode(t, err, policy.ENotFound, "P1")
 }
+
+// ItemAndModel reads what Get and Model read, in one transaction: the
+// item's record with buffered scans, and its model or none.
+func TestItemAndModelIsGetAndModel(t *testing.T) {
+	db := MustOpen(t)
+	seedModels(t, db)
+	register(t, db, "P1", "B1", "S1")
+	db.Scan("S1", db.now())
+	rec, m, found, err := db.ItemAndModel("S1")
+	must(t, err)
+	want, err := db.Get("S1")
+	must(t, err)
+	wantModel, err := db.Model("P1")
+	must(t, err)
+	if !found || m != wantModel || rec.Item.Serial != want.Item.Serial || rec.Scans != want.Scans || rec.Scans.Count != 1 {
+		t.Errorf("ItemAndModel = %+v %+v %v; Get, Model = %+v %+v", rec, m, found, want, wantModel)
+	}
+	must(t, db.bolt.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketModels).Delete([]byte("P1")) }))
+	if _, _, found, err := db.ItemAndModel("S1"); err != nil || found {
+		t.Errorf("model deleted: found %v, %v", found, err)
+	}
+	_, _, _, err = db.ItemAndModel("NOPE")
+	wantCode(t, err, policy.ENotFound, "NOPE")
+}

@@ -529,19 +529,14 @@ func (s *Server) lookupChecked(serial, code, gtin string) (registry.Record, poli
 	if !labels.VerifyCode(s.db.CheckSecrets(), serial, code) {
 		return registry.Record{}, policy.Model{}, false, nil
 	}
-	rec, err := s.db.Get(serial)
+	rec, model, found, err := s.itemAndModel(serial)
 	switch {
 	case policy.ErrorCode(err) == policy.ENotFound:
 		return registry.Record{}, policy.Model{}, false, nil
 	case err != nil:
 		return registry.Record{}, policy.Model{}, false, err
-	}
-	model, err := s.db.Model(rec.Item.SKU)
-	switch {
-	case policy.ErrorCode(err) == policy.ENotFound:
+	case !found:
 		model = policy.Model{SKU: rec.Item.SKU, Name: rec.Item.SKU}
-	case err != nil:
-		return registry.Record{}, policy.Model{}, false, err
 	}
 	if gtin != "" {
 		owner, err := s.db.ModelByGTIN(gtin)
@@ -553,6 +548,26 @@ func (s *Server) lookupChecked(serial, code, gtin string) (registry.Record, poli
 		}
 	}
 	return rec, model, true, nil
+}
+
+// itemAndModel reads an item and its model (found: the model exists), in
+// one read transaction where the store offers it (registry.DB.ItemAndModel).
+// Errors: the store's; ENotFound for an unknown serial.
+func (s *Server) itemAndModel(serial string) (registry.Record, policy.Model, bool, error) {
+	if db, ok := s.db.(interface {
+		ItemAndModel(string) (registry.Record, policy.Model, bool, error)
+	}); ok {
+		return db.ItemAndModel(serial)
+	}
+	rec, err := s.db.Get(serial)
+	if err != nil {
+		return registry.Record{}, policy.Model{}, false, err
+	}
+	model, err := s.db.Model(rec.Item.SKU)
+	if policy.ErrorCode(err) == policy.ENotFound {
+		return rec, policy.Model{}, false, nil
+	}
+	return rec, model, err == nil, err
 }
 
 // staffBrowser says whether the request comes from a browser signed in to
