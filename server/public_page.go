@@ -31,9 +31,19 @@ func (s *Server) publicLang(c echo.Context) *locale.Lang {
 		param = c.FormValue("lang")
 	}
 	l := s.langOf(c, param)
-	c.Response().Header().Set("Content-Language", l.Tag)
+	c.Response().Header()["Content-Language"] = contentLanguage[l]
 	return l
 }
+
+// contentLanguage is each language's Content-Language value, shared by
+// every answer (length equal to capacity: an Add copies it).
+var contentLanguage = func() map[*locale.Lang][]string {
+	out := map[*locale.Lang][]string{}
+	for _, l := range locale.Langs {
+		out[l] = []string{l.Tag}
+	}
+	return out
+}()
 
 // publicFrame is what every public page has: its language, the stylesheet,
 // the language switch, the operator's name and the service contact.
