@@ -1,8 +1,9 @@
 package server
 
 import (
+	"bytes"
 	"crypto/sha256"
-	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"maps"
@@ -530,7 +531,7 @@ func TestPublicSecurityHeaders(t *testing.T) {
 	for name, r := range answers {
 		t.Run(name, func(t *testing.T) {
 			csp := r.Header.Get("Content-Security-Policy")
-			for _, d := range []string{"default-src 'none'", "style-src 'sha256-", "img-src 'self' data:", "form-action 'self'", "base-uri 'none'", "frame-ancestors 'none'"} {
+			for _, d := range []string{"default-src 'none'", "style-src 'self';", "img-src 'self' data:", "form-action 'self'", "base-uri 'none'", "frame-ancestors 'none'"} {
 				if !strings.Contains(csp, d) {
 					t.Errorf("CSP %q lacks %q", csp, d)
 				}
@@ -547,16 +548,22 @@ func TestPublicSecurityHeaders(t *testing.T) {
 				return
 			}
 			body := string(r.Body)
-			// The one stylesheet is inline and allowed by its hash.
-			m := regexp.MustCompile(`(?s)<style>(.*?)</style>`).FindAllStringSubmatch(body, -1)
+			// The one stylesheet is a file of this origin (style-src
+			// 'self'), named by its content's hash and cached for a year.
+			m := regexp.MustCompile(`<link rel="stylesheet" href="(/static/public\.([0-9a-f]{12})\.css)">`).FindAllStringSubmatch(body, -1)
 			if len(m) != 1 {
-				t.Fatalf("%d <style> elements, want 1", len(m))
+				t.Fatalf("%d stylesheet links, want 1", len(m))
 			}
-			sum := sha256.Sum256([]byte(m[0][1]))
-			if want := "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"; !strings.Contains(csp, want) {
-				t.Errorf("CSP %q does not allow the page's stylesheet %s", csp, want)
+			css := e.publicGet(m[0][1], nil)
+			sum := sha256.Sum256(css.Body)
+			if css.Status != http.StatusOK || !strings.HasPrefix(css.Header.Get("Content-Type"), "text/css") ||
+				hex.EncodeToString(sum[:6]) != m[0][2] || !bytes.Contains(css.Body, []byte(".card")) {
+				t.Errorf("stylesheet %s: %d %q, content hash %x", m[0][1], css.Status, css.Header.Get("Content-Type"), sum[:6])
 			}
-			for _, bad := range []string{"<script", " style=", "http://", "https://", "<img", "<iframe"} {
+			if cc := css.Header.Get("Cache-Control"); cc != "public, max-age=31536000, immutable" {
+				t.Errorf("stylesheet Cache-Control %q", cc)
+			}
+			for _, bad := range []string{"<script", "<style", " style=", "http://", "https://", "<img", "<iframe"} {
 				if strings.Contains(body, bad) {
 					t.Errorf("page contains %q", bad)
 				}
