@@ -219,6 +219,7 @@ var contractRoutes = []apiCell{
 	{"GET", "/c", nil, 200, 200, 200, 200, wantHolds("text/html", "<form")},
 	{"GET", "/static/public.{css}.css", nil, 200, 200, 200, 200, wantHolds("text/css", ".card")},
 	{"GET", "/c/S1?k={code:S1}", nil, 200, 200, 200, 200, wantHolds("text/html", "S1")},
+	{"GET", "/c/S1/terms?k={code:S1}", nil, 200, 200, 200, 200, wantHolds("text/html", `href="/c/S1?k=`)},
 	{"GET", "/01/06901234567892/21/G1S?k={code:G1S}", nil, 200, 200, 200, 200, wantHolds("text/html", "G1S")},
 	{"GET", "/api/v1/public/coverage?serial=S1&k={code:S1}", nil, 200, 200, 200, 200, wantField("serial", "S1")},
 	// The customer's receipt confirmation needs no key, only the check

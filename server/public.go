@@ -73,12 +73,12 @@ var (
 // publicPageSet is the public pages of one language that go through
 // html/template on each request (the coverage page does not:
 // public_render.go).
-type publicPageSet struct{ form *template.Template }
+type publicPageSet struct{ form, terms *template.Template }
 
 func parsePublicPages() map[*locale.Lang]publicPageSet {
 	out := map[*locale.Lang]publicPageSet{}
 	for _, l := range locale.Langs {
-		out[l] = publicPageSet{form: publicTemplate(l, "form.html")}
+		out[l] = publicPageSet{form: publicTemplate(l, "form.html"), terms: publicTemplate(l, "terms.html")}
 	}
 	return out
 }
@@ -291,6 +291,42 @@ func (s *Server) coveragePage(c echo.Context) error {
 		return s.publicNotFoundPage(c, l, serial, code)
 	}
 	return s.renderCoverage(c, l, http.StatusOK, v, code, "")
+}
+
+// publicTermsPage is what the free warranty does not cover and what a
+// return needs; Back is the coverage page it was opened from ("" without a
+// check code).
+type publicTermsPage struct {
+	publicFrame
+	ReturnNote string
+	Back       string
+}
+
+// termsPage serves GET /c/:serial/terms?k=: the warranty's exclusions and
+// the return conditions, linked from the coverage page rather than written
+// into it. They are the same for every item, and on the coverage page they
+// made the answer longer than one write (net/http's 4 KB buffer) for text
+// read once; the top of that page stays "what may I do today". It reads
+// nothing from the registry and counts no check: the serial and k only
+// make the link back. Codes: 200; 400 (malformed serial: the form, saying
+// so); 429.
+func (s *Server) termsPage(c echo.Context) error {
+	l := s.publicLang(c)
+	raw := pathParam(c, "serial")
+	serial, err := policy.Ident("serial", raw)
+	if err != nil {
+		return s.renderPublicForm(c, l, http.StatusBadRequest, publicFormPage{publicFrame: s.publicFrame(c, l, "/c", nil), Serial: raw,
+			SerialError: l.T("public.form.serial_invalid"), Alert: &publicAlert{Title: l.T("public.bad_serial.title"), Text: l.T("public.form.serial_invalid")}})
+	}
+	code := strings.TrimSpace(c.QueryParam("k"))
+	var keep url.Values
+	page := publicTermsPage{ReturnNote: l.T("public.return_note", s.policy.ReturnDays)}
+	if code != "" {
+		keep = url.Values{"k": {code}}
+		page.Back = "/c/" + url.PathEscape(serial) + "?" + url.Values{"k": {code}, "lang": {l.Param}}.Encode()
+	}
+	page.publicFrame = s.publicFrame(c, l, "/c/"+url.PathEscape(serial)+"/terms", keep)
+	return s.renderPublic(c, http.StatusOK, publicPages[l].terms, page)
 }
 
 // publicNotFoundPage is the one answer to an unknown serial and a wrong

@@ -131,7 +131,7 @@ type publicCoveragePage struct {
 	RepairsRule       string
 	Checks            string
 	FirstCheck        string
-	ReturnNote        string
+	TermsHref         string        // the page of exclusions and return conditions (termsPage)
 	Notice            *publicBanner // a batch notice, shown first
 }
 
@@ -161,7 +161,9 @@ func (s *Server) publicCoveragePageData(v publicView, l *locale.Lang, f publicFr
 	d := publicCoveragePage{publicFrame: f, V: v, Model: cv.Model, Class: string(cv.Status), Kind: w.kindText(l, cv.Kind),
 		Checks:     w.tn(l, "public.checks.count", int(cv.Scans.Count)),
 		FirstCheck: w.instant(l, v.firstScan, p.Location()),
-		ReturnNote: w.tn(l, "public.return_note", p.ReturnDays),
+		// What publicFrame's links hold for a path and k: url.Values.Encode's
+		// key order, each piece escaped.
+		TermsHref: "/c/" + url.PathEscape(cv.Serial) + "/terms?k=" + url.QueryEscape(code) + "&lang=" + l.Param,
 	}
 	if l != locale.ZH {
 		d.Model = cv.ModelEN

@@ -162,48 +162,30 @@ const (
 	wChecksTitle
 	wChecksFirst
 	wChecksNote
-	wExcludedTitle
-	wExcludedWear
-	wExcludedHumanDamage
-	wExcludedImproperUse
-	wExcludedTampered
-	wExcludedUnauthorized
-	wExcludedDisaster
-	wExcludedVoidsNote
-	wPaidRepair
-	wCheckAnother
+	wTermsLink
 	wNoticeScope
 	nCoverageWords
 )
 
 // coverageWordKeys are the catalogue keys of the fixed texts.
 var coverageWordKeys = [nCoverageWords]string{
-	wSerialNo:             "public.serial_no",
-	wCaseTitle:            "public.case.title",
-	wCasePaused:           "public.case.paused",
-	wExtendNote:           "public.extend_note",
-	wTodayTitle:           "public.today.title",
-	wConfirmTitle:         "public.confirm.title",
-	wConfirmDate:          "public.confirm.date",
-	wConfirmOnce:          "public.confirm.once",
-	wConfirmSubmit:        "public.confirm.submit",
-	wDatesTitle:           "public.dates.title",
-	wAccessoriesTitle:     "public.accessories.title",
-	wRepairsTitle:         "public.repairs.title",
-	wChecksTitle:          "public.checks.title",
-	wChecksFirst:          "public.checks.first",
-	wChecksNote:           "public.checks.note",
-	wExcludedTitle:        "public.excluded.title",
-	wExcludedWear:         "public.excluded.wear",
-	wExcludedHumanDamage:  "public.excluded.human_damage",
-	wExcludedImproperUse:  "public.excluded.improper_use",
-	wExcludedTampered:     "public.excluded.tampered",
-	wExcludedUnauthorized: "public.excluded.unauthorized",
-	wExcludedDisaster:     "public.excluded.disaster",
-	wExcludedVoidsNote:    "public.excluded.voids_note",
-	wPaidRepair:           "public.service.paid_repair",
-	wCheckAnother:         "public.check_another",
-	wNoticeScope:          "public.notice.scope",
+	wSerialNo:         "public.serial_no",
+	wCaseTitle:        "public.case.title",
+	wCasePaused:       "public.case.paused",
+	wExtendNote:       "public.extend_note",
+	wTodayTitle:       "public.today.title",
+	wConfirmTitle:     "public.confirm.title",
+	wConfirmDate:      "public.confirm.date",
+	wConfirmOnce:      "public.confirm.once",
+	wConfirmSubmit:    "public.confirm.submit",
+	wDatesTitle:       "public.dates.title",
+	wAccessoriesTitle: "public.accessories.title",
+	wRepairsTitle:     "public.repairs.title",
+	wChecksTitle:      "public.checks.title",
+	wChecksFirst:      "public.checks.first",
+	wChecksNote:       "public.checks.note",
+	wTermsLink:        "public.terms.link",
+	wNoticeScope:      "public.notice.scope",
 }
 
 // coverageWords holds each language's fixed texts, escaped for HTML as
@@ -320,32 +302,11 @@ func writeCoverageMain(w *pageBuf, ww *[nCoverageWords]string, l *locale.Lang, p
 	w.text(p.FirstCheck)
 	w.raw("</strong></p>\n<p class=\"muted\">")
 	w.raw(ww[wChecksNote])
-	w.raw("</p>\n</section>\n\n<section class=\"card excluded\">\n<h2>")
-	w.raw(ww[wExcludedTitle])
-	w.raw("</h2>\n<ul>\n")
-	for _, x := range []coverageWord{wExcludedWear, wExcludedHumanDamage, wExcludedImproperUse} {
-		w.raw("<li>")
-		w.raw(ww[x])
-		w.raw("</li>\n")
-	}
-	for _, x := range []coverageWord{wExcludedTampered, wExcludedUnauthorized} {
-		w.raw("<li>")
-		w.raw(ww[x])
-		w.raw("&nbsp;*</li>\n")
-	}
-	w.raw("<li>")
-	w.raw(ww[wExcludedDisaster])
-	w.raw("</li>\n</ul>\n<p class=\"muted\">")
-	w.raw(ww[wExcludedVoidsNote])
-	w.raw("</p>\n<p class=\"muted\">")
-	w.text(p.ReturnNote)
-	w.raw("</p>\n<p class=\"muted\">")
-	w.raw(ww[wPaidRepair])
-	w.raw("</p>\n</section>\n\n<p class=\"another\"><a href=\"")
-	w.text(p.Home)
+	w.raw("</p>\n</section>\n\n<section class=\"card terms\"><a href=\"")
+	w.text(p.TermsHref)
 	w.raw("\">")
-	w.raw(ww[wCheckAnother])
-	w.raw("</a></p>\n</div>\n</div>\n")
+	w.raw(ww[wTermsLink])
+	w.raw("</a></section>\n</div>\n</div>\n")
 	return countFrom, countTo
 }
 

@@ -254,6 +254,7 @@ func (s *Server) handlers() map[string]echo.HandlerFunc {
 
 		"GET /c":                      s.publicRoute(true, s.checkForm),
 		"GET /c/:serial":              s.publicRoute(true, s.coveragePage),
+		"GET /c/:serial/terms":        s.publicRoute(true, s.termsPage),
 		"GET /01/:gtin14/21/:serial":  s.publicRoute(true, s.coveragePage),
 		"GET /api/v1/public/coverage": s.publicRoute(false, s.publicCoverage),
 		"POST /c/:serial/receipt":     s.publicRoute(true, s.confirmReceiptPage),
