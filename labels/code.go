@@ -1,10 +1,13 @@
 package labels
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
+	"hash"
 	"strings"
+	"sync"
 
 	"github.com/sanbao/sanbao/policy"
 )
@@ -21,11 +24,49 @@ const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 // base32, 8 characters. Knowing a serial without the secret gives no code,
 // so the public page cannot be used to enumerate serials.
 func CheckCode(secret []byte, serial string) string {
-	m := hmac.New(sha256.New, secret)
+	code := checkCode(secret, serial)
+	return string(code[:])
+}
+
+func checkCode(secret []byte, serial string) [CodeLen]byte {
+	p := macPool(secret)
+	m := p.Get().(hash.Hash)
+	m.Reset()
 	m.Write([]byte(serial))
 	var sum [sha256.Size]byte
 	code := encodeCode(m.Sum(sum[:0]))
-	return string(code[:])
+	p.Put(m)
+	return code
+}
+
+// macs keeps HMACs keyed with each secret for reuse (Reset goes back to
+// the keyed state): keying one took most of a check's allocations, and
+// every view of the public page verifies a code. The secrets are the
+// store's, which it holds in memory anyway; a process that has seen more
+// than maxMACSecrets of them (tests open many stores) starts afresh.
+var macs = struct {
+	sync.RWMutex
+	m map[string]*sync.Pool
+}{m: map[string]*sync.Pool{}}
+
+const maxMACSecrets = 16
+
+func macPool(secret []byte) *sync.Pool {
+	macs.RLock()
+	p := macs.m[string(secret)]
+	macs.RUnlock()
+	if p != nil {
+		return p
+	}
+	key := bytes.Clone(secret)
+	p = &sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}
+	macs.Lock()
+	if len(macs.m) >= maxMACSecrets {
+		clear(macs.m)
+	}
+	macs.m[string(key)] = p
+	macs.Unlock()
+	return p
 }
 
 func encodeCode(sum []byte) [CodeLen]byte {
@@ -52,8 +93,8 @@ func VerifyCode(secrets [][]byte, serial, code string) bool {
 	ok := subtle.ConstantTimeEq(int32(n), CodeLen)
 	match := 0
 	for _, s := range secrets {
-		want := []byte(CheckCode(s, serial))
-		eq := subtle.ConstantTimeCompare(typed[:], want)
+		want := checkCode(s, serial)
+		eq := subtle.ConstantTimeCompare(typed[:], want[:])
 		match |= eq & subtle.ConstantTimeEq(int32(min(len(s), 1)), 1)
 	}
 	return ok&match == 1

@@ -1,6 +1,9 @@
 package labels
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -128,4 +131,33 @@ func TestCheckURL(t *testing.T) {
 			t.Errorf("%s: got %s, want %s", tt.name, got, tt.want)
 		}
 	}
+}
+
+// Codes come out the same however many secrets the process has seen and in
+// whatever order (the keyed HMACs are reused per secret): each is the
+// first 40 bits of HMAC-SHA256, computed here afresh, in Crockford base32.
+func TestCheckCodeIsTheHMACWhateverTheSecretsSeen(t *testing.T) {
+	for round := range 2 {
+		for i := range 3 * maxMACSecrets {
+			secret := []byte(fmt.Sprintf("secret-%d", i))
+			serial := fmt.Sprintf("S-%d-%d", round, i)
+			m := hmac.New(sha256.New, secret)
+			m.Write([]byte(serial))
+			if want := crockford40(m.Sum(nil)); CheckCode(secret, serial) != want || !VerifyCode([][]byte{secret}, serial, want) {
+				t.Fatalf("secret %d: CheckCode %q, want %q", i, CheckCode(secret, serial), want)
+			}
+		}
+	}
+}
+
+// crockford40 writes the first 40 bits of sum as 8 Crockford base32 digits.
+func crockford40(sum []byte) string {
+	const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+	var b strings.Builder
+	for i := range 8 {
+		bit := i * 5
+		v := (int(sum[bit/8])<<8 | int(sum[bit/8+1])) >> (11 - bit%8) & 31
+		b.WriteByte(alphabet[v])
+	}
+	return b.String()
 }

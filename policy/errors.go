@@ -98,15 +98,18 @@ func Errorf(code, field, format string, args ...any) *Error {
 // ErrorCode returns the code of err's *Error, EInternal for any other
 // non-nil error, and "" for nil.
 func ErrorCode(err error) string {
-	var e *Error
-	switch {
-	case err == nil:
-		return ""
-	case errors.As(err, &e):
-		return e.Code
-	default:
-		return EInternal
+	if err == nil {
+		return "" // before errorCode, whose target escapes: no allocation for the common nil
 	}
+	return errorCode(err)
+}
+
+func errorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EInternal
 }
 
 // RowsError collects row errors into one EInvalid error (nil when rows is

@@ -104,6 +104,7 @@ type DB struct {
 
 	scans    *ScanBuffer
 	keys     keyCache // every API key, for Authenticate
+	models   modelCache
 	webhooks webhookState
 
 	closeOnce sync.Once

@@ -48,6 +48,35 @@ func (db *DB) Get(serial string) (Record, error) {
 	return rec, nil
 }
 
+// ItemAndModel is Get and Model of the item's SKU in one read transaction,
+// for the public page, which needs both on every view. found says whether
+// the model exists (a model deleted since registration does not).
+// Errors: as Get's; a model's damaged record.
+func (db *DB) ItemAndModel(serial string) (rec Record, model policy.Model, found bool, err error) {
+	serial, err = policy.Ident("serial", serial)
+	if err != nil {
+		return Record{}, policy.Model{}, false, err
+	}
+	var viewTx uint64
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		viewTx = uint64(tx.ID())
+		r, err := getItem(tx, serial)
+		if err != nil {
+			return err
+		}
+		if rec, err = record(tx, r); err != nil {
+			return err
+		}
+		model, found, err = db.cachedModel(tx, r.SKU)
+		return err
+	})
+	if err != nil {
+		return Record{}, policy.Model{}, false, err
+	}
+	rec.Scans = db.scans.Merge(serial, rec.Scans, viewTx)
+	return rec, model, found, nil
+}
+
 // record assembles an item's Record (stored scan counts only) inside tx.
 func record(tx *bolt.Tx, r itemRec) (Record, error) {
 	hist, err := history(tx, r.Serial, r.Seq)

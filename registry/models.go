@@ -1,7 +1,9 @@
 package registry
 
 import (
+	"bytes"
 	"fmt"
+	"sync"
 
 	"github.com/sanbao/sanbao/policy"
 	bolt "go.etcd.io/bbolt"
@@ -124,13 +126,72 @@ func (db *DB) Model(sku string) (policy.Model, error) {
 	err = db.bolt.View(func(tx *bolt.Tx) error {
 		var found bool
 		var err error
-		m, found, err = getModel(tx, sku)
+		m, found, err = db.cachedModel(tx, sku)
 		if err == nil && !found {
 			return policy.Errorf(policy.ENotFound, "sku", "no model %s", sku).Keyed("model.none", policy.Args{"sku": sku})
 		}
 		return err
 	})
 	return m, err
+}
+
+// cachedModel is getModel through the cache of decoded models.
+func (db *DB) cachedModel(tx *bolt.Tx, sku string) (policy.Model, bool, error) {
+	v := tx.Bucket(bucketModels).Get([]byte(sku))
+	if v == nil {
+		return policy.Model{}, false, nil
+	}
+	if m, ok := db.models.get(sku, v); ok {
+		return m, true, nil
+	}
+	var m policy.Model
+	if err := decodeJSON("model "+sku, v, &m); err != nil {
+		return policy.Model{}, false, err
+	}
+	db.models.put(sku, v, m)
+	return m, true, nil
+}
+
+// modelCache keeps models decoded by SKU together with the stored bytes
+// they were decoded from: every public page and lookup reads its item's
+// model, and decoding its JSON cost more than reading it. An entry is used
+// only while the stored bytes are still the same, so a model changed (by
+// this process or, read-only, by another) is decoded afresh; no write has
+// to remember the cache.
+type modelCache struct {
+	mu sync.RWMutex
+	m  map[string]cachedModel
+}
+
+type cachedModel struct {
+	stored []byte
+	model  policy.Model
+}
+
+// maxCachedModels bounds the cache; models are few, and past the bound
+// the others are decoded on each read as before.
+const maxCachedModels = 4096
+
+func (c *modelCache) get(sku string, stored []byte) (policy.Model, bool) {
+	c.mu.RLock()
+	e, ok := c.m[sku]
+	c.mu.RUnlock()
+	if !ok || !bytes.Equal(e.stored, stored) {
+		return policy.Model{}, false
+	}
+	return e.model, true
+}
+
+func (c *modelCache) put(sku string, stored []byte, m policy.Model) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]cachedModel{}
+	}
+	if _, ok := c.m[sku]; !ok && len(c.m) >= maxCachedModels {
+		return
+	}
+	c.m[sku] = cachedModel{stored: bytes.Clone(stored), model: m}
 }
 
 // Models returns every model in SKU order. Errors: only internal ones.

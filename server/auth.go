@@ -87,7 +87,9 @@ var access = []rule{
 
 	// The public coverage check (rate-limited per client instead).
 	{"GET", "/c", public},
+	{"GET", "/static/:file", public},
 	{"GET", "/c/:serial", public},
+	{"GET", "/c/:serial/terms", public},
 	{"GET", "/01/:gtin14/21/:serial", public},
 	{"GET", "/api/v1/public/coverage", public},
 	{"POST", "/c/:serial/receipt", public},

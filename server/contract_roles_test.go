@@ -223,7 +223,9 @@ var contractRoutes = []apiCell{
 	{"GET", "/api/v1/notices", nil, 401, 200, 200, 200, wantArray("notices", 1)},
 
 	{"GET", "/c", nil, 200, 200, 200, 200, wantHolds("text/html", "<form")},
+	{"GET", "/static/public.{css}.css", nil, 200, 200, 200, 200, wantHolds("text/css", ".card")},
 	{"GET", "/c/S1?k={code:S1}", nil, 200, 200, 200, 200, wantHolds("text/html", "S1")},
+	{"GET", "/c/S1/terms?k={code:S1}", nil, 200, 200, 200, 200, wantHolds("text/html", `href="/c/S1?k=`)},
 	{"GET", "/01/06901234567892/21/G1S?k={code:G1S}", nil, 200, 200, 200, 200, wantHolds("text/html", "G1S")},
 	{"GET", "/api/v1/public/coverage?serial=S1&k={code:S1}", nil, 200, 200, 200, 200, wantField("serial", "S1")},
 	// The customer's receipt confirmation needs no key, only the check
@@ -234,7 +236,7 @@ var contractRoutes = []apiCell{
 
 // concretePath fills the fixture's values into a matrix path.
 func (f *roleFixture) concretePath(p string) string {
-	return strings.NewReplacer("{spare}", f.spareID, "{webhook}", f.webhook, "{delivery}", f.deliveryID, "{code:S1}", f.checkCode("S1"), "{code:G1S}", f.checkCode("G1S")).Replace(p)
+	return strings.NewReplacer("{spare}", f.spareID, "{webhook}", f.webhook, "{delivery}", f.deliveryID, "{code:S1}", f.checkCode("S1"), "{code:G1S}", f.checkCode("G1S"), "{css}", contentHash(publicCSS)).Replace(p)
 }
 
 // templateOf turns a concrete path back into its route template, to compare

@@ -162,16 +162,16 @@ type publicBanner struct {
 	Call, Phone                  string // the call button's words and number
 }
 
-// publicBannerOf words n for the public page in language l; phone is the
+// banner words n for the public page in language l; phone is the
 // service number the banner offers to call ("" for none).
-func publicBannerOf(l *locale.Lang, n *publicNotice, phone string) *publicBanner {
+func (w *wordMemo) banner(l *locale.Lang, n *publicNotice, phone string) *publicBanner {
 	if n == nil {
 		return nil
 	}
-	b := &publicBanner{Severity: n.Severity, Title: l.T("public.notice." + n.Severity), Text: n.Text,
-		Since: l.T("public.notice.since", dateText(l, n.Since))}
+	b := &publicBanner{Severity: n.Severity, Title: w.tk(l, "public.notice.", n.Severity), Text: n.Text,
+		Since: w.ts(l, "public.notice.since", w.date(l, n.Since))}
 	if phone != "" {
-		b.Call, b.Phone = l.T("public.notice.call", phone), phone
+		b.Call, b.Phone = w.ts(l, "public.notice.call", phone), phone
 	}
 	return b
 }

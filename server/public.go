@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -51,9 +52,15 @@ var publicFS embed.FS
 
 var (
 	publicCSS = embeddedFile(publicFS, "web/public/public.css")
-	// publicCSP allows the one inline stylesheet by its hash: no
-	// 'unsafe-inline', no script at all, no second request for the CSS.
-	publicCSP = "default-src 'none'; style-src '" + cspHash(publicCSS) + "'; img-src 'self' data:; " +
+	// publicStylesheet is the address of the stylesheet the pages link
+	// to, named by its content's hash so it is cached for a year and a new
+	// build's is fetched at once. It is a file of its own rather than a
+	// <style> in each page: inline, its 6 KB went out with every answer,
+	// more than the rest of the page.
+	publicStylesheet = "/static/public." + contentHash(publicCSS) + ".css"
+	// publicCSP allows stylesheets from this origin only (the one above):
+	// no inline style, no script at all.
+	publicCSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; " +
 		"form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 	// publicPages holds each page parsed once per language, with that
 	// language's catalogue bound as the template function t.
@@ -63,13 +70,15 @@ var (
 	pagesVersion = treeHash(publicFS, "web/public") + catalogueHash()
 )
 
-// publicPageSet is the public pages of one language.
-type publicPageSet struct{ coverage, form *template.Template }
+// publicPageSet is the public pages of one language that go through
+// html/template on each request (the coverage page does not:
+// public_render.go).
+type publicPageSet struct{ form, terms *template.Template }
 
 func parsePublicPages() map[*locale.Lang]publicPageSet {
 	out := map[*locale.Lang]publicPageSet{}
 	for _, l := range locale.Langs {
-		out[l] = publicPageSet{coverage: publicTemplate(l, "coverage.html"), form: publicTemplate(l, "form.html")}
+		out[l] = publicPageSet{form: publicTemplate(l, "form.html"), terms: publicTemplate(l, "terms.html")}
 	}
 	return out
 }
@@ -82,13 +91,30 @@ func embeddedFile(fsys fs.FS, name string) []byte {
 	return b
 }
 
-func cspHash(b []byte) string {
+// contentHash names a file's content: 12 hex digits of its SHA-256.
+func contentHash(b []byte) string {
 	sum := sha256.Sum256(b)
-	return "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
+	return hex.EncodeToString(sum[:6])
+}
+
+// publicStylesheetFile serves GET /static/{file}: the public pages'
+// stylesheet under its hashed name (publicStylesheet), cacheable for a
+// year. It is not rate-limited: a page's one fetch of it, cached, must not
+// spend the customer's checks. Codes: 200; 404 (any other name).
+func (s *Server) publicStylesheetFile(c echo.Context) error {
+	if "/static/"+c.Param("file") != publicStylesheet {
+		return policy.Errorf(policy.ENotFound, "", "no such file")
+	}
+	h := c.Response().Header()
+	h["Cache-Control"] = []string{"public, max-age=31536000, immutable"}
+	h["X-Content-Type-Options"] = publicHeaders.nosniff
+	h["Content-Security-Policy"] = publicHeaders.csp
+	return c.Blob(http.StatusOK, "text/css; charset=utf-8", publicCSS)
 }
 
 // fixedText is a template call of t with a key alone: its words never
-// change, so they are written into the template when it is parsed.
+// change, so they are written into the template when it is parsed (and the
+// stylesheet's address too).
 var fixedText = regexp.MustCompile(`\{\{\s*t\s+"([^"]+)"\s*\}\}`)
 
 // publicTemplate parses base.html and page for language l. Calls of t with
@@ -97,13 +123,18 @@ var fixedText = regexp.MustCompile(`\{\{\s*t\s+"([^"]+)"\s*\}\}`)
 // of them, and a template's function call costs as much as rendering
 // everything else. Calls with arguments stay calls of l.T.
 func publicTemplate(l *locale.Lang, page string) *template.Template {
+	return publicTemplateOf(l, string(embeddedFile(publicFS, "web/public/base.html")), string(embeddedFile(publicFS, "web/public/"+page)))
+}
+
+// publicTemplateOf is publicTemplate of the sources base and page.
+func publicTemplateOf(l *locale.Lang, base, page string) *template.Template {
 	t := template.New("public").Funcs(template.FuncMap{"t": l.T})
-	for _, name := range []string{"base.html", page} {
-		src := fixedText.ReplaceAllStringFunc(string(embeddedFile(publicFS, "web/public/"+name)), func(call string) string {
+	for i, src := range []string{base, page} {
+		src = fixedText.ReplaceAllStringFunc(src, func(call string) string {
 			return html.EscapeString(l.T(fixedText.FindStringSubmatch(call)[1]))
 		})
-		src = strings.Replace(src, "{{.CSS}}", string(publicCSS), 1)
-		template.Must(t.New(name).Parse(src))
+		src = strings.Replace(src, "{{.CSS}}", publicStylesheet, 1)
+		template.Must(t.New([]string{"base.html", "page.html"}[i]).Parse(src))
 	}
 	return t
 }
@@ -150,13 +181,14 @@ const (
 func (s *Server) publicRoute(html bool, h echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		hd := c.Response().Header()
-		hd.Set("Content-Security-Policy", publicCSP)
-		hd.Set("X-Content-Type-Options", "nosniff")
-		hd.Set("Referrer-Policy", "no-referrer") // the URL holds the check code
-		hd.Set("X-Frame-Options", "DENY")
+		// Canonical keys and shared values: no canonicalisation and no
+		// allocation per request (see publicHeaders).
+		hd["Content-Security-Policy"] = publicHeaders.csp
+		hd["X-Content-Type-Options"] = publicHeaders.nosniff
+		hd["Referrer-Policy"] = publicHeaders.noReferrer // the URL holds the check code
+		hd["X-Frame-Options"] = publicHeaders.deny
 		if html {
-			hd.Set("Vary", "Accept-Language")
-			hd.Add("Vary", "Cookie") // the remembered language
+			hd["Vary"] = publicHeaders.vary // Cookie: the remembered language
 		}
 		ok, wait := s.limiter.allow(c.RealIP())
 		if ok {
@@ -258,10 +290,43 @@ func (s *Server) coveragePage(c echo.Context) error {
 	if !ok {
 		return s.publicNotFoundPage(c, l, serial, code)
 	}
-	if s.publicNotModified(c, v, "html "+l.Tag) {
-		return nil
-	}
 	return s.renderCoverage(c, l, http.StatusOK, v, code, "")
+}
+
+// publicTermsPage is what the free warranty does not cover and what a
+// return needs; Back is the coverage page it was opened from ("" without a
+// check code).
+type publicTermsPage struct {
+	publicFrame
+	ReturnNote string
+	Back       string
+}
+
+// termsPage serves GET /c/:serial/terms?k=: the warranty's exclusions and
+// the return conditions, linked from the coverage page rather than written
+// into it. They are the same for every item, and on the coverage page they
+// made the answer longer than one write (net/http's 4 KB buffer) for text
+// read once; the top of that page stays "what may I do today". It reads
+// nothing from the registry and counts no check: the serial and k only
+// make the link back. Codes: 200; 400 (malformed serial: the form, saying
+// so); 429.
+func (s *Server) termsPage(c echo.Context) error {
+	l := s.publicLang(c)
+	raw := pathParam(c, "serial")
+	serial, err := policy.Ident("serial", raw)
+	if err != nil {
+		return s.renderPublicForm(c, l, http.StatusBadRequest, publicFormPage{publicFrame: s.publicFrame(c, l, "/c", nil), Serial: raw,
+			SerialError: l.T("public.form.serial_invalid"), Alert: &publicAlert{Title: l.T("public.bad_serial.title"), Text: l.T("public.form.serial_invalid")}})
+	}
+	code := strings.TrimSpace(c.QueryParam("k"))
+	var keep url.Values
+	page := publicTermsPage{ReturnNote: l.T("public.return_note", s.policy.ReturnDays)}
+	if code != "" {
+		keep = url.Values{"k": {code}}
+		page.Back = "/c/" + url.PathEscape(serial) + "?" + url.Values{"k": {code}, "lang": {l.Param}}.Encode()
+	}
+	page.publicFrame = s.publicFrame(c, l, "/c/"+url.PathEscape(serial)+"/terms", keep)
+	return s.renderPublic(c, http.StatusOK, publicPages[l].terms, page)
 }
 
 // publicNotFoundPage is the one answer to an unknown serial and a wrong
@@ -274,18 +339,84 @@ func (s *Server) publicNotFoundPage(c echo.Context, l *locale.Lang, serial, code
 		Alert: &publicAlert{Title: l.T("public.not_found.title"), Text: l.T("public.not_found.text")}})
 }
 
+// renderCoverage answers the coverage page of v in language l (status 200,
+// or the 4xx of a refused receipt confirmation with its reason). A 200
+// carries the page's ETag (everything shown but the check count) and is
+// answered 304 when the client's copy is current.
 func (s *Server) renderCoverage(c echo.Context, l *locale.Lang, status int, v publicView, code, confirmError string) error {
-	f := s.publicFrame(c, l, "/c/"+url.PathEscape(v.Coverage.Serial), url.Values{"k": {code}})
 	v.localise(l)
-	page := s.publicCoveragePageData(v, l, f, code)
-	page.Notice = publicBannerOf(l, v.Coverage.Notice, s.policy.Contact.Phone)
+	page := s.publicCoveragePageData(v, l, publicFrame{L: l, Home: s.shells[l].home}, code)
 	if page.Confirm != nil {
 		page.Confirm.Error = confirmError
 	} else {
 		page.Refused = confirmError
 	}
-	return s.renderPublic(c, status, publicPages[l].coverage, page)
+	w := pageBufs.Get().(*pageBuf)
+	defer func() {
+		if cap(w.b) <= 64<<10 { // an item of many accessories makes a long page: let it go
+			w.b = w.b[:0]
+			pageBufs.Put(w)
+		}
+	}()
+	countFrom, countTo := s.writeCoveragePage(w, l, &page, code)
+	h := c.Response().Header()
+	if status == http.StatusOK {
+		tag := pageTag(w.b, countFrom, countTo)
+		h["Etag"] = []string{tag}
+		h[echo.HeaderCacheControl] = publicCacheFoundValue
+		if etagMatch(c.Request().Header.Get("If-None-Match"), tag) {
+			c.Response().WriteHeader(http.StatusNotModified)
+			return nil
+		}
+	}
+	return sendHTML(c, status, w.b)
 }
+
+// pageTag is the weak ETag of page b: a hash of everything but b[from:to],
+// the check count (see the top of this file). The page's bytes are what it
+// shows, so they cover the item, the language, the check code in its links
+// and the templates, stylesheet and words of this build.
+func pageTag(b []byte, from, to int) string {
+	h := sha256.New()
+	h.Write(b[:from])
+	h.Write(b[to:])
+	var sum [sha256.Size]byte
+	var tag [3 + 22 + 1]byte
+	copy(tag[:], `W/"`)
+	base64.RawURLEncoding.Encode(tag[3:], h.Sum(sum[:0])[:16])
+	tag[len(tag)-1] = '"'
+	return string(tag[:])
+}
+
+// sendHTML answers the page b with its length declared: one write of a
+// small page rather than a chunked one.
+func sendHTML(c echo.Context, status int, b []byte) error {
+	res := c.Response()
+	h := res.Header()
+	h[echo.HeaderContentType] = htmlContentType
+	h[echo.HeaderContentLength] = []string{strconv.Itoa(len(b))}
+	res.WriteHeader(status)
+	_, err := res.Write(b)
+	return err
+}
+
+// publicHeaders are the security headers of every public answer, shared by
+// all of them: each slice's length equals its capacity, so a handler that
+// Adds to one gets a copy and the shared one never changes.
+var publicHeaders = struct{ csp, nosniff, noReferrer, deny, vary []string }{
+	csp:        []string{publicCSP},
+	nosniff:    []string{"nosniff"},
+	noReferrer: []string{"no-referrer"},
+	deny:       []string{"DENY"},
+	vary:       []string{"Accept-Language", "Cookie"},
+}
+
+// Header values of every public page, shared: each has its length equal to
+// its capacity, so an Add copies it.
+var (
+	htmlContentType       = []string{echo.MIMETextHTMLCharsetUTF8}
+	publicCacheFoundValue = []string{publicCacheFound}
+)
 
 // checkForm serves GET /c: the form for the serial and check code printed on
 // the certificate. Submitted (a GET with serial and k) it redirects to the
@@ -450,19 +581,14 @@ func (s *Server) lookupChecked(serial, code, gtin string) (registry.Record, poli
 	if !labels.VerifyCode(s.db.CheckSecrets(), serial, code) {
 		return registry.Record{}, policy.Model{}, false, nil
 	}
-	rec, err := s.db.Get(serial)
+	rec, model, found, err := s.itemAndModel(serial)
 	switch {
 	case policy.ErrorCode(err) == policy.ENotFound:
 		return registry.Record{}, policy.Model{}, false, nil
 	case err != nil:
 		return registry.Record{}, policy.Model{}, false, err
-	}
-	model, err := s.db.Model(rec.Item.SKU)
-	switch {
-	case policy.ErrorCode(err) == policy.ENotFound:
+	case !found:
 		model = policy.Model{SKU: rec.Item.SKU, Name: rec.Item.SKU}
-	case err != nil:
-		return registry.Record{}, policy.Model{}, false, err
 	}
 	if gtin != "" {
 		owner, err := s.db.ModelByGTIN(gtin)
@@ -474,6 +600,26 @@ func (s *Server) lookupChecked(serial, code, gtin string) (registry.Record, poli
 		}
 	}
 	return rec, model, true, nil
+}
+
+// itemAndModel reads an item and its model (found: the model exists), in
+// one read transaction where the store offers it (registry.DB.ItemAndModel).
+// Errors: the store's; ENotFound for an unknown serial.
+func (s *Server) itemAndModel(serial string) (registry.Record, policy.Model, bool, error) {
+	if db, ok := s.db.(interface {
+		ItemAndModel(string) (registry.Record, policy.Model, bool, error)
+	}); ok {
+		return db.ItemAndModel(serial)
+	}
+	rec, err := s.db.Get(serial)
+	if err != nil {
+		return registry.Record{}, policy.Model{}, false, err
+	}
+	model, err := s.db.Model(rec.Item.SKU)
+	if policy.ErrorCode(err) == policy.ENotFound {
+		return rec, policy.Model{}, false, nil
+	}
+	return rec, model, err == nil, err
 }
 
 // staffBrowser says whether the request comes from a browser signed in to

@@ -3,7 +3,6 @@ package server
 import (
 	"container/list"
 	"fmt"
-	"html/template"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -32,15 +31,24 @@ func (s *Server) publicLang(c echo.Context) *locale.Lang {
 		param = c.FormValue("lang")
 	}
 	l := s.langOf(c, param)
-	c.Response().Header().Set("Content-Language", l.Tag)
+	c.Response().Header()["Content-Language"] = contentLanguage[l]
 	return l
 }
+
+// contentLanguage is each language's Content-Language value, shared by
+// every answer (length equal to capacity: an Add copies it).
+var contentLanguage = func() map[*locale.Lang][]string {
+	out := map[*locale.Lang][]string{}
+	for _, l := range locale.Langs {
+		out[l] = []string{l.Tag}
+	}
+	return out
+}()
 
 // publicFrame is what every public page has: its language, the stylesheet,
 // the language switch, the operator's name and the service contact.
 type publicFrame struct {
 	L       *locale.Lang
-	CSS     template.CSS
 	Company string
 	Contact publicContactBar
 	Langs   []publicLangLink
@@ -69,7 +77,7 @@ type publicLangLink struct {
 // the query keep plus lang.
 func (s *Server) publicFrame(c echo.Context, l *locale.Lang, path string, keep url.Values) publicFrame {
 	ct := s.policy.Contact
-	f := publicFrame{L: l, CSS: template.CSS(publicCSS), Company: ct.Company,
+	f := publicFrame{L: l, Company: ct.Company,
 		Contact: publicContactBar{Phone: ct.Phone, Mailbox: ct.Mailbox, Web: ct.Web, WebHost: webHost(ct.Web)},
 		Home:    "/c?" + url.Values{"lang": {l.Param}}.Encode()}
 	if ct.Hours != "" {
@@ -123,7 +131,7 @@ type publicCoveragePage struct {
 	RepairsRule       string
 	Checks            string
 	FirstCheck        string
-	ReturnNote        string
+	TermsHref         string        // the page of exclusions and return conditions (termsPage)
 	Notice            *publicBanner // a batch notice, shown first
 }
 
@@ -149,33 +157,36 @@ type publicConfirm struct {
 // publicCoveragePageData words v for a page in language l; code is the
 // check code the page was opened with (the confirmation form sends it).
 func (s *Server) publicCoveragePageData(v publicView, l *locale.Lang, f publicFrame, code string) publicCoveragePage {
-	p, cv := s.policy, v.Coverage
-	d := publicCoveragePage{publicFrame: f, V: v, Model: cv.Model, Class: string(cv.Status), Kind: kindText(l, cv.Kind),
-		Checks:     l.T("public.checks.count", int(cv.Scans.Count)),
-		FirstCheck: instantText(l, v.firstScan, p.Location()),
-		ReturnNote: l.T("public.return_note", p.ReturnDays),
+	p, cv, w := s.policy, v.Coverage, s.words
+	d := publicCoveragePage{publicFrame: f, V: v, Model: cv.Model, Class: string(cv.Status), Kind: w.kindText(l, cv.Kind),
+		Checks:     w.tn(l, "public.checks.count", int(cv.Scans.Count)),
+		FirstCheck: w.instant(l, v.firstScan, p.Location()),
+		// What publicFrame's links hold for a path and k: url.Values.Encode's
+		// key order, each piece escaped.
+		TermsHref: "/c/" + url.PathEscape(cv.Serial) + "/terms?k=" + url.QueryEscape(code) + "&lang=" + l.Param,
 	}
 	if l != locale.ZH {
 		d.Model = cv.ModelEN
 	}
+	d.Notice = w.banner(l, cv.Notice, p.Contact.Phone)
 	line := func(label string, until policy.Date) publicLine {
-		return publicLine{Label: label, Until: dateText(l, until), Left: leftText(l, v.Today, until), Open: !v.Today.After(until)}
+		return publicLine{Label: label, Until: w.date(l, until), Left: w.leftText(l, v.Today, until), Open: !v.Today.After(until)}
 	}
 	dated := false
 	switch cv.Status {
 	case policy.Active:
 		d.Headline = l.T("public.status.active")
-		d.Summary = l.T("public.status.active_summary", dateText(l, cv.WarrantyUntil), l.T("common.days_left", cv.DaysLeft))
+		d.Summary = w.ts(l, "public.status.active_summary", w.date(l, cv.WarrantyUntil), w.tn(l, "common.days_left", cv.DaysLeft))
 		dated, d.Extends = true, true
 		for _, r := range cv.Today {
-			d.Today = append(d.Today, line(remedyText(l, p, r.Remedy), r.Until))
+			d.Today = append(d.Today, line(w.remedyText(l, p, r.Remedy), r.Until))
 		}
 		if len(cv.Today) > 0 && cv.Today[0].Remedy != policy.Repair {
-			d.Summary = l.T("public.today.headline", d.Today[0].Label, d.Today[0].Left)
+			d.Summary = w.ts(l, "public.today.headline", d.Today[0].Label, d.Today[0].Left)
 		}
 	case policy.Expired:
 		d.Headline = l.T("public.status.expired")
-		d.Summary = l.T("public.status.expired_summary", dateText(l, cv.WarrantyUntil))
+		d.Summary = w.ts(l, "public.status.expired_summary", w.date(l, cv.WarrantyUntil))
 		dated = true
 	case policy.NotStarted:
 		d.Headline, d.Summary = l.T("public.status.not_started"), l.T("public.status.not_started_summary")
@@ -188,13 +199,13 @@ func (s *Server) publicCoveragePageData(v publicView, l *locale.Lang, f publicFr
 		}
 	}
 	if cs := cv.Case; cs != nil && v.Case != nil {
-		cl := &publicCaseLines{Stage: l.T("public.case.stage." + cs.Stage), Since: l.T("public.case.since", instantText(l, cs.Since.t, p.Location())),
+		cl := &publicCaseLines{Stage: w.tk(l, "public.case.stage.", cs.Stage), Since: w.ts(l, "public.case.since", w.instant(l, cs.Since.t, p.Location())),
 			Paused: v.Case.Paused}
 		switch {
 		case cs.Overdue:
-			cl.Overdue = l.T("public.case.overdue", instantText(l, cs.DueAt.t, p.Location()))
+			cl.Overdue = w.ts(l, "public.case.overdue", w.instant(l, cs.DueAt.t, p.Location()))
 		case !cs.DueAt.t.IsZero():
-			cl.Due = l.T("public.case.due", instantText(l, cs.DueAt.t, p.Location()))
+			cl.Due = w.ts(l, "public.case.due", w.instant(l, cs.DueAt.t, p.Location()))
 		}
 		d.Case = cl
 		if cv.Status == policy.Active {
@@ -204,8 +215,8 @@ func (s *Server) publicCoveragePageData(v publicView, l *locale.Lang, f publicFr
 	}
 	if r := cv.CanConfirm; r != nil {
 		d.Confirm = &publicConfirm{Action: "/c/" + url.PathEscape(cv.Serial) + "/receipt", Code: code, From: r.From, To: r.To,
-			Intro: l.T("public.confirm.intro", p.ReturnDays, p.ReplaceDays, p.Months(cv.Kind)),
-			Range: l.T("public.confirm.range", dateText(l, r.From), dateText(l, r.To))}
+			Intro: w.tn(l, "public.confirm.intro", p.ReturnDays, p.ReplaceDays, p.Months(cv.Kind)),
+			Range: w.ts(l, "public.confirm.range", w.date(l, r.From), w.date(l, r.To))}
 	}
 	if !dated {
 		return d
@@ -216,8 +227,8 @@ func (s *Server) publicCoveragePageData(v publicView, l *locale.Lang, f publicFr
 		label string
 		until policy.Date
 	}{
-		{remedyText(l, p, policy.Return), cv.ReturnUntil},
-		{l.T("public.dates.replace", p.ReplaceDays), cv.ReplaceUntil},
+		{w.remedyText(l, p, policy.Return), cv.ReturnUntil},
+		{w.tn(l, "public.dates.replace", p.ReplaceDays), cv.ReplaceUntil},
 		{l.T("public.dates.repair"), cv.WarrantyUntil},
 	} {
 		if !w.until.IsZero() && v.Today.After(w.until) {
@@ -225,24 +236,24 @@ func (s *Server) publicCoveragePageData(v publicView, l *locale.Lang, f publicFr
 		}
 	}
 	if cv.Basis != "" {
-		d.StartLine = l.T("public.start", dateText(l, v.Start), l.T("public.basis."+string(cv.Basis)))
+		d.StartLine = w.ts(l, "public.start", w.date(l, v.Start), w.tk(l, "public.basis.", string(cv.Basis)))
 		if v.Basis == policy.BasisEstimated {
 			d.EstimatedNote = l.T("public.estimated_note")
 		}
 	}
 	for _, a := range v.Accessories {
-		al := publicLine{Label: a.Name, Kind: kindText(l, a.Kind), Until: l.T("public.accessories.not_started")}
+		al := publicLine{Label: a.Name, Kind: w.kindText(l, a.Kind), Until: l.T("public.accessories.not_started")}
 		if !a.WarrantyUntil.IsZero() {
 			al = line(a.Name, a.WarrantyUntil)
-			al.Kind = kindText(l, a.Kind)
+			al.Kind = w.kindText(l, a.Kind)
 		}
 		d.Accessories = append(d.Accessories, al)
 	}
 	if cv.Repairs > 0 {
-		d.Repairs = l.T("public.repairs.count", cv.Repairs)
+		d.Repairs = w.tn(l, "public.repairs.count", cv.Repairs)
 	}
 	if cv.Kind == policy.KindProduct && cv.Status == policy.Active {
-		d.RepairsRule = l.T("public.repairs.rule", p.RepairsBeforeReplacement)
+		d.RepairsRule = w.tn(l, "public.repairs.rule", p.RepairsBeforeReplacement)
 	}
 	return d
 }
@@ -279,32 +290,32 @@ func instantText(l *locale.Lang, at time.Time, loc *time.Location) string {
 }
 
 // kindText is the word for an item kind.
-func kindText(l *locale.Lang, k policy.Kind) string {
+func (w *wordMemo) kindText(l *locale.Lang, k policy.Kind) string {
 	switch k {
 	case policy.KindAccessory, policy.KindAdapter:
-		return l.T("public.kind." + string(k))
+		return w.tk(l, "public.kind.", string(k))
 	}
 	return l.T("public.kind.product")
 }
 
 // remedyText names a free remedy as the today list shows it.
-func remedyText(l *locale.Lang, p *policy.Policy, r policy.Remedy) string {
+func (w *wordMemo) remedyText(l *locale.Lang, p *policy.Policy, r policy.Remedy) string {
 	if r == policy.Return {
-		return l.T("public.remedy.return", p.ReturnDays)
+		return w.tn(l, "public.remedy.return", p.ReturnDays)
 	}
-	return l.T("public.remedy." + string(r))
+	return w.tk(l, "public.remedy.", string(r))
 }
 
 // leftText says how long a window still runs on today: "剩 3 天", "last day
 // today" or "ended".
-func leftText(l *locale.Lang, today, until policy.Date) string {
+func (w *wordMemo) leftText(l *locale.Lang, today, until policy.Date) string {
 	switch n := today.DaysUntil(until); {
 	case n < 0:
 		return l.T("public.left.ended")
 	case n == 0:
 		return l.T("public.left.last_day")
 	default:
-		return l.T("public.left.days", n)
+		return w.tn(l, "public.left.days", n)
 	}
 }
 
@@ -387,4 +398,113 @@ func (t *scanSeen) first(ip, serial string, now time.Time) bool {
 func (t *scanSeen) forget(el *list.Element) {
 	delete(t.m, el.Value.(*scanEntry).key)
 	t.lru.Remove(el)
+}
+
+// wordMemo remembers the worded texts of the public pages: the same dates,
+// day counts and policy numbers are worded on page after page, and wording
+// one (fmt.Sprintf, time.Format) cost more than writing the page. A text is
+// a function of its language, its catalogue key and its arguments (dates
+// and instants in this server's zone), so an entry never goes stale; the
+// memo is emptied when it reaches maxMemoWords, which bounds it.
+type wordMemo struct {
+	mu sync.RWMutex
+	m  map[wordKey]string
+}
+
+// wordKey is one text: its language, key and arguments (strings or ints,
+// never both: no message of the public pages mixes them).
+type wordKey struct {
+	l          *locale.Lang
+	key        string
+	s1, s2     string
+	n1, n2, n3 int
+	argc       int8
+}
+
+const maxMemoWords = 8192
+
+func newWordMemo() *wordMemo { return &wordMemo{m: map[wordKey]string{}} }
+
+func (w *wordMemo) get(k wordKey) (string, bool) {
+	w.mu.RLock()
+	v, ok := w.m[k]
+	w.mu.RUnlock()
+	return v, ok
+}
+
+func (w *wordMemo) put(k wordKey, v string) string {
+	w.mu.Lock()
+	if len(w.m) >= maxMemoWords {
+		clear(w.m)
+	}
+	w.m[k] = v
+	w.mu.Unlock()
+	return v
+}
+
+// tn is l.T(key, ns...) for up to three int arguments.
+func (w *wordMemo) tn(l *locale.Lang, key string, ns ...int) string {
+	k := wordKey{l: l, key: key, argc: int8(len(ns))}
+	for i, p := range []*int{&k.n1, &k.n2, &k.n3}[:len(ns)] {
+		*p = ns[i]
+	}
+	if v, ok := w.get(k); ok {
+		return v
+	}
+	args := make([]any, len(ns))
+	for i, n := range ns {
+		args[i] = n
+	}
+	return w.put(k, l.T(key, args...))
+}
+
+// ts is l.T(key, ss...) for up to two string arguments.
+func (w *wordMemo) ts(l *locale.Lang, key string, ss ...string) string {
+	k := wordKey{l: l, key: key, argc: int8(len(ss))}
+	for i, p := range []*string{&k.s1, &k.s2}[:len(ss)] {
+		*p = ss[i]
+	}
+	if v, ok := w.get(k); ok {
+		return v
+	}
+	args := make([]any, len(ss))
+	for i, s := range ss {
+		args[i] = s
+	}
+	return w.put(k, l.T(key, args...))
+}
+
+// tk is l.T(prefix + name): a key made of two parts, without building it
+// on each call.
+func (w *wordMemo) tk(l *locale.Lang, prefix, name string) string {
+	k := wordKey{l: l, key: prefix, s1: name, argc: -1}
+	if v, ok := w.get(k); ok {
+		return v
+	}
+	return w.put(k, l.T(prefix+name))
+}
+
+// date is dateText(l, d).
+func (w *wordMemo) date(l *locale.Lang, d policy.Date) string {
+	k := wordKey{l: l, key: "date", n1: d.Year, n2: int(d.Month), n3: d.Day, argc: -2}
+	if v, ok := w.get(k); ok {
+		return v
+	}
+	return w.put(k, dateText(l, d))
+}
+
+// instant is instantText(l, at, loc) for this server's loc, which it shows
+// to the minute.
+func (w *wordMemo) instant(l *locale.Lang, at time.Time, loc *time.Location) string {
+	if at.IsZero() {
+		return ""
+	}
+	k := wordKey{l: l, key: "instant", n1: int(at.Unix() / 60), argc: -3}
+	if at.Unix()%60 < 0 {
+		k.n1-- // floor for instants before 1970
+	}
+	if v, ok := w.get(k); ok {
+		return v
+	}
+	return w.put(k, instantText(l, at, loc))
 }

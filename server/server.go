@@ -21,6 +21,7 @@ import (
 	"github.com/sanbao/sanbao/labels"
 	"github.com/sanbao/sanbao/policy"
 	"github.com/sanbao/sanbao/registry"
+	"github.com/sanbao/sanbao/server/locale"
 )
 
 // DefaultMaxBodyBytes bounds the body of the routes that take large ones
@@ -98,11 +99,13 @@ type Server struct {
 	echo     *echo.Echo
 	handler  http.Handler // echo behind trimSlash
 	metrics  *metrics
-	routes   map[string]bool             // route templates, for bounded metric labels
-	limiter  *rateLimiter                // public routes, per client; nil: unlimited
-	scanSeen *scanSeen                   // public checks counted in the last 10 minutes
-	csrf     *http.CrossOriginProtection // the public receipt routes
-	console  *consoleState               // the staff console (console.go)
+	routes   map[string]bool               // route templates, for bounded metric labels
+	limiter  *rateLimiter                  // public routes, per client; nil: unlimited
+	scanSeen *scanSeen                     // public checks counted in the last 10 minutes
+	csrf     *http.CrossOriginProtection   // the public receipt routes
+	console  *consoleState                 // the staff console (console.go)
+	shells   map[*locale.Lang]*publicShell // the public pages' frame (public_render.go)
+	words    *wordMemo                     // the public pages' worded dates and counts
 
 	webhookMetrics *webhookMetrics
 	webhookOnce    sync.Once
@@ -167,6 +170,8 @@ func New(cfg Config) (*Server, error) {
 	s.limiter = newRateLimiter(cfg.PublicRate, cfg.PublicBurst, cfg.PublicClients, cfg.Now)
 	s.scanSeen = newScanSeen(cmp.Or(cfg.PublicClients, DefaultPublicClients))
 	s.csrf = s.receiptCSRF()
+	s.shells = s.publicShells()
+	s.words = newWordMemo()
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -208,6 +213,7 @@ func (s *Server) handlers() map[string]echo.HandlerFunc {
 		"GET /healthz":      s.healthz,
 		"GET /readyz":       s.readyz,
 		"GET /openapi.json": s.openAPI,
+		"GET /static/:file": s.publicStylesheetFile,
 		"GET /metrics":      echo.WrapHandler(s.MetricsHandler()),
 
 		"GET /api/v1/models":      s.listModels,
@@ -255,6 +261,7 @@ func (s *Server) handlers() map[string]echo.HandlerFunc {
 
 		"GET /c":                      s.publicRoute(true, s.checkForm),
 		"GET /c/:serial":              s.publicRoute(true, s.coveragePage),
+		"GET /c/:serial/terms":        s.publicRoute(true, s.termsPage),
 		"GET /01/:gtin14/21/:serial":  s.publicRoute(true, s.coveragePage),
 		"GET /api/v1/public/coverage": s.publicRoute(false, s.publicCoverage),
 		"POST /c/:serial/receipt":     s.publicRoute(true, s.confirmReceiptPage),

@@ -17,6 +17,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 
 	"golang.org/x/text/language"
 )
@@ -136,6 +137,38 @@ func Pick(param, remembered, acceptLanguage string) *Lang {
 	if l := ByParam(remembered); l != nil {
 		return l
 	}
+	return accepted(acceptLanguage)
+}
+
+// acceptCache remembers the language picked for an Accept-Language header:
+// browsers send a handful of distinct values, and parsing and matching one
+// cost more than the rest of a public page's language work. Bounded: past
+// maxAccepted distinct headers the others are parsed each time.
+var acceptCache = struct {
+	sync.RWMutex
+	m map[string]*Lang
+}{m: map[string]*Lang{}}
+
+const maxAccepted = 512
+
+// accepted is the language an Accept-Language header asks for.
+func accepted(acceptLanguage string) *Lang {
+	acceptCache.RLock()
+	l, ok := acceptCache.m[acceptLanguage]
+	acceptCache.RUnlock()
+	if ok {
+		return l
+	}
+	l = matchAccept(acceptLanguage)
+	acceptCache.Lock()
+	if len(acceptCache.m) < maxAccepted {
+		acceptCache.m[strings.Clone(acceptLanguage)] = l
+	}
+	acceptCache.Unlock()
+	return l
+}
+
+func matchAccept(acceptLanguage string) *Lang {
 	tags, _, err := language.ParseAcceptLanguage(acceptLanguage)
 	if err != nil || len(tags) == 0 || tags[0] == language.Make("mul") {
 		return Langs[0]

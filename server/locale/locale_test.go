@@ -3,6 +3,7 @@ package locale
 import (
 	"regexp"
 	"slices"
+	"strconv"
 	"testing"
 )
 
@@ -98,5 +99,28 @@ func TestT(t *testing.T) {
 				t.Errorf("T(%q, %v) = %q, want %q", tc.key, tc.args, got, tc.want)
 			}
 		})
+	}
+}
+
+// The language picked for an Accept-Language header is remembered: asked
+// again, and after the cache is full of other headers, the answer is the
+// one parsing gives.
+func TestPickRemembersHeadersAndStaysRight(t *testing.T) {
+	headers := map[string]*Lang{"zh-CN,zh;q=0.9": ZH, "en-US,en;q=0.9": EN, "fr-FR": EN, ";;;q=x": ZH, "en;q=0, zh;q=0.5": ZH}
+	for range 2 {
+		for h, want := range headers {
+			if got := Pick("", "", h); got != want {
+				t.Errorf("Pick(%q) = %s, want %s", h, got.Tag, want.Tag)
+			}
+		}
+	}
+	for i := range 2 * maxAccepted {
+		Pick("", "", "x-"+strconv.Itoa(i))
+	}
+	if got := Pick("", "", "en-GB,en;q=0.8"); got != EN {
+		t.Errorf("with the cache full: %s, want en", got.Tag)
+	}
+	if n := len(acceptCache.m); n > maxAccepted {
+		t.Errorf("%d headers remembered, at most %d", n, maxAccepted)
 	}
 }
