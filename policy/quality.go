@@ -271,13 +271,14 @@ func (p *Policy) TallyInto(t *Tally, item Item, history []Event) {
 	}
 	flush()
 
-	// A unit with nothing on record since its registration is in stock as
-	// far as the registry knows: its end would only be the production-date
-	// estimate, and listing every unit in the warehouse would bury the ones
-	// customers hold. It joins the expiring report with its first event.
-	// (This also keeps a registration of many units to the item writes
-	// alone: no index entry per unit.)
-	if len(history) == 0 {
+	// A unit with nothing on record since its registration (and not handed
+	// out as another's replacement) is in stock as far as the registry
+	// knows: its end would only be the production-date estimate, and
+	// listing every unit in the warehouse would bury the ones customers
+	// hold. It joins the expiring report with its first event. (This also
+	// keeps a registration of many units to the item writes alone: no index
+	// entry per unit.)
+	if len(history) == 0 && item.Replaces == "" {
 		return
 	}
 	on := lastDate

@@ -145,8 +145,8 @@ func TestTallyOfAnItemWithoutReceiptHasNoMonth(t *testing.T) {
 }
 
 // TestTallyListsAUnitAsExpiringOnceItHasLeftStock: a unit with nothing on
-// record since its registration is in stock as far as the registry knows
-// and is not in the expiring report, though its warranty would be estimated
+// record since its registration (and not another's replacement) is in
+// stock as far as the registry knows and is not in the expiring report, though its warranty would be estimated
 // from the production date; a reseller dispatch (start estimated: production
 // + 90 days, 12 months from then) lists it.
 func TestTallyListsAUnitAsExpiringOnceItHasLeftStock(t *testing.T) {
@@ -158,5 +158,12 @@ func TestTallyListsAUnitAsExpiringOnceItHasLeftStock(t *testing.T) {
 	hist := concat([]Event{resellerDispatch("2025-02-01")})
 	if got := p.Tally(it, hist).Expires; got != day("2026-04-10") {
 		t.Errorf("dispatched to a reseller: Expires = %s, want 2026-04-10", got)
+	}
+	// A replacement unit has no history of its own but is with the
+	// customer: its warranty runs 12 months from the exchange.
+	repl := it
+	repl.Serial, repl.Replaces, repl.ExchangedOn = "S2", "S1", day("2025-05-01")
+	if got := p.Tally(repl, nil).Expires; got != day("2026-05-01") {
+		t.Errorf("a replacement unit: Expires = %s, want 2026-05-01", got)
 	}
 }
