@@ -266,16 +266,8 @@ func (db *DB) DeleteNotice(a Actor, batch string) error {
 func (db *DB) Notices() ([]Notice, error) {
 	out := []Notice{}
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketNotices)
-		if b == nil {
-			return nil
-		}
-		return b.ForEach(func(k, v []byte) error {
-			var r noticeRec
-			if err := decodeJSON("notice "+string(k), v, &r); err != nil {
-				return err
-			}
-			out = append(out, r.notice(string(k)))
+		return eachNotice(tx, func(n Notice) error {
+			out = append(out, n)
 			return nil
 		})
 	})
@@ -308,6 +300,11 @@ func (db *DB) BatchNotices(batches []string) ([]Notice, error) {
 
 // dumpNotices hands every notice to sink.
 func dumpNotices(tx *bolt.Tx, sink Sink) error {
+	return eachNotice(tx, sink.Notice)
+}
+
+// eachNotice calls fn with every notice, in batch order.
+func eachNotice(tx *bolt.Tx, fn func(Notice) error) error {
 	b := tx.Bucket(bucketNotices)
 	if b == nil {
 		return nil
@@ -317,7 +314,7 @@ func dumpNotices(tx *bolt.Tx, sink Sink) error {
 		if err := decodeJSON("notice "+string(k), v, &r); err != nil {
 			return err
 		}
-		return sink.Notice(r.notice(string(k)))
+		return fn(r.notice(string(k)))
 	})
 }
 

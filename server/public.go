@@ -268,8 +268,7 @@ func (s *Server) coveragePage(c echo.Context) error {
 	raw := pathParam(c, "serial")
 	serial, err := policy.Ident("serial", raw)
 	if err != nil {
-		return s.renderPublicForm(c, l, http.StatusBadRequest, publicFormPage{publicFrame: s.publicFrame(c, l, "/c", nil), Serial: raw,
-			SerialError: l.T("public.form.serial_invalid"), Alert: &publicAlert{Title: l.T("public.bad_serial.title"), Text: l.T("public.form.serial_invalid")}})
+		return s.badSerialForm(c, l, raw)
 	}
 	code := strings.TrimSpace(c.QueryParam("k"))
 	if code == "" {
@@ -291,6 +290,13 @@ func (s *Server) coveragePage(c echo.Context) error {
 		return s.publicNotFoundPage(c, l, serial, code)
 	}
 	return s.renderCoverage(c, l, http.StatusOK, v, code, "")
+}
+
+// badSerialForm answers a malformed serial in a public page's path: the
+// form with what was typed, saying so (400).
+func (s *Server) badSerialForm(c echo.Context, l *locale.Lang, raw string) error {
+	return s.renderPublicForm(c, l, http.StatusBadRequest, publicFormPage{publicFrame: s.publicFrame(c, l, "/c", nil), Serial: raw,
+		SerialError: l.T("public.form.serial_invalid"), Alert: &publicAlert{Title: l.T("public.bad_serial.title"), Text: l.T("public.form.serial_invalid")}})
 }
 
 // publicTermsPage is what the free warranty does not cover and what a
@@ -315,8 +321,7 @@ func (s *Server) termsPage(c echo.Context) error {
 	raw := pathParam(c, "serial")
 	serial, err := policy.Ident("serial", raw)
 	if err != nil {
-		return s.renderPublicForm(c, l, http.StatusBadRequest, publicFormPage{publicFrame: s.publicFrame(c, l, "/c", nil), Serial: raw,
-			SerialError: l.T("public.form.serial_invalid"), Alert: &publicAlert{Title: l.T("public.bad_serial.title"), Text: l.T("public.form.serial_invalid")}})
+		return s.badSerialForm(c, l, raw)
 	}
 	code := strings.TrimSpace(c.QueryParam("k"))
 	var keep url.Values

@@ -166,8 +166,7 @@ func (s *Server) confirmReceiptPage(c echo.Context) error {
 	raw := pathParam(c, "serial")
 	serial, err := policy.Ident("serial", raw)
 	if err != nil {
-		return s.renderPublicForm(c, l, http.StatusBadRequest, publicFormPage{publicFrame: s.publicFrame(c, l, "/c", nil), Serial: raw,
-			SerialError: l.T("public.form.serial_invalid"), Alert: &publicAlert{Title: l.T("public.bad_serial.title"), Text: l.T("public.form.serial_invalid")}})
+		return s.badSerialForm(c, l, raw)
 	}
 	code := normaliseTypedCode(c.FormValue("k"))
 	on, dateErr := policy.ParseDate(strings.TrimSpace(c.FormValue("on")))
