@@ -137,11 +137,7 @@ func BenchmarkImport(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, m := range rawload.Models {
-			if _, _, err := db.PutModel(admin, policy.Model{SKU: m.SKU, Name: m.Name, Kind: policy.Kind(m.Kind)}); err != nil {
-				b.Fatal(err)
-			}
-		}
+		putRawloadModels(b, db)
 		runtime.GC()
 		cpu = cpuTime()
 		start = time.Now()

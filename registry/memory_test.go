@@ -35,11 +35,7 @@ func TestRegisterCSVPeakHeapIsWithinTwelveTimesTheCSV(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := MustOpen(t)
-	for _, m := range rawload.Models {
-		if _, _, err := db.PutModel(admin, policy.Model{SKU: m.SKU, Name: m.Name, Kind: policy.Kind(m.Kind)}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	putRawloadModels(t, db.DB)
 	growth := peakHeapGrowth(func() {
 		res, err := db.RegisterCSV(admin, bytes.NewReader(csv.Bytes()))
 		if err != nil || res.Created != n {
@@ -71,11 +67,7 @@ func TestRegisterPeakHeapIsBoundedPerRow(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := MustOpen(t)
-	for _, m := range rawload.Models {
-		if _, _, err := db.PutModel(admin, policy.Model{SKU: m.SKU, Name: m.Name, Kind: policy.Kind(m.Kind)}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	putRawloadModels(t, db.DB)
 	growth := peakHeapGrowth(func() {
 		res, err := db.Register(admin, rows)
 		if err != nil || res.Created != n {
@@ -119,11 +111,7 @@ func BenchmarkRegisterCSVMemory(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, m := range rawload.Models {
-			if _, _, err := db.PutModel(admin, policy.Model{SKU: m.SKU, Name: m.Name, Kind: policy.Kind(m.Kind)}); err != nil {
-				b.Fatal(err)
-			}
-		}
+		putRawloadModels(b, db)
 		b.StartTimer()
 		growth := peakHeapGrowth(func() {
 			res, err := db.RegisterCSV(admin, bytes.NewReader(csv.Bytes()))
@@ -179,4 +167,14 @@ func peakHeapGrowth(f func()) uint64 {
 	close(stop)
 	<-done
 	return peak - base
+}
+
+// putRawloadModels puts the models the rows of rawload.Generate use.
+func putRawloadModels(tb testing.TB, db *DB) {
+	tb.Helper()
+	for _, m := range rawload.Models {
+		if _, _, err := db.PutModel(admin, policy.Model{SKU: m.SKU, Name: m.Name, Kind: policy.Kind(m.Kind)}); err != nil {
+			tb.Fatal(err)
+		}
+	}
 }
