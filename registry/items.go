@@ -26,6 +26,27 @@ const (
 // corrected events included) and its scan counts (buffered views included).
 // Errors: EInvalid for a malformed serial; ENotFound.
 func (db *DB) Get(serial string) (Record, error) {
+	return db.getRecord(serial, nil)
+}
+
+// ItemAndModel is Get and Model of the item's SKU in one read transaction,
+// for the public page, which needs both on every view. found says whether
+// the model exists (a model deleted since registration does not).
+// Errors: as Get's; a model's damaged record.
+func (db *DB) ItemAndModel(serial string) (rec Record, model policy.Model, found bool, err error) {
+	rec, err = db.getRecord(serial, func(tx *bolt.Tx, r itemRec) (err error) {
+		model, found, err = db.cachedModel(tx, r.SKU)
+		return err
+	})
+	if err != nil {
+		return Record{}, policy.Model{}, false, err
+	}
+	return rec, model, found, nil
+}
+
+// getRecord reads serial's Record in one read transaction, its buffered
+// scans included, and runs also (when not nil) in the same transaction.
+func (db *DB) getRecord(serial string, also func(tx *bolt.Tx, r itemRec) error) (Record, error) {
 	serial, err := policy.Ident("serial", serial)
 	if err != nil {
 		return Record{}, err
@@ -38,43 +59,19 @@ func (db *DB) Get(serial string) (Record, error) {
 		if err != nil {
 			return err
 		}
-		rec, err = record(tx, r)
-		return err
+		if rec, err = record(tx, r); err != nil {
+			return err
+		}
+		if also != nil {
+			return also(tx, r)
+		}
+		return nil
 	})
 	if err != nil {
 		return Record{}, err
 	}
 	rec.Scans = db.scans.Merge(serial, rec.Scans, viewTx)
 	return rec, nil
-}
-
-// ItemAndModel is Get and Model of the item's SKU in one read transaction,
-// for the public page, which needs both on every view. found says whether
-// the model exists (a model deleted since registration does not).
-// Errors: as Get's; a model's damaged record.
-func (db *DB) ItemAndModel(serial string) (rec Record, model policy.Model, found bool, err error) {
-	serial, err = policy.Ident("serial", serial)
-	if err != nil {
-		return Record{}, policy.Model{}, false, err
-	}
-	var viewTx uint64
-	err = db.bolt.View(func(tx *bolt.Tx) error {
-		viewTx = uint64(tx.ID())
-		r, err := getItem(tx, serial)
-		if err != nil {
-			return err
-		}
-		if rec, err = record(tx, r); err != nil {
-			return err
-		}
-		model, found, err = db.cachedModel(tx, r.SKU)
-		return err
-	})
-	if err != nil {
-		return Record{}, policy.Model{}, false, err
-	}
-	rec.Scans = db.scans.Merge(serial, rec.Scans, viewTx)
-	return rec, model, found, nil
 }
 
 // record assembles an item's Record (stored scan counts only) inside tx.

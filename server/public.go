@@ -586,7 +586,7 @@ func (s *Server) lookupChecked(serial, code, gtin string) (registry.Record, poli
 	if !labels.VerifyCode(s.db.CheckSecrets(), serial, code) {
 		return registry.Record{}, policy.Model{}, false, nil
 	}
-	rec, model, found, err := s.itemAndModel(serial)
+	rec, model, found, err := s.db.ItemAndModel(serial)
 	switch {
 	case policy.ErrorCode(err) == policy.ENotFound:
 		return registry.Record{}, policy.Model{}, false, nil
@@ -605,26 +605,6 @@ func (s *Server) lookupChecked(serial, code, gtin string) (registry.Record, poli
 		}
 	}
 	return rec, model, true, nil
-}
-
-// itemAndModel reads an item and its model (found: the model exists), in
-// one read transaction where the store offers it (registry.DB.ItemAndModel).
-// Errors: the store's; ENotFound for an unknown serial.
-func (s *Server) itemAndModel(serial string) (registry.Record, policy.Model, bool, error) {
-	if db, ok := s.db.(interface {
-		ItemAndModel(string) (registry.Record, policy.Model, bool, error)
-	}); ok {
-		return db.ItemAndModel(serial)
-	}
-	rec, err := s.db.Get(serial)
-	if err != nil {
-		return registry.Record{}, policy.Model{}, false, err
-	}
-	model, err := s.db.Model(rec.Item.SKU)
-	if policy.ErrorCode(err) == policy.ENotFound {
-		return rec, policy.Model{}, false, nil
-	}
-	return rec, model, err == nil, err
 }
 
 // staffBrowser says whether the request comes from a browser signed in to

@@ -186,6 +186,24 @@ func (s *Store) Get(serial string) (registry.Record, error) {
 	return rec, nil
 }
 
+// ItemAndModel is Get and Model of the item's SKU (registry.ItemStore), in
+// two statements: a model deleted between them reads as not found, as it
+// would a moment later.
+func (s *Store) ItemAndModel(serial string) (registry.Record, policy.Model, bool, error) {
+	rec, err := s.Get(serial)
+	if err != nil {
+		return registry.Record{}, policy.Model{}, false, err
+	}
+	model, err := s.Model(rec.Item.SKU)
+	if policy.ErrorCode(err) == policy.ENotFound {
+		return rec, policy.Model{}, false, nil
+	}
+	if err != nil {
+		return registry.Record{}, policy.Model{}, false, err
+	}
+	return rec, model, true, nil
+}
+
 // OpenCases returns the records of the items with an open service case,
 // in serial order. Errors: EUnavailable; internal ones.
 func (s *Store) OpenCases() ([]registry.Record, error) {

@@ -734,6 +734,17 @@ func testScans(t *testing.T, h Harness) {
 	if _, err := e.s.Get("NOPE"); policy.ErrorCode(err) != policy.ENotFound {
 		t.Fatalf("a view of an unregistered serial registered it: %v", err)
 	}
+	// The public page reads the item, its scans and its model together.
+	rec, m, found, err := e.s.ItemAndModel("S1")
+	if err != nil || !found || rec.Item.Serial != "S1" || rec.Scans.Count != 3 || m.SKU != "P1" || m.Name != "Mask One" {
+		t.Fatalf("ItemAndModel(S1) = %+v, %+v, %v, %v; want S1 with 3 scans and model P1 Mask One", rec, m, found, err)
+	}
+	if _, _, _, err := e.s.ItemAndModel("NOPE"); policy.ErrorCode(err) != policy.ENotFound {
+		t.Fatalf("ItemAndModel(NOPE): %v, want not found", err)
+	}
+	if _, _, _, err := e.s.ItemAndModel("S 1"); policy.ErrorCode(err) != policy.EInvalid {
+		t.Fatalf("ItemAndModel(S 1): %v, want invalid", err)
+	}
 }
 
 func testSecret(t *testing.T, h Harness) {
