@@ -182,6 +182,15 @@ func (b *tab) eval(js string) string {
 }
 
 // text is the visible text of the page's main region ("" when it cannot be read).
+// wantNoSidewaysScroll fails the test when the page is wider than the
+// viewport's width (px): nothing may make a reader scroll sideways.
+func (b *tab) wantNoSidewaysScroll(width int) {
+	b.t.Helper()
+	if w := b.eval(`String(document.documentElement.scrollWidth)`); w != strconv.Itoa(width) {
+		b.t.Errorf("%s scrolls sideways at %d px: %s px wide", b.location(), width, w)
+	}
+}
+
 func (b *tab) text() string {
 	ctx, cancel := context.WithTimeout(b.ctx, 3*time.Second)
 	defer cancel()
@@ -484,14 +493,10 @@ func TestConsoleInABrowser(t *testing.T) {
 	// The desk on a tablet, portrait.
 	b.open("/console/items/SN0001")
 	b.do("tablet viewport", chromedp.EmulateViewport(820, 1180))
-	if w := b.eval(`String(document.documentElement.scrollWidth)`); w != "820" {
-		t.Errorf("the desk scrolls sideways on a tablet: %s px wide", w)
-	}
+	b.wantNoSidewaysScroll(820)
 	b.shot("06-desk-tablet")
 	b.do("desk viewport", chromedp.EmulateViewport(1366, 768))
-	if w := b.eval(`String(document.documentElement.scrollWidth)`); w != "1366" {
-		t.Errorf("the desk scrolls sideways at 1366×768: %s px wide", w)
-	}
+	b.wantNoSidewaysScroll(1366)
 
 	// The browser reported no CSP violation and no script error on the way.
 	if p := b.problems(); len(p) > 0 {

@@ -128,17 +128,13 @@ func TestConsoleInChineseInABrowser(t *testing.T) {
 	// The desk on a tablet, portrait.
 	b.open("/console/items/SN0101")
 	b.do("tablet viewport", chromedp.EmulateViewport(768, 1024))
-	if w := b.eval(`String(document.documentElement.scrollWidth)`); w != "768" {
-		t.Errorf("the desk scrolls sideways at 768 px: %s px wide", w)
-	}
+	b.wantNoSidewaysScroll(768)
 	b.shot("zh-05-item-768")
 	b.open("/console/queue")
 	b.shot("zh-06-queue-768")
 	b.do("phone viewport", chromedp.EmulateViewport(390, 844))
 	b.open("/console/items/SN0101")
-	if w := b.eval(`String(document.documentElement.scrollWidth)`); w != "390" {
-		t.Errorf("the desk scrolls sideways on a phone: %s px wide", w)
-	}
+	b.wantNoSidewaysScroll(390)
 	b.shot("zh-09-item-390")
 	b.do("desk viewport", chromedp.EmulateViewport(1366, 768))
 

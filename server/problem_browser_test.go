@@ -45,9 +45,7 @@ func TestDeskRefusalInChineseInABrowser(t *testing.T) {
 	}
 	b.shot("zh-10-desk-refusal-1366")
 	b.do("phone viewport", chromedp.EmulateViewport(390, 844))
-	if w := b.eval(`String(document.documentElement.scrollWidth)`); w != "390" {
-		t.Errorf("the refused form scrolls sideways on a phone: %s px wide", w)
-	}
+	b.wantNoSidewaysScroll(390)
 	b.shot("zh-11-desk-refusal-390")
 
 	// The warehouse's refused rows, in Chinese, on a phone.
@@ -66,9 +64,7 @@ func TestDeskRefusalInChineseInABrowser(t *testing.T) {
 	b.want("有 2 行未通过，整批都没有写入。", "SN0002 已于 2026年11月1日 出库，不能重复出库（登记有误请用更正）。",
 		"系统里没有序列号 SN0404，请核对后重新扫码。")
 	b.do("phone viewport", chromedp.EmulateViewport(390, 844))
-	if w := b.eval(`String(document.documentElement.scrollWidth)`); w != "390" {
-		t.Errorf("the refused rows scroll the page sideways on a phone: %s px wide", w)
-	}
+	b.wantNoSidewaysScroll(390)
 	b.shot("zh-12-dispatch-refused-390")
 	if p := b.problems(); len(p) > 0 {
 		t.Errorf("the browser's console reported:\n%s", strings.Join(p, "\n"))

@@ -106,9 +106,7 @@ func TestQualityPageInABrowser(t *testing.T) {
 	if n := b.eval(`String(document.querySelectorAll('section[aria-labelledby="trend-h"] svg .bar').length)`); n != "3" {
 		t.Errorf("%s month bars, want 3 (July, August, September)", n)
 	}
-	if w := b.eval(`String(document.documentElement.scrollWidth)`); w != "1366" {
-		t.Errorf("the page scrolls sideways at 1366 px: %s px wide", w)
-	}
+	b.wantNoSidewaysScroll(1366)
 	b.shot("quality-zh-1366")
 
 	b.open("/console/quality?lang=en")
@@ -130,9 +128,7 @@ func TestQualityPageInABrowser(t *testing.T) {
 
 	b.do("phone viewport", chromedp.EmulateViewport(390, 844))
 	b.open("/console/quality?lang=zh")
-	if w := b.eval(`String(document.documentElement.scrollWidth)`); w != "390" {
-		t.Errorf("the page scrolls sideways at 390 px: %s px wide", w)
-	}
+	b.wantNoSidewaysScroll(390)
 	b.shot("quality-zh-390")
 	if p := b.problems(); len(p) > 0 {
 		t.Errorf("the browser reported:\n%s", strings.Join(p, "\n"))
