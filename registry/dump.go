@@ -241,7 +241,7 @@ func (db *DB) Load(fill func(Sink) error) error {
 			},
 			Webhook:  func(w Subscription) error { return loadWebhook(tx, w) },
 			Delivery: func(d Delivery) error { return loadDelivery(tx, d) },
-			Notice:   func(n Notice) error { return loadNotice(tx, n) },
+			Notice:   func(n Notice) error { return putNotice(tx, n) },
 		})
 	})
 }

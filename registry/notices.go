@@ -207,15 +207,7 @@ func (db *DB) PutNotice(a Actor, n Notice) (Notice, bool, error) {
 			return nil
 		}
 		created = old == nil
-		b, err := tx.CreateBucketIfNotExists(bucketNotices)
-		if err != nil {
-			return err
-		}
-		v, err := encodeNotice(n)
-		if err != nil {
-			return err
-		}
-		if err := b.Put([]byte(n.Batch), v); err != nil {
+		if err := putNotice(tx, n); err != nil {
 			return err
 		}
 		return db.audit(tx, a, NoticeAction(old), n.Batch, NoticeDetail(n), now)
@@ -318,8 +310,8 @@ func eachNotice(tx *bolt.Tx, fn func(Notice) error) error {
 	})
 }
 
-// loadNotice writes a notice a Load is handed, as it was.
-func loadNotice(tx *bolt.Tx, n Notice) error {
+// putNotice writes n as its batch's notice (the bucket made on the first).
+func putNotice(tx *bolt.Tx, n Notice) error {
 	b, err := tx.CreateBucketIfNotExists(bucketNotices)
 	if err != nil {
 		return err
