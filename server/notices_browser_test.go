@@ -76,4 +76,8 @@ func TestNoticesInABrowser(t *testing.T) {
 		t.Errorf("the form does not hold the notice's text: %q", f)
 	}
 	b.shot("notice-06-batch-form-en-1366")
+	// The list of batches marks the batches under a notice.
+	b.open("/console/batches?lang=zh")
+	b.want("召回通知", "质量提示")
+	b.shot("notice-08-batches-zh-1366")
 }
