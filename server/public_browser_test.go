@@ -204,6 +204,28 @@ func TestPublicPageInABrowser(t *testing.T) {
 		}
 	}
 
+	// The terms, opened from the coverage page's link: exclusions beside the
+	// return conditions on a desk, and a way back.
+	for _, lang := range []string{"zh", "en"} {
+		for _, w := range widths {
+			view(w)
+			b.open(page("S-REP", lang))
+			if st := b.click(`.terms a`); st != http.StatusOK {
+				t.Fatalf("terms %s: %d", lang, st)
+			}
+			b.want(map[string][]string{
+				"zh": {"保修范围与退货条件", "以下情况不在免费保修范围内", "人为损坏，例如摔落、进水、挤压、划伤", "退货与付费维修", "返回查询结果"},
+				"en": {"Warranty exclusions and return conditions", "Not covered by the free warranty", "Returns and paid repair", "Back to the coverage page"},
+			}[lang]...)
+			b.wantBar("400-668-9229", "service@imask.com.cn")
+			if back := b.eval(`document.querySelector('main a').getAttribute('href')`); back != page("S-REP", lang) {
+				t.Errorf("terms %s: the way back goes to %q", lang, back)
+			}
+			b.checkPublicPage("terms "+lang, w)
+			b.shot("public-07-terms-" + lang + "-" + strconv.Itoa(w))
+		}
+	}
+
 	// Not found keeps what was typed and offers the form to retry.
 	for _, lang := range []string{"zh", "en"} {
 		for _, w := range widths {
