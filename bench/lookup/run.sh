@@ -33,7 +33,12 @@
 # given to lookup.lua as BENCH_PATHS),
 # rate limit off (--public-rate -1: every request comes from 127.0.0.1), and
 # the baseline with the same bbolt Get as always: the page against the floor
-# of a bare lookup, target ratio >= 0.6.
+# of a bare lookup, target ratio >= 0.6. It also measures "page", the
+# ceiling: the baseline answering GET /c/{serial} with a saved copy of one
+# of sanbao's pages, bytes and headers alike (baseline --page), nothing read,
+# checked or rendered: the ratio page/baseline is what the page's size and
+# headers alone cost against the bare lookup, the part no work in sanbao's
+# code can win back.
 #
 # Variables: MODE (lookup or public), N (serials, 1000000), CONNS (64), THREADS (2; 1 with PIN=1), DURATION (10s
 # per round and server), ROUNDS (3), WARMUP (5s), LOG_LEVEL (serve's, info),
@@ -169,13 +174,20 @@ PUBLIC_FLAGS=()
 start sanbao "$port" "$WORK/sanbao" serve --db "$DB" --addr "127.0.0.1:$port" \
   --debug-addr "127.0.0.1:$debug_port" --log-level "${LOG_LEVEL:-info}" "${PUBLIC_FLAGS[@]}"
 PPROF_URL="http://127.0.0.1:$debug_port"
+CONTESTANTS=(baseline sanbao)
+if [[ "$MODE" == public ]]; then
+  curl -s -i -o "$WORK/page.http" "$sanbao_URL$(head -1 "$WORK/paths")"
+  port=$(free_port)
+  start page "$port" "$WORK/baseline" --db "$WORK/baseline.db" --page "$WORK/page.http" --addr "127.0.0.1:$port"
+  CONTESTANTS+=(page)
+fi
 echo "   warming up both for $WARMUP"
 load "$WARMUP" "$baseline_URL" >/dev/null
 load "$WARMUP" "$sanbao_URL" "$SANBAO_PATHS" >/dev/null
 
 : >"$WORK/results"
 for round in $(seq "$ROUNDS"); do
-  for name in baseline sanbao; do
+  for name in "${CONTESTANTS[@]}"; do
     url_var="${name}_URL" pid_var="${name}_PID"
     before=$(cpu "${!pid_var}")
     if [[ "${PROFILE:-0}" == 1 && $name == sanbao && $round == "$ROUNDS" ]]; then
@@ -184,7 +196,7 @@ for round in $(seq "$ROUNDS"); do
       CURL_PID=$!
     fi
     paths=""
-    [[ $name == sanbao ]] && paths=$SANBAO_PATHS
+    [[ $name != baseline ]] && paths=$SANBAO_PATHS
     line=$(load "$DURATION" "${!url_var}" "$paths" | tee "$WORK/$name.$round.wrk" | grep RESULT)
     ticks=$(( $(cpu "${!pid_var}") - before ))
     line="$line cpu_us_per_req=$(awk -v t="$ticks" -v hz="$TICK" -v l="$line" 'BEGIN { match(l, /requests=[0-9]+/); n = substr(l, RSTART + 9, RLENGTH - 9); printf "%.1f", t / hz * 1e6 / n }')"
@@ -208,12 +220,17 @@ awk -v c="$CONNS" -v target="$TARGET_RATIO" -v mode="$MODE" '
     for (r = 1; r <= rounds; r++) {
       br[r] = rps["baseline", r]; sr[r] = rps["sanbao", r]; bp[r] = p99["baseline", r]; sp[r] = p99["sanbao", r]
       ratio[r] = sr[r] / br[r]; bc[r] = cpu["baseline", r]; sc[r] = cpu["sanbao", r]
+      if (("page", r) in rps) { pr[r] = rps["page", r] / br[r]; pc[r] = cpu["page", r]; pp[r] = p99["page", r]; prps[r] = rps["page", r] }
     }
     mb = median(br, rounds); ms = median(sr, rounds); mbp = median(bp, rounds); msp = median(sp, rounds); mr = median(ratio, rounds)
     mbc = median(bc, rounds); msc = median(sc, rounds)
     printf "\nmedians of %d rounds   %10s %10s %16s\n", rounds, "req/s", "p99 ms", "CPU us/request"
     printf "baseline               %10.0f %10.2f %16.1f\n", mb, mbp, mbc
     printf "sanbao                 %10.0f %10.2f %16.1f\n", ms, msp, msc
+    if (1 in pr) {
+      printf "page (same bytes, bare) %9.0f %10.2f %16.1f\n", median(prps, rounds), median(pp, rounds), median(pc, rounds)
+      printf "ceiling: a saved copy of the page from a bare route = %.2f of the baseline (median of per-round ratios)\n", median(pr, rounds)
+    }
     printf "CPU per request: sanbao spends %.2fx the baseline'"'"'s\n", msc / mbc
     printf "ratio sanbao (%s)/baseline = %.2f (median of per-round ratios; target >= %.2f)\n", mode, mr, target
     printf "sanbao p99 = %.2f ms at %d connections (target <= 10 ms)\n", msp, c
