@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -65,6 +66,11 @@ func TestDeskRefusalInChineseInABrowser(t *testing.T) {
 		"系统里没有序列号 SN0404，请核对后重新扫码。")
 	b.do("phone viewport", chromedp.EmulateViewport(390, 844))
 	b.wantNoSidewaysScroll(390)
+	// Each heading of the refused rows (行, 序列号, 问题, 字段, 说明) on one
+	// line, about 30 px high; squeezed to one character a line, over 45.
+	if h, _ := strconv.Atoi(b.eval(`String(Math.max(...[...document.querySelectorAll('table.rows th')].map(th => Math.round(th.getBoundingClientRect().height))))`)); h == 0 || h > 40 {
+		t.Errorf("the refused rows' headings wrap at 390 px: the tallest is %d px", h)
+	}
 	b.shot("zh-12-dispatch-refused-390")
 	if p := b.problems(); len(p) > 0 {
 		t.Errorf("the browser's console reported:\n%s", strings.Join(p, "\n"))
