@@ -59,9 +59,10 @@ type chartBar struct {
 }
 
 // hbars draws horizontal bars, one row per item: a label column, then the
-// bar, then its value.
+// bar, then its value. The chart is 380 units wide: a phone's card (about
+// 330 px) shrinks it little, so its 12-unit text stays readable there.
 func hbars(labels []string, values []float64, shown []string, flagged []bool) chart {
-	const labelW, barW, valueW, row, pad = 150.0, 380.0, 70.0, 24.0, 6.0
+	const labelW, barW, valueW, row, pad = 150.0, 170.0, 60.0, 24.0, 6.0
 	top := max(slices.Max(append([]float64{0}, values...)), 1e-9)
 	c := chart{W: int(labelW + barW + valueW), H: int(row*float64(len(labels)) + pad), Axis: strconv.FormatFloat(top, 'f', -1, 64)}
 	for i, l := range labels {
@@ -77,9 +78,13 @@ func hbars(labels []string, values []float64, shown []string, flagged []bool) ch
 	return c
 }
 
-// vbars draws vertical bars left to right (months), labels below.
+// vbars draws vertical bars left to right (months), labels below, 64
+// units a month (280 to 840 in all): a few months fit a phone's card at
+// full size; a long range scrolls sideways in its box (see the template)
+// rather than shrinking its labels out of sight.
 func vbars(labels []string, values []float64, shown []string) chart {
-	const w, h, bottom, topPad = 600.0, 220.0, 28.0, 20.0
+	const h, bottom, topPad = 220.0, 28.0, 20.0
+	w := min(max(64*float64(len(labels)), 280), 840)
 	top := max(slices.Max(append([]float64{0}, values...)), 1e-9)
 	c := chart{W: int(w), H: int(h), Axis: strconv.FormatFloat(top, 'f', -1, 64), Vertical: true, Base: h - bottom}
 	n := float64(max(len(labels), 1))

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -129,6 +130,16 @@ func TestQualityPageInABrowser(t *testing.T) {
 	b.do("phone viewport", chromedp.EmulateViewport(390, 844))
 	b.open("/console/quality?lang=zh")
 	b.wantNoSidewaysScroll(390)
+	// Every chart's 12-unit text is drawn at 9 px or more on the phone.
+	var sizes []float64
+	if err := json.Unmarshal([]byte(b.eval(`JSON.stringify([...document.querySelectorAll('svg.chart')].map(s => 12 * s.getBoundingClientRect().width / s.viewBox.baseVal.width))`)), &sizes); err != nil || len(sizes) != 4 {
+		t.Fatalf("chart text sizes %v (%v), want four charts", sizes, err)
+	}
+	for i, px := range sizes {
+		if px < 9 {
+			t.Errorf("chart %d draws its text at %.1f px on a phone, under 9", i+1, px)
+		}
+	}
 	b.shot("quality-zh-390")
 	if p := b.problems(); len(p) > 0 {
 		t.Errorf("the browser reported:\n%s", strings.Join(p, "\n"))
