@@ -390,7 +390,7 @@ func (db *DB) RegisterCSV(a Actor, r io.Reader) (RegisterResult, error) {
 	if err != nil {
 		return RegisterResult{}, err
 	}
-	res, err := g.commit(a, &s)
+	res, err := db.commit(g, a, &s)
 	return res, d.withLines(err)
 }
 
@@ -472,7 +472,7 @@ func (db *DB) Import(a Actor, r io.Reader, progress io.Writer) (RegisterResult, 
 	var fresh []int32
 	err = db.bolt.View(func(tx *bolt.Tx) error {
 		var err error
-		fresh, res.Unchanged, err = g.plan(tx, &s)
+		fresh, res.Unchanged, err = plan(tx, g, &s)
 		return err
 	})
 	if err != nil {
@@ -491,7 +491,7 @@ func (db *DB) Import(a Actor, r io.Reader, progress io.Writer) (RegisterResult, 
 		p    *prepared
 	}
 	build := func(idx []int32) *prepared {
-		return prepare(g.policy, len(idx), func(j int, rec *itemRec) { g.build(&s, int(idx[j]), rec) })
+		return prepare(g.policy, len(idx), func(j int, rec *itemRec) { buildRec(g, &s, int(idx[j]), rec) })
 	}
 	jobs := make(chan job, 1)
 	go func() {

@@ -52,7 +52,6 @@ func checkRow(n int, r *Row) *policy.RowError {
 // registration resolves rows against the models and items of one
 // transaction, collecting row errors.
 type registration struct {
-	db     *DB // nil for another store's registration (Registration)
 	policy *policy.Policy
 	now    time.Time
 	today  policy.Date
@@ -72,9 +71,7 @@ type registration struct {
 }
 
 func (db *DB) newRegistration() *registration {
-	g := newRegistration(db.policy, db.now())
-	g.db = db
-	return g
+	return newRegistration(db.policy, db.now())
 }
 
 func newRegistration(p *policy.Policy, now time.Time) *registration {
@@ -112,7 +109,11 @@ type recentModel struct {
 	m   *policy.Model
 }
 
-func (g *registration) model(tx *bolt.Tx, sku string) (*policy.Model, error) {
+// modelLookup finds a model the registration has not seen yet (found is
+// false when there is none): the store's, read inside its transaction.
+type modelLookup func(sku string) (m policy.Model, found bool, err error)
+
+func (g *registration) model(lookup modelLookup, sku string) (*policy.Model, error) {
 	for _, r := range g.recent {
 		if r.m != nil && r.sku == sku {
 			return r.m, nil
@@ -120,7 +121,7 @@ func (g *registration) model(tx *bolt.Tx, sku string) (*policy.Model, error) {
 	}
 	m, ok := g.models[sku]
 	if !ok && !g.allModels {
-		mv, found, err := getModel(tx, sku)
+		mv, found, err := lookup(sku)
 		if err != nil {
 			return nil, err
 		}
@@ -147,8 +148,8 @@ const (
 // item on record (old, nil when none), and says whether the row is new,
 // identical to the registered item, or bad (the error is recorded); for a
 // row not bad, it returns the row's model.
-func (g *registration) resolve(tx *bolt.Tx, n int, r *Row, old *policy.Item) (int, *policy.Model, error) {
-	m, err := g.model(tx, r.SKU)
+func (g *registration) resolve(lookup modelLookup, n int, r *Row, old *policy.Item) (int, *policy.Model, error) {
+	m, err := g.model(lookup, r.SKU)
 	if err != nil {
 		return rowBad, nil, err
 	}
@@ -163,7 +164,7 @@ func (g *registration) resolve(tx *bolt.Tx, n int, r *Row, old *policy.Item) (in
 		return rowBad, nil, nil
 	}
 	for _, b := range r.Accessories {
-		am, err := g.model(tx, b.SKU)
+		am, err := g.model(lookup, b.SKU)
 		if err != nil {
 			return rowBad, nil, err
 		}
@@ -190,12 +191,13 @@ func (g *registration) resolve(tx *bolt.Tx, n int, r *Row, old *policy.Item) (in
 	return rowBad, nil, nil
 }
 
-// plan resolves the sorted rows against tx and returns the positions in
-// s.rows of the new ones and the count of identical ones; bad rows go to
-// g.errs.
-func (g *registration) plan(tx *bolt.Tx, s *sortedRows) (fresh []int32, unchanged int, err error) {
+// plan resolves the sorted rows of g against tx and returns the positions
+// in s.rows of the new ones and the count of identical ones; bad rows go
+// to g.errs.
+func plan(tx *bolt.Tx, g *registration, s *sortedRows) (fresh []int32, unchanged int, err error) {
 	probe := newProber(tx.Bucket(bucketItems))
-	return g.planWith(tx, s, func(r *Row) (*policy.Item, error) {
+	models := func(sku string) (policy.Model, bool, error) { return getModel(tx, sku) }
+	return g.planWith(models, s, func(r *Row) (*policy.Item, error) {
 		v := probe.get(r.Serial)
 		if v == nil {
 			return nil, nil
@@ -205,9 +207,10 @@ func (g *registration) plan(tx *bolt.Tx, s *sortedRows) (fresh []int32, unchange
 	})
 }
 
-// planWith is plan with stored(r) giving the item on record for a row (nil
-// when none), asked in serial order.
-func (g *registration) planWith(tx *bolt.Tx, s *sortedRows, stored func(r *Row) (*policy.Item, error)) (fresh []int32, unchanged int, err error) {
+// planWith is plan with models finding the models g has not seen and
+// stored(r) giving the item on record for a row (nil when none), asked in
+// serial order.
+func (g *registration) planWith(models modelLookup, s *sortedRows, stored func(r *Row) (*policy.Item, error)) (fresh []int32, unchanged int, err error) {
 	fresh = make([]int32, 0, len(s.rows))
 	g.rowModel = make([]*policy.Model, len(s.rows))
 	for j := range s.rows {
@@ -216,7 +219,7 @@ func (g *registration) planWith(tx *bolt.Tx, s *sortedRows, stored func(r *Row) 
 		if err != nil {
 			return nil, 0, err
 		}
-		kind, m, err := g.resolve(tx, int(s.nums[j]), r, old)
+		kind, m, err := g.resolve(models, int(s.nums[j]), r, old)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -231,20 +234,28 @@ func (g *registration) planWith(tx *bolt.Tx, s *sortedRows, stored func(r *Row) 
 	return fresh, unchanged, nil
 }
 
-// build fills rec with the item the sorted rows' j-th row registers (plan
+// build fills it with the item the sorted rows' j-th row registers (plan
 // said it is new): the model's kind and months, each bundled accessory's
-// name, kind and months. rec's accessory slice is reused: rec is encoded
+// name, kind and months. it's accessory slice is reused: it is encoded
 // before the next build.
-func (g *registration) build(s *sortedRows, j int, rec *itemRec) {
+func (g *registration) build(s *sortedRows, j int, it *policy.Item) {
 	r, m := &s.rows[j], g.rowModel[j]
-	acc := rec.Accessories[:0]
-	*rec = itemRec{Item: policy.Item{Serial: r.Serial, SKU: r.SKU, Kind: m.Kind, WarrantyMonths: g.months(m),
-		Batch: r.Batch, ProducedOn: r.ProducedOn, RegisteredAt: Instant(g.now)}, State: policy.Registered}
+	acc := it.Accessories[:0]
+	*it = policy.Item{Serial: r.Serial, SKU: r.SKU, Kind: m.Kind, WarrantyMonths: g.months(m),
+		Batch: r.Batch, ProducedOn: r.ProducedOn, RegisteredAt: Instant(g.now)}
 	for _, b := range r.Accessories {
 		am := g.models[b.SKU]
 		acc = append(acc, policy.Accessory{SKU: b.SKU, Batch: b.Batch, Name: am.Name, Kind: am.Kind, WarrantyMonths: g.months(am)})
 	}
-	rec.Accessories = acc
+	it.Accessories = acc
+}
+
+// buildRec fills rec with the item as build does, in the state a new item
+// is stored in (registered, nothing derived yet).
+func buildRec(g *registration, s *sortedRows, j int, rec *itemRec) {
+	acc := rec.Accessories
+	*rec = itemRec{Item: policy.Item{Accessories: acc}, State: policy.Registered}
+	g.build(s, j, &rec.Item)
 }
 
 // prober finds stored items for serials asked in ascending order. It walks
@@ -720,18 +731,16 @@ func (db *DB) Register(a Actor, rows []Row, bad ...policy.RowError) (RegisterRes
 	if err != nil {
 		return RegisterResult{}, err
 	}
-	r.g.db = db
-	return r.g.commit(a, &r.s)
+	return db.commit(r.g, a, &r.s)
 }
 
-// commit plans the sorted rows against the database and, when no row of
-// the request is bad (g.errs holds those found before), writes the new
+// commit plans the sorted rows of g against the database and, when no row
+// of the request is bad (g.errs holds those found before), writes the new
 // ones in one transaction. Errors: as Register.
-func (g *registration) commit(a Actor, s *sortedRows) (RegisterResult, error) {
-	db := g.db
+func (db *DB) commit(g *registration, a Actor, s *sortedRows) (RegisterResult, error) {
 	var res RegisterResult
 	err := db.update(func(tx *bolt.Tx) error {
-		fresh, unchanged, err := g.plan(tx, s)
+		fresh, unchanged, err := plan(tx, g, s)
 		if err != nil {
 			return err
 		}
@@ -743,7 +752,7 @@ func (g *registration) commit(a Actor, s *sortedRows) (RegisterResult, error) {
 		if len(fresh) == 0 {
 			return nil
 		}
-		p := prepare(g.policy, len(fresh), func(j int, rec *itemRec) { g.build(s, int(fresh[j]), rec) })
+		p := prepare(g.policy, len(fresh), func(j int, rec *itemRec) { buildRec(g, s, int(fresh[j]), rec) })
 		// The rows are encoded: their memory can go before bbolt's nodes
 		// and pages for them are made, which then reuse it rather than
 		// grow the heap past it (see collectGarbage).

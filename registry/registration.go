@@ -146,10 +146,10 @@ func (r *Registration) Plan(models []policy.Model, stored map[string]policy.Item
 // postgres.Store's COPY) rather than hold them all.
 func (r *Registration) Items() iter.Seq[*policy.Item] {
 	return func(yield func(*policy.Item) bool) {
-		var rec itemRec
+		var it policy.Item
 		for _, j := range r.fresh {
-			r.g.build(&r.s, int(j), &rec)
-			if !yield(&rec.Item) {
+			r.g.build(&r.s, int(j), &it)
+			if !yield(&it) {
 				return
 			}
 		}
