@@ -16,12 +16,9 @@ import "runtime"
 // The server runs at most two registrations at once, so the collections
 // of one never mark the rows of many others.)
 const (
-	// collectBefore is the number of rows from which a request collects.
-	collectBefore = 20_000
-	// collectEvery is how many keys a large request puts between
-	// collections.
-	collectEvery = 1 << 14
+	// CollectBefore is the number of rows from which a request collects.
+	CollectBefore = 20_000
 )
 
-// collectGarbage collects garbage now, for a large registration.
-func collectGarbage() { runtime.GC() }
+// CollectGarbage collects garbage now, for a large registration.
+func CollectGarbage() { runtime.GC() }

@@ -237,9 +237,3 @@ type Checker interface {
 // its storage has no room (a full disk, PostgreSQL's 53100 disk_full); the
 // server answers it with 507.
 const StorageFull = "storage is full"
-
-var (
-	_ Store    = (*DB)(nil)
-	_ Backuper = (*DB)(nil)
-	_ Checker  = (*DB)(nil)
-)
