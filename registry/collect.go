@@ -20,5 +20,6 @@ const (
 	CollectBefore = 20_000
 )
 
-// CollectGarbage collects garbage now, for a large registration.
+// CollectGarbage collects garbage now, for a large registration. It and
+// CollectBefore are exported for registry/bolt, which writes registrations.
 func CollectGarbage() { runtime.GC() }

@@ -36,6 +36,10 @@ const (
 	maxNames = 1 << 16
 )
 
+// NewCSVDecoder reads the header of the registration CSV r. CSVDecoder is
+// exported for registry/bolt, whose RegisterCSV and Import read a CSV as
+// NewCSVRegistration does. Errors: EBadRequest for an empty CSV or a bad
+// header; the reader's.
 func NewCSVDecoder(r io.Reader) (*CSVDecoder, error) {
 	br := bufio.NewReaderSize(r, 1<<16)
 	if bom, err := br.Peek(3); err == nil && bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
@@ -353,7 +357,7 @@ func TooManyRows() error {
 		Keyed("rows.too_many", policy.Args{"max": 200000})
 }
 
-// withLines fills in the file line of each row of err (a rows error), from
+// WithLines fills in the file line of each row of err (a rows error), from
 // the rows' numbers.
 func (d *CSVDecoder) WithLines(err error) error {
 	var pe *policy.Error

@@ -49,7 +49,10 @@ func checkRow(n int, r *Row) *policy.RowError {
 }
 
 // Registrar resolves rows against the models and items of one
-// transaction, collecting row errors.
+// transaction, collecting row errors. Registration uses it; it is exported
+// (with its methods and SortedRows) for the bbolt store (registry/bolt),
+// which checks, plans and builds rows inside its own transaction with the
+// same rules rather than a copy of them.
 type Registrar struct {
 	Policy *policy.Policy
 	Now    time.Time
@@ -69,6 +72,7 @@ type Registrar struct {
 	Collect bool
 }
 
+// NewRegistrar is a Registrar under p, registering at now.
 func NewRegistrar(p *policy.Policy, now time.Time) *Registrar {
 	return &Registrar{Policy: p, Now: now, today: p.Today(now), models: map[string]*policy.Model{}}
 }
@@ -104,11 +108,11 @@ type recentModel struct {
 	m   *policy.Model
 }
 
-// modelLookup finds a model the registration has not seen yet (found is
+// ModelLookup finds a model the registration has not seen yet (found is
 // false when there is none): the store's, read inside its transaction.
-type modelLookup func(sku string) (m policy.Model, found bool, err error)
+type ModelLookup func(sku string) (m policy.Model, found bool, err error)
 
-func (g *Registrar) model(lookup modelLookup, sku string) (*policy.Model, error) {
+func (g *Registrar) model(lookup ModelLookup, sku string) (*policy.Model, error) {
 	for _, r := range g.recent {
 		if r.m != nil && r.sku == sku {
 			return r.m, nil
@@ -143,7 +147,7 @@ const (
 // item on record (old, nil when none), and says whether the row is new,
 // identical to the registered item, or bad (the error is recorded); for a
 // row not bad, it returns the row's model.
-func (g *Registrar) resolve(lookup modelLookup, n int, r *Row, old *policy.Item) (int, *policy.Model, error) {
+func (g *Registrar) resolve(lookup ModelLookup, n int, r *Row, old *policy.Item) (int, *policy.Model, error) {
 	m, err := g.model(lookup, r.SKU)
 	if err != nil {
 		return rowBad, nil, err
@@ -186,10 +190,11 @@ func (g *Registrar) resolve(lookup modelLookup, n int, r *Row, old *policy.Item)
 	return rowBad, nil, nil
 }
 
-// planWith is plan with models finding the models g has not seen and
-// stored(r) giving the item on record for a row (nil when none), asked in
-// serial order.
-func (g *Registrar) PlanWith(models modelLookup, s *SortedRows, stored func(r *Row) (*policy.Item, error)) (fresh []int32, unchanged int, err error) {
+// PlanWith resolves the sorted rows s and returns the positions in s.Rows
+// of the new ones and the count of identical ones; bad rows go to g.Errs.
+// models finds the models g has not seen; stored(r) gives the item on
+// record for a row (nil when none), asked in serial order.
+func (g *Registrar) PlanWith(models ModelLookup, s *SortedRows, stored func(r *Row) (*policy.Item, error)) (fresh []int32, unchanged int, err error) {
 	fresh = make([]int32, 0, len(s.Rows))
 	g.RowModel = make([]*policy.Model, len(s.Rows))
 	for j := range s.Rows {
@@ -213,7 +218,7 @@ func (g *Registrar) PlanWith(models modelLookup, s *SortedRows, stored func(r *R
 	return fresh, unchanged, nil
 }
 
-// build fills it with the item the sorted rows' j-th row registers (plan
+// Build fills it with the item the sorted rows' j-th row registers (plan
 // said it is new): the model's kind and months, each bundled accessory's
 // name, kind and months. it's accessory slice is reused: it is encoded
 // before the next build.
@@ -236,7 +241,9 @@ func (g *Registrar) months(m *policy.Model) int {
 	return g.Policy.Months(m.Kind)
 }
 
-// SameRegistration reports whether row r registers exactly what it is on record.
+// SameRegistration reports whether row r registers exactly what it is on
+// record (exported for registry/bolt's import, which checks again before
+// each chunk).
 func SameRegistration(it policy.Item, r *Row) bool {
 	if it.SKU != r.SKU || it.Batch != r.Batch || it.ProducedOn != r.ProducedOn || len(it.Accessories) != len(r.Accessories) {
 		return false
@@ -439,7 +446,8 @@ func rowsError(errs []policy.RowError) error {
 }
 
 // BatchSummary names n batches (batch(i), in batch order) with their new
-// members, the first ten only.
+// members, the first ten only: the target of a registration's audit entry
+// (exported for registry/bolt, whose entries must read the same).
 func BatchSummary(n int, batch func(i int) (string, int)) string {
 	var s strings.Builder
 	for i := range n {

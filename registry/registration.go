@@ -30,7 +30,7 @@ type Registration struct {
 // NewRegistration trims and checks rows (identifiers, the production date
 // against now, a serial repeated in the request) and sorts them by serial.
 // bad are errors the caller found while decoding rows, as for
-// DB.Register. The errors found are returned by Plan, every row's
+// Store.Register. The errors found are returned by Plan, every row's
 // together. Errors: ETooLarge beyond MaxRegisterRows rows.
 func NewRegistration(p *policy.Policy, now time.Time, rows []Row, bad ...policy.RowError) (*Registration, error) {
 	if len(rows) > MaxRegisterRows {

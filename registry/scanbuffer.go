@@ -68,6 +68,8 @@ func (s *ScanBuffer) Add(serial string, at time.Time) {
 	}
 }
 
+// AddScan adds the scans b to a (exported for registry/bolt, which adds
+// the buffered scans to the stored ones).
 func AddScan(a, b Scans) Scans {
 	if b.Count == 0 {
 		return a

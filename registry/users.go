@@ -77,7 +77,8 @@ func CheckUsername(s string) (string, error) {
 	return s, nil
 }
 
-// CheckPassword enforces the length rule. Errors: EInvalid.
+// CheckPassword enforces the length rule (exported, with HashPassword,
+// CheckUsername and CheckUserFields, for registry/bolt). Errors: EInvalid.
 func CheckPassword(p string) error {
 	switch n := utf8.RuneCountInString(p); {
 	case n < MinPassword:
@@ -126,6 +127,8 @@ func passwordMatches(encoded, password string) bool {
 // unknown user costs what a wrong password does.
 var dummyPassword = sync.OnceValue(func() string { return HashPassword("no such user: a dummy password") })
 
+// CheckUserFields checks and trims a user's name and centre and checks
+// the role. Errors: EInvalid.
 func CheckUserFields(name, center string, role Role) (string, string, error) {
 	name, err := policy.Text("name", name, maxUserName, false)
 	if err != nil {

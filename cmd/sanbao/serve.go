@@ -212,7 +212,14 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig, stderr io.Writer) (er
 		defer dln.Close()
 	}
 
-	db, err := openStore(cfg.db, bolt.Options{Options: registry.Options{Policy: cfg.policy, CheckSecret: cfg.checkSecret, PreviousSecret: cfg.previousSecret}, Timeout: lockTimeout})
+	db, err := openStore(cfg.db, bolt.Options{
+		Options: registry.Options{
+			Policy:         cfg.policy,
+			CheckSecret:    cfg.checkSecret,
+			PreviousSecret: cfg.previousSecret,
+		},
+		Timeout: lockTimeout,
+	})
 	if err != nil {
 		return err
 	}
