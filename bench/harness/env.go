@@ -219,7 +219,7 @@ func policyToday() policy.Date { return policy.Default().Today(time.Now()) }
 func openOffline(db string) (d *bolt.DB, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			d, err = nil, fmt.Errorf("registry.Open panicked (the file is damaged): %v", p)
+			d, err = nil, fmt.Errorf("bolt.Open panicked (the file is damaged): %v", p)
 		}
 	}()
 	return bolt.Open(db, bolt.Options{ReadOnly: true, Timeout: 5 * time.Second})

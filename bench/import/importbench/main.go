@@ -1,6 +1,6 @@
 // Command importbench is the helper of bench/import/run.sh: it generates the
 // rows, does the raw bbolt load that `sanbao import` is measured against,
-// creates the models the rows need, and can run registry.Import itself.
+// creates the models the rows need, and can run bolt.DB.Import itself.
 //
 //	importbench gen -n 1000000 > rows.csv
 //	importbench raw --db raw.db rows.csv             # prints wall and CPU seconds
