@@ -8,7 +8,8 @@ import (
 )
 
 // The rules of staff accounts and console sessions that every store
-// applies (users.go, sessions.go hold the bbolt store's own).
+// applies (users.go and sessions.go hold the rest, registry/bolt's the
+// bbolt store's own).
 
 // CheckNewUser checks and normalises a new user and its password and
 // returns the password's argon2id hash (PHC string). Errors: EInvalid
