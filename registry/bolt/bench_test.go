@@ -1,8 +1,6 @@
 package bolt
 
 import (
-	"github.com/sanbao/sanbao/registry"
-
 	"bytes"
 	"fmt"
 	"io"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/sanbao/sanbao/bench/import/rawload"
 	"github.com/sanbao/sanbao/policy"
+	"github.com/sanbao/sanbao/registry"
 )
 
 // Benchmarks compare rates measured in one run (the machine is shared):

@@ -1,8 +1,6 @@
 package bolt
 
 import (
-	"github.com/sanbao/sanbao/registry"
-
 	"bufio"
 	"crypto/sha256"
 	"fmt"
@@ -18,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sanbao/sanbao/policy"
+	"github.com/sanbao/sanbao/registry"
 )
 
 // The crash test re-executes the test binary as a child (crashEnv set)

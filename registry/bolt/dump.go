@@ -1,8 +1,6 @@
 package bolt
 
 import (
-	"github.com/sanbao/sanbao/registry"
-
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
@@ -11,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sanbao/sanbao/policy"
+	"github.com/sanbao/sanbao/registry"
 	"go.etcd.io/bbolt"
 )
 

@@ -1,8 +1,6 @@
 package bolt
 
 import (
-	"github.com/sanbao/sanbao/registry"
-
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/sanbao/sanbao/policy"
+	"github.com/sanbao/sanbao/registry"
 	"go.etcd.io/bbolt"
 )
 

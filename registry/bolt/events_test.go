@@ -1,8 +1,6 @@
 package bolt
 
 import (
-	"github.com/sanbao/sanbao/registry"
-
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
@@ -13,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sanbao/sanbao/policy"
+	"github.com/sanbao/sanbao/registry"
 	"go.etcd.io/bbolt"
 )
 

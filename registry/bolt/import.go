@@ -1,13 +1,12 @@
 package bolt
 
 import (
-	"github.com/sanbao/sanbao/registry"
-
 	"fmt"
 	"io"
 	"time"
 
 	"github.com/sanbao/sanbao/policy"
+	"github.com/sanbao/sanbao/registry"
 	"go.etcd.io/bbolt"
 )
 

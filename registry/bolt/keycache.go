@@ -1,13 +1,12 @@
 package bolt
 
 import (
-	"github.com/sanbao/sanbao/registry"
-
 	"bytes"
 	"maps"
 	"sync"
 	"sync/atomic"
 
+	"github.com/sanbao/sanbao/registry"
 	"go.etcd.io/bbolt"
 )
 

@@ -1,11 +1,10 @@
 package bolt
 
 import (
-	"github.com/sanbao/sanbao/registry"
-
 	"slices"
 	"time"
 
+	"github.com/sanbao/sanbao/registry"
 	"go.etcd.io/bbolt"
 )
 

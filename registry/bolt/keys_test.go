@@ -1,12 +1,11 @@
 package bolt
 
 import (
-	"github.com/sanbao/sanbao/registry"
-
 	"strings"
 	"testing"
 
 	"github.com/sanbao/sanbao/policy"
+	"github.com/sanbao/sanbao/registry"
 )
 
 func TestKeys(t *testing.T) {

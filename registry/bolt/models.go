@@ -1,12 +1,11 @@
 package bolt
 
 import (
-	"github.com/sanbao/sanbao/registry"
-
 	"bytes"
 	"sync"
 
 	"github.com/sanbao/sanbao/policy"
+	"github.com/sanbao/sanbao/registry"
 	"go.etcd.io/bbolt"
 )
 

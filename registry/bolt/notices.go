@@ -8,13 +8,12 @@ package bolt
 // change and clearing is in the audit log.
 
 import (
-	"github.com/sanbao/sanbao/registry"
-
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/sanbao/sanbao/policy"
+	"github.com/sanbao/sanbao/registry"
 	"go.etcd.io/bbolt"
 )
 

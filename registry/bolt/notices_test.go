@@ -1,8 +1,6 @@
 package bolt
 
 import (
-	"github.com/sanbao/sanbao/registry"
-
 	"bytes"
 	"os"
 	"path/filepath"
@@ -10,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/sanbao/sanbao/policy"
+	"github.com/sanbao/sanbao/registry"
 )
 
 // TestNoticesAreCopiedByBackupAndDump: a backup of the file and a Dump

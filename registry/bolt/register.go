@@ -1,14 +1,13 @@
 package bolt
 
 import (
-	"github.com/sanbao/sanbao/registry"
-
 	"encoding/binary"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/sanbao/sanbao/policy"
+	"github.com/sanbao/sanbao/registry"
 	"go.etcd.io/bbolt"
 )
 

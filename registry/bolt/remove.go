@@ -6,12 +6,11 @@ package bolt
 // line in the audit log, which is never pruned.
 
 import (
-	"github.com/sanbao/sanbao/registry"
-
 	"bytes"
 	"fmt"
 
 	"github.com/sanbao/sanbao/policy"
+	"github.com/sanbao/sanbao/registry"
 	"go.etcd.io/bbolt"
 )
 

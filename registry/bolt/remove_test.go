@@ -1,11 +1,10 @@
 package bolt
 
 import (
-	"github.com/sanbao/sanbao/registry"
-
 	"testing"
 
 	"github.com/sanbao/sanbao/policy"
+	"github.com/sanbao/sanbao/registry"
 )
 
 // An unregistered serial leaves every count and index it was in: its

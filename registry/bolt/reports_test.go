@@ -1,11 +1,10 @@
 package bolt
 
 import (
-	"github.com/sanbao/sanbao/registry"
-
 	"testing"
 
 	"github.com/sanbao/sanbao/policy"
+	"github.com/sanbao/sanbao/registry"
 	"go.etcd.io/bbolt"
 )
 

@@ -1,14 +1,13 @@
 package bolt
 
 import (
-	"github.com/sanbao/sanbao/registry"
-
 	"encoding/binary"
 	"time"
 
 	"go.etcd.io/bbolt"
 
 	"github.com/sanbao/sanbao/policy"
+	"github.com/sanbao/sanbao/registry"
 )
 
 // Scan counts one public view of serial at instant at. It never blocks on

@@ -8,11 +8,10 @@ package bolt
 // exhaust to sign everyone else out.
 
 import (
-	"github.com/sanbao/sanbao/registry"
-
 	"bytes"
 	"time"
 
+	"github.com/sanbao/sanbao/registry"
 	"go.etcd.io/bbolt"
 )
 

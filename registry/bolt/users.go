@@ -7,13 +7,12 @@ package bolt
 // breaking the hashes already stored.
 
 import (
-	"github.com/sanbao/sanbao/registry"
-
 	"cmp"
 	"strings"
 	"time"
 
 	"github.com/sanbao/sanbao/policy"
+	"github.com/sanbao/sanbao/registry"
 	"go.etcd.io/bbolt"
 )
 
