@@ -54,8 +54,8 @@ func checkRow(n int, r *Row) *policy.RowError {
 // which checks, plans and builds rows inside its own transaction with the
 // same rules rather than a copy of them.
 type Registrar struct {
-	Policy *policy.Policy
-	Now    time.Time
+	Policy *policy.Policy // the kinds' warranty months, the date checks' time zone
+	Now    time.Time      // the registration's instant (RegisteredAt)
 	today  policy.Date
 	models map[string]*policy.Model // nil value: no such model
 	// allModels: models holds every model of the store, so a SKU missing
@@ -64,9 +64,11 @@ type Registrar struct {
 	// recent holds the models last looked up, so most rows skip hashing
 	// their SKU (a file holds runs of few models).
 	recent [4]recentModel
-	// rowModel[j] is the model of the sorted rows' j-th row, set by plan for build.
+	// RowModel[j] is the model of the sorted rows' j-th row, set by
+	// PlanWith for Build.
 	RowModel []*policy.Model
-	Errs     []policy.RowError
+	// Errs are the row errors found so far.
+	Errs []policy.RowError
 	// Collect: a request held in memory whole (not Import, which writes in
 	// chunks), whose garbage is collected between its phases when large.
 	Collect bool
@@ -288,7 +290,7 @@ func orNone(s string) string {
 // costs a cache miss per row and per pass on a million rows.
 type SortedRows struct {
 	Rows []Row
-	nums []int32 // nums[j] is the 1-based row number of rows[j] in the request
+	nums []int32 // nums[j] is the 1-based row number of Rows[j] in the request
 }
 
 // sortRows returns the rows at(0) … at(n-1) for which ok holds in serial
