@@ -8,32 +8,33 @@ import (
 )
 
 // The rules of staff accounts and console sessions that every store
-// applies (users.go, sessions.go hold the bbolt store's own).
+// applies (users.go and sessions.go hold the rest, registry/bolt's the
+// bbolt store's own).
 
 // CheckNewUser checks and normalises a new user and its password and
 // returns the password's argon2id hash (PHC string). Errors: EInvalid
 // naming the field (username, name, role, center, password).
 func CheckNewUser(u User, password string) (User, string, error) {
-	username, err := checkUsername(u.Username)
+	username, err := CheckUsername(u.Username)
 	if err != nil {
 		return User{}, "", err
 	}
-	name, center, err := checkUserFields(u.Name, u.Center, u.Role)
+	name, center, err := CheckUserFields(u.Name, u.Center, u.Role)
 	if err != nil {
 		return User{}, "", err
 	}
-	if err := checkPassword(password); err != nil {
+	if err := CheckPassword(password); err != nil {
 		return User{}, "", err
 	}
-	return User{Username: username, Name: name, Role: u.Role, Center: center}, hashPassword(password), nil
+	return User{Username: username, Name: name, Role: u.Role, Center: center}, HashPassword(password), nil
 }
 
 // HashNewPassword checks a new password and returns its hash. Errors: EInvalid.
 func HashNewPassword(password string) (string, error) {
-	if err := checkPassword(password); err != nil {
+	if err := CheckPassword(password); err != nil {
 		return "", err
 	}
-	return hashPassword(password), nil
+	return HashPassword(password), nil
 }
 
 // Username normalises a username as every lookup does (trimmed, lower case).
@@ -58,7 +59,7 @@ func ApplyUserPatch(u User, p UserPatch, newPassword bool) (User, []string, bool
 		changes = append(changes, "role "+string(u.Role))
 	}
 	var err error
-	if u.Name, u.Center, err = checkUserFields(u.Name, u.Center, u.Role); err != nil {
+	if u.Name, u.Center, err = CheckUserFields(u.Name, u.Center, u.Role); err != nil {
 		return User{}, nil, false, err
 	}
 	endSessions := false
@@ -96,7 +97,7 @@ func NoUser(username string) error {
 // refusal.
 func VerifyPassword(u User, hash string, found bool, password string) (User, error) {
 	refused := policy.Errorf(policy.EUnauthorized, "", "wrong username or password")
-	if len(password) > maxPassword {
+	if len(password) > MaxPassword {
 		return User{}, refused
 	}
 	if !found {

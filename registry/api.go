@@ -20,25 +20,18 @@ const (
 	RoleService   Role = "service"
 )
 
-// Options configure Open. The zero value is usable.
+// Options are what every store is opened with; each store's Options embed
+// them and add their own (bolt.Options, postgres.Options). The zero value
+// is usable.
 type Options struct {
-	// Timeout is how long Open waits for the file lock held by another
-	// process; default 1s, then a clear EUnavailable error.
-	Timeout time.Duration
 	// Policy fixes kinds' warranty months at registration and validates
 	// events; default policy.Default().
 	Policy *policy.Policy
-	// CheckSecret (from --check-secret-file) overrides the secret kept in meta.
+	// CheckSecret (from --check-secret-file) overrides the secret kept in
+	// the store.
 	CheckSecret []byte
 	// PreviousSecret is still accepted when verifying (rotation).
 	PreviousSecret []byte
-	// ReadOnly opens the file shared and read-only: every write returns
-	// EUnavailable "database is read-only".
-	ReadOnly bool
-	// MaxBatchSize and MaxBatchDelay tune the grouping of concurrent single
-	// appends into one transaction; zero values take tuned defaults.
-	MaxBatchSize  int
-	MaxBatchDelay time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }

@@ -9,19 +9,17 @@ import "runtime"
 // pace (GOGC=100) the collector lets the heap grow to twice what the last
 // collection left live, so a request's peak would be its live memory
 // twice over. A large request therefore collects its garbage itself, at
-// its phases' ends and every collectEvery keys it puts: about 15
+// its phases' ends and every 16,384 keys it puts (registry/bolt): about 15
 // collections for 100,000 rows, each marking what is live (tens of MB), a
 // few hundredths of a second in all. (Issue 17 item 4: peak RSS growth of
 // a 100,000-row CSV from 15.6 to about 10 times the body, bench/register.
 // The server runs at most two registrations at once, so the collections
 // of one never mark the rows of many others.)
 const (
-	// collectBefore is the number of rows from which a request collects.
-	collectBefore = 20_000
-	// collectEvery is how many keys a large request puts between
-	// collections.
-	collectEvery = 1 << 14
+	// CollectBefore is the number of rows from which a request collects.
+	CollectBefore = 20_000
 )
 
-// collectGarbage collects garbage now, for a large registration.
-func collectGarbage() { runtime.GC() }
+// CollectGarbage collects garbage now, for a large registration. It and
+// CollectBefore are exported for registry/bolt, which writes registrations.
+func CollectGarbage() { runtime.GC() }

@@ -14,7 +14,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/sanbao/sanbao/policy"
-	bolt "go.etcd.io/bbolt"
 )
 
 // Severity is how grave a notice is.
@@ -40,21 +39,7 @@ type Notice struct {
 	Since    policy.Date
 	SetAt    time.Time // when it was last set or changed
 	SetBy    string    // the name of who did
-}
-
-// noticeRec is a stored notice; the batch is its key.
-type noticeRec struct {
-	Severity Severity    `json:"severity"`
-	Text     string      `json:"text"`
-	TextEN   string      `json:"text_en,omitempty"`
-	Since    policy.Date `json:"since"`
-	SetAt    time.Time   `json:"set_at"`
-	SetBy    string      `json:"set_by,omitempty"`
-}
-
-// bucketNotices is created by the first notice set (lazily: no schema
-// migration); a file without it has no notices.
-var bucketNotices = []byte("notices") // batch -> notice
+} // batch -> notice
 
 // CheckNotice checks a notice as it enters, and returns it tidied (texts
 // trimmed). Texts follow the free-text rule of notes (policy.Text); Text
@@ -80,11 +65,6 @@ func CheckNotice(n Notice) (Notice, error) {
 			Keyed("field.required", policy.Args{"field": policy.Field("since")})
 	}
 	return n, nil
-}
-
-// sameNotice says whether two notices say the same thing.
-func sameNotice(a, b Notice) bool {
-	return a.Severity == b.Severity && a.Text == b.Text && a.TextEN == b.TextEN && a.Since == b.Since
 }
 
 // NoticeAction is the audit action of setting n over old (nil: there was
@@ -155,69 +135,6 @@ func NoticeBatches(rec Record) []string {
 	return out
 }
 
-func (r noticeRec) notice(batch string) Notice {
-	return Notice{Batch: batch, Severity: r.Severity, Text: r.Text, TextEN: r.TextEN, Since: r.Since, SetAt: r.SetAt, SetBy: r.SetBy}
-}
-
-func encodeNotice(n Notice) ([]byte, error) {
-	return encodeJSON(noticeRec{Severity: n.Severity, Text: n.Text, TextEN: n.TextEN, Since: n.Since, SetAt: n.SetAt, SetBy: n.SetBy})
-}
-
-func getNotice(tx *bolt.Tx, batch string) (*Notice, error) {
-	b := tx.Bucket(bucketNotices)
-	if b == nil {
-		return nil, nil
-	}
-	v := b.Get([]byte(batch))
-	if v == nil {
-		return nil, nil
-	}
-	var r noticeRec
-	if err := decodeJSON("notice "+batch, v, &r); err != nil {
-		return nil, err
-	}
-	n := r.notice(batch)
-	return &n, nil
-}
-
-// PutNotice sets the notice of n.Batch (CheckNotice), replacing any it had;
-// the bool reports that the batch had none. Setting the same notice again
-// writes nothing and returns the one on record. Errors: EInvalid naming
-// the field; ENotFound when the batch has no registered serial and no
-// bundled accessory; EUnavailable.
-func (db *DB) PutNotice(a Actor, n Notice) (Notice, bool, error) {
-	n, err := CheckNotice(n)
-	if err != nil {
-		return Notice{}, false, err
-	}
-	now := db.now()
-	n.SetAt, n.SetBy = Instant(now), a.Name
-	created := false
-	err = db.update(func(tx *bolt.Tx) error {
-		members, carriers := batchCount(tx, n.Batch)
-		if members == 0 && carriers == 0 {
-			return NoSuchBatch(n.Batch)
-		}
-		old, err := getNotice(tx, n.Batch)
-		if err != nil {
-			return err
-		}
-		if old != nil && sameNotice(*old, n) {
-			n = *old
-			return nil
-		}
-		created = old == nil
-		if err := putNotice(tx, n); err != nil {
-			return err
-		}
-		return db.audit(tx, a, NoticeAction(old), n.Batch, NoticeDetail(n), now)
-	})
-	if err != nil {
-		return Notice{}, false, err
-	}
-	return n, created, nil
-}
-
 // NoSuchBatch is the ENotFound of a batch with no registered serial and no
 // bundled accessory.
 func NoSuchBatch(batch string) error {
@@ -229,96 +146,4 @@ func NoSuchBatch(batch string) error {
 func NoNotice(batch string) error {
 	return policy.Errorf(policy.ENotFound, "batch", "batch %s has no notice", batch).
 		Keyed("notice.none", policy.Args{"batch": batch})
-}
-
-// DeleteNotice clears a batch's notice. Errors: EInvalid for a malformed
-// batch; ENotFound when it has none; EUnavailable.
-func (db *DB) DeleteNotice(a Actor, batch string) error {
-	batch, err := policy.Ident("batch", batch)
-	if err != nil {
-		return err
-	}
-	now := db.now()
-	return db.update(func(tx *bolt.Tx) error {
-		old, err := getNotice(tx, batch)
-		if err != nil {
-			return err
-		}
-		if old == nil {
-			return NoNotice(batch)
-		}
-		if err := tx.Bucket(bucketNotices).Delete([]byte(batch)); err != nil {
-			return err
-		}
-		return db.audit(tx, a, "notice.clear", batch, NoticeDetail(*old), now)
-	})
-}
-
-// Notices lists every current notice in batch order. Errors: internal only.
-func (db *DB) Notices() ([]Notice, error) {
-	out := []Notice{}
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		return eachNotice(tx, func(n Notice) error {
-			out = append(out, n)
-			return nil
-		})
-	})
-	return out, err
-}
-
-// BatchNotices returns the notices of the batches given (those that have
-// one), in batch order. Errors: internal only.
-func (db *DB) BatchNotices(batches []string) ([]Notice, error) {
-	out := []Notice{}
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketNotices) == nil {
-			return nil
-		}
-		for _, batch := range batches {
-			n, err := getNotice(tx, batch)
-			if err != nil {
-				return err
-			}
-			if n != nil {
-				out = append(out, *n)
-			}
-		}
-		return nil
-	})
-	slices.SortFunc(out, func(a, b Notice) int { return strings.Compare(a.Batch, b.Batch) })
-	out = slices.CompactFunc(out, func(a, b Notice) bool { return a.Batch == b.Batch })
-	return out, err
-}
-
-// dumpNotices hands every notice to sink.
-func dumpNotices(tx *bolt.Tx, sink Sink) error {
-	return eachNotice(tx, sink.Notice)
-}
-
-// eachNotice calls fn with every notice, in batch order.
-func eachNotice(tx *bolt.Tx, fn func(Notice) error) error {
-	b := tx.Bucket(bucketNotices)
-	if b == nil {
-		return nil
-	}
-	return b.ForEach(func(k, v []byte) error {
-		var r noticeRec
-		if err := decodeJSON("notice "+string(k), v, &r); err != nil {
-			return err
-		}
-		return fn(r.notice(string(k)))
-	})
-}
-
-// putNotice writes n as its batch's notice (the bucket made on the first).
-func putNotice(tx *bolt.Tx, n Notice) error {
-	b, err := tx.CreateBucketIfNotExists(bucketNotices)
-	if err != nil {
-		return err
-	}
-	v, err := encodeNotice(n)
-	if err != nil {
-		return err
-	}
-	return b.Put([]byte(n.Batch), v)
 }

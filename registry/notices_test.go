@@ -1,9 +1,6 @@
 package registry
 
 import (
-	"bytes"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -70,50 +67,5 @@ func TestNoticeBatchesAreTheUnitsAndItsAccessories(t *testing.T) {
 	}
 	if got, want := NoticeBatches(rec), []string{"B1", "CB1", "CB2", "CB3"}; !slices.Equal(got, want) {
 		t.Fatalf("NoticeBatches = %v, want %v", got, want)
-	}
-}
-
-// TestNoticesAreCopiedByBackupAndDump: a backup of the file and a Dump
-// loaded into a new file both keep the notices as they were set.
-func TestNoticesAreCopiedByBackupAndDump(t *testing.T) {
-	db := MustOpen(t)
-	if _, _, err := db.PutModel(admin, policy.Model{SKU: "P1", Name: "Mask", Kind: policy.KindProduct}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Register(admin, []Row{{Serial: "S1", SKU: "P1", Batch: "B1"}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := db.PutNotice(admin, Notice{Batch: "B1", Severity: SeverityRecall, Text: "召回", TextEN: "Recall", Since: day("2026-11-18")}); err != nil {
-		t.Fatal(err)
-	}
-	want, err := db.Notices()
-	if err != nil || len(want) != 1 {
-		t.Fatalf("notices %+v, %v", want, err)
-	}
-
-	var snap bytes.Buffer
-	if _, err := db.Backup(&snap); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "backup.db")
-	if err := os.WriteFile(path, snap.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	restored := mustOpenPath(t, path)
-	if got, err := restored.Notices(); err != nil || !slices.Equal(got, want) {
-		t.Errorf("backup: notices %+v (%v); want %+v", got, err, want)
-	}
-
-	copied := MustOpen(t)
-	if err := copied.Load(func(s Sink) error { return db.Dump(s) }); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := copied.Notices(); err != nil || !slices.Equal(got, want) {
-		t.Errorf("dump and load: notices %+v (%v); want %+v", got, err, want)
-	}
-	a, errA := Digest(db)
-	b, errB := Digest(copied)
-	if errA != nil || errB != nil || a != b || a.Notices != 1 {
-		t.Errorf("digests %v (%v) and %v (%v)", a, errA, b, errB)
 	}
 }

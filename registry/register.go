@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/sanbao/sanbao/policy"
-	bolt "go.etcd.io/bbolt"
 )
 
 // checkRow trims r's fields in place and checks them without the database
@@ -49,12 +48,14 @@ func checkRow(n int, r *Row) *policy.RowError {
 	return nil
 }
 
-// registration resolves rows against the models and items of one
-// transaction, collecting row errors.
-type registration struct {
-	db     *DB // nil for another store's registration (Registration)
-	policy *policy.Policy
-	now    time.Time
+// Registrar resolves rows against the models and items of one
+// transaction, collecting row errors. Registration uses it; it is exported
+// (with its methods and SortedRows) for the bbolt store (registry/bolt),
+// which checks, plans and builds rows inside its own transaction with the
+// same rules rather than a copy of them.
+type Registrar struct {
+	Policy *policy.Policy // the kinds' warranty months, the date checks' time zone
+	Now    time.Time      // the registration's instant (RegisteredAt)
 	today  policy.Date
 	models map[string]*policy.Model // nil value: no such model
 	// allModels: models holds every model of the store, so a SKU missing
@@ -63,39 +64,36 @@ type registration struct {
 	// recent holds the models last looked up, so most rows skip hashing
 	// their SKU (a file holds runs of few models).
 	recent [4]recentModel
-	// rowModel[j] is the model of the sorted rows' j-th row, set by plan for build.
-	rowModel []*policy.Model
-	errs     []policy.RowError
-	// collect: a request held in memory whole (not Import, which writes in
+	// RowModel[j] is the model of the sorted rows' j-th row, set by
+	// PlanWith for Build.
+	RowModel []*policy.Model
+	// Errs are the row errors found so far.
+	Errs []policy.RowError
+	// Collect: a request held in memory whole (not Import, which writes in
 	// chunks), whose garbage is collected between its phases when large.
-	collect bool
+	Collect bool
 }
 
-func (db *DB) newRegistration() *registration {
-	g := newRegistration(db.policy, db.now())
-	g.db = db
-	return g
-}
-
-func newRegistration(p *policy.Policy, now time.Time) *registration {
-	return &registration{policy: p, now: now, today: p.Today(now), models: map[string]*policy.Model{}}
+// NewRegistrar is a Registrar under p, registering at now.
+func NewRegistrar(p *policy.Policy, now time.Time) *Registrar {
+	return &Registrar{Policy: p, Now: now, today: p.Today(now), models: map[string]*policy.Model{}}
 }
 
 // check runs checkRow and checkClock.
-func (g *registration) check(n int, r *Row) bool {
+func (g *Registrar) check(n int, r *Row) bool {
 	if e := checkRow(n, r); e != nil {
-		g.errs = append(g.errs, *e)
+		g.Errs = append(g.Errs, *e)
 		return false
 	}
 	return g.checkClock(n, r)
 }
 
 // checkClock runs the checks of a row (already through checkRow) needing the clock.
-func (g *registration) checkClock(n int, r *Row) bool {
+func (g *Registrar) checkClock(n int, r *Row) bool {
 	if r.ProducedOn.IsZero() {
 		return true
 	}
-	if err := policy.CheckDay("produced_on", r.ProducedOn, g.today, g.policy.TimeZone); err != nil {
+	if err := policy.CheckDay("produced_on", r.ProducedOn, g.today, g.Policy.TimeZone); err != nil {
 		g.refuse(n, r, err.(*policy.Error))
 		return false
 	}
@@ -103,8 +101,8 @@ func (g *registration) checkClock(n int, r *Row) bool {
 }
 
 // refuse records err as row n's error.
-func (g *registration) refuse(n int, r *Row, err *policy.Error) {
-	g.errs = append(g.errs, err.Row(n, r.Serial))
+func (g *Registrar) refuse(n int, r *Row, err *policy.Error) {
+	g.Errs = append(g.Errs, err.Row(n, r.Serial))
 }
 
 type recentModel struct {
@@ -112,7 +110,11 @@ type recentModel struct {
 	m   *policy.Model
 }
 
-func (g *registration) model(tx *bolt.Tx, sku string) (*policy.Model, error) {
+// ModelLookup finds a model the registration has not seen yet (found is
+// false when there is none): the store's, read inside its transaction.
+type ModelLookup func(sku string) (m policy.Model, found bool, err error)
+
+func (g *Registrar) model(lookup ModelLookup, sku string) (*policy.Model, error) {
 	for _, r := range g.recent {
 		if r.m != nil && r.sku == sku {
 			return r.m, nil
@@ -120,7 +122,7 @@ func (g *registration) model(tx *bolt.Tx, sku string) (*policy.Model, error) {
 	}
 	m, ok := g.models[sku]
 	if !ok && !g.allModels {
-		mv, found, err := getModel(tx, sku)
+		mv, found, err := lookup(sku)
 		if err != nil {
 			return nil, err
 		}
@@ -147,8 +149,8 @@ const (
 // item on record (old, nil when none), and says whether the row is new,
 // identical to the registered item, or bad (the error is recorded); for a
 // row not bad, it returns the row's model.
-func (g *registration) resolve(tx *bolt.Tx, n int, r *Row, old *policy.Item) (int, *policy.Model, error) {
-	m, err := g.model(tx, r.SKU)
+func (g *Registrar) resolve(lookup ModelLookup, n int, r *Row, old *policy.Item) (int, *policy.Model, error) {
+	m, err := g.model(lookup, r.SKU)
 	if err != nil {
 		return rowBad, nil, err
 	}
@@ -163,7 +165,7 @@ func (g *registration) resolve(tx *bolt.Tx, n int, r *Row, old *policy.Item) (in
 		return rowBad, nil, nil
 	}
 	for _, b := range r.Accessories {
-		am, err := g.model(tx, b.SKU)
+		am, err := g.model(lookup, b.SKU)
 		if err != nil {
 			return rowBad, nil, err
 		}
@@ -181,7 +183,7 @@ func (g *registration) resolve(tx *bolt.Tx, n int, r *Row, old *policy.Item) (in
 	if old == nil {
 		return rowNew, m, nil
 	}
-	if sameRegistration(*old, r) {
+	if SameRegistration(*old, r) {
 		return rowUnchanged, m, nil
 	}
 	g.refuse(n, r, policy.Errorf(policy.EConflict, "serial", "serial %s is already registered with other data (sku %s, batch %s%s)",
@@ -190,37 +192,24 @@ func (g *registration) resolve(tx *bolt.Tx, n int, r *Row, old *policy.Item) (in
 	return rowBad, nil, nil
 }
 
-// plan resolves the sorted rows against tx and returns the positions in
-// s.rows of the new ones and the count of identical ones; bad rows go to
-// g.errs.
-func (g *registration) plan(tx *bolt.Tx, s *sortedRows) (fresh []int32, unchanged int, err error) {
-	probe := newProber(tx.Bucket(bucketItems))
-	return g.planWith(tx, s, func(r *Row) (*policy.Item, error) {
-		v := probe.get(r.Serial)
-		if v == nil {
-			return nil, nil
-		}
-		old, err := decodeItem(r.Serial, v)
-		return &old.Item, err
-	})
-}
-
-// planWith is plan with stored(r) giving the item on record for a row (nil
-// when none), asked in serial order.
-func (g *registration) planWith(tx *bolt.Tx, s *sortedRows, stored func(r *Row) (*policy.Item, error)) (fresh []int32, unchanged int, err error) {
-	fresh = make([]int32, 0, len(s.rows))
-	g.rowModel = make([]*policy.Model, len(s.rows))
-	for j := range s.rows {
-		r := &s.rows[j]
+// PlanWith resolves the sorted rows s and returns the positions in s.Rows
+// of the new ones and the count of identical ones; bad rows go to g.Errs.
+// models finds the models g has not seen; stored(r) gives the item on
+// record for a row (nil when none), asked in serial order.
+func (g *Registrar) PlanWith(models ModelLookup, s *SortedRows, stored func(r *Row) (*policy.Item, error)) (fresh []int32, unchanged int, err error) {
+	fresh = make([]int32, 0, len(s.Rows))
+	g.RowModel = make([]*policy.Model, len(s.Rows))
+	for j := range s.Rows {
+		r := &s.Rows[j]
 		old, err := stored(r)
 		if err != nil {
 			return nil, 0, err
 		}
-		kind, m, err := g.resolve(tx, int(s.nums[j]), r, old)
+		kind, m, err := g.resolve(models, int(s.nums[j]), r, old)
 		if err != nil {
 			return nil, 0, err
 		}
-		g.rowModel[j] = m
+		g.RowModel[j] = m
 		switch kind {
 		case rowNew:
 			fresh = append(fresh, int32(j))
@@ -231,62 +220,33 @@ func (g *registration) planWith(tx *bolt.Tx, s *sortedRows, stored func(r *Row) 
 	return fresh, unchanged, nil
 }
 
-// build fills rec with the item the sorted rows' j-th row registers (plan
+// Build fills it with the item the sorted rows' j-th row registers (plan
 // said it is new): the model's kind and months, each bundled accessory's
-// name, kind and months. rec's accessory slice is reused: rec is encoded
+// name, kind and months. it's accessory slice is reused: it is encoded
 // before the next build.
-func (g *registration) build(s *sortedRows, j int, rec *itemRec) {
-	r, m := &s.rows[j], g.rowModel[j]
-	acc := rec.Accessories[:0]
-	*rec = itemRec{Item: policy.Item{Serial: r.Serial, SKU: r.SKU, Kind: m.Kind, WarrantyMonths: g.months(m),
-		Batch: r.Batch, ProducedOn: r.ProducedOn, RegisteredAt: Instant(g.now)}, State: policy.Registered}
+func (g *Registrar) Build(s *SortedRows, j int, it *policy.Item) {
+	r, m := &s.Rows[j], g.RowModel[j]
+	acc := it.Accessories[:0]
+	*it = policy.Item{Serial: r.Serial, SKU: r.SKU, Kind: m.Kind, WarrantyMonths: g.months(m),
+		Batch: r.Batch, ProducedOn: r.ProducedOn, RegisteredAt: Instant(g.Now)}
 	for _, b := range r.Accessories {
 		am := g.models[b.SKU]
 		acc = append(acc, policy.Accessory{SKU: b.SKU, Batch: b.Batch, Name: am.Name, Kind: am.Kind, WarrantyMonths: g.months(am)})
 	}
-	rec.Accessories = acc
+	it.Accessories = acc
 }
 
-// prober finds stored items for serials asked in ascending order. It walks
-// one cursor forward a few steps before seeking again, so checking a run of
-// new serials past the last stored one costs one seek, not one per serial.
-// The bucket must not change while it is used.
-type prober struct {
-	c       *bolt.Cursor
-	k, v    []byte
-	started bool
-}
-
-func newProber(b *bolt.Bucket) *prober { return &prober{c: b.Cursor()} }
-
-// get returns the value stored for serial, nil when there is none.
-func (p *prober) get(serial string) []byte {
-	if !p.started {
-		p.k, p.v = p.c.Seek([]byte(serial))
-		p.started = true
-	}
-	for i := 0; p.k != nil && string(p.k) < serial; i++ {
-		if i == 8 {
-			p.k, p.v = p.c.Seek([]byte(serial))
-			break
-		}
-		p.k, p.v = p.c.Next()
-	}
-	if p.k != nil && string(p.k) == serial {
-		return p.v
-	}
-	return nil
-}
-
-func (g *registration) months(m *policy.Model) int {
+func (g *Registrar) months(m *policy.Model) int {
 	if m.WarrantyMonths > 0 {
 		return m.WarrantyMonths
 	}
-	return g.policy.Months(m.Kind)
+	return g.Policy.Months(m.Kind)
 }
 
-// sameRegistration reports whether row r registers exactly what it is on record.
-func sameRegistration(it policy.Item, r *Row) bool {
+// SameRegistration reports whether row r registers exactly what it is on
+// record (exported for registry/bolt's import, which checks again before
+// each chunk).
+func SameRegistration(it policy.Item, r *Row) bool {
 	if it.SKU != r.SKU || it.Batch != r.Batch || it.ProducedOn != r.ProducedOn || len(it.Accessories) != len(r.Accessories) {
 		return false
 	}
@@ -323,20 +283,20 @@ func orNone(s string) string {
 	return s
 }
 
-// sortedRows are the rows of a request that passed their checks, in serial
+// SortedRows are the rows of a request that passed their checks, in serial
 // order, repeated serials dropped. Every pass after the sort (plan, build,
 // recheck) walks them in this order, so they are gathered into it once
 // rather than reached through an index into the request's order, which
 // costs a cache miss per row and per pass on a million rows.
-type sortedRows struct {
-	rows []Row
-	nums []int32 // nums[j] is the 1-based row number of rows[j] in the request
+type SortedRows struct {
+	Rows []Row
+	nums []int32 // nums[j] is the 1-based row number of Rows[j] in the request
 }
 
 // sortRows returns the rows at(0) … at(n-1) for which ok holds in serial
 // order and records a row error for each repeated serial (the first
 // occurrence stays valid).
-func sortRows(n int, at func(i int) *Row, ok func(i int) bool, errs *[]policy.RowError) sortedRows {
+func sortRows(n int, at func(i int) *Row, ok func(i int) bool, errs *[]policy.RowError) SortedRows {
 	// The sorted keys carry 16 bytes of the serial past the prefix all
 	// serials share, as two integers: most comparisons then read neither
 	// the rows nor the strings (scattered over the heap), and fall back to
@@ -400,13 +360,13 @@ func sortRows(n int, at func(i int) *Row, ok func(i int) bool, errs *[]policy.Ro
 	// both cores take half. The serials are copied next to each other, so
 	// that the passes after read them in order too; most are rebuilt from
 	// their keys, sparing a second miss on the text of each row's line.
-	s := sortedRows{rows: make([]Row, len(kept)), nums: make([]int32, len(kept))}
+	s := SortedRows{Rows: make([]Row, len(kept)), nums: make([]int32, len(kept))}
 	prefix := first[:max(common, 0)]
 	inHalves(len(kept), func(from, to int) {
 		var text textArena
 		var b [16]byte
 		for j, k := range kept[from:to] {
-			row := &s.rows[from+j]
+			row := &s.Rows[from+j]
 			*row = *at(int(k.i))
 			if tail := len(row.Serial) - len(prefix); tail <= len(b) {
 				binary.BigEndian.PutUint64(b[:8], k.hi)
@@ -487,200 +447,10 @@ func rowsError(errs []policy.RowError) error {
 	return policy.RowsError(errs)
 }
 
-// prepared is a run of new items encoded for writing: built and indexed
-// outside the write transaction (Import prepares the next chunk while the
-// current one commits), stored by write. It holds each item once, its key
-// and value back to back in large blocks, and the batch index as positions
-// of items: bbolt copies every key Put (and keeps the values), so keys
-// built and kept here would be held twice.
-type prepared struct {
-	n           int
-	first, last string
-	items       records
-	batches     []batchIndex // in batch order
-	counters    Counters     // the report counters the items add
-}
-
-// batchIndex is a batch's new entries in the batches index: keys
-// batch ‖ 0x00 ‖ serial of the items at positions items (ascending, so in
-// serial order), with their flags.
-type batchIndex struct {
-	batch             string
-	items             []int32
-	flags             []byte
-	members, carriers int
-}
-
-// records holds key-value records back to back in blocks of at least
-// recordBlock bytes, found by position: four bytes a record besides its
-// bytes, where a list of keys and values would cost 48.
-type records struct {
-	blocks  [][]byte
-	at      []recordAt
-	scratch []byte // a value being encoded
-}
-
-type recordAt struct{ block, off uint32 }
-
-const recordBlock = 1 << 20
-
-// add appends the record key (a serial), value; value is encoded by enc
-// appending to its argument.
-func (r *records) add(key string, enc func([]byte) []byte) {
-	r.scratch = enc(r.scratch[:0])
-	need := binary.MaxVarintLen64 + len(key) + len(r.scratch)
-	n := len(r.blocks) - 1
-	if n < 0 || cap(r.blocks[n])-len(r.blocks[n]) < need {
-		r.blocks = append(r.blocks, make([]byte, 0, max(recordBlock, need)))
-		n++
-	}
-	b := r.blocks[n]
-	r.at = append(r.at, recordAt{uint32(n), uint32(len(b))})
-	b = binary.AppendUvarint(b, uint64(len(key)))
-	r.blocks[n] = append(append(b, key...), r.scratch...)
-}
-
-// get returns record i's key and value (memory that stays valid).
-func (r *records) get(i int) (key, value []byte) {
-	a := r.at[i]
-	b := r.blocks[a.block][a.off:]
-	if i+1 < len(r.at) && r.at[i+1].block == a.block {
-		b = b[:r.at[i+1].off-a.off]
-	} else {
-		b = b[:len(r.blocks[a.block])-int(a.off)]
-	}
-	n, w := binary.Uvarint(b)
-	return b[w : w+int(n)], b[w+int(n) : len(b) : len(b)]
-}
-
-// prepare encodes n new items, produced in serial order by item(i, rec),
-// with their batch index entries and the report counters they add.
-func prepare(pol *policy.Policy, n int, item func(i int, rec *itemRec)) *prepared {
-	var rec itemRec
-	var tally policy.Tally
-	p := &prepared{n: n, items: records{at: make([]recordAt, 0, n)}, counters: NewCounters()}
-	// The index entries are grouped by batch as they come, each group in
-	// serial order: sorting the groups by name then gives key order
-	// (identifiers hold no 0x00), where sorting a million keys would cost
-	// more than writing them.
-	groups, cur := map[string]int{}, -1
-	index := func(i int, batch string, flag byte) {
-		if cur < 0 || p.batches[cur].batch != batch {
-			var ok bool
-			if cur, ok = groups[batch]; !ok {
-				cur = len(p.batches)
-				groups[batch] = cur
-				p.batches = append(p.batches, batchIndex{batch: batch})
-			}
-		}
-		b := &p.batches[cur]
-		// Only the group's last entry can be this item's: a product
-		// carrying an accessory of its own batch (or two accessories of one
-		// batch) has one key, the flags or'ed.
-		if k := len(b.items) - 1; k >= 0 && b.items[k] == int32(i) {
-			if b.flags[k]&flag != 0 {
-				return
-			}
-			b.flags[k] |= flag
-		} else {
-			b.items = append(b.items, int32(i))
-			b.flags = append(b.flags, flag)
-		}
-		if flag == flagMember {
-			b.members++
-		} else {
-			b.carriers++
-		}
-	}
-	for i := range n {
-		item(i, &rec)
-		p.items.add(rec.Serial, rec.append)
-		index(i, rec.Batch, flagMember)
-		for _, a := range rec.Accessories {
-			index(i, a.Batch, flagCarrier)
-		}
-		if i == 0 {
-			p.first = rec.Serial
-		}
-		if i == n-1 {
-			p.last = rec.Serial
-		}
-		if reportCounters {
-			pol.TallyInto(&tally, rec.Item, nil)
-			p.counters.Add(rec.Item, tally)
-		}
-	}
-	slices.SortFunc(p.batches, func(a, b batchIndex) int { return strings.Compare(a.batch, b.batch) })
-	return p
-}
-
-// flagValues holds the index values: bbolt keeps each value Put until the
-// transaction ends, and these are never written to.
-var flagValues = [4]byte{0, 1, 2, 3}
-
-// write stores the prepared items (none of them registered yet), their
-// batch index entries, the batch counts and the item counter, filling the
-// pages it splits to fill (items) and indexFill (the batch index). With
-// collect, it collects garbage every collectEvery keys and before
-// returning (see collectGarbage): each key Put may grow a bbolt node's
-// list of keys, whose old copy is garbage.
-func (p *prepared) write(tx *bolt.Tx, fill, indexFill float64, collect bool) error {
-	puts := 0
-	put := func(b *bolt.Bucket, k, v []byte) error {
-		if puts++; collect && puts%collectEvery == 0 {
-			collectGarbage()
-		}
-		return b.Put(k, v)
-	}
-	items := tx.Bucket(bucketItems)
-	items.FillPercent = fill
-	for i := range p.n {
-		k, v := p.items.get(i)
-		if err := put(items, k, v); err != nil {
-			return err
-		}
-	}
-	batches := tx.Bucket(bucketBatches)
-	batches.FillPercent = indexFill
-	var key []byte
-	for j := range p.batches {
-		b := &p.batches[j]
-		for x, i := range b.items {
-			serial, _ := p.items.get(int(i))
-			key = append(append(append(key[:0], b.batch...), 0), serial...)
-			f := b.flags[x]
-			if err := put(batches, key, flagValues[f:f+1:f+1]); err != nil {
-				return err
-			}
-		}
-		b.items, b.flags = nil, nil
-	}
-	for _, b := range p.batches {
-		if err := addBatchCount(tx, b.batch, b.members, b.carriers); err != nil {
-			return err
-		}
-	}
-	if err := addCounters(tx, p.counters); err != nil {
-		return err
-	}
-	p.counters = Counters{}
-	if err := addCounter(tx, countItems, p.n); err != nil {
-		return err
-	}
-	if collect {
-		collectGarbage()
-	}
-	return nil
-}
-
-// summary names the batches written with their new members, for the audit log.
-func (p *prepared) summary() string {
-	return batchSummary(len(p.batches), func(i int) (string, int) { return p.batches[i].batch, p.batches[i].members })
-}
-
-// batchSummary names n batches (batch(i), in batch order) with their new
-// members, the first ten only.
-func batchSummary(n int, batch func(i int) (string, int)) string {
+// BatchSummary names n batches (batch(i), in batch order) with their new
+// members, the first ten only: the target of a registration's audit entry
+// (exported for registry/bolt, whose entries must read the same).
+func BatchSummary(n int, batch func(i int) (string, int)) string {
 	var s strings.Builder
 	for i := range n {
 		if i == 10 {
@@ -694,75 +464,4 @@ func batchSummary(n int, batch func(i int) (string, int)) string {
 		fmt.Fprintf(&s, "%s (%d)", name, members)
 	}
 	return s.String()
-}
-
-// Register registers rows in one transaction: all or nothing. Rows are
-// trimmed and checked (identifiers, production date not in the future,
-// models existing, bundled accessories of accessory or adapter models),
-// written in serial order, with each model's kind and warranty months
-// (the model's, else the policy's for the kind) and each bundled accessory's
-// name, kind and months copied onto the item. A row identical to what is on
-// record counts as Unchanged and writes nothing. bad are errors the caller
-// found in rows while decoding them (a malformed date): those rows are not
-// checked further, and their errors are reported with the others, so that
-// one answer lists every bad row.
-//
-// Errors: ETooLarge beyond MaxRegisterRows rows; EInvalid with Rows (1-based
-// row numbers, at most policy.MaxRowErrors, BadRows the total): field rules,
-// a serial repeated in the request, a missing model, and code EConflict for
-// a serial registered with other data; EInvalid "no rows" for an empty
-// request; EUnavailable when the database cannot be written.
-func (db *DB) Register(a Actor, rows []Row, bad ...policy.RowError) (RegisterResult, error) {
-	if len(rows) == 0 {
-		return RegisterResult{}, policy.Errorf(policy.EInvalid, "items", "no rows to register").Keyed("rows.none", nil)
-	}
-	r, err := NewRegistration(db.policy, db.now(), rows, bad...)
-	if err != nil {
-		return RegisterResult{}, err
-	}
-	r.g.db = db
-	return r.g.commit(a, &r.s)
-}
-
-// commit plans the sorted rows against the database and, when no row of
-// the request is bad (g.errs holds those found before), writes the new
-// ones in one transaction. Errors: as Register.
-func (g *registration) commit(a Actor, s *sortedRows) (RegisterResult, error) {
-	db := g.db
-	var res RegisterResult
-	err := db.update(func(tx *bolt.Tx) error {
-		fresh, unchanged, err := g.plan(tx, s)
-		if err != nil {
-			return err
-		}
-		res.Unchanged = unchanged
-		if len(g.errs) > 0 {
-			return rowsError(g.errs)
-		}
-		res.Created = len(fresh)
-		if len(fresh) == 0 {
-			return nil
-		}
-		p := prepare(g.policy, len(fresh), func(j int, rec *itemRec) { g.build(s, int(fresh[j]), rec) })
-		// The rows are encoded: their memory can go before bbolt's nodes
-		// and pages for them are made, which then reuse it rather than
-		// grow the heap past it (see collectGarbage).
-		*s, g.rowModel, fresh = sortedRows{}, nil, nil
-		large := res.Created >= collectBefore
-		if large {
-			collectGarbage()
-		}
-		// Pages as full as Import's: new serials mostly come in runs past
-		// the ones stored, and half-empty pages would be half the memory
-		// of the commit spent on nothing.
-		if err := p.write(tx, importFill, importIndexFill, large); err != nil {
-			return err
-		}
-		return db.audit(tx, a, "items.register", p.summary(),
-			fmt.Sprintf("created %d, unchanged %d; serials %s … %s", res.Created, res.Unchanged, p.first, p.last), g.now)
-	})
-	if err != nil {
-		return RegisterResult{}, err
-	}
-	return res, nil
 }

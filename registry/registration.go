@@ -17,32 +17,32 @@ import (
 // registration) stay here, the store does the I/O. (The bbolt file uses
 // the same checks and plans inside its transaction itself.)
 type Registration struct {
-	g *registration
-	s sortedRows
-	d *csvDecoder // the CSV read, for its line numbers; nil for rows
+	g *Registrar
+	s SortedRows
+	d *CSVDecoder // the CSV read, for its line numbers; nil for rows
 	// base is how many row errors were found before Plan, which may run
 	// more than once (a retried transaction).
 	base int
-	// fresh are the positions in s.rows of the rows to create, set by Plan.
+	// fresh are the positions in s.Rows of the rows to create, set by Plan.
 	fresh []int32
 }
 
 // NewRegistration trims and checks rows (identifiers, the production date
 // against now, a serial repeated in the request) and sorts them by serial.
 // bad are errors the caller found while decoding rows, as for
-// DB.Register. The errors found are returned by Plan, every row's
+// Store.Register. The errors found are returned by Plan, every row's
 // together. Errors: ETooLarge beyond MaxRegisterRows rows.
 func NewRegistration(p *policy.Policy, now time.Time, rows []Row, bad ...policy.RowError) (*Registration, error) {
 	if len(rows) > MaxRegisterRows {
 		return nil, TooManyRows()
 	}
-	if len(rows) >= collectBefore {
+	if len(rows) >= CollectBefore {
 		// What decoding the request left behind (its body, a decoded
 		// copy) goes before the rows are sorted into another copy.
-		collectGarbage()
+		CollectGarbage()
 	}
-	g := newRegistration(p, now)
-	g.errs = append(g.errs, bad...)
+	g := NewRegistrar(p, now)
+	g.Errs = append(g.Errs, bad...)
 	known := rowNumbers(bad)
 	// The caller's rows are not changed, nor copied whole: a row checks on
 	// a copy, and only a row its checks changed (trimmed) is kept apart.
@@ -65,12 +65,17 @@ func NewRegistration(p *policy.Policy, now time.Time, rows []Row, bad ...policy.
 		}
 		return &rows[i]
 	}
-	s := sortRows(len(rows), at, func(i int) bool { return checked[i] }, &g.errs)
-	if len(rows) >= collectBefore {
-		collectGarbage()
+	s := sortRows(len(rows), at, func(i int) bool { return checked[i] }, &g.Errs)
+	if len(rows) >= CollectBefore {
+		CollectGarbage()
 	}
-	return &Registration{g: g, s: s, base: len(g.errs)}, nil
+	return &Registration{g: g, s: s, base: len(g.Errs)}, nil
 }
+
+// Parts are the registration's planner and its sorted rows, for the bbolt
+// store (registry/bolt), which plans and writes them inside one transaction
+// of its own rather than through Plan.
+func (r *Registration) Parts() (*Registrar, *SortedRows) { return r.g, &r.s }
 
 // sameRow reports whether a and b hold the same text.
 func sameRow(a, b *Row) bool {
@@ -83,25 +88,25 @@ func sameRow(a, b *Row) bool {
 // beyond limit; EBadRequest for an empty CSV or a bad header; EInvalid for
 // a CSV without rows; the reader's.
 func NewCSVRegistration(p *policy.Policy, now time.Time, r io.Reader, limit int) (*Registration, error) {
-	d, err := newCSVDecoder(r)
+	d, err := NewCSVDecoder(r)
 	if err != nil {
 		return nil, err
 	}
-	g := newRegistration(p, now)
-	g.collect = true
-	s, err := g.readCSV(d, limit, func(int) {})
+	g := NewRegistrar(p, now)
+	g.Collect = true
+	s, err := g.ReadCSV(d, limit, func(int) {})
 	if err != nil {
 		return nil, err
 	}
-	return &Registration{g: g, s: s, d: d, base: len(g.errs)}, nil
+	return &Registration{g: g, s: s, d: d, base: len(g.Errs)}, nil
 }
 
 // Serials are the serials of the rows that passed their checks, in serial
 // order, each once: the items a store must read (and lock) for Plan.
 func (r *Registration) Serials() []string {
-	out := make([]string, len(r.s.rows))
-	for j := range r.s.rows {
-		out[j] = r.s.rows[j].Serial
+	out := make([]string, len(r.s.Rows))
+	for j := range r.s.Rows {
+		out[j] = r.s.Rows[j].Serial
 	}
 	return out
 }
@@ -114,12 +119,12 @@ func (r *Registration) Serials() []string {
 // with their lines).
 func (r *Registration) Plan(models []policy.Model, stored map[string]policy.Item) (RegisterResult, error) {
 	g := r.g
-	g.errs, g.recent = g.errs[:r.base], [4]recentModel{}
+	g.Errs, g.recent = g.Errs[:r.base], [4]recentModel{}
 	g.models, g.allModels = map[string]*policy.Model{}, true
 	for i := range models {
 		g.models[models[i].SKU] = &models[i]
 	}
-	fresh, unchanged, err := g.planWith(nil, &r.s, func(row *Row) (*policy.Item, error) {
+	fresh, unchanged, err := g.PlanWith(nil, &r.s, func(row *Row) (*policy.Item, error) {
 		if it, ok := stored[row.Serial]; ok {
 			return &it, nil
 		}
@@ -128,10 +133,10 @@ func (r *Registration) Plan(models []policy.Model, stored map[string]policy.Item
 	if err != nil {
 		return RegisterResult{}, err
 	}
-	if len(g.errs) > 0 {
-		err := rowsError(slices.Clone(g.errs))
+	if len(g.Errs) > 0 {
+		err := rowsError(slices.Clone(g.Errs))
 		if r.d != nil {
-			err = r.d.withLines(err)
+			err = r.d.WithLines(err)
 		}
 		return RegisterResult{}, err
 	}
@@ -146,10 +151,10 @@ func (r *Registration) Plan(models []policy.Model, stored map[string]policy.Item
 // postgres.Store's COPY) rather than hold them all.
 func (r *Registration) Items() iter.Seq[*policy.Item] {
 	return func(yield func(*policy.Item) bool) {
-		var rec itemRec
+		var it policy.Item
 		for _, j := range r.fresh {
-			r.g.build(&r.s, int(j), &rec)
-			if !yield(&rec.Item) {
+			r.g.Build(&r.s, int(j), &it)
+			if !yield(&it) {
 				return
 			}
 		}
@@ -161,13 +166,13 @@ func (r *Registration) Items() iter.Seq[*policy.Item] {
 func (r *Registration) Audit(action string, res RegisterResult) AuditLine {
 	members := map[string]int{}
 	for _, j := range r.fresh {
-		members[r.s.rows[j].Batch]++
+		members[r.s.Rows[j].Batch]++
 	}
 	names := slices.Sorted(maps.Keys(members))
-	target := batchSummary(len(names), func(i int) (string, int) { return names[i], members[names[i]] })
+	target := BatchSummary(len(names), func(i int) (string, int) { return names[i], members[names[i]] })
 	first, last := "", ""
 	if len(r.fresh) > 0 {
-		first, last = r.s.rows[r.fresh[0]].Serial, r.s.rows[r.fresh[len(r.fresh)-1]].Serial
+		first, last = r.s.Rows[r.fresh[0]].Serial, r.s.Rows[r.fresh[len(r.fresh)-1]].Serial
 	}
 	detail := fmt.Sprintf("created %d, unchanged %d; serials %s … %s", res.Created, res.Unchanged, first, last)
 	if action == ActionImport {

@@ -57,7 +57,7 @@ func (s *ScanBuffer) Add(serial string, at time.Time) {
 		s.mu.Unlock()
 		return
 	}
-	s.pending[serial] = addScan(sc, Scans{Count: 1, First: at, Last: at})
+	s.pending[serial] = AddScan(sc, Scans{Count: 1, First: at, Last: at})
 	n := len(s.pending)
 	s.mu.Unlock()
 	if n >= scanFlushAt {
@@ -68,7 +68,9 @@ func (s *ScanBuffer) Add(serial string, at time.Time) {
 	}
 }
 
-func addScan(a, b Scans) Scans {
+// AddScan adds the scans b to a (exported for registry/bolt, which adds
+// the buffered scans to the stored ones).
+func AddScan(a, b Scans) Scans {
 	if b.Count == 0 {
 		return a
 	}
@@ -91,9 +93,9 @@ func (s *ScanBuffer) Merge(serial string, stored Scans, view uint64) Scans {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.inflight != nil && (s.inflightMark == 0 || view < s.inflightMark) {
-		stored = addScan(stored, s.inflight[serial])
+		stored = AddScan(stored, s.inflight[serial])
 	}
-	return addScan(stored, s.pending[serial])
+	return AddScan(stored, s.pending[serial])
 }
 
 func (s *ScanBuffer) run() {
@@ -151,7 +153,7 @@ func (s *ScanBuffer) Flush() error {
 	defer s.mu.Unlock()
 	if err != nil {
 		for k, v := range batch {
-			s.pending[k] = addScan(s.pending[k], v)
+			s.pending[k] = AddScan(s.pending[k], v)
 		}
 		s.inflight, s.inflightMark = nil, 0
 	} else if !marked {

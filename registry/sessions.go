@@ -8,14 +8,12 @@ package registry
 // exhaust to sign everyone else out.
 
 import (
-	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"time"
 
 	"github.com/sanbao/sanbao/policy"
-	bolt "go.etcd.io/bbolt"
 )
 
 // MaxSessionsPerOwner bounds the sessions of one user or key.
@@ -34,29 +32,6 @@ type Session struct {
 	Center          string // the last service centre used at the desk
 }
 
-// sessionRec is a stored session.
-type sessionRec struct {
-	Username string    `json:"username,omitempty"`
-	KeyID    string    `json:"key_id,omitempty"`
-	CSRF     string    `json:"csrf"`
-	Created  time.Time `json:"created"`
-	Expires  time.Time `json:"expires"`
-	Flash    string    `json:"flash,omitempty"`
-	Center   string    `json:"center,omitempty"`
-}
-
-func (r sessionRec) session(id string) Session {
-	return Session{ID: id, Username: r.Username, KeyID: r.KeyID, CSRF: r.CSRF, Created: r.Created, Expires: r.Expires,
-		Flash: r.Flash, Center: r.Center}
-}
-
-func (r sessionRec) owner() string {
-	if r.Username != "" {
-		return userOwner(r.Username)
-	}
-	return keyOwner(r.KeyID)
-}
-
 func userOwner(username string) string { return "u:" + username }
 func keyOwner(id string) string        { return "k:" + id }
 
@@ -72,164 +47,4 @@ func sessionHash(id string) []byte {
 	return sum[:]
 }
 
-// CreateSession starts a session for s.Username or s.KeyID lasting until
-// s.Expires, with a new random id and form token, and returns it. The
-// owner's expired sessions are dropped and, past MaxSessionsPerOwner, the
-// oldest ends. Errors: EInvalid without an owner or expiry; EUnavailable
-// when the database cannot be written.
-func (db *DB) CreateSession(s Session) (Session, error) {
-	now := db.now().UTC()
-	s, h, err := NewSession(s, now)
-	if err != nil {
-		return Session{}, err
-	}
-	rec := sessionRec{Username: s.Username, KeyID: s.KeyID, CSRF: s.CSRF, Created: s.Created, Expires: s.Expires, Center: s.Center}
-	id := s.ID
-	err = db.update(func(tx *bolt.Tx) error {
-		byOwner, sessions := tx.Bucket(bucketOwnerSessions), tx.Bucket(bucketSessions)
-		prefix := compositeKey(rec.owner(), nil)
-		type held struct {
-			hash    []byte
-			created time.Time
-		}
-		var live []held
-		c := byOwner.Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			h := bytes.Clone(k[len(prefix):])
-			var r sessionRec
-			v := sessions.Get(h)
-			if v != nil {
-				if err := decodeJSON("session", v, &r); err != nil {
-					return err
-				}
-			}
-			if v == nil || !now.Before(r.Expires) {
-				if err := dropSession(tx, h, rec.owner()); err != nil {
-					return err
-				}
-				continue
-			}
-			live = append(live, held{h, r.Created})
-		}
-		for len(live) >= MaxSessionsPerOwner {
-			oldest := 0
-			for i := range live {
-				if live[i].created.Before(live[oldest].created) {
-					oldest = i
-				}
-			}
-			if err := dropSession(tx, live[oldest].hash, rec.owner()); err != nil {
-				return err
-			}
-			live = append(live[:oldest], live[oldest+1:]...)
-		}
-		v, err := encodeJSON(rec)
-		if err != nil {
-			return err
-		}
-		if err := sessions.Put(h, v); err != nil {
-			return err
-		}
-		return byOwner.Put(compositeKey(rec.owner(), h), nil)
-	})
-	if err != nil {
-		return Session{}, err
-	}
-	return rec.session(id), nil
-}
-
-// dropSession deletes one session (by hash) and its owner index entry.
-// Cursor-safe: bbolt allows Delete of keys other than the cursor's.
-func dropSession(tx *bolt.Tx, hash []byte, owner string) error {
-	if err := tx.Bucket(bucketSessions).Delete(hash); err != nil {
-		return err
-	}
-	return tx.Bucket(bucketOwnerSessions).Delete(compositeKey(owner, hash))
-}
-
-// endOwnerSessions ends every session of an owner (a disabled user, a
-// changed password, a revoked key).
-func endOwnerSessions(tx *bolt.Tx, owner string) error {
-	prefix := compositeKey(owner, nil)
-	var hashes [][]byte
-	c := tx.Bucket(bucketOwnerSessions).Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		hashes = append(hashes, bytes.Clone(k[len(prefix):]))
-	}
-	for _, h := range hashes {
-		if err := dropSession(tx, h, owner); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// Session returns the live session with id. Errors: ENotFound when there
-// is none or it has expired.
-func (db *DB) Session(id string) (Session, error) {
-	var s Session
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketSessions)
-		if b == nil {
-			return errNoSession // a read-only file written before sessions were kept
-		}
-		v := b.Get(sessionHash(id))
-		if v == nil {
-			return errNoSession
-		}
-		var r sessionRec
-		if err := decodeJSON("session", v, &r); err != nil {
-			return err
-		}
-		if !db.now().Before(r.Expires) {
-			return errNoSession
-		}
-		s = r.session(id)
-		return nil
-	})
-	return s, err
-}
-
 var errNoSession = policy.Errorf(policy.ENotFound, "", "no such session")
-
-// EndSession ends a session; an unknown one is already ended. Errors:
-// EUnavailable when the database cannot be written.
-func (db *DB) EndSession(id string) error {
-	return db.update(func(tx *bolt.Tx) error {
-		h := sessionHash(id)
-		v := tx.Bucket(bucketSessions).Get(h)
-		if v == nil {
-			return nil
-		}
-		var r sessionRec
-		if err := decodeJSON("session", v, &r); err != nil {
-			return err
-		}
-		return dropSession(tx, h, r.owner())
-	})
-}
-
-// UpdateSession changes a live session's flash message and centre through
-// f (its owner, token and times stay). Errors: ENotFound; EUnavailable.
-func (db *DB) UpdateSession(id string, f func(*Session)) error {
-	return db.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketSessions)
-		h := sessionHash(id)
-		v := b.Get(h)
-		if v == nil {
-			return errNoSession
-		}
-		var r sessionRec
-		if err := decodeJSON("session", v, &r); err != nil {
-			return err
-		}
-		s := r.session(id)
-		f(&s)
-		r.Flash, r.Center = s.Flash, s.Center
-		nv, err := encodeJSON(r)
-		if err != nil {
-			return err
-		}
-		return b.Put(h, nv)
-	})
-}

@@ -8,9 +8,10 @@ import (
 )
 
 // Store is the registry as the server and the command line use it,
-// whichever store holds it: the bbolt file (*DB, the embedded default) or
-// PostgreSQL (registry/postgres). Every method of every store answers the
-// same for the same calls; registry/storetest is the suite that says so.
+// whichever store holds it: the bbolt file (registry/bolt, the embedded
+// default) or PostgreSQL (registry/postgres). Every method of every store
+// answers the same for the same calls; registry/storetest is the suite
+// that says so.
 //
 // Methods take no context.Context yet: the server's call sites are being
 // changed by other work at the same time, and a store bounds each of its own
@@ -35,7 +36,7 @@ type Store interface {
 // ItemStore registers serials and reads items, batches and the service queue.
 type ItemStore interface {
 	// Register registers rows in one transaction, all or nothing (see
-	// DB.Register for the checks); bad are the rows the caller found bad
+	// NewRegistration for the checks); bad are the rows the caller found bad
 	// while decoding them, reported with the others. Errors: ETooLarge
 	// beyond MaxRegisterRows; EInvalid with Rows (code EConflict for a
 	// serial registered with other data); EInvalid "no rows"; EUnavailable.
@@ -237,9 +238,3 @@ type Checker interface {
 // its storage has no room (a full disk, PostgreSQL's 53100 disk_full); the
 // server answers it with 507.
 const StorageFull = "storage is full"
-
-var (
-	_ Store    = (*DB)(nil)
-	_ Backuper = (*DB)(nil)
-	_ Checker  = (*DB)(nil)
-)

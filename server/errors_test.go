@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/sanbao/sanbao/policy"
 	"github.com/sanbao/sanbao/registry"
+	"github.com/sanbao/sanbao/registry/bolt"
 )
 
 func TestClassifyMapsEveryCode(t *testing.T) {
@@ -122,7 +123,7 @@ func TestReadOnlyDatabaseAnswers503AndStillServesReads(t *testing.T) {
 	if err := e.db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	e.db = mustOpen(t, e.path, registry.Options{ReadOnly: true, Now: e.clock.Now})
+	e.db = mustOpen(t, e.path, bolt.Options{Options: registry.Options{Now: e.clock.Now}, ReadOnly: true})
 	e.start()
 
 	must(t, e.get("/api/v1/items/S1", e.service), 200)
@@ -149,7 +150,7 @@ func TestFullDiskAnswers507(t *testing.T) {
 	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
 
 	e := &env{t: t, path: filepath.Join(dir, "sanbao.db"), clock: &clock{t: testNow}}
-	db, err := registry.Open(e.path, registry.Options{Now: e.clock.Now})
+	db, err := bolt.Open(e.path, bolt.Options{Options: registry.Options{Now: e.clock.Now}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/sanbao/sanbao/policy"
 	"github.com/sanbao/sanbao/registry"
+	"github.com/sanbao/sanbao/registry/bolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
 
@@ -58,7 +59,7 @@ type env struct {
 	t                         testing.TB
 	path                      string
 	clock                     *clock
-	db                        *registry.DB
+	db                        *bolt.DB
 	srv                       *Server
 	ts                        *httptest.Server
 	admin, warehouse, service string // tokens
@@ -70,7 +71,7 @@ type env struct {
 func newEnv(t testing.TB, mod ...func(*Config)) *env {
 	t.Helper()
 	e := &env{t: t, path: filepath.Join(t.TempDir(), "sanbao.db"), clock: &clock{t: testNow}}
-	e.db = mustOpen(t, e.path, registry.Options{Now: e.clock.Now})
+	e.db = mustOpen(t, e.path, bolt.Options{Options: registry.Options{Now: e.clock.Now}})
 	e.admin = mustKey(t, e.db, "root", registry.RoleAdmin)
 	e.warehouse = mustKey(t, e.db, "dock-1", registry.RoleWarehouse)
 	e.service = mustKey(t, e.db, "desk-sh", registry.RoleService)
@@ -115,14 +116,14 @@ func (e *env) restart() {
 	if err := e.db.Close(); err != nil {
 		e.t.Fatal(err)
 	}
-	e.db = mustOpen(e.t, e.path, registry.Options{Now: e.clock.Now})
+	e.db = mustOpen(e.t, e.path, bolt.Options{Options: registry.Options{Now: e.clock.Now}})
 	e.start()
 }
 
 // mustOpen opens a registry file and checks its consistency at cleanup.
-func mustOpen(t testing.TB, path string, o registry.Options) *registry.DB {
+func mustOpen(t testing.TB, path string, o bolt.Options) *bolt.DB {
 	t.Helper()
-	db, err := registry.Open(path, o)
+	db, err := bolt.Open(path, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +137,7 @@ func mustOpen(t testing.TB, path string, o registry.Options) *registry.DB {
 	return db
 }
 
-func mustKey(t testing.TB, db *registry.DB, name string, role registry.Role) string {
+func mustKey(t testing.TB, db *bolt.DB, name string, role registry.Role) string {
 	t.Helper()
 	_, token, err := db.CreateKey(registry.Actor{Name: "test"}, name, role)
 	if err != nil {

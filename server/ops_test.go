@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/sanbao/sanbao/policy"
-	"github.com/sanbao/sanbao/registry"
+	"github.com/sanbao/sanbao/registry/bolt"
 )
 
 func TestModels(t *testing.T) {
@@ -109,7 +109,7 @@ func TestBackupIsAConsistentCopy(t *testing.T) {
 	if err := os.WriteFile(path, res.Body, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	db := mustOpen(t, path, registry.Options{})
+	db := mustOpen(t, path, bolt.Options{})
 	if _, err := db.Get("S1"); err != nil {
 		t.Fatalf("the backup lacks S1: %v", err)
 	}

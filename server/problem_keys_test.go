@@ -33,7 +33,7 @@ func keyedUses(t *testing.T) []keyedUse {
 	t.Helper()
 	var uses []keyedUse
 	fset := gotoken.NewFileSet()
-	for _, dir := range []string{"../policy", "../registry", "../registry/postgres", "."} {
+	for _, dir := range []string{"../policy", "../registry", "../registry/bolt", "../registry/postgres", "."} {
 		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 		if err != nil {
 			t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sanbao/sanbao/policy"
 	"github.com/sanbao/sanbao/registry"
+	"github.com/sanbao/sanbao/registry/bolt"
 )
 
 // Benchmarks of webhooks (issue 20), each a ratio or a rate measured in one
@@ -67,7 +68,7 @@ func webhookBench(b *testing.B, subscribe, send bool) (*env, []string) {
 
 // appendRound appends n transfers from 32 writers (the group commit of
 // concurrent requests) and returns how long it took.
-func appendRound(b *testing.B, db *registry.DB, serials []string, n int) time.Duration {
+func appendRound(b *testing.B, db *bolt.DB, serials []string, n int) time.Duration {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	ev := policy.Event{Type: policy.EvTransferred, On: policy.Date{Year: 2026, Month: 9, Day: 5}}

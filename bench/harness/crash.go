@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/sanbao/sanbao/policy"
-	"github.com/sanbao/sanbao/registry"
+	"github.com/sanbao/sanbao/registry/bolt"
 )
 
 // crashSeeded is the number of serials the crash writers append events to.
@@ -170,7 +170,7 @@ func (h *Harness) checkCrashedFile(db string, writes []*write, round int) error 
 }
 
 // fileLookup reads serials from an open file.
-func fileLookup(d *registry.DB) lookupFunc {
+func fileLookup(d *bolt.DB) lookupFunc {
 	return func(serial string) (stored, error) {
 		rec, err := d.Get(serial)
 		if policy.ErrorCode(err) == policy.ENotFound {

@@ -63,7 +63,7 @@ func phaseWindow(run []progressLine, after, until string) (time.Duration, bool) 
 
 // CrashImport SIGKILLs `sanbao import` of ImportRows rows (a CSV in random
 // serial order) at a random moment, ImportRounds times, each on a fresh
-// copy of a database with the model defined. registry.Import promises: "A
+// copy of a database with the model defined. bolt.DB.Import promises: "A
 // run that is interrupted leaves a consistent file holding the first rows
 // in serial order; running the same import again completes it, counting the
 // rows already written as Unchanged." So after each kill the file must pass

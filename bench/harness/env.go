@@ -12,7 +12,7 @@ import (
 
 	"github.com/sanbao/sanbao/labels"
 	"github.com/sanbao/sanbao/policy"
-	"github.com/sanbao/sanbao/registry"
+	"github.com/sanbao/sanbao/registry/bolt"
 )
 
 // env is one campaign's database, keys and (when running) server.
@@ -216,13 +216,13 @@ func policyToday() policy.Date { return policy.Default().Today(time.Now()) }
 // openOffline opens a stopped server's file read-only (a shared lock, no
 // write of any kind), as the crash left it. bbolt panics on some damaged
 // files; that is reported as an error, not allowed to end the run.
-func openOffline(db string) (d *registry.DB, err error) {
+func openOffline(db string) (d *bolt.DB, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			d, err = nil, fmt.Errorf("registry.Open panicked (the file is damaged): %v", p)
+			d, err = nil, fmt.Errorf("bolt.Open panicked (the file is damaged): %v", p)
 		}
 	}()
-	return registry.Open(db, registry.Options{ReadOnly: true, Timeout: 5 * time.Second})
+	return bolt.Open(db, bolt.Options{ReadOnly: true, Timeout: 5 * time.Second})
 }
 
 // readSecret reads the current check-code secret of a database offline.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sanbao/sanbao/registry"
+	"github.com/sanbao/sanbao/registry/bolt"
 )
 
 // TestReliabilityCI runs the CI form of every campaign against the real
@@ -131,7 +132,7 @@ func TestVerifyReportsEveryBrokenPromise(t *testing.T) {
 // consistent and holds the state before the last transaction.
 func TestRevertMetaGoesBackOneTransaction(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "r.db")
-	db, err := registry.Open(path, registry.Options{})
+	db, err := bolt.Open(path, bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

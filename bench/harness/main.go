@@ -7,7 +7,7 @@
 //   - crash: SIGKILL of serve at random moments under concurrent writes, and
 //     of `sanbao import` midway; after each, the file passes bbolt's
 //     consistency check and holds every acknowledged write (and an import
-//     holds exactly what registry.Import promises).
+//     holds exactly what bolt.DB.Import promises).
 //   - disk: a database on a tiny tmpfs that fills up, one on a read-only
 //     mount, and one whose file system turns read-only under the server.
 //   - hostile: oversized bodies, slow headers, malformed JSON and CSV, path

@@ -26,7 +26,7 @@ if [ -f cmd/sanbao/main.go ]; then
 	go build -o "$OUT/sanbao" ./cmd/sanbao
 	how="sanbao import (CLI)"
 else
-	how="registry.Import via importbench (cmd/sanbao not there)"
+	how="bolt.DB.Import via importbench (cmd/sanbao not there)"
 fi
 echo "generating $N unsorted rows"
 "$OUT/importbench" gen -n "$N" >"$OUT/rows.csv"

@@ -13,13 +13,14 @@ import (
 
 	"github.com/sanbao/sanbao/policy"
 	"github.com/sanbao/sanbao/registry"
+	"github.com/sanbao/sanbao/registry/bolt"
 )
 
 // withAccessoryModels creates db holding product M1, adapter CHG-1 and
 // accessory CBL-2 (6 months), and closes it again.
 func withAccessoryModels(t *testing.T, db string) {
 	t.Helper()
-	reg, err := registry.Open(db, registry.Options{Timeout: lockTimeout})
+	reg, err := bolt.Open(db, bolt.Options{Timeout: lockTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +94,7 @@ func TestImportAccessoriesColumn(t *testing.T) {
 	}
 
 	// The file as written, read offline (and closed before serve opens it).
-	reg, err := registry.Open(db, registry.Options{Timeout: lockTimeout, ReadOnly: true})
+	reg, err := bolt.Open(db, bolt.Options{Timeout: lockTimeout, ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/sanbao/sanbao/labels"
 	"github.com/sanbao/sanbao/policy"
 	"github.com/sanbao/sanbao/registry"
+	"github.com/sanbao/sanbao/registry/bolt"
 )
 
 var labelCommand = &command{
@@ -75,7 +76,7 @@ func (m *Main) setupLabel(f *flags) runFunc {
 			return err
 		}
 
-		reg, err := registry.Open(*db, registry.Options{Timeout: lockTimeout, ReadOnly: true, Policy: pol, CheckSecret: secret})
+		reg, err := bolt.Open(*db, bolt.Options{Options: registry.Options{Policy: pol, CheckSecret: secret}, Timeout: lockTimeout, ReadOnly: true})
 		if err != nil {
 			return err
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/sanbao/sanbao/labels"
 	"github.com/sanbao/sanbao/policy"
 	"github.com/sanbao/sanbao/registry"
+	"github.com/sanbao/sanbao/registry/bolt"
 )
 
 // labelDB is a database holding serial S1 of model M1 (and the GTIN model G1
@@ -22,7 +23,7 @@ import (
 func labelDB(t *testing.T) (string, []byte) {
 	t.Helper()
 	db := tempDB(t)
-	reg, err := registry.Open(db, registry.Options{Timeout: lockTimeout})
+	reg, err := bolt.Open(db, bolt.Options{Timeout: lockTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sanbao/sanbao/registry"
+	"github.com/sanbao/sanbao/registry/bolt"
 )
 
 // env is a fake environment: tests never see the real SANBAO_* variables.
@@ -180,9 +180,9 @@ func putModel(t *testing.T, base, key, sku string) {
 
 // openDB opens a database file the way the offline commands do, closing it
 // (after a consistency check) when the test ends.
-func openDB(t *testing.T, path string) *registry.DB {
+func openDB(t *testing.T, path string) *bolt.DB {
 	t.Helper()
-	db, err := registry.Open(path, registry.Options{Timeout: lockTimeout})
+	db, err := bolt.Open(path, bolt.Options{Timeout: lockTimeout})
 	if err != nil {
 		t.Fatalf("open %s: %v", path, err)
 	}

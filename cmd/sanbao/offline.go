@@ -13,6 +13,7 @@ import (
 
 	"github.com/sanbao/sanbao/policy"
 	"github.com/sanbao/sanbao/registry"
+	"github.com/sanbao/sanbao/registry/bolt"
 )
 
 // The offline commands open the database file themselves, so they need the
@@ -86,7 +87,7 @@ func openOffline(path string, readOnly bool) (registry.Store, error) {
 	if path == "" {
 		return nil, usageErrorf("--db: a database file is required")
 	}
-	return openStore(path, registry.Options{Timeout: lockTimeout, ReadOnly: readOnly})
+	return openStore(path, bolt.Options{Timeout: lockTimeout, ReadOnly: readOnly})
 }
 
 // closeDB closes db, keeping the first error.
@@ -246,7 +247,7 @@ func (m *Main) setupBackup(f *flags) runFunc {
 			return err
 		}
 		if out == "-" {
-			d, err := registry.Open(*db, registry.Options{Timeout: lockTimeout, ReadOnly: true})
+			d, err := bolt.Open(*db, bolt.Options{Timeout: lockTimeout, ReadOnly: true})
 			if err != nil {
 				return err
 			}
@@ -257,7 +258,7 @@ func (m *Main) setupBackup(f *flags) runFunc {
 		if err := checkOut(out, *force); err != nil {
 			return err
 		}
-		if err := registry.BackupFile(*db, out); err != nil {
+		if err := bolt.BackupFile(*db, out); err != nil {
 			return err
 		}
 		fmt.Fprintf(stderr, "backed up %s to %s\n", *db, out)
@@ -276,7 +277,7 @@ func (m *Main) setupCompact(f *flags) runFunc {
 		if err := checkOut(out, *force); err != nil {
 			return err
 		}
-		if err := registry.Compact(*db, out); err != nil {
+		if err := bolt.Compact(*db, out); err != nil {
 			return err
 		}
 		before, after := fileSize(*db), fileSize(out)

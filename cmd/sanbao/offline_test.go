@@ -11,13 +11,14 @@ import (
 
 	"github.com/sanbao/sanbao/policy"
 	"github.com/sanbao/sanbao/registry"
+	"github.com/sanbao/sanbao/registry/bolt"
 )
 
 // withModel creates db holding the product model sku, the way an operator
 // would through the API, and closes it again.
 func withModel(t *testing.T, db, sku string) {
 	t.Helper()
-	reg, err := registry.Open(db, registry.Options{Timeout: lockTimeout})
+	reg, err := bolt.Open(db, bolt.Options{Timeout: lockTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}

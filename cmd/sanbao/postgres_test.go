@@ -19,6 +19,7 @@ import (
 
 	"github.com/sanbao/sanbao/policy"
 	"github.com/sanbao/sanbao/registry"
+	"github.com/sanbao/sanbao/registry/bolt"
 	"github.com/sanbao/sanbao/registry/postgres/pgtest"
 )
 
@@ -272,7 +273,7 @@ func TestMigrateCommandBothWays(t *testing.T) {
 	dsn := postgresDSN(t)
 	file := tempDB(t)
 	key := newKey(t, file, "admin")
-	db, err := openStore(file, registry.Options{Timeout: lockTimeout})
+	db, err := openStore(file, bolt.Options{Timeout: lockTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/sanbao/sanbao/labels"
 	"github.com/sanbao/sanbao/policy"
 	"github.com/sanbao/sanbao/registry"
+	"github.com/sanbao/sanbao/registry/bolt"
 	"github.com/sanbao/sanbao/server"
 	"golang.org/x/net/netutil"
 )
@@ -211,11 +212,13 @@ func (m *Main) serve(ctx context.Context, cfg serveConfig, stderr io.Writer) (er
 		defer dln.Close()
 	}
 
-	db, err := openStore(cfg.db, registry.Options{
-		Timeout:        lockTimeout,
-		Policy:         cfg.policy,
-		CheckSecret:    cfg.checkSecret,
-		PreviousSecret: cfg.previousSecret,
+	db, err := openStore(cfg.db, bolt.Options{
+		Options: registry.Options{
+			Policy:         cfg.policy,
+			CheckSecret:    cfg.checkSecret,
+			PreviousSecret: cfg.previousSecret,
+		},
+		Timeout: lockTimeout,
 	})
 	if err != nil {
 		return err

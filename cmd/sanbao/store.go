@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sanbao/sanbao/registry"
+	"github.com/sanbao/sanbao/registry/bolt"
 	"github.com/sanbao/sanbao/registry/postgres"
 )
 
@@ -20,12 +21,13 @@ func isPostgres(db string) bool {
 }
 
 // openStore opens the registry --db names: PostgreSQL for a postgres://
-// URL, else the bbolt file (o's Timeout and ReadOnly apply to the file only).
-func openStore(db string, o registry.Options) (registry.Store, error) {
+// URL, else the bbolt file (o's own fields, Timeout and ReadOnly, apply to
+// the file only).
+func openStore(db string, o bolt.Options) (registry.Store, error) {
 	if isPostgres(db) {
-		return postgres.Open(db, postgres.Options{Policy: o.Policy, CheckSecret: o.CheckSecret, PreviousSecret: o.PreviousSecret, Now: o.Now})
+		return postgres.Open(db, postgres.Options{Options: o.Options})
 	}
-	return registry.Open(db, o)
+	return bolt.Open(db, o)
 }
 
 // dbName is a --db value fit for messages and logs: a URL's password is
@@ -71,12 +73,12 @@ func (m *Main) setupMigrate(f *flags) runFunc {
 				return f.errorf("to", "%s exists: migrate writes a new file only", *to)
 			}
 		}
-		src, err := openStore(*from, registry.Options{Timeout: lockTimeout, ReadOnly: true})
+		src, err := openStore(*from, bolt.Options{Timeout: lockTimeout, ReadOnly: true})
 		if err != nil {
 			return err
 		}
 		defer closeDB(src, *from, &err)
-		dst, err := openStore(*to, registry.Options{Timeout: lockTimeout})
+		dst, err := openStore(*to, bolt.Options{Timeout: lockTimeout})
 		if err != nil {
 			return err
 		}

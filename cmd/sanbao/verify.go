@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/sanbao/sanbao/registry"
+	"github.com/sanbao/sanbao/registry/bolt"
 )
 
 var verifyCommand = &command{
@@ -33,7 +34,7 @@ func (m *Main) setupVerify(f *flags) runFunc {
 		if *db == "" {
 			return usageErrorf("--db: a database file is required")
 		}
-		s, err := openStore(*db, registry.Options{Timeout: lockTimeout, Policy: pol})
+		s, err := openStore(*db, bolt.Options{Options: registry.Options{Policy: pol}, Timeout: lockTimeout})
 		if err != nil {
 			return err
 		}

@@ -8,14 +8,15 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/sanbao/sanbao/policy"
 	"github.com/sanbao/sanbao/registry"
-	bolt "go.etcd.io/bbolt"
+	"github.com/sanbao/sanbao/registry/bolt"
+	"go.etcd.io/bbolt"
 )
 
 // seedVerify registers S1, S2 of M1 in batch B1 and receives S1 on
 // 2026-11-05, through the store's own writes.
 func seedVerify(t *testing.T, db string) {
 	t.Helper()
-	s, err := openStore(db, registry.Options{})
+	s, err := openStore(db, bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +66,7 @@ func verifyFixes(t *testing.T, db string, want ...string) {
 	if err != nil || out != "" || !strings.Contains(errOut, "match a full recount") {
 		t.Errorf("after the fix verify says %q %q %v", out, errOut, err)
 	}
-	s, err := openStore(db, registry.Options{})
+	s, err := openStore(db, bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,11 +82,11 @@ func TestVerifyFixesTheCountersOfAFile(t *testing.T) {
 	seedVerify(t, db)
 	// Break the counters behind the store's back: B1's received month
 	// cell goes, a made-up one appears.
-	bdb, err := bolt.Open(db, 0o600, nil)
+	bdb, err := bbolt.Open(db, 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = bdb.Update(func(tx *bolt.Tx) error {
+	err = bdb.Update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket([]byte("quality"))
 		if err := b.Delete([]byte("M1\x00B1\x002026-11")); err != nil {
 			return err

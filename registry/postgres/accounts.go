@@ -90,7 +90,7 @@ func (s *Store) User(username string) (registry.User, error) {
 // UpdateUser changes a user (registry.ApplyUserPatch). The active admin
 // users are locked while counting, so two changes racing never leave none;
 // disabling a user or setting a password ends their sessions in the same
-// transaction. Errors: as registry.DB.UpdateUser.
+// transaction. Errors: as registry.UserStore.UpdateUser.
 func (s *Store) UpdateUser(a registry.Actor, username string, p registry.UserPatch) (registry.User, error) {
 	username = registry.Username(username)
 	var hash string

@@ -59,13 +59,13 @@ func BenchmarkAppend(b *testing.B) {
 }
 
 // BenchmarkStore runs the stores' shared benchmarks (storetest.Bench:
-// Get, Append, Register) on PostgreSQL; registry's BenchmarkStore runs the
-// same on bbolt.
+// Get, Append, Register) on PostgreSQL; registry/bolt's BenchmarkStore runs
+// the same on bbolt.
 //
-//	go test -run '^$' -bench Store -benchtime 3s ./registry/ ./registry/postgres/
+//	go test -run '^$' -bench Store -benchtime 3s ./registry/bolt/ ./registry/postgres/
 func BenchmarkStore(b *testing.B) {
 	storetest.Bench(b, func(b *testing.B, o registry.Options) registry.Store {
-		s, err := Open(schemaDSN(b), Options{Policy: o.Policy, Now: o.Now})
+		s, err := Open(schemaDSN(b), Options{Options: registry.Options{Policy: o.Policy, Now: o.Now}})
 		if err != nil {
 			b.Fatal(err)
 		}

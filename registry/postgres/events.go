@@ -17,7 +17,7 @@ import (
 
 // Append validates ev against the item's history (locked for the
 // transaction) and appends it, with everything it changes, as
-// registry.DB.Append does. With w.IdempotencyKey set, the same key and
+// registry.EventStore.Append does. With w.IdempotencyKey set, the same key and
 // request again get Outcome.Replay and write nothing; two such requests
 // racing are settled by the key's primary key.
 // Errors: EInvalid; ENotFound; EConflict; EUnavailable.
@@ -40,7 +40,7 @@ func (s *Store) Append(w registry.Write, serial string, ev policy.Event) (regist
 // ConfirmReceipt records a customer's own confirmation, from the public
 // page, that they received serial on date on (a `received` event with
 // evidence customer by registry.CustomerName, policy.Check.Customer).
-// Errors: as registry.DB.ConfirmReceipt.
+// Errors: as registry.EventStore.ConfirmReceipt.
 func (s *Store) ConfirmReceipt(client, serial string, on policy.Date) (registry.Appended, error) {
 	a := registry.Actor{Name: registry.CustomerName}
 	ev := policy.Event{Type: policy.EvReceived, On: on, Evidence: policy.Customer}
@@ -62,7 +62,7 @@ func (s *Store) ConfirmReceipt(client, serial string, on policy.Date) (registry.
 
 // AppendMany appends rows in order in one transaction, all or nothing;
 // the rows of bad are skipped and reported with the others.
-// Errors: as registry.DB.AppendMany.
+// Errors: as registry.EventStore.AppendMany.
 func (s *Store) AppendMany(w registry.Write, rows []registry.EventRow, bad ...policy.RowError) (registry.Outcome, error) {
 	if err := registry.CheckWrite(w); err != nil {
 		return registry.Outcome{}, err
@@ -102,7 +102,7 @@ func (s *Store) AppendMany(w registry.Write, rows []registry.EventRow, bad ...po
 
 // ReceiveOrder appends a `received` event to every serial dispatched under
 // order that needs it (registry.NeedsReceipt), all or nothing.
-// Errors: as registry.DB.ReceiveOrder.
+// Errors: as registry.EventStore.ReceiveOrder.
 func (s *Store) ReceiveOrder(w registry.Write, order string, on policy.Date, ev policy.Evidence) (registry.Outcome, error) {
 	if err := registry.CheckWrite(w); err != nil {
 		return registry.Outcome{}, err

@@ -30,7 +30,7 @@ func TestGetReadsDatesAndInstantsBefore2000(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dsn := schemaDSN(t)
-			s, err := Open(dsn, Options{Now: func() time.Time { return tc.now }})
+			s, err := Open(dsn, Options{Options: registry.Options{Now: func() time.Time { return tc.now }}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -46,7 +46,7 @@ func TestGetReadsDatesAndInstantsBefore2000(t *testing.T) {
 			if err := s.Close(); err != nil { // flushes the scans to the table
 				t.Fatal(err)
 			}
-			s, err = Open(dsn, Options{Now: func() time.Time { return tc.now }})
+			s, err = Open(dsn, Options{Options: registry.Options{Now: func() time.Time { return tc.now }}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -112,7 +112,7 @@ func TestItemScansMigrationKeepsStoredViews(t *testing.T) {
 		}
 	}
 	at := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
-	s, err := Open(dsn, Options{Now: func() time.Time { return at }})
+	s, err := Open(dsn, Options{Options: registry.Options{Now: func() time.Time { return at }}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestItemScansMigrationKeepsStoredViews(t *testing.T) {
 	if err := s.Close(); err != nil { // flushes the views
 		t.Fatal(err)
 	}
-	s, err = Open(dsn, Options{Now: func() time.Time { return at }})
+	s, err = Open(dsn, Options{Options: registry.Options{Now: func() time.Time { return at }}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestItemScansMigrationKeepsStoredViews(t *testing.T) {
 // and none of them fails (a deadlock beyond the retries would).
 func TestViewFlushesAndAppendsOnTheSameItems(t *testing.T) {
 	now := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-	s, err := Open(schemaDSN(t), Options{Now: func() time.Time { return now }})
+	s, err := Open(schemaDSN(t), Options{Options: registry.Options{Now: func() time.Time { return now }}})
 	if err != nil {
 		t.Fatal(err)
 	}

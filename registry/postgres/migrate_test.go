@@ -10,6 +10,7 @@ import (
 
 	"github.com/sanbao/sanbao/policy"
 	"github.com/sanbao/sanbao/registry"
+	"github.com/sanbao/sanbao/registry/bolt"
 	"github.com/sanbao/sanbao/registry/storetest"
 )
 
@@ -21,7 +22,7 @@ import (
 func TestMigrateBoltToPostgresAndBack(t *testing.T) {
 	clock := storetest.NewClock()
 	dir := t.TempDir()
-	src, err := registry.Open(filepath.Join(dir, "src.db"), registry.Options{Now: clock.Now})
+	src, err := bolt.Open(filepath.Join(dir, "src.db"), bolt.Options{Options: registry.Options{Now: clock.Now}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +121,7 @@ func TestMigrateBoltToPostgresAndBack(t *testing.T) {
 	if err := pg.Load(func(sink registry.Sink) error { return src.Dump(sink) }); policy.ErrorCode(err) != policy.EConflict {
 		t.Fatalf("a second load into a registry holding data: %v; want a conflict", err)
 	}
-	back, err := registry.Open(filepath.Join(dir, "back.db"), registry.Options{Now: clock.Now})
+	back, err := bolt.Open(filepath.Join(dir, "back.db"), bolt.Options{Options: registry.Options{Now: clock.Now}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ func scanNotice(row pgx.Row) (registry.Notice, error) {
 	return n, nil
 }
 
-// PutNotice sets a batch's notice. Errors: as registry.DB.PutNotice.
+// PutNotice sets a batch's notice. Errors: as registry.NoticeStore.PutNotice.
 func (s *Store) PutNotice(a registry.Actor, n registry.Notice) (registry.Notice, bool, error) {
 	n, err := registry.CheckNotice(n)
 	if err != nil {
@@ -74,7 +74,7 @@ func (s *Store) PutNotice(a registry.Actor, n registry.Notice) (registry.Notice,
 	return out, created, nil
 }
 
-// DeleteNotice clears a batch's notice. Errors: as registry.DB.DeleteNotice.
+// DeleteNotice clears a batch's notice. Errors: as registry.NoticeStore.DeleteNotice.
 func (s *Store) DeleteNotice(a registry.Actor, batch string) error {
 	batch, err := policy.Ident("batch", batch)
 	if err != nil {

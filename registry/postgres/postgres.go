@@ -48,15 +48,7 @@ const defaultMaxConns = 16
 
 // Options configure Open.
 type Options struct {
-	// Policy fixes kinds' warranty months at registration and validates
-	// events; default policy.Default().
-	Policy *policy.Policy
-	// CheckSecret overrides the secret kept in the database.
-	CheckSecret []byte
-	// PreviousSecret is still accepted when verifying (rotation).
-	PreviousSecret []byte
-	// Now is the clock; default time.Now.
-	Now func() time.Time
+	registry.Options
 	// Timeout bounds each call's wait on the database (and Open's first
 	// connection); default 10s, then EUnavailable.
 	Timeout time.Duration

@@ -19,7 +19,7 @@ import (
 func schemaDSN(t testing.TB) string { return pgtest.DSN(t) }
 
 func openTest(t *testing.T, dsn string, o registry.Options) *Store {
-	s, err := Open(dsn, Options{Policy: o.Policy, CheckSecret: o.CheckSecret, PreviousSecret: o.PreviousSecret, Now: o.Now})
+	s, err := Open(dsn, Options{Options: o})
 	if err != nil {
 		t.Fatal(err)
 	}

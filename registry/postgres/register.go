@@ -20,7 +20,7 @@ import (
 // rules of registry.Registration. Two registrations of a new serial racing
 // are settled by the primary key: the loser's transaction is retried and
 // then finds the serial registered (unchanged, or a conflict).
-// Errors: as registry.DB.Register; EUnavailable.
+// Errors: as registry.ItemStore.Register; EUnavailable.
 func (s *Store) Register(a registry.Actor, rows []registry.Row, bad ...policy.RowError) (registry.RegisterResult, error) {
 	if len(rows) == 0 {
 		return registry.RegisterResult{}, policy.Errorf(policy.EInvalid, "items", "no rows to register").Keyed("rows.none", nil)
@@ -34,7 +34,7 @@ func (s *Store) Register(a registry.Actor, rows []registry.Row, bad ...policy.Ro
 
 // RegisterCSV registers the rows of a registration CSV, read and checked
 // before the transaction begins, as Register does. Errors: as
-// registry.DB.RegisterCSV; EUnavailable.
+// registry.ItemStore.RegisterCSV; EUnavailable.
 func (s *Store) RegisterCSV(a registry.Actor, r io.Reader) (registry.RegisterResult, error) {
 	g, err := registry.NewCSVRegistration(s.policy, s.now(), r, registry.MaxRegisterRows)
 	if err != nil {

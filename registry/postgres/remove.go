@@ -52,7 +52,7 @@ func (s *Store) Order(order string) ([]registry.OrderLine, error) {
 
 // DeleteItem takes a serial registered by mistake out of the registry:
 // its row, its carrier entries and their counts, its scan counts; the
-// audit log records who and why. Errors: as registry.DB.DeleteItem.
+// audit log records who and why. Errors: as registry.ItemStore.DeleteItem.
 func (s *Store) DeleteItem(a registry.Actor, serial, reason string) error {
 	serial, reason, err := registry.DeleteItemArgs(serial, reason)
 	if err != nil {
@@ -115,7 +115,7 @@ func batchesOf(it policy.Item) []string {
 // DeleteModel deletes a model no item uses (as its own SKU or a bundled
 // accessory's). The model row is locked; Register reads the models FOR
 // SHARE, so no registration can use it meanwhile.
-// Errors: as registry.DB.DeleteModel.
+// Errors: as registry.ModelStore.DeleteModel.
 func (s *Store) DeleteModel(a registry.Actor, sku string) error {
 	sku, err := policy.Ident("sku", sku)
 	if err != nil {

@@ -52,7 +52,7 @@ func (s *Store) signalQueued() {
 func (s *Store) DeliveriesQueued() <-chan struct{} { return s.queued }
 
 // CreateSubscription subscribes url to events. Errors: as
-// registry.DB.CreateSubscription.
+// registry.WebhookStore.CreateSubscription.
 func (s *Store) CreateSubscription(a registry.Actor, rawURL string, events []string) (registry.Subscription, error) {
 	u, err := registry.CheckWebhookURL(rawURL)
 	if err != nil {
@@ -116,7 +116,7 @@ func (s *Store) Subscription(id string) (registry.Subscription, error) {
 func noWebhook(id string) error { return policy.Errorf(policy.ENotFound, "id", "no webhook %s", id) }
 
 // DeleteSubscription removes a webhook with its deliveries. Errors: as
-// registry.DB.DeleteSubscription.
+// registry.WebhookStore.DeleteSubscription.
 func (s *Store) DeleteSubscription(a registry.Actor, id string) error {
 	now := s.now()
 	return s.write(func(ctx context.Context, tx pgx.Tx) error {
@@ -166,7 +166,7 @@ func (x *deliveryScan) delivery() registry.Delivery {
 }
 
 // Deliveries lists a webhook's deliveries, newest first, a page at a time.
-// Errors: as registry.DB.Deliveries.
+// Errors: as registry.WebhookStore.Deliveries.
 func (s *Store) Deliveries(sub string, status registry.DeliveryStatus, after string, limit int) ([]registry.Delivery, string, error) {
 	limit, err := registry.PageLimit(limit)
 	if err != nil {
@@ -219,7 +219,7 @@ func (s *Store) Deliveries(sub string, status registry.DeliveryStatus, after str
 }
 
 // RetryDelivery queues a dead delivery again. Errors: as
-// registry.DB.RetryDelivery.
+// registry.WebhookStore.RetryDelivery.
 func (s *Store) RetryDelivery(a registry.Actor, sub, id string) (registry.Delivery, error) {
 	n, err := registry.DeliveryNumber(id)
 	if err != nil || n > 1<<63-1 {

@@ -1,6 +1,6 @@
 // Command importbench is the helper of bench/import/run.sh: it generates the
 // rows, does the raw bbolt load that `sanbao import` is measured against,
-// creates the models the rows need, and can run registry.Import itself.
+// creates the models the rows need, and can run bolt.DB.Import itself.
 //
 //	importbench gen -n 1000000 > rows.csv
 //	importbench raw --db raw.db rows.csv             # prints wall and CPU seconds
@@ -29,6 +29,7 @@ import (
 	"github.com/sanbao/sanbao/bench/import/rawload"
 	"github.com/sanbao/sanbao/policy"
 	"github.com/sanbao/sanbao/registry"
+	"github.com/sanbao/sanbao/registry/bolt"
 	"github.com/sanbao/sanbao/registry/postgres"
 )
 
@@ -62,7 +63,7 @@ func main() {
 		err = timeCommand(os.Args[2:])
 	case "import":
 		err = timed(fs.Arg(0), func(f *os.File) error {
-			d, err := registry.Open(*db, registry.Options{})
+			d, err := bolt.Open(*db, bolt.Options{})
 			if err != nil {
 				return err
 			}
@@ -147,7 +148,7 @@ func models(path string) error {
 	if strings.HasPrefix(path, "postgres://") {
 		d, err = postgres.Open(path, postgres.Options{})
 	} else {
-		d, err = registry.Open(path, registry.Options{})
+		d, err = bolt.Open(path, bolt.Options{})
 	}
 	if err != nil {
 		return err

@@ -1,6 +1,6 @@
 // Package rawload is the yardstick of the import benchmarks: it generates a
 // registration CSV and loads it into bbolt the plainest way (parse, sort by
-// serial, put serial -> row in large transactions), so `registry.Import`
+// serial, put serial -> row in large transactions), so `bolt.DB.Import`
 // can be timed against it in the same run on the same machine.
 package rawload
 

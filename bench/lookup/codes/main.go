@@ -12,7 +12,7 @@ import (
 	"os"
 
 	"github.com/sanbao/sanbao/labels"
-	"github.com/sanbao/sanbao/registry"
+	"github.com/sanbao/sanbao/registry/bolt"
 )
 
 func main() {
@@ -23,7 +23,7 @@ func main() {
 	if *dbPath == "" {
 		log.Fatal("codes: --db is required")
 	}
-	db, err := registry.Open(*dbPath, registry.Options{ReadOnly: true})
+	db, err := bolt.Open(*dbPath, bolt.Options{ReadOnly: true})
 	if err != nil {
 		log.Fatalf("codes: %v", err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sanbao/sanbao/policy"
 	"github.com/sanbao/sanbao/registry"
+	"github.com/sanbao/sanbao/registry/bolt"
 	"github.com/sanbao/sanbao/registry/postgres"
 )
 
@@ -26,7 +27,7 @@ func main() {
 	if strings.HasPrefix(*dbPath, "postgres://") {
 		db, err = postgres.Open(*dbPath, postgres.Options{})
 	} else {
-		db, err = registry.Open(*dbPath, registry.Options{})
+		db, err = bolt.Open(*dbPath, bolt.Options{})
 	}
 	if err != nil {
 		log.Fatalf("seed: %v", err)

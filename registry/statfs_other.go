@@ -1,6 +1,0 @@
-//go:build !linux
-
-package registry
-
-// fsSpace cannot tell on this system: Ready then trusts the next write.
-func fsSpace(dir string) (free uint64, readOnly, ok bool) { return 0, false, false }
