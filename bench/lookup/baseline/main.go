@@ -31,7 +31,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// itemsBucket is the registry's bucket of item records (registry/db.go).
+// itemsBucket is the registry's bucket of item records (registry/bolt/db.go).
 var itemsBucket = []byte("items")
 
 func main() {
