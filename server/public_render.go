@@ -112,6 +112,16 @@ var pageBufs = sync.Pool{New: func() any { return &pageBuf{b: make([]byte, 0, 8<
 func (w *pageBuf) raw(s string)  { w.b = append(w.b, s...) }
 func (w *pageBuf) text(s string) { w.b = appendEscaped(w.b, s) }
 
+// textIn writes s escaped between the markup open and close, and nothing
+// at all when s is "": the page's optional lines.
+func (w *pageBuf) textIn(open, s, close string) {
+	if s != "" {
+		w.raw(open)
+		w.text(s)
+		w.raw(close)
+	}
+}
+
 // appendEscaped appends s escaped as html/template escapes a value in text
 // and in a quoted attribute: & < > " ' + and NUL.
 func appendEscaped(b []byte, s string) []byte {
@@ -261,11 +271,7 @@ func writeCoverageMain(w *pageBuf, ww *[nCoverageWords]string, l *locale.Lang, p
 	w.raw(" <span class=\"serial\">")
 	w.text(p.V.Coverage.Serial)
 	w.raw("</span></p>\n</section>\n")
-	if p.Refused != "" {
-		w.raw("<section class=\"card refused\" role=\"alert\"><p class=\"late\">")
-		w.text(p.Refused)
-		w.raw("</p></section>")
-	}
+	w.textIn("<section class=\"card refused\" role=\"alert\"><p class=\"late\">", p.Refused, "</p></section>")
 	w.raw("\n")
 	writeCase(w, ww, p)
 	writeToday(w, ww, untilWords[l], p)
@@ -337,17 +343,9 @@ func writeCase(w *pageBuf, ww *[nCoverageWords]string, p *publicCoveragePage) {
 	w.raw(" <span class=\"muted nowrap\">")
 	w.text(cs.Since)
 	w.raw("</span></p>\n")
-	if cs.Due != "" {
-		w.raw("<p>")
-		w.text(cs.Due)
-		w.raw("</p>")
-	}
+	w.textIn("<p>", cs.Due, "</p>")
 	w.raw("\n")
-	if cs.Overdue != "" {
-		w.raw("<p class=\"late\">")
-		w.text(cs.Overdue)
-		w.raw("</p>")
-	}
+	w.textIn("<p class=\"late\">", cs.Overdue, "</p>")
 	w.raw("\n")
 	if cs.Paused {
 		w.raw("<p class=\"muted\">")
@@ -427,11 +425,7 @@ func writeConfirm(w *pageBuf, ww *[nCoverageWords]string, l *locale.Lang, p *pub
 	w.raw(">\n<p class=\"muted\" id=\"on-range\">")
 	w.text(cf.Range)
 	w.raw("</p>\n")
-	if cf.Error != "" {
-		w.raw("<p class=\"field-error\" id=\"on-error\">")
-		w.text(cf.Error)
-		w.raw("</p>")
-	}
+	w.textIn("<p class=\"field-error\" id=\"on-error\">", cf.Error, "</p>")
 	w.raw("\n<p class=\"muted\">")
 	w.raw(ww[wConfirmOnce])
 	w.raw("</p>\n<button type=\"submit\">")
