@@ -118,6 +118,33 @@ func pathParam(c echo.Context, name string) string {
 	return v
 }
 
+// queryParam is c.QueryParam(name): the first value of name in the query,
+// as url.ParseQuery reads it (pairs split on &, a pair holding a semicolon
+// or a bad escape skipped, key and value unescaped), "" when absent. It
+// reads the raw query for the one name instead of building the map of
+// them all, which echo's QueryParam does on first use: the public pages
+// read one or two names on every view. (url.ParseQuery also refuses a
+// query of more parameters than its limit, 10,000 by default; this has
+// none, and net/http's limit on a request's header is what bounds it.)
+func queryParam(c echo.Context, name string) string {
+	for rest := c.Request().URL.RawQuery; rest != ""; {
+		var pair string
+		pair, rest, _ = strings.Cut(rest, "&")
+		if pair == "" || strings.Contains(pair, ";") {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		k, err := url.QueryUnescape(k)
+		if err != nil || k != name {
+			continue
+		}
+		if v, err = url.QueryUnescape(v); err == nil {
+			return v
+		}
+	}
+	return ""
+}
+
 // identParam is a serial, SKU, batch or order number of the path, trimmed
 // and checked with policy.Ident. Errors: EInvalid (400).
 func identParam(c echo.Context, name string) (string, error) {

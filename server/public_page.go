@@ -1,8 +1,8 @@
 package server
 
 import (
-	"container/list"
 	"fmt"
+	"hash/maphash"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -23,27 +23,15 @@ import (
 // catalogue.
 
 // publicLang is the language of a public HTML answer (Server.lang; a posted
-// form's lang field counts as ?lang=), which the answer states in
-// Content-Language.
+// form's lang field counts as ?lang=), which the page states in <html
+// lang> (see publicRoute).
 func (s *Server) publicLang(c echo.Context) *locale.Lang {
-	param := c.QueryParam("lang")
+	param := queryParam(c, "lang")
 	if param == "" && c.Request().Method == http.MethodPost {
 		param = c.FormValue("lang")
 	}
-	l := s.langOf(c, param)
-	c.Response().Header()["Content-Language"] = contentLanguage[l]
-	return l
+	return s.langOf(c, param)
 }
-
-// contentLanguage is each language's Content-Language value, shared by
-// every answer (length equal to capacity: an Add copies it).
-var contentLanguage = func() map[*locale.Lang][]string {
-	out := map[*locale.Lang][]string{}
-	for _, l := range locale.Langs {
-		out[l] = []string{l.Tag}
-	}
-	return out
-}()
 
 // publicFrame is what every public page has: its language, the stylesheet,
 // the language switch, the operator's name and the service contact.
@@ -347,57 +335,72 @@ const scanWindow = 10 * time.Minute
 // counted for which serial in the last scanWindow, so a customer's reloads
 // and language switches count once. The table is bounded like the rate
 // limiter's: least recently counted first out, expired entries dropped two
-// at a time on each call.
+// at a time on each call. It holds no pointers — a client and serial are
+// kept as a 64-bit hash, a time as nanoseconds — so the collector never
+// walks it, however full: as a list of entries it was a third of the
+// server's live heap under load, marked again on every collection. Two
+// pairs that share a hash (odds of about 10⁻⁹ with the table full) would
+// count as one.
 type scanSeen struct {
-	max int
-	mu  sync.Mutex
-	m   map[scanKey]*list.Element // values are *scanEntry
-	lru list.List                 // front: most recently counted
+	seed maphash.Seed
+	mu   sync.Mutex
+	at   map[uint64]int64 // hash of (client, serial) → when counted
+	ring []scanMark       // every count in order, oldest at head
+	head int
+	n    int // marks in ring
 }
 
+// scanKey is what scanSeen tells apart.
 type scanKey struct {
 	client netip.Prefix
 	serial string
 }
 
-type scanEntry struct {
-	key scanKey
-	at  time.Time
+// scanMark is one count: whose, and when.
+type scanMark struct {
+	key uint64
+	at  int64
 }
 
-func newScanSeen(max int) *scanSeen {
-	return &scanSeen{max: max, m: map[scanKey]*list.Element{}}
+func newScanSeen(limit int) *scanSeen {
+	return &scanSeen{seed: maphash.MakeSeed(), at: map[uint64]int64{}, ring: make([]scanMark, max(limit, 1))}
 }
 
 // first reports whether the client at ip has not been counted for serial
 // within scanWindow before now, and if so remembers it counted now.
 func (t *scanSeen) first(ip, serial string, now time.Time) bool {
-	k := scanKey{clientKey(ip), serial}
+	k := maphash.Comparable(t.seed, scanKey{clientKey(ip), serial})
+	ns := now.UnixNano()
+	expired := ns - int64(scanWindow)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for range 2 {
-		old := t.lru.Back()
-		if old == nil || now.Sub(old.Value.(*scanEntry).at) < scanWindow {
+		if t.n == 0 || t.ring[t.head].at > expired {
 			break
 		}
-		t.forget(old)
+		t.dropOldest()
 	}
-	if el, ok := t.m[k]; ok {
-		if now.Sub(el.Value.(*scanEntry).at) < scanWindow {
-			return false
-		}
-		t.forget(el)
+	if at, ok := t.at[k]; ok && at > expired {
+		return false
 	}
-	if len(t.m) >= t.max {
-		t.forget(t.lru.Back())
+	if t.n == len(t.ring) {
+		t.dropOldest()
 	}
-	t.m[k] = t.lru.PushFront(&scanEntry{key: k, at: now})
+	t.at[k] = ns
+	t.ring[(t.head+t.n)%len(t.ring)] = scanMark{k, ns}
+	t.n++
 	return true
 }
 
-func (t *scanSeen) forget(el *list.Element) {
-	delete(t.m, el.Value.(*scanEntry).key)
-	t.lru.Remove(el)
+// dropOldest forgets the oldest count, unless its client and serial were
+// counted again since (a later mark of the same key).
+func (t *scanSeen) dropOldest() {
+	m := t.ring[t.head]
+	if t.at[m.key] == m.at {
+		delete(t.at, m.key)
+	}
+	t.head = (t.head + 1) % len(t.ring)
+	t.n--
 }
 
 // wordMemo remembers the worded texts of the public pages: the same dates,

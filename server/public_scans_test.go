@@ -84,7 +84,7 @@ func TestScanSeenIsBounded(t *testing.T) {
 			t.Fatalf("%s: a first check not counted", ip)
 		}
 	}
-	if n := len(seen.m); n != 3 {
+	if n := len(seen.at); n != 3 {
 		t.Errorf("%d entries, want at most 3", n)
 	}
 	// The oldest was dropped to make room: it counts again.
@@ -97,5 +97,28 @@ func TestScanSeenIsBounded(t *testing.T) {
 	// Another serial is another count.
 	if !seen.first("192.0.2.4", "S2", now.Add(7*time.Second)) {
 		t.Error("a check of another serial was not counted")
+	}
+}
+
+func TestScanSeenKeepsARecountWhenItsEarlierCountLeaves(t *testing.T) {
+	seen := newScanSeen(4)
+	t0 := time.Date(2026, 11, 10, 2, 0, 0, 0, time.UTC)
+	for i, ip := range []string{"192.0.2.1", "192.0.2.2", "192.0.2.3"} {
+		seen.first(ip, "S1", t0.Add(time.Duration(i)*time.Second))
+	}
+	// Ten minutes after all three: two expired counts leave per call, so
+	// .3's first count is still held when .3 checks again and counts.
+	later := t0.Add(2*time.Second + scanWindow)
+	if !seen.first("192.0.2.3", "S1", later) {
+		t.Fatal("a check ten minutes after the first was not counted")
+	}
+	// Another client's check makes .3's first count leave; the recount
+	// stays, and .3's next check within ten minutes of it does not count.
+	seen.first("192.0.2.9", "S1", later.Add(time.Second))
+	if seen.first("192.0.2.3", "S1", later.Add(2*time.Second)) {
+		t.Error("a recount was forgotten with the count before it")
+	}
+	if n := len(seen.at); n != 2 {
+		t.Errorf("%d clients remembered, want 2 (.3 and .9)", n)
 	}
 }
