@@ -62,6 +62,17 @@ type Record struct {
 	Scans   Scans
 }
 
+// ItemView is what a public page shows of one item, read in one snapshot:
+// its record, the model of its SKU and the notices that concern it. The
+// public page needs all three on every view, and reading them together
+// costs one read transaction (bbolt) instead of one for each.
+type ItemView struct {
+	Record
+	Model    policy.Model // the model of the item's SKU, when HasModel
+	HasModel bool         // the SKU's model exists (one deleted since registration does not)
+	Notices  []Notice     // the notices of the item's batches (NoticeBatches), in batch order; nil when none
+}
+
 // BatchPage is one page of a batch: serials registered in it and products
 // carrying a bundled accessory of it, both in serial order. Count and
 // Carriers are the batch's totals; Next is the cursor for the following

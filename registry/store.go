@@ -48,11 +48,11 @@ type ItemStore interface {
 	// Get returns an item's record with its full history and scan counts.
 	// Errors: EInvalid for a malformed serial; ENotFound.
 	Get(serial string) (Record, error)
-	// ItemAndModel is Get and the model of the item's SKU, read together
-	// (the public page needs both on every view); found says whether the
-	// model exists (one deleted since registration does not). Errors: as
-	// Get; EUnavailable.
-	ItemAndModel(serial string) (rec Record, model policy.Model, found bool, err error)
+	// ItemView is Get, the model of the item's SKU and the notices of its
+	// batches (BatchNotices of NoticeBatches), read together: the public
+	// page needs all three on every view. Errors: as Get's (EInvalid for
+	// a malformed serial; ENotFound); EUnavailable.
+	ItemView(serial string) (ItemView, error)
 	// Scan counts one public view of serial at instant at. It never fails
 	// and never waits on storage: counts are buffered per process and may
 	// be lost in a crash.

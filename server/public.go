@@ -587,7 +587,7 @@ type publicAccessory struct {
 // in the last ten minutes or it comes from a signed-in console session.
 // Errors: storage failures only.
 func (s *Server) checkCoverage(c echo.Context, serial, code, gtin string) (publicView, bool, error) {
-	rec, model, ok, err := s.lookupChecked(serial, code, gtin)
+	item, ok, err := s.lookupChecked(serial, code, gtin)
 	if !ok || err != nil {
 		return publicView{}, false, err
 	}
@@ -597,34 +597,35 @@ func (s *Server) checkCoverage(c echo.Context, serial, code, gtin string) (publi
 		s.db.Scan(serial, now)
 		counted = true
 	}
-	v, err := s.publicView(rec, model, now, counted)
-	return v, err == nil, err
+	return s.publicView(item, now, counted), true, nil
 }
 
-// lookupChecked is checkCoverage without the counting.
-func (s *Server) lookupChecked(serial, code, gtin string) (registry.Record, policy.Model, bool, error) {
+// lookupChecked is checkCoverage without the counting: the item, its model
+// and its batches' notices, read together (registry.ItemStore.ItemView). A
+// model deleted since registration is named by the item's SKU.
+func (s *Server) lookupChecked(serial, code, gtin string) (registry.ItemView, bool, error) {
 	if !labels.VerifyCode(s.db.CheckSecrets(), serial, code) {
-		return registry.Record{}, policy.Model{}, false, nil
+		return registry.ItemView{}, false, nil
 	}
-	rec, model, found, err := s.db.ItemAndModel(serial)
+	item, err := s.db.ItemView(serial)
 	switch {
 	case policy.ErrorCode(err) == policy.ENotFound:
-		return registry.Record{}, policy.Model{}, false, nil
+		return registry.ItemView{}, false, nil
 	case err != nil:
-		return registry.Record{}, policy.Model{}, false, err
-	case !found:
-		model = policy.Model{SKU: rec.Item.SKU, Name: rec.Item.SKU}
+		return registry.ItemView{}, false, err
+	case !item.HasModel:
+		item.Model = policy.Model{SKU: item.Item.SKU, Name: item.Item.SKU}
 	}
 	if gtin != "" {
 		owner, err := s.db.ModelByGTIN(gtin)
 		if err != nil && policy.ErrorCode(err) != policy.ENotFound {
-			return registry.Record{}, policy.Model{}, false, err
+			return registry.ItemView{}, false, err
 		}
-		if owner != model.SKU {
-			return registry.Record{}, policy.Model{}, false, nil
+		if owner != item.Model.SKU {
+			return registry.ItemView{}, false, nil
 		}
 	}
-	return rec, model, true, nil
+	return item, true, nil
 }
 
 // staffBrowser says whether the request comes from a browser signed in to
@@ -635,10 +636,12 @@ func (s *Server) staffBrowser(c echo.Context) bool {
 	return err == nil
 }
 
-// publicView evaluates rec today; counted says whether the view being
-// answered (made at now) was counted among the checks. Errors: storage
-// failures reading the notices of its batches.
-func (s *Server) publicView(rec registry.Record, model policy.Model, now time.Time, counted bool) (publicView, error) {
+// publicView evaluates item (as lookupChecked returns it: its model named
+// even when deleted) today; counted says whether the view being answered
+// (made at now) was counted among the checks. It reads no storage: the
+// notice shown is the one of item.Notices in force today.
+func (s *Server) publicView(item registry.ItemView, now time.Time, counted bool) publicView {
+	rec, model := item.Record, item.Model
 	today := s.policy.Today(now)
 	cov := s.policy.Coverage(rec.Item, rec.History, today)
 	scans := rec.Scans
@@ -689,9 +692,11 @@ func (s *Server) publicView(rec registry.Record, model policy.Model, now time.Ti
 		}
 		v.Accessories = append(v.Accessories, publicAccessory{Name: name, Kind: a.Kind, WarrantyUntil: a.WarrantyUntil})
 	}
-	n, err := s.unitNotice(rec, today)
-	v.Notice = n
-	return v, err
+	if n := registry.NoticeFor(item.Notices, today); n != nil {
+		shown := *n
+		v.Notice = &shown
+	}
+	return v
 }
 
 // caseStages are the stages a customer sees of an open case, by the event

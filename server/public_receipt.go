@@ -119,35 +119,34 @@ func (s *Server) confirmReceipt(c echo.Context) error {
 // records the confirmation, returning the coverage after it. Errors: as
 // registry.ConfirmReceipt.
 func (s *Server) recordReceipt(c echo.Context, serial, code string, on policy.Date) (publicView, bool, error) {
-	rec, model, ok, err := s.lookupChecked(serial, code, "")
+	item, ok, err := s.lookupChecked(serial, code, "")
 	if !ok || err != nil {
 		return publicView{}, err != nil, err
 	}
+	rec := item.Record
 	// Checked here first for the message naming the dates allowed (a date
 	// in the future would otherwise be refused as that alone); the
 	// registry checks again in its transaction.
 	if err := s.policy.CheckConfirmation(rec.Item, rec.History, on, s.today()); err != nil {
-		return s.refusedView(rec, model, err)
+		return s.refusedView(item, err)
 	}
 	ap, err := s.db.ConfirmReceipt(clientNetwork(c.RealIP()), serial, on)
 	switch {
 	case policy.ErrorCode(err) == policy.ENotFound:
 		return publicView{}, false, nil
 	case err != nil:
-		return s.refusedView(rec, model, err)
+		return s.refusedView(item, err)
 	}
-	v, err := s.publicView(ap.Record, model, s.now(), false)
-	return v, true, err
+	// The confirmation changes no batch of the unit: the notices read with
+	// it still are its batches'.
+	item.Record = ap.Record
+	return s.publicView(item, s.now(), false), true, nil
 }
 
 // refusedView is recordReceipt's answer to a refused confirmation: the
-// coverage as it stands, with the refusal (or a failure to read it).
-func (s *Server) refusedView(rec registry.Record, model policy.Model, refusal error) (publicView, bool, error) {
-	v, err := s.publicView(rec, model, s.now(), false)
-	if err != nil {
-		return v, true, err
-	}
-	return v, true, refusal
+// coverage as it stands, with the refusal.
+func (s *Server) refusedView(item registry.ItemView, refusal error) (publicView, bool, error) {
+	return s.publicView(item, s.now(), false), true, refusal
 }
 
 // confirmReceiptPage serves the page's form, POST /c/:serial/receipt
@@ -171,17 +170,14 @@ func (s *Server) confirmReceiptPage(c echo.Context) error {
 	code := normaliseTypedCode(c.FormValue("k"))
 	on, dateErr := policy.ParseDate(strings.TrimSpace(c.FormValue("on")))
 	if dateErr != nil {
-		rec, model, ok, err := s.lookupChecked(serial, code, "")
+		item, ok, err := s.lookupChecked(serial, code, "")
 		if err != nil {
 			return err
 		}
 		if !ok {
 			return s.publicNotFoundPage(c, l, serial, code)
 		}
-		v, err := s.publicView(rec, model, s.now(), false)
-		if err != nil {
-			return err
-		}
+		v := s.publicView(item, s.now(), false)
 		return s.refusedReceipt(c, l, v, code, policy.Errorf(policy.EInvalid, "on", "%v", dateErr).
 			Keyed("receipt.on_bad", policy.Args{"value": strings.TrimSpace(c.FormValue("on"))}))
 	}

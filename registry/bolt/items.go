@@ -24,24 +24,31 @@ func (db *DB) Get(serial string) (registry.Record, error) {
 	return db.getRecord(serial, nil)
 }
 
-// ItemAndModel is Get and Model of the item's SKU in one read transaction,
-// for the public page, which needs both on every view. found says whether
-// the model exists (a model deleted since registration does not).
-// Errors: as Get's; a model's damaged record.
-func (db *DB) ItemAndModel(serial string) (rec registry.Record, model policy.Model, found bool, err error) {
-	rec, err = db.getRecord(serial, func(tx *bbolt.Tx, r itemRec) (err error) {
-		model, found, err = db.cachedModel(tx, r.SKU)
+// ItemView is Get, Model of the item's SKU and the notices of its batches
+// (BatchNotices of registry.NoticeBatches) in one read transaction, for the
+// public page, which needs all three on every view. Errors: as Get's
+// (EInvalid for a malformed serial; ENotFound); a model's or a notice's
+// damaged record.
+func (db *DB) ItemView(serial string) (registry.ItemView, error) {
+	var v registry.ItemView
+	rec, err := db.getRecord(serial, func(tx *bbolt.Tx, rec *registry.Record) (err error) {
+		if v.Model, v.HasModel, err = db.cachedModel(tx, rec.Item.SKU); err != nil {
+			return err
+		}
+		v.Notices, err = appendNotices(tx, nil, registry.NoticeBatches(*rec))
 		return err
 	})
 	if err != nil {
-		return registry.Record{}, policy.Model{}, false, err
+		return registry.ItemView{}, err
 	}
-	return rec, model, found, nil
+	v.Record = rec
+	return v, nil
 }
 
 // getRecord reads serial's Record in one read transaction, its buffered
-// scans included, and runs also (when not nil) in the same transaction.
-func (db *DB) getRecord(serial string, also func(tx *bbolt.Tx, r itemRec) error) (registry.Record, error) {
+// scans included, and runs also (when not nil) in the same transaction with
+// the record as stored (no buffered scans yet).
+func (db *DB) getRecord(serial string, also func(tx *bbolt.Tx, rec *registry.Record) error) (registry.Record, error) {
 	serial, err := policy.Ident("serial", serial)
 	if err != nil {
 		return registry.Record{}, err
@@ -58,7 +65,7 @@ func (db *DB) getRecord(serial string, also func(tx *bbolt.Tx, r itemRec) error)
 			return err
 		}
 		if also != nil {
-			return also(tx, r)
+			return also(tx, &rec)
 		}
 		return nil
 	})

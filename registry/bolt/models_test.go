@@ -2,9 +2,11 @@ package bolt
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 
 	"github.com/sanbao/sanbao/policy"
+	"github.com/sanbao/sanbao/registry"
 	"go.etcd.io/bbolt"
 )
 
@@ -62,26 +64,41 @@ func TestAModelReadIsAlwaysTheStoredOne(t *testing.T) {
 	wantCode(t, err, policy.ENotFound, "P1")
 }
 
-// ItemAndModel reads what Get and Model read, in one transaction: the
-// item's record with buffered scans, and its model or none.
-func TestItemAndModelIsGetAndModel(t *testing.T) {
+// ItemView reads what Get, Model and BatchNotices of the item's batches
+// read, in one transaction: the item's record with buffered scans, its
+// model or none, and its batches' notices.
+func TestItemViewIsGetModelAndBatchNotices(t *testing.T) {
 	db := MustOpen(t)
 	seedModels(t, db)
-	register(t, db, "P1", "B1", "S1")
+	_, err := db.Register(admin, []registry.Row{{Serial: "S1", SKU: "P1", Batch: "B1", ProducedOn: date("2026-10-01"),
+		Accessories: []registry.Bundle{{SKU: "CHG", Batch: "CB1"}}}})
+	must(t, err)
+	for _, n := range []registry.Notice{
+		{Batch: "B1", Severity: registry.SeverityRecall, Text: "召回", Since: date("2026-11-18")},
+		{Batch: "CB1", Severity: registry.SeverityAdvisory, Text: "充电器", Since: date("2026-11-19")},
+	} {
+		_, _, err := db.PutNotice(admin, n)
+		must(t, err)
+	}
 	db.Scan("S1", db.now())
-	rec, m, found, err := db.ItemAndModel("S1")
+	v, err := db.ItemView("S1")
 	must(t, err)
 	want, err := db.Get("S1")
 	must(t, err)
 	wantModel, err := db.Model("P1")
 	must(t, err)
-	if !found || m != wantModel || rec.Item.Serial != want.Item.Serial || rec.Scans != want.Scans || rec.Scans.Count != 1 {
-		t.Errorf("ItemAndModel = %+v %+v %v; Get, Model = %+v %+v", rec, m, found, want, wantModel)
+	wantNotices, err := db.BatchNotices([]string{"B1", "CB1"})
+	must(t, err)
+	if !v.HasModel || v.Model != wantModel || v.Item.Serial != want.Item.Serial || v.Scans != want.Scans || v.Scans.Count != 1 {
+		t.Errorf("ItemView = %+v; Get, Model = %+v %+v", v, want, wantModel)
+	}
+	if len(wantNotices) != 2 || !slices.Equal(v.Notices, wantNotices) {
+		t.Errorf("ItemView notices = %+v; BatchNotices = %+v, want B1's and CB1's", v.Notices, wantNotices)
 	}
 	must(t, db.bolt.Update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketModels).Delete([]byte("P1")) }))
-	if _, _, found, err := db.ItemAndModel("S1"); err != nil || found {
-		t.Errorf("model deleted: found %v, %v", found, err)
+	if v, err := db.ItemView("S1"); err != nil || v.HasModel || v.Model != (policy.Model{}) || len(v.Notices) != 2 {
+		t.Errorf("model deleted: %+v, %v; want no model, the notices still", v, err)
 	}
-	_, _, _, err = db.ItemAndModel("NOPE")
+	_, err = db.ItemView("NOPE")
 	wantCode(t, err, policy.ENotFound, "NOPE")
 }

@@ -49,16 +49,47 @@ func getNotice(tx *bbolt.Tx, batch string) (*registry.Notice, error) {
 	if b == nil {
 		return nil, nil
 	}
+	n, found, err := readNotice(b, batch)
+	if !found || err != nil {
+		return nil, err
+	}
+	return &n, nil
+}
+
+// readNotice reads batch's notice from b, the notices bucket. The notice
+// holds no bytes of the transaction (decoding copies the texts), so it
+// outlives it.
+func readNotice(b *bbolt.Bucket, batch string) (registry.Notice, bool, error) {
 	v := b.Get([]byte(batch))
 	if v == nil {
-		return nil, nil
+		return registry.Notice{}, false, nil
 	}
 	var r noticeRec
 	if err := decodeJSON("notice "+batch, v, &r); err != nil {
-		return nil, err
+		return registry.Notice{}, false, err
 	}
-	n := r.notice(batch)
-	return &n, nil
+	return r.notice(batch), true, nil
+}
+
+// appendNotices appends to out the notices of batches that have one, in
+// the order given. A file without the notices bucket has none: nothing is
+// looked up (the public page's lookup of a registry that never had a
+// notice costs nothing more).
+func appendNotices(tx *bbolt.Tx, out []registry.Notice, batches []string) ([]registry.Notice, error) {
+	b := tx.Bucket(bucketNotices)
+	if b == nil {
+		return out, nil
+	}
+	for _, batch := range batches {
+		n, found, err := readNotice(b, batch)
+		if err != nil {
+			return out, err
+		}
+		if found {
+			out = append(out, n)
+		}
+	}
+	return out, nil
 }
 
 // PutNotice sets the notice of n.Batch (CheckNotice), replacing any it had;
@@ -138,20 +169,9 @@ func (db *DB) Notices() ([]registry.Notice, error) {
 // one), in batch order. Errors: internal only.
 func (db *DB) BatchNotices(batches []string) ([]registry.Notice, error) {
 	out := []registry.Notice{}
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
-		if tx.Bucket(bucketNotices) == nil {
-			return nil
-		}
-		for _, batch := range batches {
-			n, err := getNotice(tx, batch)
-			if err != nil {
-				return err
-			}
-			if n != nil {
-				out = append(out, *n)
-			}
-		}
-		return nil
+	err := db.bolt.View(func(tx *bbolt.Tx) (err error) {
+		out, err = appendNotices(tx, out, batches)
+		return err
 	})
 	slices.SortFunc(out, func(a, b registry.Notice) int { return strings.Compare(a.Batch, b.Batch) })
 	out = slices.CompactFunc(out, func(a, b registry.Notice) bool { return a.Batch == b.Batch })

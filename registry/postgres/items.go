@@ -186,22 +186,32 @@ func (s *Store) Get(serial string) (registry.Record, error) {
 	return rec, nil
 }
 
-// ItemAndModel is Get and Model of the item's SKU (registry.ItemStore), in
-// two statements: a model deleted between them reads as not found, as it
-// would a moment later.
-func (s *Store) ItemAndModel(serial string) (registry.Record, policy.Model, bool, error) {
+// ItemView is Get, Model of the item's SKU (from the replica's cache) and
+// BatchNotices of its batches (registry.ItemStore), in separate statements,
+// not one snapshot: a model deleted or a notice set between them reads as
+// it would a moment later. Errors: as Get's (EInvalid for a malformed
+// serial; ENotFound); EUnavailable.
+func (s *Store) ItemView(serial string) (registry.ItemView, error) {
 	rec, err := s.Get(serial)
 	if err != nil {
-		return registry.Record{}, policy.Model{}, false, err
+		return registry.ItemView{}, err
 	}
-	model, err := s.Model(rec.Item.SKU)
-	if policy.ErrorCode(err) == policy.ENotFound {
-		return rec, policy.Model{}, false, nil
+	v := registry.ItemView{Record: rec}
+	v.Model, err = s.Model(rec.Item.SKU)
+	switch {
+	case err == nil:
+		v.HasModel = true
+	case policy.ErrorCode(err) != policy.ENotFound:
+		return registry.ItemView{}, err
 	}
+	ns, err := s.BatchNotices(registry.NoticeBatches(rec))
 	if err != nil {
-		return registry.Record{}, policy.Model{}, false, err
+		return registry.ItemView{}, err
 	}
-	return rec, model, true, nil
+	if len(ns) > 0 {
+		v.Notices = ns
+	}
+	return v, nil
 }
 
 // OpenCases returns the records of the items with an open service case,

@@ -211,6 +211,7 @@ func Run(t *testing.T, h Harness) {
 		{"BatchPages", testBatchPages},
 		{"ModelsCreateUpdateAndKeepTime", testModels},
 		{"ScanCountsSurviveReopen", testScans},
+		{"ItemViewIsTheItemItsModelAndItsNotices", testItemView},
 		{"SecretIsKeptAndOverridden", testSecret},
 		{"OrderListsItsSerials", testOrder},
 		{"CSVAndCallerFoundBadRowsReportedTogether", testBadRows},
@@ -735,15 +736,75 @@ func testScans(t *testing.T, h Harness) {
 		t.Fatalf("a view of an unregistered serial registered it: %v", err)
 	}
 	// The public page reads the item, its scans and its model together.
-	rec, m, found, err := e.s.ItemAndModel("S1")
-	if err != nil || !found || rec.Item.Serial != "S1" || rec.Scans.Count != 3 || m.SKU != "P1" || m.Name != "Mask One" {
-		t.Fatalf("ItemAndModel(S1) = %+v, %+v, %v, %v; want S1 with 3 scans and model P1 Mask One", rec, m, found, err)
+	v, err := e.s.ItemView("S1")
+	if err != nil || !v.HasModel || v.Item.Serial != "S1" || v.Scans.Count != 3 || v.Model.SKU != "P1" || v.Model.Name != "Mask One" || v.Notices != nil {
+		t.Fatalf("ItemView(S1) = %+v, %v; want S1 with 3 scans, model P1 Mask One and no notices", v, err)
 	}
-	if _, _, _, err := e.s.ItemAndModel("NOPE"); policy.ErrorCode(err) != policy.ENotFound {
-		t.Fatalf("ItemAndModel(NOPE): %v, want not found", err)
+	if _, err := e.s.ItemView("NOPE"); policy.ErrorCode(err) != policy.ENotFound {
+		t.Fatalf("ItemView(NOPE): %v, want not found", err)
 	}
-	if _, _, _, err := e.s.ItemAndModel("S 1"); policy.ErrorCode(err) != policy.EInvalid {
-		t.Fatalf("ItemAndModel(S 1): %v, want invalid", err)
+	if _, err := e.s.ItemView("S 1"); policy.ErrorCode(err) != policy.EInvalid {
+		t.Fatalf("ItemView(S 1): %v, want invalid", err)
+	}
+}
+
+// testItemView: the public page's read of an item brings its record, its
+// model and the notices of the batches that concern it — its own and its
+// bundled accessories' — in batch order, and no other batch's.
+func testItemView(t *testing.T, h Harness) {
+	e := open(t, h)
+	e.seedModels()
+	_, err := e.s.Register(admin, []registry.Row{
+		{Serial: "S1", SKU: "P1", Batch: "B2", ProducedOn: date("2026-10-01"), Accessories: []registry.Bundle{{SKU: "CHG", Batch: "AB1"}}},
+		{Serial: "S2", SKU: "P1", Batch: "B3", ProducedOn: date("2026-10-01")},
+		{Serial: "S3", SKU: "P24", Batch: "B4", ProducedOn: date("2026-10-01")},
+	})
+	must(t, err)
+	for _, n := range []registry.Notice{
+		{Batch: "B2", Severity: registry.SeverityRecall, Text: "电池可能过热，请停止使用并联系客服。", TextEN: "The battery may overheat.", Since: date("2026-11-18")},
+		{Batch: "AB1", Severity: registry.SeverityAdvisory, Text: "请使用新版充电器。", Since: date("2026-11-19")},
+		{Batch: "B4", Severity: registry.SeverityRecall, Text: "B4 召回", Since: date("2026-11-17")},
+	} {
+		_, _, err := e.s.PutNotice(admin, n)
+		must(t, err)
+	}
+	e.s.Scan("S1", e.clock.Now())
+	set := e.clock.Now()
+
+	v, err := e.s.ItemView("S1")
+	must(t, err)
+	if v.Item.Serial != "S1" || v.Item.Batch != "B2" || v.Scans.Count != 1 || !v.HasModel || v.Model.SKU != "P1" || v.Model.Name != "Mask One" {
+		t.Fatalf("ItemView(S1) = %+v; want S1 of B2 with 1 scan and model P1 Mask One", v)
+	}
+	want := []registry.Notice{
+		{Batch: "AB1", Severity: "advisory", Text: "请使用新版充电器。", Since: date("2026-11-19"), SetBy: "admin"},
+		{Batch: "B2", Severity: "recall", Text: "电池可能过热，请停止使用并联系客服。", TextEN: "The battery may overheat.", Since: date("2026-11-18"), SetBy: "admin"},
+	}
+	if len(v.Notices) != len(want) {
+		t.Fatalf("ItemView(S1).Notices = %+v; want %+v", v.Notices, want)
+	}
+	for i, n := range v.Notices {
+		at := n.SetAt
+		n.SetAt = time.Time{}
+		if n != want[i] || !at.Equal(set) {
+			t.Errorf("ItemView(S1).Notices[%d] = %+v set at %v; want %+v set at %v", i, n, at, want[i], set)
+		}
+	}
+
+	// An item of a batch without a notice has none, even with other
+	// batches' notices on record.
+	v, err = e.s.ItemView("S2")
+	must(t, err)
+	if v.Item.Serial != "S2" || !v.HasModel || v.Notices != nil {
+		t.Fatalf("ItemView(S2) = %+v; want S2 with its model and no notices", v)
+	}
+
+	// Clearing a notice takes it off the next read.
+	must(t, e.s.DeleteNotice(admin, "B2"))
+	v, err = e.s.ItemView("S1")
+	must(t, err)
+	if len(v.Notices) != 1 || v.Notices[0].Batch != "AB1" || v.Notices[0].Text != "请使用新版充电器。" {
+		t.Fatalf("ItemView(S1) after clearing B2: notices %+v; want AB1's only", v.Notices)
 	}
 }
 
