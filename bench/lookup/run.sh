@@ -3,7 +3,9 @@
 # serials, against a floor of one bbolt Get behind a bare echo route on the
 # same data (bench/lookup/baseline), in the same run on the same machine, in
 # alternating rounds, so the ratio means something on a shared 2-core box.
-# Target: ratio >= 0.8 and sanbao p99 <= 10 ms at 64 connections.
+# Target: ratio >= 0.8 and sanbao p99 <= 10 ms at 64 connections (the
+# p99 bar is the lookup's only: MODE=public reports p99 and is judged on
+# its ratio, the one target issue 15 sets for the customer's page).
 #
 # Everything listens on 127.0.0.1 only and every load is bounded by DURATION.
 #
@@ -50,8 +52,8 @@ if [[ -n "${PG:-}" && "$MODE" != lookup ]]; then
   echo "run.sh: PG=… measures the lookup only (MODE=lookup)" >&2; exit 2
 fi
 case "$MODE" in
-  lookup) TARGET_RATIO=0.80 ;;
-  public) TARGET_RATIO=0.60 ;;
+  lookup) TARGET_RATIO=0.80 TARGET_P99=10 ;;
+  public) TARGET_RATIO=0.60 TARGET_P99="" ;;
   *) echo "run.sh: MODE must be lookup or public, not $MODE" >&2; exit 1 ;;
 esac
 N=${N:-1000000}
@@ -206,7 +208,7 @@ for round in $(seq "$ROUNDS"); do
 done
 echo "   load average: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores shared with whatever else runs)"
 
-awk -v c="$CONNS" -v target="$TARGET_RATIO" -v mode="$MODE" '
+awk -v c="$CONNS" -v target="$TARGET_RATIO" -v p99max="$TARGET_P99" -v mode="$MODE" '
   function val(s, k,   m) { match(s, k "=[0-9.]+"); return substr(s, RSTART + length(k) + 1, RLENGTH - length(k) - 1) + 0 }
   function median(a, n,   i, j, t) { for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
                                       return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2 }
@@ -233,9 +235,10 @@ awk -v c="$CONNS" -v target="$TARGET_RATIO" -v mode="$MODE" '
     }
     printf "CPU per request: sanbao spends %.2fx the baseline'"'"'s\n", msc / mbc
     printf "ratio sanbao (%s)/baseline = %.2f (median of per-round ratios; target >= %.2f)\n", mode, mr, target
-    printf "sanbao p99 = %.2f ms at %d connections (target <= 10 ms)\n", msp, c
+    if (p99max != "") printf "sanbao p99 = %.2f ms at %d connections (target <= %d ms)\n", msp, c, p99max
+    else printf "sanbao p99 = %.2f ms at %d connections (reported; no p99 target in this mode)\n", msp, c
     if (errs != "") printf "WARNING: non-2xx or socket errors in:%s\n", errs
-    if (mr < target || msp > 10) { print "TARGET MISSED"; exit 3 }
+    if (mr < target || (p99max != "" && msp > p99max + 0)) { print "TARGET MISSED"; exit 3 }
     print "TARGET MET"
   }' "$WORK/results" && status=0 || status=$?
 
